@@ -1,0 +1,44 @@
+# The same commands for everyone, CI included.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-sqlite test-postgres lint bench migrations clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Kizuna needs Python 3.11 or newer as '$(PYTHON)' (make PYTHON=python3.12 ...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	KIZUNA_AUTO_MIGRATE=1 $(BIN)/kizuna serve
+
+test: test-sqlite test-postgres
+
+test-sqlite: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-postgres: $(STAMP)
+	@if [ -n "$$KIZUNA_TEST_POSTGRES_URL" ]; then \
+		echo "== PostgreSQL half: $$KIZUNA_TEST_POSTGRES_URL"; \
+		KIZUNA_TEST_DATABASE=postgres $(BIN)/python -m pytest -q -m "not sqlite_only"; \
+	else \
+		echo "== PostgreSQL half SKIPPED: set KIZUNA_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run it"; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy core cards adapters kizuna
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+# Write a migration for model changes (the migrations are committed).
+migrations: $(STAMP)
+	$(BIN)/kizuna makemigrations
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,135 @@
+"""Typed builders: core results in, localised neutral messages out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cards.model import (
+    Action,
+    ErrorMessage,
+    HelpLine,
+    HelpMessage,
+    LeaderboardMessage,
+    LeaderboardRow,
+    NoticeMessage,
+    Person,
+    ThanksMessage,
+    ValueBadge,
+    ValueLine,
+    ValuesMessage,
+)
+from core.errors import KizunaError
+from core.i18n import format_date, format_datetime, normalize_locale, translate
+from core.models import Value
+from core.services.stats import Leaderboard
+from core.views import MemberRef, ThanksView
+
+PLATFORM_HELP: dict[str, tuple[tuple[str, str], ...]] = {
+    # (command as typed, message id of its description)
+    "teams": (
+        ("thanks @name … #value", "help.thanks"),
+        ("leaderboard [week|month|all] [sent]", "help.leaderboard"),
+        ("values", "help.values"),
+        ("notifications on|off", "help.notifications"),
+        ("help", "help.help"),
+    ),
+    "discord": (
+        ("/thanks user: message: value:", "help.thanks"),
+        ("/leaderboard period:", "help.leaderboard"),
+        ("/values", "help.values"),
+        ("/help", "help.help"),
+    ),
+    "console": (
+        ("thanks @name … #value", "help.thanks"),
+        ("leaderboard [week|month|all] [sent]", "help.leaderboard"),
+        ("values", "help.values"),
+        ("help", "help.help"),
+    ),
+}
+
+
+def _lang(locale: str) -> str:
+    return normalize_locale(locale) or "ja"
+
+
+def person(ref: MemberRef) -> Person:
+    """A member as a message names them."""
+    return Person(ref.platform_user_id, ref.display_name)
+
+
+def thanks_message(view: ThanksView, locale: str, tz: str = "UTC") -> ThanksMessage:
+    """A thanks as posted, with its 👏 button."""
+    lang = _lang(locale)
+    return ThanksMessage(
+        locale=lang,
+        thanks_id=view.id,
+        title=translate(lang, "thanks.title", sender=view.sender.display_name),
+        sender=person(view.sender),
+        recipients=tuple(person(r) for r in view.recipients),
+        values=tuple(ValueBadge(v.key, v.emoji, v.name(lang)) for v in view.values),
+        message=view.message,
+        clap_count=view.clap_count,
+        clap_text=translate(lang, "thanks.claps", count=view.clap_count),
+        sent_at=format_datetime(view.created_at, lang, tz),
+        actions=(Action("clap", translate(lang, "thanks.clap_button"), {"thanks_id": str(view.id)}),),
+    )
+
+
+def leaderboard_message(board: Leaderboard, locale: str) -> LeaderboardMessage:
+    """A leaderboard, ranked."""
+    lang = _lang(locale)
+    title = translate(lang, f"leaderboard.title.{board.direction.value}")
+    period = translate(lang, f"period.{board.period.value}")
+    subtitle = period if board.since is None else translate(lang, "leaderboard.since", period=period,
+                                                            date=format_date(board.since, lang))
+    if board.department:
+        subtitle += " · " + board.department
+    rows = tuple(
+        LeaderboardRow(e.rank, Person(e.platform_user_id, e.display_name), e.count,
+                       translate(lang, "leaderboard.count", count=e.count), e.department)
+        for e in board.entries
+    )
+    return LeaderboardMessage(lang, title, subtitle, rows, translate(lang, "leaderboard.empty"))
+
+
+def values_message(values: Sequence[Value], locale: str) -> ValuesMessage:
+    """The active values, with both names."""
+    lang = _lang(locale)
+    lines = tuple(
+        ValueLine(v.key, v.emoji, v.name_ja if lang == "ja" else v.name_en,
+                  v.name_en if lang == "ja" else v.name_ja,
+                  (v.description_ja or v.description_en) if lang == "ja" else (v.description_en or v.description_ja))
+        for v in values
+    )
+    return ValuesMessage(lang, translate(lang, "values.title"), lines, translate(lang, "values.hint"))
+
+
+def help_message(platform: str, locale: str) -> HelpMessage:
+    """How to use Kizuna on ``platform``."""
+    lang = _lang(locale)
+    lines = tuple(HelpLine(cmd, translate(lang, mid)) for cmd, mid in PLATFORM_HELP.get(platform, PLATFORM_HELP["console"]))
+    return HelpMessage(lang, translate(lang, "help.title"), translate(lang, "help.intro"), lines)
+
+
+def error_message(error: KizunaError, locale: str) -> ErrorMessage:
+    """A broken rule, explained."""
+    lang = _lang(locale)
+    return ErrorMessage(lang, error.localized(lang))
+
+
+def notice_message(locale: str, message_id: str, **params: object) -> NoticeMessage:
+    """A short localised confirmation."""
+    lang = _lang(locale)
+    return NoticeMessage(lang, translate(lang, message_id, **params))
+
+
+def recipient_notification(view: ThanksView, locale: str, tz: str = "UTC") -> ThanksMessage:
+    """The 1:1 message a recipient gets: the same thanks, titled for them."""
+    lang = _lang(locale)
+    base = thanks_message(view, lang, tz)
+    return ThanksMessage(
+        locale=lang, thanks_id=base.thanks_id,
+        title=translate(lang, "thanks.notify_title", sender=view.sender.display_name),
+        sender=base.sender, recipients=base.recipients, values=base.values, message=base.message,
+        clap_count=base.clap_count, clap_text=base.clap_text, sent_at=base.sent_at, actions=(),
+    )

@@ -1,0 +1,203 @@
+"""Typed, immutable messages. Adapters render these; they never see core models.
+
+Every text field is already localised and is plain user-visible text: renderers must treat it
+as text (escape it for their format), never as markup or a template.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ActionKind = Literal["clap", "unclap", "rsvp", "thank_attendees", "open_thanks_form"]
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone a message names: platform id (for a real mention) and display name."""
+
+    platform_user_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ValueBadge:
+    """A value as shown on a message."""
+
+    key: str
+    emoji: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button. ``data`` is what comes back when it is pressed (ids as strings)."""
+
+    kind: ActionKind
+    label: str
+    data: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ThanksMessage:
+    """A thanks as posted in a channel or a feed."""
+
+    locale: str
+    thanks_id: int
+    title: str
+    sender: Person
+    recipients: tuple[Person, ...]
+    values: tuple[ValueBadge, ...]
+    message: str
+    clap_count: int
+    clap_text: str
+    sent_at: str
+    actions: tuple[Action, ...]
+    kind: Literal["thanks"] = "thanks"
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    """One line of a leaderboard."""
+
+    rank: int
+    person: Person
+    count: int
+    count_text: str
+    department: str | None
+
+
+@dataclass(frozen=True)
+class LeaderboardMessage:
+    """The top members for a period."""
+
+    locale: str
+    title: str
+    subtitle: str
+    rows: tuple[LeaderboardRow, ...]
+    empty_text: str
+    kind: Literal["leaderboard"] = "leaderboard"
+
+
+@dataclass(frozen=True)
+class ValueLine:
+    """One value in the values list."""
+
+    key: str
+    emoji: str
+    name: str
+    other_name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ValuesMessage:
+    """The workspace's active values."""
+
+    locale: str
+    title: str
+    values: tuple[ValueLine, ...]
+    hint: str
+    kind: Literal["values"] = "values"
+
+
+@dataclass(frozen=True)
+class HelpLine:
+    """One command and what it does."""
+
+    command: str
+    description: str
+
+
+@dataclass(frozen=True)
+class HelpMessage:
+    """How to use Kizuna on this platform."""
+
+    locale: str
+    title: str
+    intro: str
+    lines: tuple[HelpLine, ...]
+    kind: Literal["help"] = "help"
+
+
+@dataclass(frozen=True)
+class ErrorMessage:
+    """A polite, localised explanation of what went wrong."""
+
+    locale: str
+    text: str
+    kind: Literal["error"] = "error"
+
+
+@dataclass(frozen=True)
+class NoticeMessage:
+    """A short confirmation or information."""
+
+    locale: str
+    text: str
+    title: str = ""
+    kind: Literal["notice"] = "notice"
+
+
+@dataclass(frozen=True)
+class ReminderMessage:
+    """A meeting reminder with RSVP buttons."""
+
+    locale: str
+    title: str
+    meeting_id: int
+    occurrence: str
+    starts_at_text: str
+    agenda: str
+    place: str
+    departments: tuple[str, ...]
+    rsvp_summary: str
+    late_note: str
+    actions: tuple[Action, ...]
+    kind: Literal["reminder"] = "reminder"
+
+
+Message = (ThanksMessage | LeaderboardMessage | ValuesMessage | HelpMessage | ErrorMessage | NoticeMessage
+           | ReminderMessage)
+
+_KINDS: dict[str, type[Any]] = {
+    "thanks": ThanksMessage, "leaderboard": LeaderboardMessage, "values": ValuesMessage, "help": HelpMessage,
+    "error": ErrorMessage, "notice": NoticeMessage, "reminder": ReminderMessage,
+}
+_NESTED: dict[str, type[Any]] = {
+    "sender": Person, "recipients": Person, "values": ValueBadge, "actions": Action, "rows": LeaderboardRow,
+    "person": Person, "lines": HelpLine,
+}
+
+
+def message_to_dict(message: Message) -> dict[str, Any]:
+    """A JSON-ready dict (for the outbox and golden files)."""
+    return dataclasses.asdict(message)
+
+
+def _build(cls: type[Any], data: dict[str, Any]) -> Any:
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        raw = data[f.name]
+        nested = _NESTED.get(f.name)
+        if cls is ValuesMessage and f.name == "values":
+            nested = ValueLine
+        if nested is not None and isinstance(raw, list):
+            kwargs[f.name] = tuple(_build(nested, item) for item in raw)
+        elif nested is not None and isinstance(raw, dict):
+            kwargs[f.name] = _build(nested, raw)
+        elif isinstance(raw, list):
+            kwargs[f.name] = tuple(raw)
+        else:
+            kwargs[f.name] = raw
+    return cls(**kwargs)
+
+
+def message_from_dict(data: dict[str, Any]) -> Message:
+    """The inverse of ``message_to_dict``."""
+    cls = _KINDS[str(data["kind"])]
+    message: Message = _build(cls, data)
+    return message

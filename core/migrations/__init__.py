@@ -1,0 +1,1 @@
+"""Database migrations (tortoise-orm built-in); write new ones with `make migrations`."""

@@ -1,0 +1,261 @@
+"""Tortoise models: every row belongs to exactly one workspace."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+# Department ids in the statistics tables are plain integers (not foreign keys) so that
+# "no department" can be 0 and take part in unique constraints and GROUP BY like any other.
+NO_DEPARTMENT = 0
+
+
+class Workspace(Model):
+    """One Teams tenant, one Discord guild or one console workspace."""
+
+    id = fields.IntField(primary_key=True)
+    platform = fields.CharField(max_length=32)
+    external_id = fields.CharField(max_length=255)
+    name = fields.CharField(max_length=255, default="")
+    default_locale = fields.CharField(max_length=8, default="ja")
+    timezone = fields.CharField(max_length=64, default="Asia/Tokyo")
+    feed_channel = fields.CharField(max_length=255, null=True)
+    leaderboard_enabled = fields.BooleanField(default=True)
+    daily_limit = fields.IntField(default=20)
+    max_message_length = fields.IntField(default=500)
+    value_required = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "workspace"
+        unique_together = (("platform", "external_id"),)
+
+
+class Department(Model):
+    """A named group of members (set by an admin, imported, or mapped from a Discord role)."""
+
+    id = fields.IntField(primary_key=True)
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name="departments", on_delete=fields.CASCADE
+    )
+    workspace_id: int
+    name = fields.CharField(max_length=100)
+    # Discord: members holding this role belong to this department.
+    platform_role_id = fields.CharField(max_length=64, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "department"
+        unique_together = (("workspace", "name"),)
+
+
+class Member(Model):
+    """A person (or a bot) in a workspace."""
+
+    id = fields.IntField(primary_key=True)
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name="members", on_delete=fields.CASCADE
+    )
+    workspace_id: int
+    platform_user_id = fields.CharField(max_length=255)
+    display_name = fields.CharField(max_length=255, default="")
+    department: fields.ForeignKeyNullableRelation[Department] = fields.ForeignKeyField(
+        "models.Department", related_name="members", null=True, on_delete=fields.SET_NULL
+    )
+    department_id: int | None
+    locale = fields.CharField(max_length=16, null=True)
+    timezone = fields.CharField(max_length=64, null=True)
+    is_admin = fields.BooleanField(default=False)
+    is_bot = fields.BooleanField(default=False)
+    notifications_enabled = fields.BooleanField(default=True)
+    # All-time totals, kept in the same transaction as the thanks, so that the all-time
+    # leaderboard is an index scan instead of an aggregate over every thanks ever given.
+    received_count = fields.IntField(default=0)
+    sent_count = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "member"
+        unique_together = (("workspace", "platform_user_id"),)
+        indexes = (("workspace", "received_count"), ("workspace", "sent_count"))
+
+
+class Value(Model):
+    """One of the organisation's values, used to tag a thanks."""
+
+    id = fields.IntField(primary_key=True)
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name="values", on_delete=fields.CASCADE
+    )
+    workspace_id: int
+    key = fields.CharField(max_length=64)
+    name_en = fields.CharField(max_length=64)
+    name_ja = fields.CharField(max_length=64)
+    emoji = fields.CharField(max_length=32, default="")
+    description_en = fields.CharField(max_length=255, default="")
+    description_ja = fields.CharField(max_length=255, default="")
+    position = fields.IntField(default=0)
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "value"
+        unique_together = (("workspace", "key"),)
+
+
+class Thanks(Model):
+    """A thanks from one member to one or more others."""
+
+    id = fields.IntField(primary_key=True)
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name="thanks", on_delete=fields.CASCADE
+    )
+    workspace_id: int
+    sender: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "models.Member", related_name="sent_thanks", on_delete=fields.CASCADE
+    )
+    sender_id: int
+    message = fields.TextField()
+    created_at = fields.DatetimeField()
+    # The sender's local calendar day, for the daily limit.
+    local_day = fields.DateField()
+    # The platform's event id (activity id, interaction id): the same delivery twice makes one thanks.
+    idempotency_key = fields.CharField(max_length=255, null=True)
+    clap_count = fields.IntField(default=0)
+    # Where the thanks was posted, so a later edit (a clap) can update that message.
+    channel_ref = fields.CharField(max_length=255, null=True)
+
+    class Meta:
+        table = "thanks"
+        unique_together = (("workspace", "idempotency_key"),)
+        indexes = (("workspace", "sender", "local_day"), ("workspace", "created_at", "sender"))
+
+
+class ThanksRecipient(Model):
+    """One recipient of a thanks, with the departments as they were at that moment."""
+
+    id = fields.IntField(primary_key=True)
+    thanks: fields.ForeignKeyRelation[Thanks] = fields.ForeignKeyField(
+        "models.Thanks", related_name="recipients", on_delete=fields.CASCADE
+    )
+    thanks_id: int
+    recipient: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "models.Member", related_name="received_thanks", on_delete=fields.CASCADE
+    )
+    recipient_id: int
+    position = fields.IntField(default=0)
+    # Denormalised from the thanks so statistics read one table through one index.
+    workspace_id = fields.IntField()
+    sender_id = fields.IntField()
+    created_at = fields.DatetimeField()
+    sender_department_id = fields.IntField(default=NO_DEPARTMENT)
+    recipient_department_id = fields.IntField(default=NO_DEPARTMENT)
+
+    class Meta:
+        table = "thanks_recipient"
+        unique_together = (("thanks", "recipient"),)
+        indexes = (("workspace_id", "created_at", "recipient_id"),)
+
+
+class ThanksValue(Model):
+    """A value a thanks is tagged with."""
+
+    id = fields.IntField(primary_key=True)
+    thanks: fields.ForeignKeyRelation[Thanks] = fields.ForeignKeyField(
+        "models.Thanks", related_name="value_links", on_delete=fields.CASCADE
+    )
+    thanks_id: int
+    value: fields.ForeignKeyRelation[Value] = fields.ForeignKeyField(
+        "models.Value", related_name="thanks_links", on_delete=fields.CASCADE
+    )
+    value_id: int
+    position = fields.IntField(default=0)
+
+    class Meta:
+        table = "thanks_value"
+        unique_together = (("thanks", "value"),)
+
+
+class Clap(Model):
+    """A 👏 on a thanks: one per member per thanks."""
+
+    id = fields.IntField(primary_key=True)
+    thanks: fields.ForeignKeyRelation[Thanks] = fields.ForeignKeyField(
+        "models.Thanks", related_name="claps", on_delete=fields.CASCADE
+    )
+    thanks_id: int
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "models.Member", related_name="claps", on_delete=fields.CASCADE
+    )
+    member_id: int
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "clap"
+        unique_together = (("thanks", "member"),)
+
+
+class DepartmentFlow(Model):
+    """Thanks per day from one department to another (a rollup kept with each thanks)."""
+
+    id = fields.IntField(primary_key=True)
+    workspace_id = fields.IntField()
+    day = fields.DateField()
+    sender_department_id = fields.IntField()
+    recipient_department_id = fields.IntField()
+    count = fields.IntField(default=0)
+
+    class Meta:
+        table = "department_flow"
+        unique_together = (("workspace_id", "day", "sender_department_id", "recipient_department_id"),)
+
+
+class Address(Model):
+    """Where Kizuna can reach a member 1:1 or post in a channel, in the platform's own terms.
+
+    ``key`` is ``member:<platform user id>`` or ``channel:<platform channel id>``; ``payload`` is
+    what the adapter needs to send there (a Teams conversation reference, a Discord channel id).
+    """
+
+    id = fields.IntField(primary_key=True)
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name="addresses", on_delete=fields.CASCADE
+    )
+    workspace_id: int
+    key = fields.CharField(max_length=255)
+    payload: dict[str, object] = fields.JSONField(default=dict)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "address"
+        unique_together = (("workspace", "key"),)
+
+
+class Delivery(Model):
+    """The outbox: a message Kizuna sends on its own, written before it is sent."""
+
+    id = fields.IntField(primary_key=True)
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name="deliveries", on_delete=fields.CASCADE
+    )
+    workspace_id: int
+    platform = fields.CharField(max_length=32)
+    address_key = fields.CharField(max_length=255)
+    kind = fields.CharField(max_length=32)
+    # The neutral message (cards.message_to_dict) and the locale it is rendered in.
+    message: dict[str, object] = fields.JSONField()
+    locale = fields.CharField(max_length=16, default="ja")
+    dedupe_key = fields.CharField(max_length=255, null=True, unique=True)
+    status = fields.CharField(max_length=16, default="pending")
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField()
+    claimed_until = fields.DatetimeField(null=True)
+    claimed_by = fields.CharField(max_length=64, null=True)
+    last_error = fields.TextField(null=True)
+    late = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    delivered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "delivery"
+        indexes = (("status", "next_attempt_at"),)

@@ -1,0 +1,1 @@
+"""Services: async functions over the models that enforce Kizuna's rules."""

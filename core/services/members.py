@@ -1,0 +1,232 @@
+"""Members and departments: first sight, admin assignment, role mapping and CSV import."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from core.errors import ImportRowError, InvalidDepartmentName, UnknownDepartment
+from core.i18n import fold, normalize_locale
+from core.models import Department, Member, Workspace
+from core.services.access import require_admin
+
+MAX_DEPARTMENT_NAME = 100
+
+
+async def ensure_member(workspace: Workspace, platform_user_id: str, *, display_name: str | None = None,
+                        locale: str | None = None, is_bot: bool = False,
+                        role_ids: Sequence[str] | None = None) -> Member:
+    """The member with this platform id, created on first sight and refreshed from what the platform says.
+
+    ``role_ids`` (Discord) put the member in the department mapped to one of their roles.
+    """
+    member = await Member.get_or_none(workspace_id=workspace.id, platform_user_id=platform_user_id)
+    if member is None:
+        try:
+            member = await Member.create(workspace=workspace, platform_user_id=platform_user_id,
+                                         display_name=(display_name or platform_user_id)[:255],
+                                         locale=normalize_locale(locale), is_bot=is_bot)
+        except IntegrityError:
+            member = await Member.get(workspace_id=workspace.id, platform_user_id=platform_user_id)
+    changed: list[str] = []
+    if display_name and display_name[:255] != member.display_name:
+        member.display_name = display_name[:255]
+        changed.append("display_name")
+    lang = normalize_locale(locale)
+    if lang and lang != member.locale:
+        member.locale = lang
+        changed.append("locale")
+    if is_bot and not member.is_bot:
+        member.is_bot = True
+        changed.append("is_bot")
+    if role_ids is not None:
+        department_id = await _department_for_roles(workspace, role_ids)
+        if department_id is not None and department_id != member.department_id:
+            member.department_id = department_id
+            changed.append("department_id")
+    if changed:
+        await member.save(update_fields=changed)
+    return member
+
+
+async def _department_for_roles(workspace: Workspace, role_ids: Sequence[str]) -> int | None:
+    if not role_ids:
+        return None
+    department = await Department.filter(workspace_id=workspace.id, platform_role_id__in=list(role_ids)) \
+        .order_by("id").first()
+    return department.id if department else None
+
+
+def _clean_department_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned or len(cleaned) > MAX_DEPARTMENT_NAME:
+        raise InvalidDepartmentName(max=MAX_DEPARTMENT_NAME)
+    return cleaned
+
+
+async def find_department(workspace: Workspace, name: str) -> Department | None:
+    """The department called ``name`` (compared after NFKC and case folding)."""
+    wanted = fold(name)
+    for department in await Department.filter(workspace_id=workspace.id):
+        if fold(department.name) == wanted:
+            return department
+    return None
+
+
+async def ensure_department(workspace: Workspace, name: str) -> Department:
+    """The department called ``name``, created if it does not exist."""
+    cleaned = _clean_department_name(name)
+    department = await find_department(workspace, cleaned)
+    if department is not None:
+        return department
+    try:
+        return await Department.create(workspace=workspace, name=cleaned)
+    except IntegrityError:
+        return await Department.get(workspace_id=workspace.id, name=cleaned)
+
+
+async def set_department(workspace: Workspace, actor: Member, member: Member, name: str | None) -> Member:
+    """Put ``member`` in department ``name`` (created if new), or in none (admins only)."""
+    require_admin(actor)
+    department = await ensure_department(workspace, name) if name else None
+    member.department_id = department.id if department else None
+    await member.save(update_fields=["department_id"])
+    return member
+
+
+async def map_role_to_department(workspace: Workspace, actor: Member, role_id: str, name: str) -> Department:
+    """Discord: members with role ``role_id`` belong to department ``name`` (admins only)."""
+    require_admin(actor)
+    department = await ensure_department(workspace, name)
+    async with in_transaction():
+        await Department.filter(workspace_id=workspace.id, platform_role_id=role_id).update(platform_role_id=None)
+        department.platform_role_id = role_id
+        await department.save(update_fields=["platform_role_id"])
+    return department
+
+
+async def list_departments(workspace: Workspace) -> list[Department]:
+    """The workspace's departments by name."""
+    return await Department.filter(workspace_id=workspace.id).order_by("name")
+
+
+async def get_department(workspace: Workspace, name: str) -> Department:
+    """The department called ``name`` or ``UnknownDepartment``."""
+    department = await find_department(workspace, name)
+    if department is None:
+        raise UnknownDepartment(name=name)
+    return department
+
+
+async def set_notifications(member: Member, enabled: bool) -> Member:
+    """Turn the member's 1:1 thanks notifications on or off."""
+    member.notifications_enabled = enabled
+    await member.save(update_fields=["notifications_enabled"])
+    return member
+
+
+# ---- CSV import -------------------------------------------------------------------------------
+
+IMPORT_COLUMNS = ("platform", "user_id", "display_name", "department", "admin")
+_TRUE = {"1", "true", "yes", "y", "はい", "○", "x"}
+_FALSE = {"", "0", "false", "no", "n", "いいえ", "×"}
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """One valid row of a members CSV."""
+
+    line: int
+    platform: str
+    user_id: str
+    display_name: str
+    department: str
+    admin: bool
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import changed."""
+
+    created: int
+    updated: int
+    departments_created: int
+
+
+class ImportFailed(Exception):
+    """The file has bad rows; nothing was imported. ``errors`` are localisable, with line numbers."""
+
+    def __init__(self, errors: list[ImportRowError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(str(e) for e in errors))
+
+
+def parse_members_csv(text: str, platform: str) -> list[ImportRow]:
+    """Check every row of a members CSV; ``ImportFailed`` lists each bad row by line number."""
+    text = text.lstrip("\ufeff")
+    reader = csv.reader(io.StringIO(text))
+    errors: list[ImportRowError] = []
+    rows: list[ImportRow] = []
+    header = next(reader, None)
+    if header is None or [fold(h).replace(" ", "_") for h in header[:5]] != list(IMPORT_COLUMNS):
+        raise ImportFailed([ImportRowError(line=1, reason=f"header must be: {','.join(IMPORT_COLUMNS)}")])
+    seen: dict[str, int] = {}
+    for fields in reader:
+        line = reader.line_num
+        if not any(f.strip() for f in fields):
+            continue
+        if len(fields) != len(IMPORT_COLUMNS):
+            errors.append(ImportRowError(line=line, reason=f"expected {len(IMPORT_COLUMNS)} columns, got {len(fields)}"))
+            continue
+        row_platform, user_id, display_name, department, admin = (f.strip() for f in fields)
+        if fold(row_platform) != platform:
+            errors.append(ImportRowError(line=line, reason=f"platform {row_platform!r} is not {platform!r}"))
+        elif not user_id or len(user_id) > 255:
+            errors.append(ImportRowError(line=line, reason="user_id is empty or too long"))
+        elif user_id in seen:
+            errors.append(ImportRowError(line=line, reason=f"user_id {user_id} repeats line {seen[user_id]}"))
+        elif len(department) > MAX_DEPARTMENT_NAME or len(display_name) > 255:
+            errors.append(ImportRowError(line=line, reason="display_name or department is too long"))
+        elif fold(admin) not in _TRUE | _FALSE:
+            errors.append(ImportRowError(line=line, reason=f"admin must be true or false, not {admin!r}"))
+        else:
+            seen[user_id] = line
+            rows.append(ImportRow(line, platform, user_id, display_name or user_id,
+                                  " ".join(department.split()), fold(admin) in _TRUE))
+    if errors:
+        raise ImportFailed(errors)
+    return rows
+
+
+async def import_members(workspace: Workspace, rows: Iterable[ImportRow]) -> ImportResult:
+    """Write checked rows in one transaction: all or nothing."""
+    created = updated = departments_created = 0
+    async with in_transaction():
+        departments = {fold(d.name): d for d in await Department.filter(workspace_id=workspace.id)}
+        existing = {m.platform_user_id: m for m in await Member.filter(workspace_id=workspace.id)}
+        for row in rows:
+            department = None
+            if row.department:
+                department = departments.get(fold(row.department))
+                if department is None:
+                    department = await Department.create(workspace=workspace, name=row.department)
+                    departments[fold(row.department)] = department
+                    departments_created += 1
+            member = existing.get(row.user_id)
+            if member is None:
+                await Member.create(workspace=workspace, platform_user_id=row.user_id,
+                                    display_name=row.display_name, is_admin=row.admin,
+                                    department_id=department.id if department else None)
+                created += 1
+            else:
+                member.display_name = row.display_name
+                member.is_admin = row.admin
+                member.department_id = department.id if department else None
+                await member.save(update_fields=["display_name", "is_admin", "department_id"])
+                updated += 1
+    return ImportResult(created, updated, departments_created)

@@ -1,0 +1,115 @@
+"""Workspaces, their settings, and admin checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from core.errors import InvalidSetting
+from core.i18n import SUPPORTED_LOCALES
+from core.models import Member, Workspace
+from core.services.access import require_admin
+from core.services.values import seed_default_values
+
+__all__ = ["ensure_workspace", "parse_setting", "require_admin", "settings_view", "update_settings"]
+
+MAX_DAILY_LIMIT = 1000
+# Discord's text inputs stop at 4000 characters; no platform lets a longer thanks through.
+MAX_MESSAGE_LENGTH_LIMIT = 4000
+
+
+async def ensure_workspace(platform: str, external_id: str, *, name: str | None = None,
+                           default_locale: str | None = None) -> Workspace:
+    """The workspace for ``(platform, external_id)``, created with default values on first use."""
+    workspace = await Workspace.get_or_none(platform=platform, external_id=external_id)
+    if workspace is not None:
+        return workspace
+    try:
+        async with in_transaction():
+            workspace = await Workspace.create(
+                platform=platform, external_id=external_id, name=name or external_id,
+                default_locale=default_locale if default_locale in SUPPORTED_LOCALES else "ja",
+            )
+            await seed_default_values(workspace)
+    except IntegrityError:
+        # Another request created it first.
+        return await Workspace.get(platform=platform, external_id=external_id)
+    return workspace
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """How one workspace setting is parsed from text and checked."""
+
+    field: str
+    kind: str  # "locale", "timezone", "bool", "int", "text"
+    minimum: int = 0
+    maximum: int = 0
+
+
+SETTINGS: dict[str, SettingSpec] = {
+    "locale": SettingSpec("default_locale", "locale"),
+    "timezone": SettingSpec("timezone", "timezone"),
+    "feed_channel": SettingSpec("feed_channel", "text"),
+    "leaderboard": SettingSpec("leaderboard_enabled", "bool"),
+    "daily_limit": SettingSpec("daily_limit", "int", 1, MAX_DAILY_LIMIT),
+    "max_message_length": SettingSpec("max_message_length", "int", 1, MAX_MESSAGE_LENGTH_LIMIT),
+    "value_required": SettingSpec("value_required", "bool"),
+}
+
+_TRUE = {"1", "true", "yes", "on", "はい", "オン", "有効"}
+_FALSE = {"0", "false", "no", "off", "いいえ", "オフ", "無効"}
+
+
+def parse_setting(name: str, raw: Any) -> Any:
+    """Turn ``raw`` (text or a typed value) into the stored value of setting ``name``, or raise."""
+    spec = SETTINGS.get(name.replace("-", "_"))
+    if spec is None:
+        raise InvalidSetting(name=name, allowed=", ".join(SETTINGS))
+    text = raw.strip() if isinstance(raw, str) else raw
+    if spec.kind == "locale":
+        if text not in SUPPORTED_LOCALES:
+            raise InvalidSetting(name=name, allowed="ja, en")
+        return text
+    if spec.kind == "timezone":
+        try:
+            ZoneInfo(str(text))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidSetting(name=name, allowed="Asia/Tokyo, Europe/Berlin, …") from None
+        return text
+    if spec.kind == "bool":
+        if isinstance(text, bool):
+            return text
+        folded = str(text).lower()
+        if folded in _TRUE or folded in _FALSE:
+            return folded in _TRUE
+        raise InvalidSetting(name=name, allowed="on, off")
+    if spec.kind == "int":
+        try:
+            number = int(text)
+        except (TypeError, ValueError):
+            number = None
+        if number is None or not spec.minimum <= number <= spec.maximum:
+            raise InvalidSetting(name=name, allowed=f"{spec.minimum}–{spec.maximum}")
+        return number
+    return text or None
+
+
+async def update_settings(workspace: Workspace, actor: Member, **changes: Any) -> Workspace:
+    """Change workspace settings (admins only); every change is checked before any is saved."""
+    require_admin(actor)
+    parsed = {SETTINGS[n.replace("-", "_")].field: parse_setting(n, v) for n, v in changes.items()}
+    for field_name, value in parsed.items():
+        setattr(workspace, field_name, value)
+    if parsed:
+        await workspace.save(update_fields=list(parsed))
+    return workspace
+
+
+def settings_view(workspace: Workspace) -> dict[str, Any]:
+    """The settings as ``{public name: value}``."""
+    return {name: getattr(workspace, spec.field) for name, spec in SETTINGS.items()}

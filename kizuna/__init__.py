@@ -1,0 +1,1 @@
+"""Kizuna's composition root: the CLI, the one aiohttp server, and the adapter plug-in contract."""

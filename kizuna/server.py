@@ -1,0 +1,123 @@
+"""The one aiohttp server: health routes, every enabled adapter, the database and background workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+
+from aiohttp import web
+
+from core import db
+from core.config import ConfigurationError, Settings
+from kizuna.plugin import Adapter, AdapterContext, load_adapters
+from kizuna.worker import OutboxWorker
+
+log = logging.getLogger("kizuna.server")
+
+SETTINGS_KEY = web.AppKey("settings", Settings)
+ADAPTERS_KEY = web.AppKey("adapters", list)
+
+
+class UnmigratedDatabase(ConfigurationError):
+    """The database is missing migrations."""
+
+
+@web.middleware
+async def last_resort(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    """Nothing unexpected becomes a bare HTTP 500: log it and answer 503 with a retry hint."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return web.json_response({"error": "temporarily unavailable"}, status=503, headers={"Retry-After": "1"})
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process answers."""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: the database answers."""
+    if await db.ping():
+        return web.json_response({"status": "ready", "database": "ok"})
+    return web.json_response({"status": "not ready", "database": "unreachable"}, status=503)
+
+
+def build_app(settings: Settings, *, adapters: Sequence[Adapter] | None = None, manage_database: bool = True,
+              run_workers: bool = True) -> web.Application:
+    """Build the app: health routes, adapters' routes, and a cleanup context that starts and stops it all.
+
+    ``adapters`` defaults to the enabled entry-point adapters. Tests that open the database
+    themselves pass ``manage_database=False``.
+    """
+    app = web.Application(middlewares=[last_resort], client_max_size=1024 * 1024)
+    app[SETTINGS_KEY] = settings
+    if adapters is None:
+        context = AdapterContext(settings=settings)
+        loaded, off = load_adapters(context)
+        on = ", ".join(a.name for a in loaded) or "none"
+        reasons = "; ".join(f"{name} off: {why}" for name, why in off.items())
+        log.info("adapters on: %s%s", on, f" ({reasons})" if reasons else "")
+        adapters = loaded
+    app[ADAPTERS_KEY] = list(adapters)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    for adapter in adapters:
+        adapter.mount(app)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        if manage_database:
+            await db.init_db(settings.database_url)
+            await ensure_migrated(settings)
+        for adapter in app[ADAPTERS_KEY]:
+            await adapter.start()
+        worker = OutboxWorker(app[ADAPTERS_KEY])
+        task = asyncio.create_task(worker.run_forever()) if run_workers else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            for adapter in app[ADAPTERS_KEY]:
+                await adapter.close()
+            if manage_database:
+                await db.close_db()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app
+
+
+async def ensure_migrated(settings: Settings) -> None:
+    """Apply migrations when ``KIZUNA_AUTO_MIGRATE=1``; otherwise refuse to serve an unmigrated database."""
+    pending = await db.pending_migrations()
+    if not pending:
+        return
+    if settings.auto_migrate:
+        applied = await db.apply_migrations()
+        log.info("applied migrations: %s", ", ".join(applied))
+        return
+    raise UnmigratedDatabase(
+        f"the database {settings.database_url} is missing {len(pending)} migration(s) "
+        f"({', '.join(pending)}). Run `kizuna migrate` first (or set KIZUNA_AUTO_MIGRATE=1)."
+    )
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse configurations that cannot be served safely, before anything starts."""
+    if not settings.microsoft_app_id and not settings.binds_loopback and (
+        settings.adapters is None or "teams" in settings.adapters
+    ):
+        raise ConfigurationError(
+            f"MICROSOFT_APP_ID is empty, so Teams runs in local emulator mode without authentication; that is "
+            f"only allowed on a loopback address, not KIZUNA_HOST={settings.host}. Set MICROSOFT_APP_ID (and "
+            "MICROSOFT_APP_PASSWORD, MICROSOFT_APP_TENANT_ID), bind to 127.0.0.1, or set KIZUNA_ADAPTERS without teams."
+        )

@@ -1,0 +1,85 @@
+"""The outbox worker: claims due deliveries and hands them to their platform's adapter."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Sequence
+
+from cards.payloads import render_payload
+from core import outbox
+from core.models import Address, Delivery, Workspace
+from kizuna.plugin import Adapter, DeliveryFailed, OutgoingMessage
+
+log = logging.getLogger("kizuna.outbox")
+
+
+class OutboxWorker:
+    """Delivers what the outbox holds, with retries; one per process, safe with many processes."""
+
+    def __init__(self, adapters: Sequence[Adapter], *, worker_id: str | None = None, batch: int = 50,
+                 idle_seconds: float = 1.0, concurrency: int = 8) -> None:
+        self.adapters = {a.platform: a for a in adapters}
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.batch = batch
+        self.idle_seconds = idle_seconds
+        self.semaphore = asyncio.Semaphore(concurrency)
+
+    async def run_forever(self) -> None:
+        """Run passes until cancelled; a failing pass is logged, never fatal."""
+        while True:
+            try:
+                done = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox pass failed")
+                done = 0
+            if done < self.batch:
+                await asyncio.sleep(self.idle_seconds)
+
+    async def run_once(self) -> int:
+        """Claim and deliver one batch; returns how many were claimed."""
+        claimed = await outbox.claim_due(self.worker_id, limit=self.batch)
+        await asyncio.gather(*(self._deliver(d) for d in claimed))
+        return len(claimed)
+
+    async def drain(self, max_passes: int = 100) -> int:
+        """Deliver until nothing is due (for the CLI and tests); returns how many were handled."""
+        total = 0
+        for _ in range(max_passes):
+            n = await self.run_once()
+            total += n
+            if n == 0:
+                break
+        return total
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        async with self.semaphore:
+            adapter = self.adapters.get(delivery.platform)
+            if adapter is None:
+                await outbox.mark_failed(delivery, self.worker_id, f"the {delivery.platform} adapter is not enabled")
+                return
+            try:
+                workspace = await Workspace.get(id=delivery.workspace_id)
+                address = await Address.get_or_none(workspace_id=workspace.id, key=delivery.address_key)
+                message = await render_payload(workspace, dict(delivery.message), delivery.locale)
+                await adapter.deliver(OutgoingMessage(
+                    delivery_id=delivery.id, workspace_external_id=workspace.external_id,
+                    address_key=delivery.address_key, address=dict(address.payload) if address else {},
+                    message=message, kind=delivery.kind,
+                ))
+            except DeliveryFailed as failure:
+                status = await outbox.mark_failed(delivery, self.worker_id, failure.reason,
+                                                  permanent=failure.permanent, retry_after=failure.retry_after)
+                log.log(logging.ERROR if status == outbox.FAILED else logging.WARNING,
+                        "delivery %s (%s to %s) %s: %s", delivery.id, delivery.kind, delivery.address_key,
+                        "failed for good" if status == outbox.FAILED else "will be retried", failure.reason)
+                return
+            except Exception as error:
+                log.exception("delivery %s crashed", delivery.id)
+                await outbox.mark_failed(delivery, self.worker_id, f"{type(error).__name__}: {error}")
+                return
+            await outbox.mark_delivered(delivery, self.worker_id)

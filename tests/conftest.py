@@ -1,0 +1,83 @@
+"""Shared fixtures: a real database per test (in-memory SQLite, or PostgreSQL when asked)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import pytest_asyncio
+from tortoise.context import TortoiseContext
+from tortoise.contrib.test import tortoise_test_context
+
+from core.db import MODEL_MODULES
+from core.models import Member, Workspace
+from core.services.members import ensure_member
+from core.services.workspaces import ensure_workspace
+
+BACKEND = os.environ.get("KIZUNA_TEST_DATABASE", "sqlite")
+
+
+def test_database_url() -> str:
+    """In-memory SQLite, or a fresh database per test on the PostgreSQL server of KIZUNA_TEST_POSTGRES_URL."""
+    if BACKEND != "postgres":
+        return "sqlite://:memory:"
+    base = os.environ.get("KIZUNA_TEST_POSTGRES_URL")
+    if not base:
+        raise RuntimeError("KIZUNA_TEST_DATABASE=postgres needs KIZUNA_TEST_POSTGRES_URL")
+    parts = urlsplit(base)
+    # tortoise's test context replaces {} with a random suffix, creates the database and drops it after.
+    return urlunsplit(parts._replace(path="/kizuna_test_{}"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: runs on SQLite only (SQLite-specific behaviour)")
+    config.addinivalue_line("markers", "postgres_only: runs on PostgreSQL only")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip = pytest.mark.skip(reason="PostgreSQL only; run with KIZUNA_TEST_DATABASE=postgres")
+    for item in items:
+        if BACKEND != "postgres" and "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"kizuna test database: {BACKEND}"
+
+
+@pytest_asyncio.fixture
+async def db() -> AsyncIterator[TortoiseContext]:
+    """A fresh, empty, real database with every table, for one test."""
+    async with tortoise_test_context(MODEL_MODULES, db_url=test_database_url()) as ctx:
+        yield ctx
+
+
+@pytest_asyncio.fixture
+async def workspace(db: TortoiseContext) -> Workspace:
+    """A console workspace with the default values, English by default."""
+    return await ensure_workspace("console", "demo", default_locale="en")
+
+
+@pytest_asyncio.fixture
+async def alice(workspace: Workspace) -> Member:
+    return await ensure_member(workspace, "alice", display_name="Alice")
+
+
+@pytest_asyncio.fixture
+async def bob(workspace: Workspace) -> Member:
+    return await ensure_member(workspace, "bob", display_name="Bob")
+
+
+@pytest_asyncio.fixture
+async def carol(workspace: Workspace) -> Member:
+    return await ensure_member(workspace, "carol", display_name="Carol")
+
+
+@pytest_asyncio.fixture
+async def admin(workspace: Workspace) -> Member:
+    member = await ensure_member(workspace, "root", display_name="Admin")
+    member.is_admin = True
+    await member.save()
+    return member

@@ -1,0 +1,152 @@
+"""give_thanks: the rules, and that nothing is written when one is broken."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core import errors
+from core.models import Clap, DepartmentFlow, Member, Thanks, ThanksRecipient, Workspace
+from core.services.members import ensure_member
+from core.services.thanks import clap, give_thanks, unclap
+
+
+async def counts() -> tuple[int, int, int]:
+    return await Thanks.all().count(), await ThanksRecipient.all().count(), await DepartmentFlow.all().count()
+
+
+async def test_thanks_is_stored_with_recipients_values_and_counters(workspace, alice, bob, carol):
+    result = await give_thanks(workspace, alice, [bob, carol], "  great demo  ", ["teamwork", "＃挑戦"])
+    assert result.created
+    view = result.view
+    assert view.message == "great demo"
+    assert [r.display_name for r in view.recipients] == ["Bob", "Carol"]
+    assert [v.key for v in view.values] == ["teamwork", "challenge"]
+    assert (await Member.get(id=bob.id)).received_count == 1
+    assert (await Member.get(id=alice.id)).sent_count == 1
+    assert await counts() == (1, 2, 1)
+
+
+async def test_cannot_thank_yourself_and_nothing_is_written(workspace, alice, bob):
+    with pytest.raises(errors.SelfThanksNotAllowed) as caught:
+        await give_thanks(workspace, alice, [bob, alice], "me too")
+    assert "cannot thank yourself" in caught.value.localized("en")
+    assert "自分自身" in caught.value.localized("ja")
+    assert await counts() == (0, 0, 0)
+    assert (await Member.get(id=bob.id)).received_count == 0
+
+
+async def test_cannot_thank_a_bot(workspace, alice):
+    bot = await ensure_member(workspace, "kizuna-bot", display_name="Kizuna", is_bot=True)
+    with pytest.raises(errors.BotThanksNotAllowed):
+        await give_thanks(workspace, alice, [bot], "hi")
+    assert await counts() == (0, 0, 0)
+
+
+@pytest.mark.parametrize("message", ["", "   ", "\u200b\u200b", "\n\t", "\ufeff "])
+async def test_empty_message_is_refused(workspace, alice, bob, message):
+    with pytest.raises(errors.EmptyMessage):
+        await give_thanks(workspace, alice, [bob], message)
+    assert await counts() == (0, 0, 0)
+
+
+async def test_message_length_follows_the_workspace_setting(workspace: Workspace, alice, bob):
+    await give_thanks(workspace, alice, [bob], "あ" * 500)
+    with pytest.raises(errors.MessageTooLong) as caught:
+        await give_thanks(workspace, alice, [bob], "あ" * 501)
+    assert caught.value.params == {"max": 500, "length": 501}
+    workspace.max_message_length = 10
+    await workspace.save()
+    with pytest.raises(errors.MessageTooLong):
+        await give_thanks(workspace, alice, [bob], "x" * 11)
+    assert await Thanks.all().count() == 1
+
+
+async def test_recipients_are_distinct_and_at_most_ten(workspace, alice, bob):
+    result = await give_thanks(workspace, alice, [bob, bob, bob], "thanks")
+    assert len(result.view.recipients) == 1
+    many = [await ensure_member(workspace, f"u{i}") for i in range(11)]
+    with pytest.raises(errors.TooManyRecipients):
+        await give_thanks(workspace, alice, many, "everyone")
+    await give_thanks(workspace, alice, many[:10], "ten is fine")
+    with pytest.raises(errors.NoRecipients):
+        await give_thanks(workspace, alice, [], "nobody")
+
+
+async def test_values_unknown_archived_too_many_and_required(workspace: Workspace, alice, bob, admin):
+    with pytest.raises(errors.UnknownValue) as caught:
+        await give_thanks(workspace, alice, [bob], "x", ["nope"])
+    assert "#teamwork" in caught.value.localized("en")
+    with pytest.raises(errors.TooManyValues):
+        await give_thanks(workspace, alice, [bob], "x", ["teamwork", "growth", "challenge", "collaboration"])
+    workspace.value_required = True
+    await workspace.save()
+    with pytest.raises(errors.ValueRequired):
+        await give_thanks(workspace, alice, [bob], "x")
+    from core.services.values import set_value_active
+
+    await set_value_active(workspace, admin, "growth", False)
+    with pytest.raises(errors.UnknownValue):
+        await give_thanks(workspace, alice, [bob], "x", ["growth"])
+    assert await counts() == (0, 0, 0)
+
+
+@pytest.mark.parametrize("tag", ["teamwork", "#Teamwork", "#チームワーク", "＃チームワーク", "ＴＥＡＭＷＯＲＫ", "TeamWork"])
+async def test_value_tags_match_by_key_or_name_in_either_language(workspace, alice, bob, tag):
+    result = await give_thanks(workspace, alice, [bob], "x", [tag])
+    assert [v.key for v in result.view.values] == ["teamwork"]
+
+
+async def test_daily_limit_counts_the_senders_local_day(workspace: Workspace, alice, bob):
+    workspace.daily_limit = 2
+    workspace.timezone = "Asia/Tokyo"
+    await workspace.save()
+    # 23:30 and 23:50 in Tokyo on the 1st, then 00:10 on the 2nd.
+    day1 = datetime(2026, 11, 1, 14, 30, tzinfo=UTC)
+    await give_thanks(workspace, alice, [bob], "1", now=day1)
+    await give_thanks(workspace, alice, [bob], "2", now=day1 + timedelta(minutes=20))
+    with pytest.raises(errors.DailyLimitReached) as caught:
+        await give_thanks(workspace, alice, [bob], "3", now=day1 + timedelta(minutes=25))
+    assert caught.value.params["limit"] == 2
+    await give_thanks(workspace, alice, [bob], "next day", now=day1 + timedelta(minutes=40))
+    assert await Thanks.all().count() == 3
+
+
+async def test_same_event_twice_makes_one_thanks(workspace, alice, bob):
+    first = await give_thanks(workspace, alice, [bob], "once", idempotency_key="evt-1")
+    again = await give_thanks(workspace, alice, [bob], "once", idempotency_key="evt-1")
+    assert first.created and not again.created
+    assert again.view.id == first.view.id
+    assert await Thanks.all().count() == 1
+    assert (await Member.get(id=bob.id)).received_count == 1
+
+
+async def test_clap_once_per_member_and_never_your_own(workspace, alice, bob, carol):
+    view = (await give_thanks(workspace, alice, [bob], "x")).view
+    first = await clap(workspace, view.id, carol)
+    second = await clap(workspace, view.id, carol)
+    assert first.changed and not second.changed
+    assert second.view.clap_count == 1
+    for own in (alice, bob):
+        with pytest.raises(errors.ClapOwnThanks):
+            await clap(workspace, view.id, own)
+    undone = await unclap(workspace, view.id, carol)
+    assert undone.changed and undone.view.clap_count == 0
+    assert await Clap.all().count() == 0
+
+
+async def test_clap_on_another_workspaces_thanks_is_not_found(workspace, alice, bob):
+    from core.services.workspaces import ensure_workspace
+
+    view = (await give_thanks(workspace, alice, [bob], "x")).view
+    other = await ensure_workspace("console", "other")
+    stranger = await ensure_member(other, "zed")
+    with pytest.raises(errors.ThanksNotFound):
+        await clap(other, view.id, stranger)
+
+
+@pytest.mark.parametrize("text", ["🙏🏽 ありがとう!", "שלום תודה", "a\u200db", "<at>Bob</at> ${x} **bold** {\"a\":1}"])
+async def test_unicode_and_markup_are_stored_as_given(workspace, alice, bob, text):
+    result = await give_thanks(workspace, alice, [bob], text)
+    assert (await Thanks.get(id=result.view.id)).message == text
