@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): each `bench/*_bench.py` module has `main()` and prints its figures."""
