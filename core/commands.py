@@ -23,6 +23,7 @@ class CommandKind(StrEnum):
     HELP = "help"
     NOTIFICATIONS = "notifications"
     ADMIN = "admin"
+    MEETING = "meeting"
     EMPTY = "empty"
     UNKNOWN = "unknown"
 
@@ -36,6 +37,8 @@ WORDS: dict[str, CommandKind] = {
     "notifications": CommandKind.NOTIFICATIONS, "notification": CommandKind.NOTIFICATIONS,
     "通知": CommandKind.NOTIFICATIONS,
     "admin": CommandKind.ADMIN, "管理": CommandKind.ADMIN,
+    "meeting": CommandKind.MEETING, "meetings": CommandKind.MEETING, "ミーティング": CommandKind.MEETING,
+    "会議": CommandKind.MEETING,
 }
 # Longest first, so "ありがとうございます" wins over "ありがとう".
 _WORD_RE = re.compile(
