@@ -38,7 +38,7 @@ bench: $(STAMP)
 
 # Write a migration for model changes (the migrations are committed).
 migrations: $(STAMP)
-	$(BIN)/kizuna makemigrations
+	KIZUNA_DATABASE_URL=sqlite://$$(mktemp -d)/schema.sqlite3 $(BIN)/tortoise -c core.db.TORTOISE_ORM makemigrations
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

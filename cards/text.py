@@ -24,7 +24,7 @@ def render_text(message: Message) -> str:
         lines.append(f"👏 {message.clap_text} · {message.sent_at} · #{message.thanks_id}")
         return "\n".join(lines)
     if isinstance(message, LeaderboardMessage):
-        lines = [f"🏆 {message.title} ({message.subtitle})"]
+        lines = [f"🏆 {message.title} — {message.subtitle}"]
         if not message.rows:
             lines.append(message.empty_text)
         for row in message.rows:

@@ -96,3 +96,14 @@ def cli_config() -> dict[str, Any]:
 
 
 TORTOISE_ORM = cli_config()
+
+
+async def applied_migrations() -> list[str]:
+    """Names of migrations already applied to the open database (empty for a new database)."""
+    from tortoise.migrations.recorder import MigrationRecorder
+
+    try:
+        keys = await MigrationRecorder(connections.get("default")).applied_migrations()
+    except Exception:
+        return []
+    return [f"{k.app_label}.{k.name}" for k in keys]

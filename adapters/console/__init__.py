@@ -1,0 +1,90 @@
+"""The console adapter: Kizuna in a terminal, with the Teams words and ``@name`` for a person."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+
+from cards.build import error_message, help_message, leaderboard_message, notice_message, thanks_message, values_message
+from cards.model import Message
+from core.commands import CommandKind, parse_command, parse_leaderboard_options, split_tags
+from core.errors import KizunaError
+from core.i18n import fold, resolve_locale
+from core.models import Member, Workspace
+from core.services.members import ensure_member, get_department, set_notifications
+from core.services.stats import leaderboard
+from core.services.thanks import give_thanks
+from core.services.values import list_values
+from core.services.workspaces import ensure_workspace
+
+PLATFORM = "console"
+_MENTION = re.compile(r"(?:(?<=\s)|^)[@＠]([^\s@＠#＃,、。!！?？]+)")
+_ON = {"on", "オン", "有効"}
+_OFF = {"off", "オフ", "無効"}
+
+
+@dataclass
+class ConsoleSession:
+    """One person typing in one console workspace."""
+
+    workspace: Workspace
+    member: Member
+    locale: str
+
+    @classmethod
+    async def open(cls, workspace_name: str, user: str, locale: str | None = None) -> ConsoleSession:
+        """The session for ``user`` in workspace ``workspace_name`` (both created on first use)."""
+        workspace = await ensure_workspace(PLATFORM, workspace_name)
+        member = await ensure_member(workspace, user, display_name=user, locale=locale)
+        return cls(workspace, member, resolve_locale(locale or member.locale, workspace.default_locale))
+
+    async def handle(self, line: str) -> Message | None:
+        """The reply to one line (None for an empty line)."""
+        try:
+            return await self._handle(line)
+        except KizunaError as error:
+            return error_message(error, self.locale)
+
+    async def _handle(self, line: str) -> Message | None:
+        command = parse_command(line)
+        if command.kind is CommandKind.EMPTY:
+            return None
+        if command.kind is CommandKind.THANKS:
+            return await self._thanks(command.rest)
+        if command.kind is CommandKind.LEADERBOARD:
+            options = parse_leaderboard_options(command.rest)
+            department = await get_department(self.workspace, options.department) if options.department else None
+            board = await leaderboard(self.workspace, options.period, options.direction, department=department)
+            return leaderboard_message(board, self.locale)
+        if command.kind is CommandKind.VALUES:
+            return values_message(await list_values(self.workspace), self.locale)
+        if command.kind is CommandKind.HELP:
+            return help_message(PLATFORM, self.locale)
+        if command.kind is CommandKind.NOTIFICATIONS and fold(command.rest) in _ON | _OFF:
+            await set_notifications(self.member, fold(command.rest) in _ON)
+            return notice_message(self.locale, "notice.notifications_on" if self.member.notifications_enabled
+                                  else "notice.notifications_off")
+        if command.kind is CommandKind.MEETING:
+            handler = _meeting_handler()
+            if handler is not None:
+                reply: Message = await handler(self.workspace, self.member, command.rest, self.locale)
+                return reply
+        return notice_message(self.locale, "error.unknown_command", command=line.strip()[:50])
+
+    async def _thanks(self, rest: str) -> Message:
+        names = list(dict.fromkeys(_MENTION.findall(rest)))
+        recipients = [await ensure_member(self.workspace, name, display_name=name) for name in names]
+        text, tags = split_tags(_MENTION.sub("", rest))
+        result = await give_thanks(self.workspace, self.member, recipients, text, tags)
+        return thanks_message(result.view, self.locale, self.workspace.timezone)
+
+
+def _meeting_handler():  # type: ignore[no-untyped-def]
+    """The meetings feature's console handler, when it is installed."""
+    try:
+        module = importlib.import_module("adapters.console.meetings")
+    except ModuleNotFoundError:
+        return None
+    return getattr(module, "handle_meeting_command", None)
+
