@@ -107,7 +107,8 @@ def values_message(values: Sequence[Value], locale: str) -> ValuesMessage:
 def help_message(platform: str, locale: str) -> HelpMessage:
     """How to use Kizuna on ``platform``."""
     lang = _lang(locale)
-    lines = tuple(HelpLine(cmd, translate(lang, mid)) for cmd, mid in PLATFORM_HELP.get(platform, PLATFORM_HELP["console"]))
+    commands = PLATFORM_HELP.get(platform, PLATFORM_HELP["console"])
+    lines = tuple(HelpLine(cmd, translate(lang, mid)) for cmd, mid in commands)
     return HelpMessage(lang, translate(lang, "help.title"), translate(lang, "help.intro"), lines)
 
 

@@ -38,7 +38,7 @@ def render_text(message: Message) -> str:
         lines.append(message.hint)
         return "\n".join(lines)
     if isinstance(message, HelpMessage):
-        return "\n".join([message.title, message.intro, *(f"  {l.command}  {l.description}" for l in message.lines)])
+        return "\n".join([message.title, message.intro, *(f"  {h.command}  {h.description}" for h in message.lines)])
     if isinstance(message, ErrorMessage):
         return f"⚠️ {message.text}"
     if isinstance(message, NoticeMessage):

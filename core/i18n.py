@@ -12,6 +12,7 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date as _babel_format_date
@@ -71,7 +72,8 @@ def format_datetime(moment: datetime, locale: str, tz: str | None = None) -> str
     """A medium date and short time in ``tz`` (or the moment's own zone)."""
     lang = normalize_locale(locale) or DEFAULT_LOCALE
     fmt = "yyyy年M月d日(E) H:mm" if lang == "ja" else "EEE, MMM d, yyyy h:mm a"
-    return str(_babel_format_datetime(moment, format=fmt, tzinfo=tz, locale=lang))
+    zone = ZoneInfo(tz) if tz else None
+    return str(_babel_format_datetime(moment, format=fmt, tzinfo=zone, locale=lang))
 
 
 def fold(text: str) -> str:

@@ -61,24 +61,24 @@ async def claim_due(worker_id: str, *, limit: int = 50, now: datetime | None = N
     """Claim up to ``limit`` due deliveries for ``worker_id`` until ``now + lease``."""
     moment = now or _now()
     until = moment + lease
+    claimed: list[int] = []
     async with in_transaction() as conn:
         if conn.capabilities.support_for_update:
             rows = await Delivery.filter(_claimable(moment)).order_by("next_attempt_at", "id").limit(limit) \
                 .select_for_update(skip_locked=True)
-            ids = [row.id for row in rows]
+            ids: list[int] = [row.id for row in rows]
             if ids:
                 await Delivery.filter(id__in=ids).update(claimed_until=until, claimed_by=worker_id)
             claimed = ids
         else:
             candidates = await Delivery.filter(_claimable(moment)).order_by("next_attempt_at", "id") \
                 .limit(limit).values_list("id", flat=True)
-            claimed = []
             for delivery_id in candidates:
                 # Conditional update: only one claimer sees "1 row changed".
                 changed = await Delivery.filter(Q(id=delivery_id) & _claimable(moment)) \
                     .update(claimed_until=until, claimed_by=worker_id)
                 if changed:
-                    claimed.append(delivery_id)
+                    claimed.append(delivery_id)  # type: ignore[arg-type]
     if not claimed:
         return []
     return await Delivery.filter(id__in=claimed).order_by("next_attempt_at", "id")

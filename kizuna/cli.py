@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import logging
 import sys
@@ -190,13 +191,10 @@ def cmd_export(settings: Settings, args: argparse.Namespace, out: TextIO) -> int
     async def body() -> int:
         workspaces = [await find_workspace(args.workspace, args.platform)] if args.workspace or args.platform \
             else await Workspace.all().order_by("id")
-        if args.out:
-            with open(args.out, "w", encoding="utf-8", newline="") as handle:
-                async for chunk in export_csv(workspaces, since, bom=args.bom):
-                    handle.write(chunk)
-        else:
+        with contextlib.ExitStack() as stack:
+            target = stack.enter_context(open(args.out, "w", encoding="utf-8", newline="")) if args.out else out  # noqa: ASYNC230
             async for chunk in export_csv(workspaces, since, bom=args.bom):
-                out.write(chunk)
+                target.write(chunk)
         return 0
 
     return run_with_database(settings, body)

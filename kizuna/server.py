@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from core import db
 from core.config import ConfigurationError, Settings
@@ -17,7 +18,7 @@ from kizuna.worker import OutboxWorker
 log = logging.getLogger("kizuna.server")
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
-ADAPTERS_KEY = web.AppKey("adapters", list)
+ADAPTERS_KEY: web.AppKey[list[Adapter]] = web.AppKey("adapters", list)
 
 
 class UnmigratedDatabase(ConfigurationError):
@@ -25,10 +26,11 @@ class UnmigratedDatabase(ConfigurationError):
 
 
 @web.middleware
-async def last_resort(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def last_resort(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Nothing unexpected becomes a bare HTTP 500: log it and answer 503 with a retry hint."""
     try:
-        return await handler(request)
+        response: web.StreamResponse = await handler(request)
+        return response
     except web.HTTPException:
         raise
     except asyncio.CancelledError:
@@ -76,9 +78,10 @@ def build_app(settings: Settings, *, adapters: Sequence[Adapter] | None = None, 
         if manage_database:
             await db.init_db(settings.database_url)
             await ensure_migrated(settings)
-        for adapter in app[ADAPTERS_KEY]:
+        enabled: list[Adapter] = app[ADAPTERS_KEY]
+        for adapter in enabled:
             await adapter.start()
-        worker = OutboxWorker(app[ADAPTERS_KEY])
+        worker = OutboxWorker(enabled)
         task = asyncio.create_task(worker.run_forever()) if run_workers else None
         try:
             yield

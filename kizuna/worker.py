@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from cards.payloads import render_payload
 from core import outbox
@@ -19,7 +19,7 @@ log = logging.getLogger("kizuna.outbox")
 class OutboxWorker:
     """Delivers what the outbox holds, with retries; one per process, safe with many processes."""
 
-    def __init__(self, adapters: Sequence[Adapter], *, worker_id: str | None = None, batch: int = 50,
+    def __init__(self, adapters: Iterable[Adapter], *, worker_id: str | None = None, batch: int = 50,
                  idle_seconds: float = 1.0, concurrency: int = 8) -> None:
         self.adapters = {a.platform: a for a in adapters}
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from cards.build import error_message, help_message, leaderboard_message, notice_message, thanks_message, values_message
@@ -80,11 +81,15 @@ class ConsoleSession:
         return thanks_message(result.view, self.locale, self.workspace.timezone)
 
 
-def _meeting_handler():  # type: ignore[no-untyped-def]
+MeetingHandler = Callable[[Workspace, Member, str, str], Awaitable[Message]]
+
+
+def _meeting_handler() -> MeetingHandler | None:
     """The meetings feature's console handler, when it is installed."""
     try:
         module = importlib.import_module("adapters.console.meetings")
     except ModuleNotFoundError:
         return None
-    return getattr(module, "handle_meeting_command", None)
+    handler: MeetingHandler | None = getattr(module, "handle_meeting_command", None)
+    return handler
 

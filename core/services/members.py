@@ -181,7 +181,8 @@ def parse_members_csv(text: str, platform: str) -> list[ImportRow]:
         if not any(f.strip() for f in fields):
             continue
         if len(fields) != len(IMPORT_COLUMNS):
-            errors.append(ImportRowError(line=line, reason=f"expected {len(IMPORT_COLUMNS)} columns, got {len(fields)}"))
+            reason = f"expected {len(IMPORT_COLUMNS)} columns, got {len(fields)}"
+            errors.append(ImportRowError(line=line, reason=reason))
             continue
         row_platform, user_id, display_name, department, admin = (f.strip() for f in fields)
         if fold(row_platform) != platform:

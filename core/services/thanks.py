@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -191,9 +191,9 @@ async def _active_values(workspace: Workspace) -> list[Value]:
     return await Value.filter(workspace_id=workspace.id, active=True).order_by("position", "id")
 
 
-async def _add_flows(conn: object, workspace_id: int, day: date, flows: Counter[tuple[int, int]]) -> None:
-    client = connections.get("default") if conn is None else conn
-    postgres = client.capabilities.dialect == "postgres"  # type: ignore[attr-defined]
+async def _add_flows(client: BaseDBAsyncClient, workspace_id: int, day: date,
+                     flows: Counter[tuple[int, int]]) -> None:
+    postgres = client.capabilities.dialect == "postgres"
     marks = ("$1", "$2", "$3", "$4", "$5") if postgres else ("?",) * 5
     sql = (
         "INSERT INTO department_flow (workspace_id, day, sender_department_id, recipient_department_id, count) "
@@ -202,7 +202,7 @@ async def _add_flows(conn: object, workspace_id: int, day: date, flows: Counter[
     )
     day_param: object = day if postgres else day.isoformat()
     for (from_dept, to_dept), count in flows.items():
-        await client.execute_query(sql, [workspace_id, day_param, from_dept, to_dept, count])  # type: ignore[attr-defined]
+        await client.execute_query(sql, [workspace_id, day_param, from_dept, to_dept, count])
 
 
 async def load_thanks_view(workspace: Workspace, thanks_id: int) -> ThanksView:
