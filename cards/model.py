@@ -185,11 +185,11 @@ def _build(cls: type[Any], data: dict[str, Any]) -> Any:
         nested = _NESTED.get(f.name)
         if cls is ValuesMessage and f.name == "values":
             nested = ValueLine
-        if nested is not None and isinstance(raw, list):
+        if nested is not None and isinstance(raw, (list, tuple)):
             kwargs[f.name] = tuple(_build(nested, item) for item in raw)
         elif nested is not None and isinstance(raw, dict):
             kwargs[f.name] = _build(nested, raw)
-        elif isinstance(raw, list):
+        elif isinstance(raw, (list, tuple)):
             kwargs[f.name] = tuple(raw)
         else:
             kwargs[f.name] = raw

@@ -102,7 +102,8 @@ def parse_setting(name: str, raw: Any) -> Any:
 async def update_settings(workspace: Workspace, actor: Member, **changes: Any) -> Workspace:
     """Change workspace settings (admins only); every change is checked before any is saved."""
     require_admin(actor)
-    parsed = {SETTINGS[n.replace("-", "_")].field: parse_setting(n, v) for n, v in changes.items()}
+    checked = {n: parse_setting(n, v) for n, v in changes.items()}
+    parsed = {SETTINGS[n.replace("-", "_")].field: v for n, v in checked.items()}
     for field_name, value in parsed.items():
         setattr(workspace, field_name, value)
     if parsed:
