@@ -91,7 +91,13 @@ def load_adapters(context: AdapterContext) -> tuple[list[Adapter], dict[str, str
         if wanted is not None and name not in wanted:
             off[name] = "not listed in KIZUNA_ADAPTERS"
             continue
-        factory = ep.load()
+        try:
+            factory = ep.load()
+        except (ImportError, AttributeError) as error:
+            raise ConfigurationError(
+                f"the {name} adapter ({ep.value}) cannot be loaded: {error}; installed adapters: "
+                f"{', '.join(sorted(available))}. Reinstall it or leave it out of KIZUNA_ADAPTERS."
+            ) from error
         try:
             adapters.append(factory(context))
         except AdapterDisabled as why:
