@@ -77,7 +77,7 @@ class Member(Model):
     class Meta:
         table = "member"
         unique_together = (("workspace", "platform_user_id"),)
-        indexes = (("workspace", "received_count"), ("workspace", "sent_count"))
+        indexes = (("workspace_id", "received_count"), ("workspace_id", "sent_count"))
 
 
 class Value(Model):
@@ -128,7 +128,7 @@ class Thanks(Model):
     class Meta:
         table = "thanks"
         unique_together = (("workspace", "idempotency_key"),)
-        indexes = (("workspace", "sender", "local_day"), ("workspace", "created_at", "sender"))
+        indexes = (("workspace_id", "sender_id", "local_day"), ("workspace_id", "created_at", "sender_id"))
 
 
 class ThanksRecipient(Model):

@@ -107,7 +107,7 @@ class Migration(migrations.Migration):
                 ('sent_count', fields.IntField(default=0)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'member', 'app': 'models', 'unique_together': (('workspace', 'platform_user_id'),), 'indexes': [Index(fields=['workspace', 'received_count']), Index(fields=['workspace', 'sent_count'])], 'pk_attr': 'id', 'table_description': 'A person (or a bot) in a workspace.'},
+            options={'table': 'member', 'app': 'models', 'unique_together': (('workspace', 'platform_user_id'),), 'indexes': [Index(fields=['workspace_id', 'received_count']), Index(fields=['workspace_id', 'sent_count'])], 'pk_attr': 'id', 'table_description': 'A person (or a bot) in a workspace.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -123,7 +123,7 @@ class Migration(migrations.Migration):
                 ('clap_count', fields.IntField(default=0)),
                 ('channel_ref', fields.CharField(null=True, max_length=255)),
             ],
-            options={'table': 'thanks', 'app': 'models', 'unique_together': (('workspace', 'idempotency_key'),), 'indexes': [Index(fields=['workspace', 'sender', 'local_day']), Index(fields=['workspace', 'created_at', 'sender'])], 'pk_attr': 'id', 'table_description': 'A thanks from one member to one or more others.'},
+            options={'table': 'thanks', 'app': 'models', 'unique_together': (('workspace', 'idempotency_key'),), 'indexes': [Index(fields=['workspace_id', 'sender_id', 'local_day']), Index(fields=['workspace_id', 'created_at', 'sender_id'])], 'pk_attr': 'id', 'table_description': 'A thanks from one member to one or more others.'},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -1,0 +1,167 @@
+"""Core benchmark: give_thanks throughput (SQLite file in WAL, and PostgreSQL), and leaderboard /
+department-matrix latency over 1,000,000 thanks among 5,000 members in 30 departments.
+
+    make bench                      # everything
+    .venv/bin/python -m bench core  # just this
+Environment: KIZUNA_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test; skipped if
+unreachable), KIZUNA_BENCH_THANKS (default 1000000), KIZUNA_BENCH_GIVE (default 3000).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tortoise import Tortoise, connections
+
+from core import db
+from core.models import Department, Member, Workspace
+from core.services.members import ensure_member
+from core.services.stats import Direction, Period, department_matrix, leaderboard
+from core.services.thanks import give_thanks
+from core.services.workspaces import ensure_workspace
+
+NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
+MEMBERS = 5000
+DEPARTMENTS = 30
+
+
+async def give_throughput(url: str, label: str, total: int, concurrency: int = 8) -> None:
+    await db.init_db(url)
+    await db.apply_migrations()
+    workspace = await ensure_workspace("bench", f"give-{time.time_ns()}")
+    workspace.daily_limit = 1_000_000
+    await workspace.save()
+    members = [await ensure_member(workspace, f"m{i}", display_name=f"Member {i}") for i in range(200)]
+    rng = random.Random(1)
+    queue = list(range(total))
+
+    async def worker() -> None:
+        while queue:
+            n = queue.pop()
+            sender, *recipients = rng.sample(members, 1 + rng.choice((1, 1, 1, 2, 3)))
+            await give_thanks(workspace, sender, recipients, f"thanks for #{n}", ["teamwork"],
+                              idempotency_key=f"evt-{n}")
+
+    for _ in range(50):  # warm-up
+        await give_thanks(workspace, members[0], [members[1]], "warm up")
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - start
+    print(f"give_thanks {label}: {total} thanks in {elapsed:.2f} s = {total / elapsed:,.0f} thanks/s "
+          f"(concurrency {concurrency}, 1–3 recipients, 1 value, idempotency key)", flush=True)
+    await db.close_db()
+
+
+def seed_sqlite(path: Path, workspace_id: int, member_ids: list[int], dept_of: dict[int, int], total: int) -> None:
+    """Bulk-load ``total`` thanks (one recipient each) spread over the last 365 days, with rollups."""
+    rng = random.Random(7)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA synchronous=OFF")
+    start = NOW - timedelta(days=365)
+    batch_t, batch_r = [], []
+    next_id = 1
+    for n in range(total):
+        sender = rng.choice(member_ids)
+        recipient = rng.choice(member_ids)
+        while recipient == sender:
+            recipient = rng.choice(member_ids)
+        created = start + timedelta(seconds=rng.randrange(365 * 86400))
+        stamp = created.isoformat(sep=" ")
+        batch_t.append((next_id, workspace_id, sender, "bench thanks", stamp, created.date().isoformat()))
+        batch_r.append((next_id, recipient, 0, workspace_id, sender, stamp, dept_of[sender], dept_of[recipient]))
+        next_id += 1
+        if len(batch_t) == 50_000 or n == total - 1:
+            conn.executemany("INSERT INTO thanks (id, workspace_id, sender_id, message, created_at, local_day, "
+                             "clap_count) VALUES (?, ?, ?, ?, ?, ?, 0)", batch_t)
+            conn.executemany("INSERT INTO thanks_recipient (thanks_id, recipient_id, position, workspace_id, "
+                             "sender_id, created_at, sender_department_id, recipient_department_id) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", batch_r)
+            batch_t, batch_r = [], []
+    conn.execute("INSERT INTO department_flow (workspace_id, day, sender_department_id, recipient_department_id, "
+                 "count) SELECT workspace_id, substr(created_at, 1, 10), sender_department_id, "
+                 "recipient_department_id, count(*) FROM thanks_recipient GROUP BY 1, 2, 3, 4")
+    conn.execute("UPDATE member SET received_count = (SELECT count(*) FROM thanks_recipient r "
+                 "WHERE r.recipient_id = member.id), sent_count = (SELECT count(*) FROM thanks t "
+                 "WHERE t.sender_id = member.id)")
+    conn.commit()
+    conn.execute("ANALYZE")
+    conn.close()
+
+
+async def timed(label: str, call, repeat: int = 15) -> None:  # type: ignore[no-untyped-def]
+    await call()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        await call()
+        samples.append((time.perf_counter() - start) * 1000)
+    print(f"  {label:<44} p50 {statistics.median(samples):7.1f} ms   max {max(samples):7.1f} ms", flush=True)
+
+
+async def statistics_latency(total: int) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="kizuna-bench-"))
+    path = folder / "stats.sqlite3"
+    url = f"sqlite://{path}"
+    await db.init_db(url)
+    await db.apply_migrations()
+    workspace = await ensure_workspace("bench", "stats")
+    departments = [await Department.create(workspace=workspace, name=f"Dept {i:02d}") for i in range(DEPARTMENTS)]
+    await Member.bulk_create([Member(workspace=workspace, platform_user_id=f"u{i}", display_name=f"User {i}",
+                                     department_id=departments[i % DEPARTMENTS].id) for i in range(MEMBERS)])
+    rows = await Member.filter(workspace_id=workspace.id).values_list("id", "department_id")
+    dept_of = {int(m): int(d) for m, d in rows}
+    await db.close_db()
+    start = time.perf_counter()
+    seed_sqlite(path, workspace.id, list(dept_of), dept_of, total)
+    print(f"seeded {total:,} thanks among {MEMBERS:,} members in {DEPARTMENTS} departments "
+          f"in {time.perf_counter() - start:.0f} s (SQLite file {path.stat().st_size / 1e6:.0f} MB)", flush=True)
+    await db.init_db(url)
+    workspace = await Workspace.get(external_id="stats")
+    sales = departments[3]
+    print(f"statistics over {total:,} thanks (SQLite, WAL):")
+    for period in (Period.WEEK, Period.MONTH, Period.ALL):
+        await timed(f"leaderboard received {period.value}", lambda p=period: leaderboard(workspace, p, now=NOW))
+        await timed(f"leaderboard sent {period.value}",
+                    lambda p=period: leaderboard(workspace, p, Direction.SENT, now=NOW))
+    await timed("leaderboard received month, one department",
+                lambda: leaderboard(workspace, Period.MONTH, department=sales, now=NOW))
+    for period in (Period.MONTH, Period.ALL):
+        await timed(f"department matrix {period.value}", lambda p=period: department_matrix(workspace, p, now=NOW))
+    await db.close_db()
+
+
+async def postgres_reachable(url: str) -> bool:
+    try:
+        await db.init_db(url)
+        ok = await db.ping()
+    except Exception:
+        return False
+    finally:
+        await connections.close_all()
+        await Tortoise._reset_apps() if hasattr(Tortoise, "_reset_apps") else None
+    return ok
+
+
+async def amain() -> None:
+    give = int(os.environ.get("KIZUNA_BENCH_GIVE", "3000"))
+    folder = Path(tempfile.mkdtemp(prefix="kizuna-bench-"))
+    await give_throughput(f"sqlite://{folder}/give.sqlite3", "SQLite file (WAL)", give)
+    pg = os.environ.get("KIZUNA_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+    if await postgres_reachable(pg):
+        await give_throughput(pg, "PostgreSQL", give, concurrency=16)
+    else:
+        print(f"give_thanks PostgreSQL: skipped ({pg} unreachable)")
+    await statistics_latency(int(os.environ.get("KIZUNA_BENCH_THANKS", "1000000")))
+
+
+def main() -> None:
+    asyncio.run(amain())
+
