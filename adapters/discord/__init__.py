@@ -1,0 +1,76 @@
+"""Discord adapter: HTTP interactions in (slash commands, context menu, modal, 👏 button), REST out.
+
+Entry point ``kizuna.adapters: discord = adapters.discord:create_adapter``. Off unless
+``DISCORD_PUBLIC_KEY`` is set. See docs/discord.md for installing it in a server.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from adapters.discord.handlers import InteractionHandler
+from adapters.discord.render import render
+from adapters.discord.rest import DiscordHTTPError, RestClient
+from adapters.discord.transport import DEFAULT_DEFER_AFTER, ROUTE, InteractionEndpoint, load_verify_key
+from core.config import ConfigurationError, Settings
+from kizuna.plugin import AdapterContext, AdapterDisabled, DeliveryFailed, OutgoingMessage
+
+__all__ = ["DiscordAdapter", "create_adapter"]
+
+
+class DiscordAdapter:
+    """Kizuna on Discord, as an HTTP-interactions application."""
+
+    name = "discord"
+    platform = "discord"
+
+    def __init__(self, settings: Settings, *, logger: logging.Logger | None = None,
+                 defer_after: float = DEFAULT_DEFER_AFTER, rest: RestClient | None = None) -> None:
+        try:
+            verify_key = load_verify_key(settings.discord_public_key)
+        except ValueError as error:
+            raise ConfigurationError(str(error)) from None
+        self.settings = settings
+        self.log = logger or logging.getLogger("kizuna.discord")
+        self.rest = rest or RestClient(settings.discord_api_base, settings.discord_bot_token)
+        self.handler = InteractionHandler()
+        self.endpoint = InteractionEndpoint(verify_key, self.handler, self.rest, defer_after=defer_after)
+
+    def mount(self, app: web.Application) -> None:
+        """``POST /api/discord/interactions``."""
+        app.router.add_post(ROUTE, self.endpoint)
+
+    async def start(self) -> None:
+        """Nothing to open up front: the REST session opens on first use."""
+
+    async def close(self) -> None:
+        """Finish follow-ups on their way, then close the REST session."""
+        await self.endpoint.drain()
+        await self.rest.close()
+
+    async def deliver(self, outgoing: OutgoingMessage) -> None:
+        """Post an outbox message to ``channel:<id>`` (or a DM to ``member:<id>``)."""
+        if not self.settings.discord_bot_token:
+            raise DeliveryFailed("DISCORD_BOT_TOKEN is not set, so Kizuna cannot post on its own", permanent=True)
+        kind, _, target = outgoing.address_key.partition(":")
+        if not target.isdigit() or kind not in ("channel", "member"):
+            raise DeliveryFailed(f"cannot deliver to {outgoing.address_key!r} on Discord", permanent=True)
+        payload = render(outgoing.message)
+        payload.pop("flags", None)
+        try:
+            if kind == "member":
+                channel = await self.rest.request("POST", "/users/@me/channels", {}, payload={"recipient_id": target})
+                target = str(channel["id"])
+            await self.rest.create_message(target, payload)
+        except DiscordHTTPError as error:
+            permanent = error.status in (400, 401, 403, 404)
+            raise DeliveryFailed(str(error), permanent=permanent, retry_after=error.retry_after) from error
+
+
+def create_adapter(context: AdapterContext) -> DiscordAdapter:
+    """The entry point: the Discord adapter, or ``AdapterDisabled`` when it is not configured."""
+    if not context.settings.discord_public_key:
+        raise AdapterDisabled("DISCORD_PUBLIC_KEY is not set")
+    return DiscordAdapter(context.settings, logger=context.logger)

@@ -1,0 +1,125 @@
+"""Kizuna's application commands (for bulk overwrite) and the bot's invite URL.
+
+Every name and description comes from the gettext catalogs: the default (English) text plus
+``name_localizations``/``description_localizations`` for Japanese and both English locales, so
+Japanese members see ``/ありがとう`` and English members ``/thanks``. Interactions always carry
+the default names, which is what the handlers dispatch on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from adapters.discord import wire
+from core.i18n import translate
+from core.services.workspaces import SETTINGS
+
+# Discord locale codes each of our languages answers for.
+DISCORD_LOCALES = {"ja": ("ja",), "en": ("en-US", "en-GB")}
+
+# Exactly what Kizuna does in a server: see channels, post and embed (feed, reminders), and
+# create scheduled events for cross-department meetings.
+BOT_PERMISSIONS = wire.VIEW_CHANNEL | wire.SEND_MESSAGES | wire.EMBED_LINKS | wire.CREATE_EVENTS
+OAUTH_SCOPES = ("bot", "applications.commands")
+ADMIN_PERMISSIONS = str(wire.MANAGE_GUILD)
+# The settings an admin edits with /kizuna settings (the feed channel has its own subcommand).
+EDITABLE_SETTINGS = tuple(name for name in SETTINGS if name != "feed_channel")
+
+
+def _localized(message_id: str) -> dict[str, str]:
+    return {code: translate(lang, message_id) for lang, codes in DISCORD_LOCALES.items() for code in codes}
+
+
+def _named(message_id: str, *, described: bool = True) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": translate("en", message_id), "name_localizations": _localized(message_id)}
+    if described:
+        entry["description"] = translate("en", f"{message_id}.desc")
+        entry["description_localizations"] = _localized(f"{message_id}.desc")
+    return entry
+
+
+def _option(message_id: str, kind: int, *, required: bool = False, description_id: str | None = None,
+            **extra: Any) -> dict[str, Any]:
+    option = {**_named(message_id), "type": kind, **extra}
+    if description_id:
+        option["description"] = translate("en", description_id)
+        option["description_localizations"] = _localized(description_id)
+    if required:
+        option["required"] = True
+    return option
+
+
+def _choice(value: str, message_id: str) -> dict[str, Any]:
+    return {"name": translate("en", message_id), "name_localizations": _localized(message_id), "value": value}
+
+
+def _subcommand(message_id: str, options: list[dict[str, Any]]) -> dict[str, Any]:
+    return {**_named(message_id), "type": wire.OPT_SUB_COMMAND, "options": options}
+
+
+def command_definitions() -> list[dict[str, Any]]:
+    """Every command Kizuna registers, in Discord's bulk-overwrite format."""
+    guild_only = {"contexts": [0], "integration_types": [0]}
+    thanks = {
+        **_named("discord.cmd.thanks"), "type": wire.CHAT_INPUT, **guild_only,
+        "options": [
+            _option("discord.opt.user", wire.OPT_USER, required=True),
+            _option("discord.opt.message", wire.OPT_STRING, required=True, min_length=1, max_length=4000),
+            _option("discord.opt.value", wire.OPT_STRING, autocomplete=True, max_length=100),
+            _option("discord.opt.user2", wire.OPT_USER),
+            _option("discord.opt.user3", wire.OPT_USER),
+        ],
+    }
+    leaderboard = {
+        **_named("discord.cmd.leaderboard"), "type": wire.CHAT_INPUT, **guild_only,
+        "options": [
+            _option("discord.opt.period", wire.OPT_STRING, choices=[
+                _choice(p, f"period.{p}") for p in ("week", "month", "all")]),
+            _option("discord.opt.department", wire.OPT_STRING, autocomplete=True, max_length=100),
+            _option("discord.opt.direction", wire.OPT_STRING, choices=[
+                _choice(d, f"leaderboard.title.{d}") for d in ("received", "sent")]),
+        ],
+    }
+    values = {**_named("discord.cmd.values"), "type": wire.CHAT_INPUT, **guild_only}
+    help_ = {**_named("discord.cmd.help"), "type": wire.CHAT_INPUT, **guild_only}
+    kizuna = {
+        **_named("discord.cmd.kizuna"), "type": wire.CHAT_INPUT, **guild_only,
+        "default_member_permissions": ADMIN_PERMISSIONS,
+        "options": [
+            _subcommand("discord.sub.feed_channel", [
+                _option("discord.opt.channel", wire.OPT_CHANNEL, channel_types=list(wire.FEED_CHANNEL_TYPES)),
+            ]),
+            _subcommand("discord.sub.department_role", [
+                _option("discord.opt.role", wire.OPT_ROLE, required=True),
+                _option("discord.opt.department", wire.OPT_STRING, required=True, max_length=100,
+                        description_id="discord.opt.department_name.desc"),
+            ]),
+            _subcommand("discord.sub.values_add", [
+                _option("discord.opt.key", wire.OPT_STRING, required=True, max_length=64),
+                _option("discord.opt.name_en", wire.OPT_STRING, required=True, max_length=64),
+                _option("discord.opt.name_ja", wire.OPT_STRING, max_length=64),
+                _option("discord.opt.emoji", wire.OPT_STRING, max_length=32),
+                _option("discord.opt.description", wire.OPT_STRING, max_length=255),
+            ]),
+            _subcommand("discord.sub.values_archive", [
+                _option("discord.opt.value", wire.OPT_STRING, required=True, autocomplete=True, max_length=100),
+                _option("discord.opt.restore", wire.OPT_BOOLEAN),
+            ]),
+            _subcommand("discord.sub.settings", [
+                _option("discord.opt.setting", wire.OPT_STRING, choices=[
+                    _choice(name, f"discord.setting.{name}") for name in EDITABLE_SETTINGS]),
+                _option("discord.opt.new_value", wire.OPT_STRING, max_length=100),
+            ]),
+        ],
+    }
+    send_thanks = {"name": translate("en", "discord.cmd.send_thanks"), "type": wire.USER_COMMAND,
+                   "name_localizations": _localized("discord.cmd.send_thanks"), **guild_only}
+    return [thanks, leaderboard, values, help_, kizuna, send_thanks]
+
+
+def invite_url(application_id: str) -> str:
+    """The URL that adds the bot to a server with exactly Kizuna's permissions."""
+    query = urlencode({"client_id": application_id, "permissions": str(BOT_PERMISSIONS),
+                       "scope": " ".join(OAUTH_SCOPES)})
+    return f"https://discord.com/oauth2/authorize?{query}"

@@ -1,0 +1,371 @@
+"""The pure interaction handler: a verified interaction payload in, an interaction response out.
+
+It only translates: payload → a core call → a core result → ``cards`` → ``render``. It never
+raises: a broken rule becomes an ephemeral, localised reply, and anything unexpected is logged
+and answered with a polite ephemeral apology. The transport (``adapters.discord.transport``)
+verifies signatures and decides between answering inline and deferring.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from adapters.discord import limits, wire
+from adapters.discord.render import allowed_mentions, decode_action, escape, render
+from adapters.discord.wire import GuildMember, Interaction, InteractionResponse, Option, Resolved, User
+from cards.build import error_message, help_message, leaderboard_message, notice_message, thanks_message, values_message
+from core.errors import InvalidSetting, KizunaError
+from core.i18n import fold, normalize_locale, resolve_locale, translate
+from core.models import Member, Workspace
+from core.services.access import require_admin
+from core.services.admins import sync_platform_admin
+from core.services.members import ensure_member, get_department, list_departments, map_role_to_department
+from core.services.stats import Direction, Period, leaderboard
+from core.services.thanks import clap, give_thanks
+from core.services.value_search import suggest_values
+from core.services.values import add_value, list_values, set_value_active
+from core.services.workspaces import ensure_workspace, settings_view, update_settings
+
+log = logging.getLogger("kizuna.discord")
+
+PLATFORM = "discord"
+THANKS_FORM = "kizuna:thanksform:"
+# Commands whose every answer is only for the person who asked.
+EPHEMERAL_COMMANDS = frozenset({"help", "kizuna"})
+# Commands that answer with a modal: a modal cannot follow a deferral.
+MODAL_COMMANDS = frozenset({"Send thanks"})
+
+
+class GuildOnly(Exception):
+    """The interaction came from a DM; Kizuna lives in servers."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking, where, in which language."""
+
+    workspace: Workspace
+    member: Member
+    locale: str
+
+
+ActionHandler = Callable[[Interaction, Caller, dict[str, str], str], Awaitable[InteractionResponse]]
+
+
+def message_response(data: dict[str, Any], kind: int = wire.CHANNEL_MESSAGE_WITH_SOURCE) -> InteractionResponse:
+    """A callback that posts (4) or updates (7) a message."""
+    return {"type": kind, "data": data}
+
+
+def ephemeral_error(text_id: str, locale: str, **params: Any) -> InteractionResponse:
+    """An ephemeral warning with a catalog message."""
+    data = {"content": f"⚠️ {escape(translate(locale, text_id, **params))}", "flags": wire.EPHEMERAL,
+            "allowed_mentions": allowed_mentions()}
+    return message_response(data)
+
+
+def interaction_locale(interaction: Interaction) -> str:
+    """The invoking member's language, else the server's, else Japanese."""
+    return resolve_locale(interaction.get("locale"), interaction.get("guild_locale"))
+
+
+def options_of(options: list[Option] | None) -> dict[str, Any]:
+    """``[{name, value}, …]`` → ``{name: value}`` (sub-commands keep their own options)."""
+    return {o["name"]: o.get("value") for o in options or [] if "name" in o}
+
+
+def focused_option(options: list[Option] | None) -> tuple[str, str]:
+    """The option being typed in an autocomplete, searched through sub-commands."""
+    for option in options or []:
+        if option.get("focused"):
+            return option["name"], str(option.get("value") or "")
+        if option.get("options"):
+            found = focused_option(option.get("options"))
+            if found[0]:
+                return found
+    return "", ""
+
+
+def display_name(member: GuildMember | None, user: User) -> str:
+    """Server nickname, else global display name, else user name."""
+    return (member or {}).get("nick") or user.get("global_name") or user.get("username") or user["id"]
+
+
+def modal_fields(components: list[dict[str, Any]]) -> dict[str, Any]:
+    """``{custom_id: value or values}`` from a modal submit (labels, or legacy action rows)."""
+    found: dict[str, Any] = {}
+
+    def walk(component: dict[str, Any]) -> None:
+        if "custom_id" in component and ("value" in component or "values" in component):
+            found[component["custom_id"]] = component.get("values", component.get("value"))
+        if isinstance(component.get("component"), dict):
+            walk(component["component"])
+        for child in component.get("components", []) or []:
+            if isinstance(child, dict):
+                walk(child)
+
+    for component in components:
+        if isinstance(component, dict):
+            walk(component)
+    return found
+
+
+class InteractionHandler:
+    """Answers application commands, autocompletes, button clicks and modal submits."""
+
+    def __init__(self) -> None:
+        self.actions: dict[str, ActionHandler] = {"clap": self._clap}
+
+    async def handle(self, interaction: Interaction) -> InteractionResponse:
+        """The response to one verified, well-formed interaction; never raises."""
+        locale = interaction_locale(interaction)
+        kind = interaction.get("type")
+        try:
+            return await self._dispatch(interaction)
+        except GuildOnly:
+            return ephemeral_error("discord.guild_only", locale)
+        except KizunaError as error:
+            if kind == wire.APPLICATION_COMMAND_AUTOCOMPLETE:
+                return {"type": wire.APPLICATION_COMMAND_AUTOCOMPLETE_RESULT, "data": {"choices": []}}
+            return message_response(render(error_message(error, locale)))
+        except Exception:
+            log.exception("interaction %s (type %s) failed", interaction.get("id"), kind)
+            if kind == wire.APPLICATION_COMMAND_AUTOCOMPLETE:
+                return {"type": wire.APPLICATION_COMMAND_AUTOCOMPLETE_RESULT, "data": {"choices": []}}
+            return ephemeral_error("error.internal", locale)
+
+    # ---- who is asking ------------------------------------------------------------------------
+
+    async def _workspace(self, interaction: Interaction) -> Workspace:
+        guild_id = interaction.get("guild_id")
+        if not guild_id or "member" not in interaction:
+            raise GuildOnly()
+        return await ensure_workspace(PLATFORM, guild_id, name=guild_id,
+                                      default_locale=normalize_locale(interaction.get("guild_locale")))
+
+    async def _caller(self, interaction: Interaction) -> Caller:
+        workspace = await self._workspace(interaction)
+        guild_member = interaction["member"]
+        user = guild_member["user"]
+        member = await ensure_member(workspace, user["id"], display_name=display_name(guild_member, user),
+                                     locale=interaction.get("locale"), is_bot=bool(user.get("bot")),
+                                     role_ids=guild_member.get("roles", []))
+        try:
+            permissions = int(guild_member.get("permissions", "0"))
+        except ValueError:
+            permissions = 0
+        await sync_platform_admin(member, bool(permissions & (wire.MANAGE_GUILD | wire.ADMINISTRATOR)))
+        return Caller(workspace, member, resolve_locale(interaction.get("locale"), workspace.default_locale))
+
+    async def _resolved_member(self, workspace: Workspace, user_id: str, resolved: Resolved) -> Member:
+        user = resolved.get("users", {}).get(user_id, {"id": user_id})
+        guild_member = resolved.get("members", {}).get(user_id)
+        return await ensure_member(workspace, user_id, display_name=display_name(guild_member, user),
+                                   is_bot=bool(user.get("bot")),
+                                   role_ids=guild_member.get("roles", []) if guild_member else None)
+
+    # ---- dispatch -----------------------------------------------------------------------------
+
+    async def _dispatch(self, interaction: Interaction) -> InteractionResponse:
+        kind = interaction["type"]
+        data = interaction.get("data", {})
+        if kind == wire.APPLICATION_COMMAND:
+            caller = await self._caller(interaction)
+            name = data.get("name", "")
+            if data.get("type") == wire.USER_COMMAND and name in MODAL_COMMANDS:
+                return await self._open_thanks_form(interaction, caller)
+            command = getattr(self, f"_cmd_{name}", None) if data.get("type", wire.CHAT_INPUT) == wire.CHAT_INPUT \
+                else None
+            if command is None:
+                return ephemeral_error("error.unknown_command", caller.locale, command=f"/{name}")
+            response: InteractionResponse = await command(interaction, caller, data)
+            return response
+        if kind == wire.APPLICATION_COMMAND_AUTOCOMPLETE:
+            return await self._autocomplete(interaction)
+        if kind == wire.MESSAGE_COMPONENT:
+            caller = await self._caller(interaction)
+            decoded = decode_action(data.get("custom_id", ""))
+            action = self.actions.get(decoded[0]) if decoded else None
+            if decoded is None or action is None:
+                return ephemeral_error("discord.unsupported_action", caller.locale)
+            return await action(interaction, caller, decoded[1], decoded[2])
+        if kind == wire.MODAL_SUBMIT:
+            caller = await self._caller(interaction)
+            custom_id = data.get("custom_id", "")
+            if custom_id.startswith(THANKS_FORM):
+                return await self._submit_thanks_form(interaction, caller, custom_id[len(THANKS_FORM):])
+            return ephemeral_error("discord.unsupported_action", caller.locale)
+        return ephemeral_error("error.unknown_command", interaction_locale(interaction), command=str(kind))
+
+    # ---- /thanks, the context menu and its modal ----------------------------------------------
+
+    async def _post_thanks(self, interaction: Interaction, caller: Caller, recipients: list[Member], message: str,
+                           tags: list[str]) -> InteractionResponse:
+        result = await give_thanks(caller.workspace, caller.member, recipients, message, tags,
+                                   idempotency_key=f"discord:{interaction['id']}",
+                                   channel_ref=interaction.get("channel_id"))
+        view = thanks_message(result.view, caller.locale, caller.workspace.timezone)
+        return message_response(render(view))
+
+    async def _cmd_thanks(self, interaction: Interaction, caller: Caller, data: dict[str, Any]) -> InteractionResponse:
+        options = options_of(data.get("options"))
+        resolved = cast(Resolved, data.get("resolved", {}))
+        recipients = [await self._resolved_member(caller.workspace, str(options[key]), resolved)
+                      for key in ("user", "user2", "user3") if options.get(key)]
+        tags = [str(options["value"])] if options.get("value") else []
+        return await self._post_thanks(interaction, caller, recipients, str(options.get("message") or ""), tags)
+
+    async def _open_thanks_form(self, interaction: Interaction, caller: Caller) -> InteractionResponse:
+        data = interaction["data"]
+        target_id = data.get("target_id", "")
+        target = await self._resolved_member(caller.workspace, target_id, data.get("resolved", {}))
+        locale = caller.locale
+        message_input = {
+            "type": wire.TEXT_INPUT, "custom_id": "message", "style": wire.TEXT_PARAGRAPH, "required": True,
+            "min_length": 1, "max_length": max(1, min(caller.workspace.max_message_length, limits.TEXT_INPUT_MAX)),
+            "placeholder": translate(locale, "discord.modal.message_placeholder"),
+        }
+        components: list[dict[str, Any]] = [
+            {"type": wire.LABEL, "label": translate(locale, "discord.modal.message"), "component": message_input},
+        ]
+        values = await list_values(caller.workspace)
+        if values:
+            options = [{"label": f"{v.emoji} {v.name_ja if locale == 'ja' else v.name_en}".strip(), "value": v.key,
+                        "description": v.name_en if locale == "ja" else v.name_ja} for v in values]
+            components.append({"type": wire.LABEL, "label": translate(locale, "discord.modal.value"), "component": {
+                "type": wire.STRING_SELECT, "custom_id": "value", "required": False, "min_values": 0,
+                "max_values": 1, "placeholder": translate(locale, "discord.modal.value_placeholder"),
+                "options": options}})
+        modal = {"custom_id": f"{THANKS_FORM}{target.platform_user_id}",
+                 "title": translate(locale, "discord.modal.title", name=target.display_name),
+                 "components": components}
+        return {"type": wire.MODAL, "data": limits.fit_modal(modal)}
+
+    async def _submit_thanks_form(self, interaction: Interaction, caller: Caller,
+                                  target_id: str) -> InteractionResponse:
+        fields = modal_fields(interaction["data"].get("components", []))
+        target = await ensure_member(caller.workspace, target_id)
+        value = fields.get("value") or []
+        tags = [str(v) for v in (value if isinstance(value, list) else [value]) if v]
+        return await self._post_thanks(interaction, caller, [target], str(fields.get("message") or ""), tags)
+
+    # ---- 👏 -----------------------------------------------------------------------------------
+
+    async def _clap(self, interaction: Interaction, caller: Caller, data: dict[str, str],
+                    message_locale: str) -> InteractionResponse:
+        try:
+            thanks_id = int(data.get("thanks_id", ""))
+        except ValueError:
+            return ephemeral_error("discord.unsupported_action", caller.locale)
+        result = await clap(caller.workspace, thanks_id, caller.member)
+        if not result.changed:
+            return message_response(render(notice_message(caller.locale, "notice.already_clapped"), ephemeral=True))
+        # The message is everyone's: it keeps the language it was posted in.
+        lang = normalize_locale(message_locale) or caller.workspace.default_locale
+        view = thanks_message(result.view, lang, caller.workspace.timezone)
+        return message_response(render(view), wire.UPDATE_MESSAGE)
+
+    # ---- /leaderboard, /values, /help ---------------------------------------------------------
+
+    async def _cmd_leaderboard(self, interaction: Interaction, caller: Caller,
+                               data: dict[str, Any]) -> InteractionResponse:
+        options = options_of(data.get("options"))
+        period = Period(options["period"]) if options.get("period") in tuple(Period) else Period.MONTH
+        direction = Direction(options["direction"]) if options.get("direction") in tuple(Direction) \
+            else Direction.RECEIVED
+        department = await get_department(caller.workspace, str(options["department"])) \
+            if options.get("department") else None
+        board = await leaderboard(caller.workspace, period, direction, department=department)
+        return message_response(render(leaderboard_message(board, caller.locale)))
+
+    async def _cmd_values(self, interaction: Interaction, caller: Caller, data: dict[str, Any]) -> InteractionResponse:
+        values = await list_values(caller.workspace)
+        return message_response(render(values_message(values, caller.locale)))
+
+    async def _cmd_help(self, interaction: Interaction, caller: Caller, data: dict[str, Any]) -> InteractionResponse:
+        return message_response(render(help_message(PLATFORM, caller.locale), ephemeral=True))
+
+    # ---- /kizuna (admins) ---------------------------------------------------------------------
+
+    async def _cmd_kizuna(self, interaction: Interaction, caller: Caller, data: dict[str, Any]) -> InteractionResponse:
+        require_admin(caller.member)
+        subcommands = data.get("options") or []
+        if not subcommands:
+            return ephemeral_error("error.unknown_command", caller.locale, command="/kizuna")
+        sub = subcommands[0]
+        options = options_of(sub.get("options"))
+        workspace, member, locale = caller.workspace, caller.member, caller.locale
+
+        def done(message_id: str, **params: Any) -> InteractionResponse:
+            return message_response(render(notice_message(locale, message_id, **params), ephemeral=True))
+
+        name = sub.get("name")
+        if name == "feed-channel":
+            channel = options.get("channel")
+            await update_settings(workspace, member, feed_channel=str(channel) if channel else "")
+            return done("notice.feed_set" if channel else "discord.feed_cleared")
+        if name == "department-role":
+            department = await map_role_to_department(workspace, member, str(options.get("role") or ""),
+                                                      str(options.get("department") or ""))
+            return done("notice.department_role_set", department=department.name)
+        if name == "values-add":
+            description = str(options.get("description") or "")
+            value = await add_value(workspace, member, str(options.get("key") or ""),
+                                    str(options.get("name-en") or ""), str(options.get("name-ja") or ""),
+                                    str(options.get("emoji") or ""),
+                                    description_en=description if locale == "en" else "",
+                                    description_ja=description if locale == "ja" else "")
+            return done("notice.value_added", key=value.key)
+        if name == "values-archive":
+            restore = bool(options.get("restore"))
+            value = await set_value_active(workspace, member, str(options.get("value") or ""), restore)
+            return done("notice.value_restored" if restore else "notice.value_archived", key=value.key)
+        if name == "settings":
+            setting, new_value = options.get("setting"), options.get("new-value")
+            if setting and new_value is not None:
+                await update_settings(workspace, member, **{str(setting): str(new_value)})
+            elif setting or new_value is not None:
+                raise InvalidSetting(name=str(setting or "?"), allowed="setting + new-value")
+            return message_response(self._settings_payload(workspace, locale, saved=bool(setting)))
+        return ephemeral_error("error.unknown_command", locale, command=f"/kizuna {name}")
+
+    def _settings_payload(self, workspace: Workspace, locale: str, *, saved: bool) -> dict[str, Any]:
+        none = translate(locale, "discord.settings.none")
+        fields = []
+        for name, value in settings_view(workspace).items():
+            if name == "feed_channel":
+                shown = f"<#{value}>" if value and str(value).isdigit() else none
+            elif isinstance(value, bool):
+                shown = "on" if value else "off"
+            else:
+                shown = escape(str(value)) if value not in (None, "") else none
+            fields.append({"name": translate(locale, f"discord.setting.{name}"), "value": f"{shown} (`{name}`)",
+                           "inline": True})
+        data = {"embeds": [{"title": translate(locale, "discord.settings.title"), "fields": fields}],
+                "flags": wire.EPHEMERAL, "allowed_mentions": allowed_mentions()}
+        if saved:
+            data["content"] = escape(translate(locale, "notice.settings_saved"))
+        return limits.fit_message(data)
+
+    # ---- autocomplete -------------------------------------------------------------------------
+
+    async def _autocomplete(self, interaction: Interaction) -> InteractionResponse:
+        data = interaction.get("data", {})
+        workspace = await self._workspace(interaction)
+        locale = resolve_locale(interaction.get("locale"), workspace.default_locale)
+        option, typed = focused_option(data.get("options"))
+        choices: list[dict[str, Any]] = []
+        if option == "value":
+            archive = data.get("name") == "kizuna"
+            for v in await suggest_values(workspace, typed, include_archived=archive):
+                name, other = (v.name_ja, v.name_en) if locale == "ja" else (v.name_en, v.name_ja)
+                label = f"{v.emoji} {name} / {other} #{v.key}".strip()
+                choices.append({"name": label, "value": v.key})
+        elif option == "department":
+            wanted = fold(typed)
+            choices = [{"name": d.name, "value": d.name[:limits.CHOICE_VALUE]}
+                       for d in await list_departments(workspace) if wanted in fold(d.name)]
+        return {"type": wire.APPLICATION_COMMAND_AUTOCOMPLETE_RESULT, "data": {"choices": limits.fit_choices(choices)}}

@@ -1,0 +1,160 @@
+"""Neutral messages (``cards.model``) → Discord message payloads: embeds, buttons, allowed mentions.
+
+Every text from a neutral message is user-visible *text*, so markdown is escaped; people are
+rendered as ``<@id>`` mentions, and only the thanked people may be pinged. Every payload goes
+through ``limits.fit_message`` last.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote, unquote
+
+from adapters.discord import limits, wire
+from cards.model import (
+    Action,
+    ErrorMessage,
+    HelpMessage,
+    LeaderboardMessage,
+    Message,
+    NoticeMessage,
+    Person,
+    ReminderMessage,
+    ThanksMessage,
+    ValuesMessage,
+)
+from core.i18n import translate
+
+KIZUNA_COLOR = 0xE8A33D
+ERROR_COLOR = 0xD9534F
+_MARKDOWN = re.compile(r"([\\*_~`|>\[\]()<:#-])")
+_SNOWFLAKE = re.compile(r"^\d{1,20}$")
+CUSTOM_ID_PREFIX = "kizuna"
+
+
+def escape(text: str) -> str:
+    """Plain text shown as itself: markdown, mentions and links neutralised."""
+    return _MARKDOWN.sub(r"\\\1", text).replace("@", "@\u200b")
+
+
+def mention(person: Person) -> str:
+    """``<@id>`` for a real Discord user id, the escaped name otherwise."""
+    if _SNOWFLAKE.match(person.platform_user_id):
+        return f"<@{person.platform_user_id}>"
+    return escape(person.name)
+
+
+def allowed_mentions(user_ids: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """Nobody is pinged except ``user_ids`` (never @everyone, @here or a role)."""
+    return {"parse": [], "users": [u for u in dict.fromkeys(user_ids) if _SNOWFLAKE.match(u)]}
+
+
+def encode_action(action: Action, locale: str) -> str | None:
+    """``kizuna:<kind>:<k=v&…>:<locale>`` (≤100 characters), or None if it would not fit."""
+    data = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in sorted(action.data.items()))
+    return limits.fit_custom_id(f"{CUSTOM_ID_PREFIX}:{action.kind}:{data}:{locale}")
+
+
+def decode_action(custom_id: str) -> tuple[str, dict[str, str], str] | None:
+    """The inverse of ``encode_action``: (kind, data, locale), or None for anything else."""
+    parts = custom_id.split(":")
+    if len(parts) != 4 or parts[0] != CUSTOM_ID_PREFIX:
+        return None
+    data: dict[str, str] = {}
+    for pair in filter(None, parts[2].split("&")):
+        key, _, value = pair.partition("=")
+        data[unquote(key)] = unquote(value)
+    return parts[1], data, parts[3]
+
+
+def _buttons(actions: tuple[Action, ...], locale: str, labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    buttons = []
+    for action in actions:
+        custom_id = encode_action(action, locale)
+        if custom_id is None:
+            continue
+        label = (labels or {}).get(action.kind, action.label)
+        buttons.append({"type": wire.BUTTON, "style": wire.BUTTON_SECONDARY, "label": label, "custom_id": custom_id})
+    rows = [buttons[i:i + limits.ROW_COMPONENTS] for i in range(0, len(buttons), limits.ROW_COMPONENTS)]
+    return [{"type": wire.ACTION_ROW, "components": row} for row in rows[:limits.ACTION_ROWS]]
+
+
+def render(message: Message, *, ephemeral: bool = False, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """The Discord message payload for a neutral message (within limits, with allowed_mentions)."""
+    data = _render(message)
+    if ephemeral or isinstance(message, ErrorMessage):
+        data["flags"] = wire.EPHEMERAL
+    return limits.fit_message(data)
+
+
+def _render(message: Message) -> dict[str, Any]:
+    if isinstance(message, ThanksMessage):
+        return _thanks(message)
+    if isinstance(message, LeaderboardMessage):
+        lines = [f"**{escape(message.subtitle)}**"]
+        if not message.rows:
+            lines.append(escape(message.empty_text))
+        for row in message.rows:
+            dept = f" · {escape(row.department)}" if row.department else ""
+            lines.append(f"**{row.rank}.** {mention(row.person)}{dept} — {escape(row.count_text)}")
+        embed = {"title": f"🏆 {message.title}", "description": "\n".join(lines), "color": KIZUNA_COLOR}
+        # Mentions render as names, but nobody is pinged by a leaderboard.
+        return {"embeds": [embed], "allowed_mentions": allowed_mentions()}
+    if isinstance(message, ValuesMessage):
+        fields = [
+            {"name": f"{v.emoji} {escape(v.name)} / {escape(v.other_name)}".strip(),
+             "value": f"`#{v.key}`" + (f" — {escape(v.description)}" if v.description else ""), "inline": False}
+            for v in message.values
+        ]
+        embed = {"title": message.title, "fields": fields, "footer": {"text": message.hint}, "color": KIZUNA_COLOR}
+        return {"embeds": [embed], "allowed_mentions": allowed_mentions()}
+    if isinstance(message, HelpMessage):
+        fields = [{"name": line.command, "value": escape(line.description), "inline": False} for line in message.lines]
+        embed = {"title": message.title, "description": escape(message.intro), "fields": fields,
+                 "color": KIZUNA_COLOR}
+        return {"embeds": [embed], "allowed_mentions": allowed_mentions()}
+    if isinstance(message, ErrorMessage):
+        return {"content": f"⚠️ {escape(message.text)}", "allowed_mentions": allowed_mentions()}
+    if isinstance(message, NoticeMessage):
+        text = escape(message.text)
+        content = f"**{escape(message.title)}**\n{text}" if message.title else text
+        return {"content": content, "allowed_mentions": allowed_mentions()}
+    if isinstance(message, ReminderMessage):
+        lines = [escape(message.starts_at_text)]
+        if message.late_note:
+            lines.append(f"*{escape(message.late_note)}*")
+        if message.place:
+            lines.append(f"📍 {escape(message.place)}")
+        if message.departments:
+            lines.append(" × ".join(escape(d) for d in message.departments))
+        if message.agenda:
+            lines.append(escape(message.agenda))
+        embed = {"title": f"📅 {message.title}", "description": "\n".join(lines),
+                 "footer": {"text": message.rsvp_summary}, "color": KIZUNA_COLOR}
+        return {"embeds": [embed], "components": _buttons(message.actions, message.locale),
+                "allowed_mentions": allowed_mentions()}
+    raise TypeError(f"no Discord rendering for {type(message).__name__}")
+
+
+def _thanks(message: ThanksMessage) -> dict[str, Any]:
+    to = ", ".join(mention(p) for p in message.recipients)
+    fields = [{"name": translate(message.locale, "thanks.to"), "value": to, "inline": False}]
+    if message.values:
+        fields.append({"name": translate(message.locale, "thanks.values"),
+                       "value": "  ".join(f"{v.emoji} {escape(v.name)}".strip() for v in message.values),
+                       "inline": False})
+    embed = {
+        "title": f"🎉 {message.title}",
+        "description": escape(message.message),
+        "fields": fields,
+        "footer": {"text": f"👏 {message.clap_text} · {message.sent_at}"},
+        "color": KIZUNA_COLOR,
+    }
+    labels: dict[str, str] = {action.kind: f"{action.label} · {message.clap_count}"
+              for action in message.actions if action.kind == "clap"}
+    recipients = [p.platform_user_id for p in message.recipients]
+    # The content pings the thanked people (and only them); the embed says who sent what.
+    content = " ".join(mention(p) for p in message.recipients)
+    return {"content": content, "embeds": [embed], "components": _buttons(message.actions, message.locale, labels),
+            "allowed_mentions": allowed_mentions(recipients)}
