@@ -1,0 +1,21 @@
+"""Microsoft Teams adapter (Bot Framework SDK 4.17, ``CloudAdapter``): every botbuilder import lives here."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kizuna.plugin import AdapterContext
+
+    from adapters.teams.adapter import TeamsAdapter
+
+
+def create_adapter(context: AdapterContext) -> TeamsAdapter:
+    """The ``kizuna.adapters`` entry point: Teams is always available (emulator mode without an app id).
+
+    Raises ``core.config.ConfigurationError`` for a configuration that cannot work (e.g. a
+    single-tenant bot without ``MICROSOFT_APP_TENANT_ID``).
+    """
+    from adapters.teams.adapter import TeamsAdapter
+
+    return TeamsAdapter(context.settings)

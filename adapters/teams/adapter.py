@@ -1,0 +1,306 @@
+"""The Teams adapter: ``POST /api/messages`` through botbuilder's ``CloudAdapter``, and outbox delivery.
+
+The HTTP handler owns what the SDK gets wrong (platform notes A.2): bodies are parsed here (400
+for anything that is not an activity, never 500), authentication runs first and on its own, so
+every failure of a token — missing, garbage, expired, wrong audience or service URL, unknown key
+— is a 401, while a failure inside the bot is never mistaken for one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+from aiohttp import web
+from botbuilder.core import TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import Activity, ChannelAccount, ConversationParameters, ResourceResponse
+from botframework.connector.aio import ConnectorClient
+from botframework.connector.auth import AuthenticateRequestResult, ServiceClientCredentialsFactory
+from msrest.exceptions import ClientRequestError, DeserializationError
+
+from adapters.teams import activity as act
+from adapters.teams.bot import KizunaTeamsBot, card_activity
+from adapters.teams.sdk import (
+    RETRYABLE_STATUSES,
+    RetryPolicy,
+    apply_sdk_fixes,
+    call_with_retries,
+    error_detail,
+    retry_after_of,
+    status_of,
+)
+from cards.text import render_text
+from core.config import ConfigurationError, Settings
+from core.models import Workspace
+from core.services.addresses import remember_address
+from kizuna.plugin import DeliveryFailed, OutgoingMessage
+
+log = logging.getLogger("kizuna.teams")
+
+ROUTE = "/api/messages"
+APP_TYPES = {"singletenant": "SingleTenant", "multitenant": "MultiTenant", "userassignedmsi": "UserAssignedMSI"}
+
+
+class BotConfiguration:
+    """The attribute bag ``ConfigurationBotFrameworkAuthentication`` reads (``APP_ID``, ``APP_TYPE``…)."""
+
+    def __init__(self, settings: Settings, overrides: Mapping[str, Any] | None = None) -> None:
+        self.APP_ID = settings.microsoft_app_id
+        self.APP_PASSWORD = settings.microsoft_app_password
+        self.APP_TENANTID = settings.microsoft_app_tenant_id
+        app_type = APP_TYPES.get((settings.microsoft_app_type or "SingleTenant").lower())
+        if app_type is None:
+            raise ConfigurationError(
+                f"MICROSOFT_APP_TYPE={settings.microsoft_app_type!r} is not one of SingleTenant, MultiTenant, "
+                "UserAssignedMSI")
+        # Emulator mode (no app id): authentication is off, which the SDK only allows as "MultiTenant".
+        self.APP_TYPE = app_type if settings.microsoft_app_id else "MultiTenant"
+        for key, value in (overrides or {}).items():
+            setattr(self, key, value)
+
+
+def check_configuration(settings: Settings) -> None:
+    """Refuse, before anything starts, a Teams configuration that cannot work."""
+    app_type = APP_TYPES.get((settings.microsoft_app_type or "SingleTenant").lower())
+    if app_type is None:
+        raise ConfigurationError(
+            f"MICROSOFT_APP_TYPE={settings.microsoft_app_type!r} is not one of SingleTenant, MultiTenant, "
+            "UserAssignedMSI")
+    if not settings.microsoft_app_id:
+        if not settings.binds_loopback:
+            raise ConfigurationError(
+                "MICROSOFT_APP_ID is empty (local emulator mode, no authentication), which is only allowed "
+                f"on a loopback address, not KIZUNA_HOST={settings.host}.")
+        return
+    if app_type in ("SingleTenant", "UserAssignedMSI") and not settings.microsoft_app_tenant_id:
+        raise ConfigurationError(
+            f"MICROSOFT_APP_TYPE={app_type} needs MICROSOFT_APP_TENANT_ID (the Directory (tenant) ID of the "
+            "Azure bot's app registration). New Azure bots are single-tenant.")
+    if app_type != "UserAssignedMSI" and not settings.microsoft_app_password:
+        raise ConfigurationError("MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD (the client secret) is empty.")
+
+
+class KizunaCloudAdapter(CloudAdapter):  # type: ignore[misc]
+    """``CloudAdapter`` whose replies and updates are retried on 429/412/502/503/504 (the SDK never retries)."""
+
+    def __init__(self, authentication: ConfigurationBotFrameworkAuthentication, retry: RetryPolicy) -> None:
+        super().__init__(authentication)
+        self.retry = retry
+
+    async def send_activities(self, context: TurnContext, activities: list[Activity]) -> list[ResourceResponse]:
+        responses: list[ResourceResponse] = []
+        for activity in activities:
+            sent = await call_with_retries(
+                lambda a=activity: super(KizunaCloudAdapter, self).send_activities(context, [a]),
+                self.retry, what="send activity")
+            responses.extend(sent)
+        return responses
+
+    async def update_activity(self, context: TurnContext, activity: Activity) -> ResourceResponse | None:
+        base = super()
+        return await call_with_retries(lambda: base.update_activity(context, activity), self.retry,
+                                       what="update activity")
+
+
+class TeamsAdapter:
+    """Teams on the one aiohttp app (the Kizuna ``Adapter`` contract)."""
+
+    name = "teams"
+    platform = "teams"
+
+    def __init__(self, settings: Settings, *, auth_overrides: Mapping[str, Any] | None = None,
+                 credentials_factory: ServiceClientCredentialsFactory | None = None,
+                 retry: RetryPolicy | None = None, invoke_budget: float = 4.0) -> None:
+        check_configuration(settings)
+        apply_sdk_fixes()
+        self.settings = settings
+        self.app_id = settings.microsoft_app_id
+        self.retry = retry or RetryPolicy()
+        # Teams gives an invoke 5 s (composeExtension/submitAction); keep a second for everything else.
+        self.invoke_budget = invoke_budget
+        self.configuration = BotConfiguration(settings, auth_overrides)
+        try:
+            self.authentication = ConfigurationBotFrameworkAuthentication(
+                self.configuration, credentials_factory=credentials_factory)
+        except ConfigurationError:
+            raise
+        except Exception as error:  # the SDK raises bare Exceptions for missing settings
+            raise ConfigurationError(f"Teams (Bot Framework) configuration: {error}") from error
+        self.cloud = KizunaCloudAdapter(self.authentication, self.retry)
+        self.bot = KizunaTeamsBot(self)
+        self._tasks: set[asyncio.Future[Any]] = set()
+
+    # ---- the Adapter contract -----------------------------------------------------------------
+
+    def mount(self, app: web.Application) -> None:
+        app.router.add_post(ROUTE, self.handle)
+
+    async def start(self) -> None:
+        if not self.app_id:
+            log.warning("Teams runs in local emulator mode: MICROSOFT_APP_ID is empty, requests are not authenticated")
+
+    async def close(self) -> None:
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=10)
+
+    def track(self, task: asyncio.Future[Any]) -> None:
+        """Keep a background post alive until it ends (and let ``close`` wait for it)."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ---- inbound ------------------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """``POST /api/messages``: parse, authenticate, run the bot turn, answer the invoke."""
+        if "json" not in (request.content_type or ""):
+            return _problem(415, "Content-Type must be application/json")
+        raw = await request.read()
+        try:
+            body = json.loads(raw)
+        except (UnicodeDecodeError, ValueError):
+            return _problem(400, "the body is not JSON")
+        activity, why = parse_activity(body)
+        if activity is None:
+            return _problem(400, why)
+        auth_header = request.headers.get("Authorization", "")
+        if self.app_id and not auth_header:
+            return _problem(401, "missing Authorization header")
+        try:
+            authenticated = await self.authenticate(activity, auth_header)
+        except requests.RequestException as error:
+            log.error("cannot fetch the Bot Framework signing keys: %s", error)
+            return _problem(503, "cannot validate tokens right now", retry_after=5)
+        except Exception as error:
+            log.info("unauthorized request to %s: %s: %s", ROUTE, type(error).__name__, error)
+            return _problem(401, "unauthorized")
+        try:
+            response = await self.cloud.process_activity(authenticated, activity, self.bot.on_turn)
+        except Exception:
+            log.exception("activity %s (%s) failed", activity.id, activity.type)
+            return _problem(503, "temporarily unavailable", retry_after=1)
+        if response is not None:
+            body_out = response.body
+            return web.Response(status=int(response.status or 200),
+                                text=json.dumps(body_out if body_out is not None else {}, ensure_ascii=False),
+                                content_type="application/json")
+        return web.Response(status=201)
+
+    async def authenticate(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
+        """The SDK's own validation; any failure of it is a reason to refuse (mapped to 401 by the caller)."""
+        # The SDK raises PermissionError for a refused token, but jwt.PyJWTError (expired, garbage),
+        # IndexError (unknown key id) or AttributeError (no header, parameterized config) for others.
+        result: AuthenticateRequestResult = await self.authentication.authenticate_request(activity, auth_header)
+        return result
+
+    # ---- outbound -----------------------------------------------------------------------------
+
+    async def connector(self, service_url: str) -> ConnectorClient:
+        """A Bot Connector client for ``service_url``, authenticated as this bot."""
+        claims = self.cloud.create_claims_identity(self.app_id)
+        factory = self.authentication.create_connector_factory(claims)
+        client: ConnectorClient = await factory.create(service_url, None)
+        return client
+
+    async def post(self, reference: Mapping[str, Any], outgoing: Activity) -> str:
+        """Post ``outgoing`` into the conversation of a stored reference (a new message, not a reply)."""
+        conversation = (reference.get("conversation") or {}).get("id")
+        service_url = reference.get("serviceUrl")
+        if not conversation or not service_url:
+            raise DeliveryFailed("the stored conversation reference has no conversation or serviceUrl",
+                                 permanent=True)
+        client = await self.connector(str(service_url))
+        outgoing.conversation = act.load_reference(dict(reference)).conversation
+        response = await call_with_retries(
+            lambda: client.conversations.send_to_conversation(conversation, outgoing), self.retry,
+            what="post to conversation")
+        return str(getattr(response, "id", "") or "")
+
+    async def open_personal_chat(self, create: Mapping[str, Any]) -> dict[str, Any]:
+        """Create (or find) the 1:1 chat between the bot and a user; returns its conversation reference."""
+        service_url = str(create["serviceUrl"])
+        tenant = str(create.get("tenantId") or "")
+        user = create.get("user") or {}
+        bot = create.get("bot") or {}
+        parameters = ConversationParameters(
+            is_group=False, bot=ChannelAccount(id=bot.get("id"), name=bot.get("name")),
+            members=[ChannelAccount(id=user.get("id"), name=user.get("name"))],
+            tenant_id=tenant or None, channel_data={"tenant": {"id": tenant}} if tenant else None)
+        client = await self.connector(service_url)
+        created = await call_with_retries(lambda: client.conversations.create_conversation(parameters),
+                                          self.retry, what="create 1:1 conversation")
+        return {
+            "channelId": "msteams", "serviceUrl": service_url,
+            "conversation": {"id": created.id, "conversationType": "personal", "tenantId": tenant or None},
+            "bot": {"id": bot.get("id"), "name": bot.get("name")},
+            "user": {"id": user.get("id"), "name": user.get("name")},
+        }
+
+    async def deliver(self, outgoing: OutgoingMessage) -> None:
+        """Send one outbox message (feed post or 1:1 notification), or raise ``DeliveryFailed``."""
+        payload = dict(outgoing.address)
+        try:
+            activity = card_activity(outgoing.message)
+            if "conversation" in payload:
+                await self.post(payload, activity)
+                return
+            if "create" in payload:
+                reference = await self.open_personal_chat(payload["create"])
+                workspace = await Workspace.get_or_none(platform=self.platform,
+                                                        external_id=outgoing.workspace_external_id)
+                if workspace is not None:
+                    await remember_address(workspace, outgoing.address_key, reference)
+                await self.post(reference, activity)
+                return
+        except DeliveryFailed:
+            raise
+        except Exception as error:
+            raise _delivery_failure(outgoing, error) from error
+        raise DeliveryFailed(f"no Teams conversation reference stored for {outgoing.address_key}", permanent=True)
+
+
+def _delivery_failure(outgoing: OutgoingMessage, error: BaseException) -> DeliveryFailed:
+    status = status_of(error)
+    detail = error_detail(error)
+    log.error("Teams delivery %s (%s to %s) failed: %s; content: %s", outgoing.delivery_id, outgoing.kind,
+              outgoing.address_key, detail, render_text(outgoing.message).replace("\n", " | "))
+    if status in RETRYABLE_STATUSES or isinstance(error, ClientRequestError | asyncio.TimeoutError) or status is None:
+        return DeliveryFailed(detail, retry_after=retry_after_of(error))
+    if status == 401:
+        return DeliveryFailed(detail)  # credentials may be fixed; retry later
+    return DeliveryFailed(detail, permanent=True)
+
+
+def parse_activity(body: Any) -> tuple[Activity | None, str]:
+    """An activity from a JSON body, or None and why it is not one."""
+    if not isinstance(body, dict):
+        return None, "the body must be a JSON object (an activity)"
+    kind = body.get("type")
+    if not isinstance(kind, str) or not kind:
+        return None, "the activity has no type"
+    service_url = body.get("serviceUrl")
+    if not isinstance(service_url, str) or not service_url.startswith(("https://", "http://")):
+        return None, "the activity has no valid serviceUrl"
+    conversation = body.get("conversation")
+    if not isinstance(conversation, dict) or not isinstance(conversation.get("id"), str):
+        return None, "the activity has no conversation id"
+    sender = body.get("from")
+    if sender is not None and (not isinstance(sender, dict) or not isinstance(sender.get("id", ""), str)):
+        return None, "the activity's from is malformed"
+    for name in ("entities", "membersAdded", "membersRemoved", "attachments"):
+        if name in body and body[name] is not None and not isinstance(body[name], list):
+            return None, f"the activity's {name} must be a list"
+    try:
+        activity: Activity = Activity().deserialize(body)
+    except (DeserializationError, ValueError, TypeError, AttributeError, KeyError) as error:
+        return None, f"malformed activity: {type(error).__name__}"
+    return activity, ""
+
+
+def _problem(status: int, message: str, *, retry_after: int | None = None) -> web.Response:
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    return web.json_response({"error": message}, status=status, headers=headers)

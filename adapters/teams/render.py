@@ -1,0 +1,263 @@
+"""Neutral messages → Adaptive Cards 1.5 for Teams, built as data (never string templates).
+
+How user text stays text. Adaptive Card ``TextBlock`` renders a markdown subset in Teams, so any
+text a person wrote (messages, display names, value names, department names, anything an error
+quotes back) goes into a ``RichTextBlock`` of ``TextRun`` s, which the schema defines as plain
+text without markdown: ``**x**`` stays ``**x**``. ``TextBlock`` is used only for our own catalog
+text and for the recipients line, whose ``<at>…</at>`` tags must be in a TextBlock for Teams to
+turn them into mentions (the names inside are cleaned of ``<`` and ``>``). An ``<at>`` typed by a
+user is broken with an invisible WORD JOINER so Teams can never turn it into a mention. Cards are
+sent expanded, so ``${…}`` has no templating meaning; JSON in a message is just a string value.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from cards.model import (
+    Action,
+    ErrorMessage,
+    HelpMessage,
+    LeaderboardMessage,
+    Message,
+    NoticeMessage,
+    Person,
+    ReminderMessage,
+    ThanksMessage,
+    ValuesMessage,
+)
+from cards.text import render_text
+from core.i18n import translate
+
+CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+CARD_VERSION = "1.5"
+# Teams refuses bot messages over 100 KB; stay well below.
+MAX_CARD_BYTES = 80_000
+
+_AT_TAG = re.compile(r"<(\s*/?\s*at\b)", re.IGNORECASE)
+_WORD_JOINER = "\u2060"
+
+
+class CardTooLarge(ValueError):
+    """A card would exceed ``MAX_CARD_BYTES``."""
+
+
+def plain(text: str) -> str:
+    """User text made inert for Teams: an ``<at>`` tag typed by a person is no longer a tag."""
+    return _AT_TAG.sub(lambda m: "<" + _WORD_JOINER + m.group(1), text)
+
+
+def run(text: str, **style: Any) -> dict[str, Any]:
+    """A TextRun: plain text, no markdown."""
+    return {"type": "TextRun", "text": plain(text), **style}
+
+
+def rich(*runs: dict[str, Any], **props: Any) -> dict[str, Any]:
+    """A RichTextBlock of TextRuns."""
+    return {"type": "RichTextBlock", "inlines": list(runs), **props}
+
+
+def label(text: str, **props: Any) -> dict[str, Any]:
+    """A TextBlock for Kizuna's own (catalog) text."""
+    return {"type": "TextBlock", "text": text, "wrap": True, **props}
+
+
+def _mention_name(name: str) -> str:
+    cleaned = " ".join(name.replace("<", " ").replace(">", " ").split())
+    return cleaned or "?"
+
+
+def mentions(people: Sequence[Person]) -> tuple[list[str], list[dict[str, Any]]]:
+    """``<at>`` tags and their ``msteams.entities``; each tag text is unique so Teams maps it to one person."""
+    tags: list[str] = []
+    entities: list[dict[str, Any]] = []
+    used: set[str] = set()
+    for who in people:
+        name = _mention_name(who.name)
+        candidate, n = name, 1
+        while candidate in used:
+            n += 1
+            candidate = f"{name} ({n})"
+        used.add(candidate)
+        tag = f"<at>{candidate}</at>"
+        tags.append(tag)
+        entities.append({"type": "mention", "text": tag,
+                         "mentioned": {"id": who.platform_user_id, "name": who.name}})
+    return tags, entities
+
+
+def _card(locale: str, body: list[dict[str, Any]], actions: Sequence[dict[str, Any]] = (),
+          *, entities: Sequence[dict[str, Any]] = (), refresh: dict[str, Any] | None = None,
+          fallback_text: str = "") -> dict[str, Any]:
+    card: dict[str, Any] = {
+        "type": "AdaptiveCard",
+        "$schema": CARD_SCHEMA,
+        "version": CARD_VERSION,
+        "lang": locale,
+        "body": body,
+    }
+    if actions:
+        card["actions"] = list(actions)
+    if refresh is not None:
+        card["refresh"] = refresh
+    if fallback_text:
+        card["fallbackText"] = fallback_text[:1000]
+    msteams: dict[str, Any] = {"width": "Full"}
+    if entities:
+        msteams["entities"] = list(entities)
+    card["msteams"] = msteams
+    return card
+
+
+def execute_action(action: Action, locale: str) -> dict[str, Any]:
+    """A neutral button as ``Action.Execute`` (Universal Actions: answered by the ``adaptiveCard/action`` invoke)."""
+    return {"type": "Action.Execute", "title": action.label, "verb": action.kind,
+            "data": {**action.data, "locale": locale}}
+
+
+def thanks_card(message: ThanksMessage) -> dict[str, Any]:
+    """A thanks: title, recipients as real mentions, values, message, claps and the 👏 button."""
+    lang = message.locale
+    tags, entities = mentions(message.recipients)
+    body: list[dict[str, Any]] = [
+        rich(run("🎉 "), run(message.title, weight="Bolder", size="Medium")),
+        label(f"{translate(lang, 'thanks.to')}: {', '.join(tags)}", spacing="Small"),
+        rich(run(message.message)),
+    ]
+    if message.values:
+        badges = []
+        for i, value in enumerate(message.values):
+            badges.append(run(("  " if i else "") + f"{value.emoji} {value.name}".strip(), weight="Bolder",
+                              color="Accent"))
+        body.append(rich(*badges, spacing="Small"))
+    body.append(label(f"👏 {message.clap_text} · {message.sent_at}", isSubtle=True, size="Small",
+                      spacing="Small"))
+    actions = [execute_action(a, lang) for a in message.actions]
+    refresh = None
+    if any(a.kind == "clap" for a in message.actions):
+        # userIds: [] → Teams offers "refresh card" to everyone without auto-refresh traffic.
+        refresh = {"action": {"type": "Action.Execute", "verb": "refresh",
+                              "data": {"thanks_id": str(message.thanks_id), "locale": lang}},
+                   "userIds": []}
+    return _card(lang, body, actions, entities=entities, refresh=refresh, fallback_text=render_text(message))
+
+
+def leaderboard_card(message: LeaderboardMessage) -> dict[str, Any]:
+    """The ranking as rows of rank, name (and department), count."""
+    body: list[dict[str, Any]] = [
+        label(f"🏆 {message.title}", weight="Bolder", size="Medium"),
+        rich(run(message.subtitle, isSubtle=True), spacing="None"),
+    ]
+    if not message.rows:
+        body.append(label(message.empty_text))
+    for row in message.rows:
+        name_runs = [run(row.person.name, weight="Bolder")]
+        if row.department:
+            name_runs.append(run(f"  {row.department}", isSubtle=True))
+        body.append({
+            "type": "ColumnSet", "spacing": "Small",
+            "columns": [
+                {"type": "Column", "width": "auto", "items": [label(f"{row.rank}.", weight="Bolder")]},
+                {"type": "Column", "width": "stretch", "items": [rich(*name_runs)]},
+                {"type": "Column", "width": "auto", "items": [label(row.count_text)]},
+            ],
+        })
+    return _card(message.locale, body, fallback_text=render_text(message))
+
+
+def values_card(message: ValuesMessage) -> dict[str, Any]:
+    """The values with both names and their tag."""
+    body: list[dict[str, Any]] = [label(message.title, weight="Bolder", size="Medium")]
+    for value in message.values:
+        body.append(rich(run(f"{value.emoji} ".lstrip() + value.name, weight="Bolder"),
+                         run(f"  #{value.key} · {value.other_name}", isSubtle=True), spacing="Small"))
+        if value.description:
+            body.append(rich(run(value.description), spacing="None"))
+    body.append(label(message.hint, isSubtle=True, size="Small"))
+    return _card(message.locale, body, fallback_text=render_text(message))
+
+
+def help_card(message: HelpMessage) -> dict[str, Any]:
+    """Commands and what they do."""
+    body: list[dict[str, Any]] = [label(message.title, weight="Bolder", size="Medium"), label(message.intro)]
+    for line in message.lines:
+        body.append(rich(run(line.command, fontType="Monospace", weight="Bolder"), spacing="Small"))
+        body.append(rich(run(line.description), spacing="None"))
+    return _card(message.locale, body, fallback_text=render_text(message))
+
+
+def error_card(message: ErrorMessage) -> dict[str, Any]:
+    """A polite explanation (it may quote what the user typed, so it is plain text)."""
+    return _card(message.locale, [rich(run("⚠️ "), run(message.text, color="Attention"))],
+                 fallback_text=render_text(message))
+
+
+def notice_card(message: NoticeMessage) -> dict[str, Any]:
+    """A short confirmation."""
+    body: list[dict[str, Any]] = []
+    if message.title:
+        body.append(rich(run(message.title, weight="Bolder")))
+    body.append(rich(run(message.text)))
+    return _card(message.locale, body, fallback_text=render_text(message))
+
+
+def reminder_card(message: ReminderMessage) -> dict[str, Any]:
+    """A meeting reminder with its RSVP buttons."""
+    body: list[dict[str, Any]] = [
+        rich(run("📅 "), run(message.title, weight="Bolder", size="Medium")),
+        rich(run(message.starts_at_text), spacing="Small"),
+    ]
+    if message.late_note:
+        body.append(rich(run(message.late_note, color="Warning")))
+    if message.place:
+        body.append(rich(run(message.place)))
+    if message.departments:
+        body.append(rich(run(" × ".join(message.departments), isSubtle=True)))
+    if message.agenda:
+        body.append(rich(run(message.agenda)))
+    body.append(rich(run(message.rsvp_summary, isSubtle=True)))
+    actions = [execute_action(a, message.locale) for a in message.actions]
+    return _card(message.locale, body, actions, fallback_text=render_text(message))
+
+
+def render_card(message: Message) -> dict[str, Any]:
+    """The Adaptive Card for any neutral message; raises ``CardTooLarge`` past ``MAX_CARD_BYTES``."""
+    if isinstance(message, ThanksMessage):
+        card = thanks_card(message)
+    elif isinstance(message, LeaderboardMessage):
+        card = leaderboard_card(message)
+    elif isinstance(message, ValuesMessage):
+        card = values_card(message)
+    elif isinstance(message, HelpMessage):
+        card = help_card(message)
+    elif isinstance(message, ErrorMessage):
+        card = error_card(message)
+    elif isinstance(message, NoticeMessage):
+        card = notice_card(message)
+    elif isinstance(message, ReminderMessage):
+        card = reminder_card(message)
+    else:  # pragma: no cover - the union is closed
+        raise TypeError(f"unknown message {type(message).__name__}")
+    check_size(card)
+    return card
+
+
+def card_size(card: dict[str, Any]) -> int:
+    """Bytes of the card as sent (UTF-8 JSON)."""
+    return len(json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def check_size(card: dict[str, Any]) -> None:
+    """Raise ``CardTooLarge`` if the card is over the limit."""
+    size = card_size(card)
+    if size >= MAX_CARD_BYTES:
+        raise CardTooLarge(f"card is {size} bytes; the limit is {MAX_CARD_BYTES}")
+
+
+def attachment(card: dict[str, Any]) -> dict[str, Any]:
+    """The card as a Bot Framework attachment."""
+    return {"contentType": CARD_CONTENT_TYPE, "content": card}

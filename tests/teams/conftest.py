@@ -1,0 +1,129 @@
+"""Teams fixtures: a fake Bot Connector on loopback, the real app through the aiohttp test client, card checks."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import pytest_asyncio
+from aiohttp.test_utils import TestClient, TestServer
+from tortoise.context import TortoiseContext
+
+from adapters.teams.adapter import TeamsAdapter
+from adapters.teams.render import MAX_CARD_BYTES, card_size
+from adapters.teams.sdk import RetryPolicy
+from adapters.teams.testing import ALICE, BOB, CAROL, FakeBotConnector
+from core.config import Settings
+from kizuna.server import build_app
+
+SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
+
+
+def _strip_teams_extensions(node: Any) -> Any:
+    """Remove what Teams adds to Adaptive Cards and the 1.5 schema does not know (see SOURCES.md):
+    ``msteams`` on the card and ``choices.data`` (the people-picker query) on Input.ChoiceSet."""
+    if isinstance(node, dict):
+        return {k: _strip_teams_extensions(v) for k, v in node.items() if k not in ("msteams", "choices.data")}
+    if isinstance(node, list):
+        return [_strip_teams_extensions(v) for v in node]
+    return node
+
+
+@pytest.fixture(scope="session")
+def card_validator() -> jsonschema.Draft6Validator:
+    schema = json.loads((SCHEMAS / "adaptive-card-1.5.schema.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft6Validator(schema)
+
+
+@pytest.fixture
+def check_card(card_validator: jsonschema.Draft6Validator) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Validate a card against the Adaptive Card 1.5 schema (Teams extensions removed) and the 80 KB cap."""
+
+    def check(card: dict[str, Any]) -> dict[str, Any]:
+        assert card["version"] == "1.5"
+        errors = sorted(card_validator.iter_errors(_strip_teams_extensions(copy.deepcopy(card))), key=str)
+        assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
+        assert card_size(card) < MAX_CARD_BYTES
+        entities = card.get("msteams", {}).get("entities", [])
+        text = json.dumps(card["body"], ensure_ascii=False)
+        for entity in entities:  # every mention entity is used by exactly the tag it declares
+            assert entity["type"] == "mention"
+            assert json.dumps(entity["text"], ensure_ascii=False)[1:-1] in text
+        for element in _walk(card["body"]):
+            if element.get("type") == "Input.ChoiceSet" and "choices.data" in element:
+                assert element["choices.data"] == {"type": "Data.Query", "dataset": "graph.microsoft.com/users"}
+        return card
+
+    return check
+
+
+def _walk(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+@pytest.fixture
+def connector() -> Iterator[FakeBotConnector]:
+    fake = FakeBotConnector().start()
+    fake.members.update({u.aad: {"id": u.id, "name": u.name, "aadObjectId": u.aad, "tenantId": "tenant-0000"}
+                         for u in (ALICE, BOB, CAROL)})
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+def no_sleep_policy(**overrides: Any) -> RetryPolicy:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    policy = RetryPolicy(sleep=sleep, **overrides)
+    policy.slept = slept  # type: ignore[attr-defined]
+    return policy
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(database_url="sqlite://:memory:", teams_admin_ids=())
+
+
+@pytest.fixture
+def make_client(db: TortoiseContext) -> Callable[..., Any]:
+    """``await make_client(adapter)`` → an aiohttp test client of the real app with that adapter."""
+    clients: list[TestClient] = []
+
+    async def make(adapter: TeamsAdapter) -> TestClient:
+        app = build_app(adapter.settings, adapters=[adapter], manage_database=False, run_workers=False)
+        client = TestClient(TestServer(app))
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    make.clients = clients  # type: ignore[attr-defined]
+    return make
+
+
+@pytest_asyncio.fixture
+async def teams(db: TortoiseContext, settings: Settings, make_client: Callable[..., Any],
+                connector: FakeBotConnector) -> AsyncIterator[tuple[TestClient, TeamsAdapter]]:
+    """The app in emulator mode (no app id), retries without real sleeping."""
+    adapter = TeamsAdapter(replace(settings), retry=no_sleep_policy())
+    client = await make_client(adapter)
+    try:
+        yield client, adapter
+    finally:
+        for c in make_client.clients:  # type: ignore[attr-defined]
+            await c.close()
