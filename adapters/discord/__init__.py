@@ -40,7 +40,7 @@ class DiscordAdapter:
 
     def mount(self, app: web.Application) -> None:
         """``POST /api/discord/interactions``."""
-        app.router.add_post(ROUTE, self.endpoint)
+        app.router.add_post(ROUTE, self.endpoint.handle)
 
     async def start(self) -> None:
         """Nothing to open up front: the REST session opens on first use."""

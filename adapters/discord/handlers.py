@@ -161,8 +161,11 @@ class InteractionHandler:
         return Caller(workspace, member, resolve_locale(interaction.get("locale"), workspace.default_locale))
 
     async def _resolved_member(self, workspace: Workspace, user_id: str, resolved: Resolved) -> Member:
-        user = resolved.get("users", {}).get(user_id, {"id": user_id})
+        user = resolved.get("users", {}).get(user_id)
         guild_member = resolved.get("members", {}).get(user_id)
+        if user is None:
+            # Not resolved (should not happen): keep what we know rather than naming them by id.
+            return await ensure_member(workspace, user_id)
         return await ensure_member(workspace, user_id, display_name=display_name(guild_member, user),
                                    is_bot=bool(user.get("bot")),
                                    role_ids=guild_member.get("roles", []) if guild_member else None)

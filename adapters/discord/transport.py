@@ -122,7 +122,8 @@ class InteractionEndpoint:
         self.defer_after = defer_after
         self.pending: set[asyncio.Task[None]] = set()
 
-    async def __call__(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
+        """Verify, parse and answer one interaction request."""
         body = await request.read()
         if not signature_ok(self.verify_key, request.headers.get("X-Signature-Ed25519"),
                             request.headers.get("X-Signature-Timestamp"), body):

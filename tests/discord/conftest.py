@@ -1,0 +1,62 @@
+"""Discord fixtures: the fake Discord API, the signing key, the adapter and the app under test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from nacl.signing import SigningKey
+
+from adapters.discord import DiscordAdapter
+from core.config import Settings
+from kizuna.server import build_app
+from tests.discord.kit import APP_ID, Discord, FakeDiscord
+
+
+@pytest_asyncio.fixture
+async def fake_discord() -> AsyncIterator[FakeDiscord]:
+    fake = FakeDiscord()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", fake.handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    fake.url = str(server.make_url("/api/v10"))
+    try:
+        yield fake
+    finally:
+        await server.close()
+
+
+@pytest.fixture
+def signing_key() -> SigningKey:
+    return SigningKey.generate()
+
+
+@pytest.fixture
+def settings(signing_key: SigningKey, fake_discord: FakeDiscord) -> Settings:
+    return Settings(database_url="sqlite://:memory:", discord_application_id=APP_ID,
+                    discord_public_key=signing_key.verify_key.encode().hex(), discord_bot_token="test-bot-token",
+                    discord_api_base=fake_discord.url, adapters=("discord",))
+
+
+@pytest_asyncio.fixture
+async def adapter(settings: Settings) -> DiscordAdapter:
+    return DiscordAdapter(settings)
+
+
+@pytest_asyncio.fixture
+async def discord(db: Any, settings: Settings, adapter: DiscordAdapter,
+                  signing_key: SigningKey) -> AsyncIterator[Discord]:
+    app = build_app(settings, adapters=[adapter], manage_database=False, run_workers=False)
+    client = TestClient(TestServer(app, host="127.0.0.1"))
+    await client.start_server()
+    try:
+        yield Discord(client, signing_key, adapter)
+    finally:
+        await client.close()
+
+

@@ -1,0 +1,175 @@
+"""Discord test kit: a fake Discord API on loopback and a sender of signed interactions.
+
+Interactions are POSTed, signed with a real Ed25519 key, through the aiohttp test client into
+the real app (``build_app``); every outgoing REST call lands on the fake API, which records it
+and checks it with the same validator as every interaction response.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from nacl.signing import SigningKey
+
+from adapters.discord import DiscordAdapter, validate, wire
+
+APP_ID = "777000000000000001"
+GUILD = "900000000000000001"
+CHANNEL = "555000000000000001"
+FEED = "555000000000000002"
+ALICE, BOB, CAROL, DAVE, ADMIN, BOT = ("1001", "1002", "1003", "1004", "1009", "1666")
+NAMES = {ALICE: "alice", BOB: "bob", CAROL: "carol", DAVE: "dave", ADMIN: "root", BOT: "somebot"}
+
+
+@dataclass
+class Recorded:
+    """One request the fake API received."""
+
+    method: str
+    path: str
+    body: Any
+    headers: dict[str, str]
+    at: float
+
+
+@dataclass
+class FakeDiscord:
+    """A loopback stand-in for Discord's REST API: records requests, answers from a script."""
+
+    requests: list[Recorded] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    scripts: list[tuple[str, re.Pattern[str], list[tuple[int, Any, dict[str, str]]]]] = field(default_factory=list)
+    url: str = ""
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(880000000000000001))
+
+    def script(self, method: str, path: str, *answers: tuple[int, Any, dict[str, str]]) -> None:
+        """Answer the next requests matching ``method`` and the ``path`` regex with ``answers``, in order."""
+        self.scripts.append((method, re.compile(path), list(answers)))
+
+    def calls(self, method: str | None = None, path: str = "") -> list[Recorded]:
+        """Requests received, optionally by method and path regex."""
+        return [r for r in self.requests if (method is None or r.method == method) and re.search(path, r.path)]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        body = json.loads(raw) if raw else None
+        path = request.path.removeprefix("/api/v10")
+        self.requests.append(Recorded(request.method, path, body, dict(request.headers), time.monotonic()))
+        self._check(request.method, path, body)
+        for method, pattern, answers in self.scripts:
+            if method == request.method and pattern.search(path) and answers:
+                status, answer, headers = answers.pop(0)
+                return web.json_response(answer, status=status, headers=headers)
+        if request.method == "DELETE":
+            return web.Response(status=204)
+        if request.method == "PUT" and path.endswith("/commands"):
+            return web.json_response([{**c, "id": str(next(self._ids))} for c in body])
+        if path == "/users/@me/channels":
+            return web.json_response({"id": str(next(self._ids)), "type": 1})
+        return web.json_response({"id": str(next(self._ids)), **(body if isinstance(body, dict) else {})})
+
+    def _check(self, method: str, path: str, body: Any) -> None:
+        if path.endswith("/commands") and method == "PUT":
+            self.problems += validate.check_commands(body)
+        elif (path.endswith("/messages") or "/webhooks/" in path) and method in ("POST", "PATCH"):
+            self.problems += validate.check_message(body, f"{method} {path}")
+
+
+class Discord:
+    """Sends signed interactions to the app like Discord does, and checks every answer."""
+
+    def __init__(self, client: TestClient, key: SigningKey, adapter: DiscordAdapter) -> None:
+        self.client = client
+        self.key = key
+        self.adapter = adapter
+        self._ids = itertools.count(990000000000000001)
+
+    def sign(self, body: bytes, timestamp: str | None = None) -> dict[str, str]:
+        stamp = timestamp or str(int(time.time()))
+        signature = self.key.sign(stamp.encode() + body).signature.hex()
+        return {"X-Signature-Ed25519": signature, "X-Signature-Timestamp": stamp, "Content-Type": "application/json"}
+
+    async def post_raw(self, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+        response = await self.client.post("/api/discord/interactions", data=body, headers=headers)
+        text = await response.text()
+        try:
+            return response.status, json.loads(text)
+        except ValueError:
+            return response.status, text
+
+    async def send(self, payload: dict[str, Any], *, expect: int = 200) -> dict[str, Any]:
+        body = json.dumps(payload).encode()
+        status, answer = await self.post_raw(body, self.sign(body))
+        assert status == expect, answer
+        if status == 200:
+            assert validate.check_response(answer) == [], answer
+        return answer  # type: ignore[no-any-return]
+
+    def interaction(self, kind: int, data: dict[str, Any], *, user: str = ALICE, locale: str = "en",
+                    admin: bool = False, roles: tuple[str, ...] = (), guild: str | None = GUILD,
+                    channel: str = CHANNEL, message: dict[str, Any] | None = None,
+                    interaction_id: str | None = None) -> dict[str, Any]:
+        author = {"id": user, "username": NAMES.get(user, user), "global_name": NAMES.get(user, user).title()}
+        payload: dict[str, Any] = {
+            "id": interaction_id or str(next(self._ids)), "application_id": APP_ID, "type": kind,
+            "token": f"tok-{next(self._ids)}", "version": 1, "data": data, "locale": locale,
+            "channel_id": channel, "channel": {"id": channel, "type": 0}, "attachment_size_limit": 8388608,
+            "app_permissions": "0", "entitlements": [], "authorizing_integration_owners": {"0": GUILD}, "context": 0,
+        }
+        if guild:
+            payload["guild_id"] = guild
+            payload["guild_locale"] = "ja"
+            perms = (wire.MANAGE_GUILD | wire.VIEW_CHANNEL) if admin else wire.VIEW_CHANNEL
+            payload["member"] = {"user": author, "roles": list(roles), "permissions": str(perms), "nick": None,
+                                 "joined_at": "2026-01-01T00:00:00+00:00", "deaf": False, "mute": False}
+        else:
+            payload["user"] = author
+        if message is not None:
+            payload["message"] = message
+        return payload
+
+    @staticmethod
+    def resolved(*user_ids: str, roles: dict[str, list[str]] | None = None) -> dict[str, Any]:
+        users = {u: {"id": u, "username": NAMES.get(u, u), "global_name": NAMES.get(u, u).title(),
+                     **({"bot": True} if u == BOT else {})} for u in user_ids}
+        members = {u: {"nick": None, "roles": (roles or {}).get(u, []), "permissions": "0"} for u in user_ids}
+        return {"users": users, "members": members}
+
+    def command(self, name: str, options: list[dict[str, Any]] | None = None, *,
+                resolved: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": "1", "name": name, "type": wire.CHAT_INPUT, "options": options or []}
+        if resolved:
+            data["resolved"] = resolved
+        return self.interaction(wire.APPLICATION_COMMAND, data, **kw)
+
+    def thanks(self, *recipients: str, message: str = "great release notes", value: str | None = None,
+               **kw: Any) -> dict[str, Any]:
+        options: list[dict[str, Any]] = []
+        for key, uid in zip(("user", "user2", "user3"), recipients, strict=False):
+            options.append({"name": key, "type": wire.OPT_USER, "value": uid})
+        options.insert(1 if options else 0, {"name": "message", "type": wire.OPT_STRING, "value": message})
+        if value is not None:
+            options.append({"name": "value", "type": wire.OPT_STRING, "value": value})
+        return self.command("thanks", options, resolved=self.resolved(*recipients), **kw)
+
+    def admin(self, sub: str, options: list[dict[str, Any]] | None = None, *, admin: bool = True,
+              resolved: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+        return self.command("kizuna", [{"name": sub, "type": wire.OPT_SUB_COMMAND, "options": options or []}],
+                            admin=admin, resolved=resolved, user=kw.pop("user", ADMIN), **kw)
+
+    def click(self, custom_id: str, *, message: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+        data = {"custom_id": custom_id, "component_type": wire.BUTTON}
+        return self.interaction(wire.MESSAGE_COMPONENT, data, message=message or {"id": "1", "content": ""}, **kw)
+
+
+
+def clap_id(answer: dict[str, Any]) -> str:
+    """The custom id of the 👏 button in a thanks message."""
+    return str(answer["data"]["components"][0]["components"][0]["custom_id"])
