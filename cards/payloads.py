@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cards.build import recipient_notification, thanks_message
+from cards.meetings import reminder_message
 from cards.model import Message, message_from_dict
 from core.models import Workspace
 from core.services.thanks import load_thanks_view
@@ -18,6 +19,9 @@ async def render_payload(workspace: Workspace, payload: dict[str, Any], locale: 
         if payload.get("audience") == "recipient":
             return recipient_notification(view, locale, workspace.timezone)
         return thanks_message(view, locale, workspace.timezone)
+    if kind == "reminder":
+        return await reminder_message(workspace, int(payload["meeting_id"]), str(payload["occurrence"]), locale,
+                                      late=bool(payload.get("late")))
     if kind == "message":
         return message_from_dict(payload["message"])
     raise ValueError(f"unknown outbox payload type {kind!r}")

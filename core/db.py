@@ -9,7 +9,7 @@ from typing import Any
 from tortoise import Tortoise, connections
 from tortoise.migrations.executor import MigrationExecutor
 
-MODEL_MODULES = ["core.models"]
+MODEL_MODULES = ["core.models", "core.meetings.models"]
 APP_LABEL = "models"
 MIGRATIONS_MODULE = "core.migrations"
 

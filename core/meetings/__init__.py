@@ -1,0 +1,1 @@
+"""Cross-department information-exchange meetings: series, occurrences, RSVPs and reminders."""

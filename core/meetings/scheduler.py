@@ -1,0 +1,210 @@
+"""The reminder scheduler: one pass turns every due reminder into an outbox delivery, exactly once.
+
+A pass reads only meetings whose ``next_reminder_at`` has come (an index range scan, so its cost
+grows with what is due, not with the number of meetings). For each, in one transaction, it bumps
+the meeting's ``schedule_version`` with a conditional update (the claim: a racing pass that read
+the same row changes nothing and rolls back), writes the reminder to the outbox with a dedupe key
+per (meeting, occurrence, offset) and plans the next reminder. On PostgreSQL the rows are also
+selected ``FOR UPDATE SKIP LOCKED``, so passes in several processes share the work instead of
+waiting on each other.
+
+Late policy, after downtime: a reminder later than its own lead time (the meeting has started) is
+dropped and logged (an outbox row with status ``dropped`` says so to admins); a reminder less late
+than that is sent once, marked late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from core import outbox
+from core.meetings.models import Meeting
+from core.meetings.recurrence import Occurrence, ReminderKey, occurrence_at
+from core.meetings.service import (
+    REMINDER_KIND,
+    overrides_of,
+    plan_next_reminder,
+    reminder_dedupe_key,
+    series_of,
+)
+from core.models import Delivery, Workspace
+
+log = logging.getLogger("kizuna.meetings.scheduler")
+
+# A reminder up to this late counts as on time (the loop runs every ~15 s).
+LATE_TOLERANCE = timedelta(minutes=2)
+# How many reminders of one meeting one pass works through (a long outage is caught up over passes).
+MAX_REMINDERS_PER_MEETING = 50
+DEFAULT_BATCH = 200
+DEFAULT_INTERVAL = 15.0
+
+
+@dataclass
+class RunDueResult:
+    """What one scheduler pass did."""
+
+    now: datetime
+    meetings: int = 0
+    enqueued: list[int] = field(default_factory=list)
+    late: int = 0
+    dropped: int = 0
+    duplicates: int = 0
+    lost_races: int = 0
+    errors: int = 0
+
+    @property
+    def sent(self) -> int:
+        """Reminders written to the outbox in this pass."""
+        return len(self.enqueued)
+
+
+@dataclass(frozen=True)
+class _Decision:
+    key: ReminderKey
+    action: str  # "send", "late", "drop", "gone"
+
+
+def _aware(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+
+
+def classify(key: ReminderKey, starts_at: datetime, now: datetime) -> str:
+    """``send`` (on time), ``late`` (late, but before the start) or ``drop`` (later than its lead time)."""
+    lateness = now - key.at
+    if lateness <= LATE_TOLERANCE:
+        return "send"
+    if lateness > timedelta(minutes=key.offset) or now >= starts_at:
+        return "drop"
+    return "late"
+
+
+async def run_due(now: datetime | None = None, *, batch: int = DEFAULT_BATCH, max_batches: int = 50) -> RunDueResult:
+    """One scheduler pass at ``now`` (default: the clock): every due reminder goes to the outbox once."""
+    moment = _aware(now)
+    result = RunDueResult(moment)
+    for _ in range(max_batches):
+        handled = await _run_batch(moment, batch, result)
+        if handled < batch:
+            break
+    return result
+
+
+async def _run_batch(moment: datetime, batch: int, result: RunDueResult) -> int:
+    async with in_transaction() as conn:
+        query = Meeting.filter(next_reminder_at__lte=moment).order_by("next_reminder_at", "id").limit(batch)
+        if conn.capabilities.support_for_update:
+            query = query.select_for_update(skip_locked=True)
+        due = await query
+        if not due:
+            return 0
+        workspaces = {w.id: w for w in await Workspace.filter(id__in={m.workspace_id for m in due})}
+        for meeting in due:
+            try:
+                async with in_transaction():
+                    await _handle(meeting, workspaces[meeting.workspace_id], moment, result)
+            except _LostRace:
+                result.lost_races += 1
+            except Exception:
+                # One broken meeting must not stop the others; it is retried in an hour.
+                log.exception("reminders of meeting %s failed", meeting.id)
+                result.errors += 1
+                await Meeting.filter(id=meeting.id).update(next_reminder_at=moment + timedelta(hours=1))
+        result.meetings += len(due)
+        return len(due)
+
+
+class _LostRace(Exception):
+    """Another pass (or an edit) changed the meeting first: undo this one's work."""
+
+
+async def _handle(meeting: Meeting, workspace: Workspace, moment: datetime, result: RunDueResult) -> None:
+    overrides = await overrides_of(meeting.id)
+    version = meeting.schedule_version
+    assert meeting.next_reminder_at is not None
+    key = ReminderKey(meeting.next_reminder_at, meeting.next_reminder_occurrence or "",
+                      meeting.next_reminder_offset if meeting.next_reminder_offset is not None else 0)
+    decisions: list[tuple[_Decision, Occurrence | None]] = []
+    for _ in range(MAX_REMINDERS_PER_MEETING):
+        occurrence = occurrence_at(series_of(meeting), key.occurrence, overrides.get(key.occurrence))
+        if occurrence is None:
+            decisions.append((_Decision(key, "gone"), None))
+        else:
+            decisions.append((_Decision(key, classify(key, occurrence.starts_at, moment)), occurrence))
+        plan_next_reminder(meeting, overrides, key)
+        if meeting.next_reminder_at is None or meeting.next_reminder_at > moment:
+            break
+        key = ReminderKey(meeting.next_reminder_at, meeting.next_reminder_occurrence or "",
+                          meeting.next_reminder_offset or 0)
+    # The claim: only the pass that still sees the version it read moves the plan on.
+    changed = await Meeting.filter(id=meeting.id, schedule_version=version).update(
+        next_reminder_at=meeting.next_reminder_at, next_reminder_occurrence=meeting.next_reminder_occurrence,
+        next_reminder_offset=meeting.next_reminder_offset, schedule_version=F("schedule_version") + 1)
+    if not changed:
+        raise _LostRace()
+    for decision, occurrence in decisions:
+        if occurrence is None:
+            continue
+        await _apply(meeting, workspace, decision, occurrence, moment, result)
+
+
+async def _apply(meeting: Meeting, workspace: Workspace, decision: _Decision, occurrence: Occurrence,
+                 moment: datetime, result: RunDueResult) -> None:
+    key = decision.key
+    dedupe = reminder_dedupe_key(meeting.id, occurrence, key.offset)
+    payload = {"type": "reminder", "meeting_id": meeting.id, "occurrence": occurrence.key,
+               "late": decision.action == "late"}
+    address = f"channel:{meeting.channel}"
+    if decision.action == "drop":
+        lateness = moment - key.at
+        reason = (f"dropped: {int(lateness.total_seconds() // 60)} min late, more than its "
+                  f"{key.offset} min lead time (the meeting had started)")
+        log.warning("meeting %s occurrence %s reminder %sm %s", meeting.id, occurrence.key, key.offset, reason)
+        try:
+            async with in_transaction():
+                await Delivery.create(
+                    workspace_id=workspace.id, platform=workspace.platform, address_key=address, kind=REMINDER_KIND,
+                    message=payload, locale=workspace.default_locale, dedupe_key=dedupe, status=outbox.DROPPED,
+                    next_attempt_at=moment, last_error=reason, late=True)
+        except IntegrityError:
+            result.duplicates += 1
+            return
+        result.dropped += 1
+        return
+    delivery = await outbox.enqueue(workspace, workspace.platform, address, REMINDER_KIND, payload,
+                                    locale=workspace.default_locale, dedupe_key=dedupe,
+                                    late=decision.action == "late")
+    if delivery is None:
+        result.duplicates += 1
+        return
+    result.enqueued.append(delivery.id)
+    if decision.action == "late":
+        result.late += 1
+        log.info("meeting %s occurrence %s reminder %sm sent late (%s)", meeting.id, occurrence.key,
+                 key.offset, moment - key.at)
+
+
+async def run_forever(interval: float = DEFAULT_INTERVAL) -> None:
+    """Run a pass every ``interval`` seconds until cancelled; a failing pass is logged, never fatal."""
+    while True:
+        try:
+            result = await run_due()
+            if result.sent or result.dropped:
+                log.info("scheduler: %d reminders enqueued (%d late), %d dropped", result.sent, result.late,
+                         result.dropped)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("scheduler pass failed")
+        await asyncio.sleep(interval)
+
+
+__all__ = ["LATE_TOLERANCE", "RunDueResult", "classify", "run_due", "run_forever"]

@@ -1,0 +1,264 @@
+"""``kizuna reminders run-due``, ``kizuna outbox list|retry`` and ``kizuna meeting …`` (console workspaces)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, date, datetime
+from typing import Any, TextIO
+
+from aiohttp import web
+
+from cards.meetings import meeting_details_message, meeting_list_message
+from cards.model import NoticeMessage
+from cards.text import render_text
+from core import outbox
+from core.config import ConfigurationError, Settings
+from core.i18n import resolve_locale, translate
+from core.meetings import scheduler, service
+from core.models import Delivery, Workspace
+from core.services.access import SYSTEM_ACTOR
+from core.services.workspaces import ensure_workspace
+from kizuna.plugin import Adapter, AdapterContext, OutgoingMessage, load_adapters
+
+CONSOLE_CHANNEL = "console"
+
+
+class ConsolePrinter:
+    """Delivers console-workspace messages by printing them (there is no chat service to post to)."""
+
+    name = "console-print"
+    platform = "console"
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.delivered = 0
+
+    def mount(self, app: web.Application) -> None:
+        """No routes."""
+
+    async def start(self) -> None:
+        """Nothing to open."""
+
+    async def close(self) -> None:
+        """Nothing to close."""
+
+    async def deliver(self, outgoing: OutgoingMessage) -> None:
+        """Print one message under the address it was meant for."""
+        print(f"--- {outgoing.address_key} (#{outgoing.delivery_id}) ---", file=self.out)
+        print(render_text(outgoing.message), file=self.out, flush=True)
+        self.delivered += 1
+
+
+def _parse_now(text: str | None) -> datetime | None:
+    from kizuna.cli import CommandError
+
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise CommandError(f"--now must be an ISO-8601 time like 2026-12-06T01:00:00Z, not {text!r}") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def delivery_adapters(settings: Settings, out: TextIO) -> list[Adapter]:
+    """The enabled platform adapters, plus a printer for console workspaces."""
+    try:
+        adapters, _off = load_adapters(AdapterContext(settings=settings))
+    except ConfigurationError as error:
+        print(f"kizuna: {error}; only console messages are delivered now, the rest stays in the outbox",
+              file=sys.stderr)
+        adapters = []
+    if not any(a.platform == "console" for a in adapters):
+        adapters.append(ConsolePrinter(out))
+    return adapters
+
+
+async def run_due_and_deliver(settings: Settings, now: datetime | None, out: TextIO,
+                              adapters: list[Adapter] | None = None) -> scheduler.RunDueResult:
+    """One scheduler pass, then deliver what is due through the adapters (the OutboxWorker's drain)."""
+    from kizuna.worker import OutboxWorker
+
+    result = await scheduler.run_due(now)
+    chosen = delivery_adapters(settings, out) if adapters is None else adapters
+    for adapter in chosen:
+        await adapter.start()
+    try:
+        await OutboxWorker(chosen).drain()
+    finally:
+        for adapter in chosen:
+            await adapter.close()
+    return result
+
+
+def cmd_reminders_run_due(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    """``kizuna reminders run-due [--now ISO-8601]``."""
+    from kizuna.cli import run_with_database
+
+    now = _parse_now(args.now)
+
+    async def body() -> int:
+        result = await run_due_and_deliver(settings, now, out)
+        statuses = {d.id: d.status for d in await Delivery.filter(id__in=result.enqueued)} if result.enqueued else {}
+        delivered = sum(1 for s in statuses.values() if s == outbox.DELIVERED)
+        waiting = sum(1 for s in statuses.values() if s == outbox.PENDING)
+        failed = sum(1 for s in statuses.values() if s == outbox.FAILED)
+        print(f"reminders at {result.now.isoformat()}: {result.sent} enqueued ({result.late} late), "
+              f"{result.dropped} dropped; delivered {delivered}, will retry {waiting}, failed {failed}", file=out)
+        return 1 if failed else 0
+
+    return run_with_database(settings, body)
+
+
+def cmd_outbox(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    """``kizuna outbox list [--failed|--status S]`` and ``kizuna outbox retry ID``."""
+    from kizuna.cli import run_with_database
+
+    async def body() -> int:
+        if args.outbox_command == "retry":
+            if await outbox.retry(args.id):
+                print(f"delivery {args.id} is queued again", file=out)
+                return 0
+            print(f"kizuna: delivery {args.id} does not exist or has not failed (only failed or dropped "
+                  "deliveries can be retried)", file=sys.stderr)
+            return 1
+        status = outbox.FAILED if args.failed else args.status
+        rows = await outbox.list_deliveries(status=status, limit=args.limit)
+        if not rows:
+            print("the outbox is empty" if status is None else f"no {status} deliveries", file=out)
+        for row in rows:
+            error = f"\t{row.last_error}" if row.last_error else ""
+            print(f"{row.id}\t{row.status}\t{row.platform}\t{row.kind}\t{row.address_key}\t"
+                  f"attempts={row.attempts}\t{row.created_at:%Y-%m-%d %H:%M:%S}{error}", file=out)
+        return 0
+
+    return run_with_database(settings, body)
+
+
+def _meeting_fields(args: argparse.Namespace) -> dict[str, Any]:
+    names = {"title": "title", "start": "start", "repeat": "repeat", "rrule": "rrule", "timezone": "timezone",
+             "remind": "remind", "departments": "departments", "place": "place", "duration": "duration_minutes",
+             "agenda": "agenda", "channel": "channel"}
+    fields = {target: getattr(args, source) for source, target in names.items()
+              if getattr(args, source, None) is not None}
+    if getattr(args, "until", None):
+        fields["until"] = date.fromisoformat(args.until)
+    return fields
+
+
+def cmd_meeting(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    """``kizuna meeting create|list|show|skip|move|edit|pause|resume|cancel`` for a workspace."""
+    from kizuna.cli import find_workspace, run_with_database
+
+    async def body() -> int:
+        workspace: Workspace
+        if args.meeting_command == "create" and (args.platform or "console") == "console":
+            workspace = await ensure_workspace("console", args.workspace or "demo")
+        else:
+            workspace = await find_workspace(args.workspace, args.platform)
+        locale = resolve_locale(args.locale, workspace.default_locale)
+        command = args.meeting_command
+        if command == "list":
+            views = await service.list_meetings(workspace, include_ended=args.all)
+            print(render_text(meeting_list_message(views, locale)), file=out)
+            return 0
+        if command == "create":
+            fields = _meeting_fields(args)
+            fields.setdefault("channel", CONSOLE_CHANNEL if workspace.platform == "console" else "")
+            view = await service.create_meeting(workspace, SYSTEM_ACTOR, **fields)
+            title_id = "meeting.created"
+        elif command == "show":
+            view = await service.get_meeting(workspace, args.id)
+            title_id = "meeting.details"
+        elif command == "edit":
+            view = await service.edit_meeting(workspace, SYSTEM_ACTOR, args.id, **_meeting_fields(args))
+            title_id = "meeting.edited"
+        elif command == "skip":
+            key = await service.resolve_occurrence(workspace, args.id, args.occurrence)
+            view = await service.skip_occurrence(workspace, SYSTEM_ACTOR, args.id, key)
+            title_id = "meeting.skipped"
+        elif command == "move":
+            key = await service.resolve_occurrence(workspace, args.id, args.occurrence)
+            view = await service.move_occurrence(workspace, SYSTEM_ACTOR, args.id, key, args.to)
+            title_id = "meeting.moved"
+        else:
+            change = {"pause": service.pause_meeting, "resume": service.resume_meeting,
+                      "cancel": service.end_meeting}[command]
+            view = await change(workspace, SYSTEM_ACTOR, args.id)
+            title_id = {"pause": "meeting.paused", "resume": "meeting.resumed", "cancel": "meeting.ended"}[command]
+            print(render_text(NoticeMessage(locale, f"#{view.id} {view.title}",
+                                            translate(locale, title_id, title=view.title))), file=out)
+            return 0
+        upcoming = await service.upcoming_occurrences(workspace, view.id, 5)
+        print(render_text(meeting_details_message(view, locale, title_id, upcoming)), file=out)
+        return 0
+
+    return run_with_database(settings, body)
+
+
+def _series_options(parser: argparse.ArgumentParser, *, create: bool) -> None:
+    if create:
+        parser.add_argument("title", help="the meeting's title")
+        parser.add_argument("--start", required=True, help="first occurrence, local time: 'YYYY-MM-DD HH:MM'")
+    else:
+        parser.add_argument("--title")
+        parser.add_argument("--start", help="new first occurrence, local time: 'YYYY-MM-DD HH:MM'")
+    parser.add_argument("--repeat", help="none, weekly, biweekly, monthly, monthly-nth-weekday or custom")
+    parser.add_argument("--rrule", help="an RFC 5545 rule for --repeat custom, e.g. FREQ=WEEKLY;BYDAY=MO,TH")
+    parser.add_argument("--timezone", help="IANA time zone (default: the workspace's)")
+    parser.add_argument("--remind", help="reminder offsets, e.g. 1d,15m (default 1d,15m)")
+    parser.add_argument("--departments", help="comma-separated department names")
+    parser.add_argument("--place", help="room or link")
+    parser.add_argument("--duration", help="length, e.g. 60 (minutes) or 1h30m")
+    parser.add_argument("--agenda")
+    parser.add_argument("--channel", help="channel id to remind (console workspaces: console)")
+    parser.add_argument("--until", help="last day of the series, YYYY-MM-DD")
+
+
+def add_cli(subparsers: Any) -> None:
+    """Register ``reminders``, ``outbox`` and ``meeting`` on the ``kizuna`` command line."""
+    reminders = subparsers.add_parser("reminders", help="meeting reminders")
+    reminders_sub = reminders.add_subparsers(dest="reminders_command", required=True)
+    run_due = reminders_sub.add_parser("run-due", help="one scheduler pass, deliver what it enqueued, exit")
+    run_due.add_argument("--now", help="pretend it is this time (ISO 8601; default: now)")
+    run_due.set_defaults(handler=cmd_reminders_run_due)
+
+    box = subparsers.add_parser("outbox", help="messages Kizuna sends on its own")
+    box_sub = box.add_subparsers(dest="outbox_command", required=True)
+    listing = box_sub.add_parser("list", help="recent deliveries, newest first")
+    listing.add_argument("--failed", action="store_true", help="only deliveries that failed for good")
+    listing.add_argument("--status", choices=[outbox.PENDING, outbox.DELIVERED, outbox.FAILED, outbox.DROPPED])
+    listing.add_argument("--limit", type=int, default=100)
+    retry = box_sub.add_parser("retry", help="queue a failed or dropped delivery again")
+    retry.add_argument("id", type=int)
+    for parser in (listing, retry):
+        parser.set_defaults(handler=cmd_outbox)
+
+    meeting = subparsers.add_parser("meeting", help="schedule and manage meetings of a workspace")
+    meeting_sub = meeting.add_subparsers(dest="meeting_command", required=True)
+    create = meeting_sub.add_parser("create", help="schedule a meeting series")
+    _series_options(create, create=True)
+    listed = meeting_sub.add_parser("list", help="the workspace's meetings")
+    listed.add_argument("--all", action="store_true", help="ended meetings too")
+    show = meeting_sub.add_parser("show", help="one meeting and its next dates")
+    show.add_argument("id")
+    edit = meeting_sub.add_parser("edit", help="change a series")
+    edit.add_argument("id")
+    _series_options(edit, create=False)
+    skip = meeting_sub.add_parser("skip", help="skip one occurrence")
+    skip.add_argument("id")
+    skip.add_argument("occurrence", help="its date (YYYY-MM-DD) or key (YYYY-MM-DDTHH:MM)")
+    move = meeting_sub.add_parser("move", help="move one occurrence")
+    move.add_argument("id")
+    move.add_argument("occurrence", help="its date (YYYY-MM-DD) or key (YYYY-MM-DDTHH:MM)")
+    move.add_argument("to", help="new local start, 'YYYY-MM-DD HH:MM'")
+    changes = [meeting_sub.add_parser(name, help=text) for name, text in (
+        ("pause", "pause reminders"), ("resume", "resume reminders"), ("cancel", "end the series"))]
+    for parser in changes:
+        parser.add_argument("id")
+    for parser in (create, listed, show, edit, skip, move, *changes):
+        parser.add_argument("--workspace", help="workspace id (default: the only one; create: console 'demo')")
+        parser.add_argument("--platform", choices=["console", "teams", "discord"])
+        parser.add_argument("--locale", choices=["ja", "en"])
+        parser.set_defaults(handler=cmd_meeting)
