@@ -255,7 +255,9 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             return await self._fetch_task(turn_context)
         if name == "composeExtension/submitAction":
             return await self._submit_action(turn_context)
-        return await super().on_invoke_activity(turn_context)
+        # Anything else (search, link unfurling, sign-in…) is not a Kizuna feature: answer politely.
+        log.debug("ignoring invoke %r", name)
+        return invoke({})
 
     async def _card_action(self, context: TurnContext) -> InvokeResponse:
         value = context.activity.value if isinstance(context.activity.value, dict) else {}
@@ -381,10 +383,3 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
     async def on_unrecognized_activity_type(self, turn_context: TurnContext) -> None:
         log.debug("ignoring activity of type %r", turn_context.activity.type)
 
-
-def installer_account(activity: Activity) -> ChannelAccount | None:
-    """The person who installed the bot (for logs)."""
-    return activity.from_property
-
-
-__all__ = ["KizunaTeamsBot", "ThanksNotFound", "card_activity"]

@@ -1,0 +1,58 @@
+"""What /api/messages answers to bodies that are not activities: 400/415, never 500; unknown types ignored."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from adapters.teams import testing as t
+from adapters.teams.testing import ALICE
+
+
+@pytest.mark.parametrize("body", [
+    b"not json", b"{", b"\xff\xfe", b"[]", b"42", b"null", b'"text"',
+    json.dumps({"text": "no type"}).encode(),
+    json.dumps({"type": 5, "serviceUrl": "http://x/", "conversation": {"id": "c"}}).encode(),
+    json.dumps({"type": "message", "conversation": {"id": "c"}}).encode(),
+    json.dumps({"type": "message", "serviceUrl": "ftp://x/", "conversation": {"id": "c"}}).encode(),
+    json.dumps({"type": "message", "serviceUrl": "http://x/", "conversation": "c"}).encode(),
+    json.dumps({"type": "message", "serviceUrl": "http://x/", "conversation": {"id": 3}}).encode(),
+    json.dumps({"type": "message", "serviceUrl": "http://x/", "conversation": {"id": "c"}, "from": "alice"}).encode(),
+    json.dumps({"type": "message", "serviceUrl": "http://x/", "conversation": {"id": "c"}, "entities": {}}).encode(),
+])
+async def test_malformed_bodies_get_400(teams, body):
+    client, _ = teams
+    response = await client.post("/api/messages", data=body, headers={"Content-Type": "application/json"})
+    assert response.status == 400
+    assert "error" in await response.json()
+
+
+async def test_a_body_that_is_not_json_content_gets_415(teams):
+    client, _ = teams
+    response = await client.post("/api/messages", data=b"type=message", headers={"Content-Type": "text/plain"})
+    assert response.status == 415
+    response = await client.post("/api/messages", data=b"{}")  # no Content-Type at all
+    assert response.status in (400, 415)
+
+
+async def test_unknown_activity_types_are_ignored_politely(teams, connector):
+    client, _ = teams
+    for kind in ("typing", "somethingNew", "messageReaction", "event"):
+        activity = t.base_activity(kind, connector.url, ALICE)
+        response = await client.post("/api/messages", json=activity)
+        assert response.status in (200, 201), kind
+    assert connector.activities() == []
+
+
+async def test_unknown_invokes_are_answered_without_a_server_error(teams, connector):
+    client, _ = teams
+    response = await client.post("/api/messages", json=t.invoke(connector.url, ALICE, "composeExtension/query",
+                                                                  {"commandId": "x"}))
+    assert response.status < 500
+
+
+async def test_get_is_not_allowed(teams):
+    client, _ = teams
+    response = await client.get("/api/messages")
+    assert response.status == 405
