@@ -1,0 +1,153 @@
+"""/leaderboard, /values, /help and the admin commands under /kizuna."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.discord import wire
+from core.models import Department, Member, Value, Workspace
+from core.services.members import ensure_member
+from core.services.workspaces import ensure_workspace
+from tests.discord.kit import ADMIN, ALICE, BOB, CAROL, FEED, GUILD, Discord
+
+
+async def test_leaderboard_shows_mentions_but_pings_nobody(discord: Discord):
+    await discord.send(discord.thanks(BOB, CAROL))
+    await discord.send(discord.thanks(BOB, user=CAROL))
+    answer = await discord.send(discord.command("leaderboard", [{"name": "period", "type": 3, "value": "all"}]))
+    data = answer["data"]
+    assert data["allowed_mentions"] == {"parse": [], "users": []}
+    description = data["embeds"][0]["description"]
+    assert f"**1.** <@{BOB}> — 2 thanks" in description
+    assert f"**2.** <@{CAROL}> — 1 thanks" in description
+    sent = await discord.send(discord.command("leaderboard", [{"name": "direction", "type": 3, "value": "sent"}],
+                                              locale="ja"))
+    assert sent["data"]["embeds"][0]["title"] == "🏆 感謝したランキング"
+
+
+async def test_leaderboard_by_department_and_unknown_department(discord: Discord):
+    await discord.send(discord.admin("department-role", [{"name": "role", "type": 8, "value": "42"},
+                                                        {"name": "department", "type": 3, "value": "Sales"}]))
+    bob_thanks = discord.thanks(BOB)
+    bob_thanks["data"]["resolved"]["members"][BOB]["roles"] = ["42"]
+    await discord.send(bob_thanks)
+    await discord.send(discord.thanks(CAROL))
+    answer = await discord.send(discord.command("leaderboard", [{"name": "department", "type": 3, "value": "sales"}]))
+    description = answer["data"]["embeds"][0]["description"]
+    assert f"<@{BOB}>" in description and f"<@{CAROL}>" not in description
+    unknown = await discord.send(discord.command("leaderboard", [{"name": "department", "type": 3, "value": "R&D"}]))
+    assert unknown["data"]["flags"] == wire.EPHEMERAL and "no department" in unknown["data"]["content"]
+
+
+async def test_values_and_help(discord: Discord):
+    values = await discord.send(discord.command("values", locale="ja"))
+    embed = values["data"]["embeds"][0]
+    assert embed["title"] == "私たちのバリュー"
+    assert embed["fields"][1]["name"] == "🙌 チームワーク / Teamwork"
+    assert "flags" not in values["data"]
+    help_ = await discord.send(discord.command("help"))
+    assert help_["data"]["flags"] == wire.EPHEMERAL
+    assert help_["data"]["embeds"][0]["fields"][0]["name"].startswith("/thanks")
+
+
+ADMIN_COMMANDS = [
+    ("feed-channel", [{"name": "channel", "type": 7, "value": FEED}]),
+    ("department-role", [{"name": "role", "type": 8, "value": "42"}, {"name": "department", "type": 3, "value": "QA"}]),
+    ("values-add", [{"name": "key", "type": 3, "value": "kindness"}, {"name": "name-en", "type": 3, "value": "Kind"}]),
+    ("values-archive", [{"name": "value", "type": 3, "value": "growth"}]),
+    ("settings", [{"name": "setting", "type": 3, "value": "daily_limit"},
+                  {"name": "new-value", "type": 3, "value": "5"}]),
+    ("settings", []),
+]
+
+
+@pytest.mark.parametrize(("sub", "options"), ADMIN_COMMANDS, ids=[f"{s}-{len(o)}" for s, o in ADMIN_COMMANDS])
+async def test_non_admins_are_refused_privately_and_nothing_changes(discord: Discord, sub, options):
+    answer = await discord.send(discord.admin(sub, options, admin=False, user=ALICE, locale="ja"))
+    assert answer["data"]["flags"] == wire.EPHEMERAL
+    assert "管理者" in answer["data"]["content"]
+    workspace = await Workspace.get(external_id=GUILD)
+    assert workspace.feed_channel is None and workspace.daily_limit == 20
+    assert await Department.all().count() == 0
+    assert await Value.filter(active=True).count() == 5
+
+
+async def test_admin_rights_follow_discord_permissions_on_each_interaction(discord: Discord):
+    await discord.send(discord.admin("settings", [], admin=True, user=ALICE))
+    assert (await Member.get(platform_user_id=ALICE)).is_admin
+    refused = await discord.send(discord.admin("settings", [], admin=False, user=ALICE))
+    assert "Only an admin" in refused["data"]["content"]
+    assert not (await Member.get(platform_user_id=ALICE)).is_admin
+    administrator = discord.admin("settings", [], admin=False, user=ALICE)
+    administrator["member"]["permissions"] = str(wire.ADMINISTRATOR)
+    assert "embeds" in (await discord.send(administrator))["data"]
+
+
+async def test_admin_sets_and_clears_the_feed_channel(discord: Discord):
+    answer = await discord.send(discord.admin("feed-channel", [{"name": "channel", "type": 7, "value": FEED}]))
+    assert answer["data"]["flags"] == wire.EPHEMERAL and "posted in this channel" in answer["data"]["content"]
+    assert (await Workspace.get(external_id=GUILD)).feed_channel == FEED
+    await discord.send(discord.admin("feed-channel"))
+    assert (await Workspace.get(external_id=GUILD)).feed_channel is None
+
+
+async def test_admin_maps_a_role_to_a_department(discord: Discord):
+    answer = await discord.send(discord.admin("department-role", [
+        {"name": "role", "type": 8, "value": "42"}, {"name": "department", "type": 3, "value": "営業部"}], locale="ja"))
+    assert "営業部" in answer["data"]["content"]
+    department = await Department.get()
+    assert department.platform_role_id == "42"
+    with_role = discord.thanks(BOB, roles=("42",))
+    await discord.send(with_role)
+    assert (await Member.get(platform_user_id=ALICE)).department_id == department.id
+
+
+async def test_admin_adds_and_archives_and_restores_values(discord: Discord):
+    added = await discord.send(discord.admin("values-add", [
+        {"name": "key", "type": 3, "value": "kindness"}, {"name": "name-en", "type": 3, "value": "Kindness"},
+        {"name": "name-ja", "type": 3, "value": "思いやり"}, {"name": "emoji", "type": 3, "value": "💛"},
+        {"name": "description", "type": 3, "value": "Being kind"}]))
+    assert "#kindness" in added["data"]["content"].replace("\\", "")
+    value = await Value.get(key="kindness")
+    assert value.name_ja == "思いやり" and value.description_en == "Being kind"
+    taken = await discord.send(discord.admin("values-add", [
+        {"name": "key", "type": 3, "value": "kindness"}, {"name": "name-en", "type": 3, "value": "Other"}]))
+    assert "already exists" in taken["data"]["content"]
+    await discord.send(discord.admin("values-archive", [{"name": "value", "type": 3, "value": "思いやり"}]))
+    assert not (await Value.get(key="kindness")).active
+    refused = await discord.send(discord.thanks(BOB, value="kindness"))
+    assert refused["data"]["flags"] == wire.EPHEMERAL
+    await discord.send(discord.admin("values-archive", [{"name": "value", "type": 3, "value": "kindness"},
+                                                        {"name": "restore", "type": 5, "value": True}]))
+    assert (await Value.get(key="kindness")).active
+
+
+async def test_admin_reads_and_changes_settings(discord: Discord):
+    shown = await discord.send(discord.admin("settings", locale="ja"))
+    fields = {f["name"]: f["value"] for f in shown["data"]["embeds"][0]["fields"]}
+    assert fields["1人1日あたりの感謝の上限"] == "20 (`daily_limit`)"
+    saved = await discord.send(discord.admin("settings", [{"name": "setting", "type": 3, "value": "leaderboard"},
+                                                          {"name": "new-value", "type": 3, "value": "off"}]))
+    assert saved["data"]["content"] == "Settings saved."
+    assert not (await Workspace.get(external_id=GUILD)).leaderboard_enabled
+    refused = await discord.send(discord.command("leaderboard"))
+    assert "turned off" in refused["data"]["content"]
+    bad = await discord.send(discord.admin("settings", [{"name": "setting", "type": 3, "value": "daily_limit"},
+                                                        {"name": "new-value", "type": 3, "value": "lots"}]))
+    assert bad["data"]["flags"] == wire.EPHEMERAL and "daily_limit" in bad["data"]["content"].replace("\\", "")
+    half = await discord.send(discord.admin("settings", [{"name": "setting", "type": 3, "value": "daily_limit"}]))
+    assert half["data"]["flags"] == wire.EPHEMERAL
+
+
+async def test_department_autocomplete(discord: Discord):
+    workspace = await ensure_workspace("discord", GUILD)
+    admin = await ensure_member(workspace, ADMIN)
+    admin.is_admin = True
+    from core.services.members import ensure_department
+
+    for name in ("Sales", "Support", "Engineering"):
+        await ensure_department(workspace, name)
+    answer = await discord.send(discord.interaction(wire.APPLICATION_COMMAND_AUTOCOMPLETE, {
+        "id": "1", "name": "leaderboard", "type": 1,
+        "options": [{"name": "department", "type": 3, "value": "s", "focused": True}]}))
+    assert [c["value"] for c in answer["data"]["choices"]] == ["Sales", "Support"]
