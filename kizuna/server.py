@@ -12,6 +12,7 @@ from aiohttp.typedefs import Handler
 
 from core import db
 from core.config import ConfigurationError, Settings
+from core.meetings import scheduler as reminder_scheduler
 from kizuna.plugin import Adapter, AdapterContext, load_adapters
 from kizuna.worker import OutboxWorker
 
@@ -82,12 +83,15 @@ def build_app(settings: Settings, *, adapters: Sequence[Adapter] | None = None, 
         for adapter in enabled:
             await adapter.start()
         worker = OutboxWorker(enabled)
-        task = asyncio.create_task(worker.run_forever()) if run_workers else None
+        # The outbox worker, and the meeting reminder scheduler that feeds it (a pass every ~15 s).
+        tasks = [asyncio.create_task(worker.run_forever()),
+                 asyncio.create_task(reminder_scheduler.run_forever())] if run_workers else []
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
+            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             for adapter in app[ADAPTERS_KEY]:

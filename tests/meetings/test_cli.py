@@ -1,0 +1,58 @@
+"""``kizuna meeting …``, ``kizuna reminders run-due`` and ``kizuna outbox …`` on a real SQLite file."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from kizuna.cli import main
+
+
+@pytest.fixture
+def kizuna(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KIZUNA_DATABASE_URL", f"sqlite://{tmp_path}/k.sqlite3")
+    # No chat platform configured: console workspaces are delivered by printing.
+    monkeypatch.setenv("KIZUNA_ADAPTERS", "discord")
+    monkeypatch.delenv("DISCORD_PUBLIC_KEY", raising=False)
+
+    def run(*argv: str) -> tuple[int, str]:
+        out = io.StringIO()
+        code = main(list(argv), out)
+        return code, out.getvalue()
+
+    return run
+
+
+@pytest.mark.sqlite_only
+def test_run_due_twice_posts_the_reminder_once(kizuna):
+    code, text = kizuna("meeting", "create", "Sales x Eng sync", "--start", "2030-12-02 10:00",
+                        "--repeat", "monthly-nth-weekday", "--timezone", "Asia/Tokyo", "--locale", "en")
+    assert code == 0 and "Monthly on the first Monday" in text and "2031-01-06T10:00" in text
+    code, first = kizuna("reminders", "run-due", "--now", "2030-12-01T01:00:00Z")
+    assert code == 0
+    assert first.count("Reminder: Sales x Eng sync") == 1 or first.count("リマインダー: Sales x Eng sync") == 1
+    assert "--- channel:console" in first and "1 enqueued" in first and "delivered 1" in first
+    code, second = kizuna("reminders", "run-due", "--now", "2030-12-01T01:00:00Z")
+    assert code == 0 and "0 enqueued" in second and "channel:console" not in second
+    code, listing = kizuna("outbox", "list")
+    assert code == 0 and "\tdelivered\tconsole\treminder\tchannel:console" in listing
+    assert kizuna("outbox", "list", "--failed")[1].strip() == "no failed deliveries"
+    assert kizuna("outbox", "retry", "1")[0] == 1
+
+
+@pytest.mark.sqlite_only
+def test_meeting_commands_for_a_console_workspace(kizuna):
+    kizuna("meeting", "create", "Weekly", "--start", "2030-12-02 10:00", "--repeat", "weekly", "--locale", "en")
+    code, text = kizuna("meeting", "skip", "1", "2030-12-09", "--locale", "en")
+    assert code == 0 and "2030-12-09T10:00" not in text and "2030-12-16T10:00" in text
+    code, text = kizuna("meeting", "edit", "1", "--title", "Weekly sync", "--remind", "2h", "--locale", "en")
+    assert code == 0 and "Weekly sync" in text and "Reminders 2h before" in text
+    code, text = kizuna("meeting", "move", "1", "2030-12-16", "2030-12-17 11:00", "--locale", "en")
+    assert code == 0 and "moved from 2030-12-16 10:00" in text
+    assert "#1 Weekly sync" in kizuna("meeting", "list", "--locale", "en")[1]
+    code, text = kizuna("meeting", "cancel", "1", "--locale", "ja")
+    assert code == 0 and "終了しました" in text
+    assert "No meetings yet" in kizuna("meeting", "list", "--locale", "en")[1]
+    assert kizuna("meeting", "skip", "9", "2030-12-09")[0] == 1
