@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import requests
@@ -21,7 +22,7 @@ from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFramewo
 from botbuilder.schema import Activity, ChannelAccount, ConversationParameters, ResourceResponse
 from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth import AuthenticateRequestResult, ServiceClientCredentialsFactory
-from msrest.exceptions import ClientRequestError, DeserializationError
+from msrest.exceptions import ClientRequestError
 
 from adapters.teams import activity as act
 from adapters.teams.bot import KizunaTeamsBot, card_activity
@@ -93,18 +94,20 @@ class KizunaCloudAdapter(CloudAdapter):  # type: ignore[misc]
         self.retry = retry
 
     async def send_activities(self, context: TurnContext, activities: list[Activity]) -> list[ResourceResponse]:
+        send = super().send_activities
         responses: list[ResourceResponse] = []
         for activity in activities:
-            sent = await call_with_retries(
-                lambda a=activity: super(KizunaCloudAdapter, self).send_activities(context, [a]),
-                self.retry, what="send activity")
+            # One at a time, so a retry never sends an activity that already went out.
+            sent: list[ResourceResponse] = await call_with_retries(
+                partial(send, context, [activity]), self.retry, what="send activity")
             responses.extend(sent)
         return responses
 
     async def update_activity(self, context: TurnContext, activity: Activity) -> ResourceResponse | None:
-        base = super()
-        return await call_with_retries(lambda: base.update_activity(context, activity), self.retry,
-                                       what="update activity")
+        update = super().update_activity
+        result: ResourceResponse | None = await call_with_retries(
+            partial(update, context, activity), self.retry, what="update activity")
+        return result
 
 
 class TeamsAdapter:
@@ -296,7 +299,7 @@ def parse_activity(body: Any) -> tuple[Activity | None, str]:
             return None, f"the activity's {name} must be a list"
     try:
         activity: Activity = Activity().deserialize(body)
-    except (DeserializationError, ValueError, TypeError, AttributeError, KeyError) as error:
+    except Exception as error:  # msrest raises its own DeserializationError, or anything else on odd input
         return None, f"malformed activity: {type(error).__name__}"
     return activity, ""
 

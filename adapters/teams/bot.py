@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
-from botbuilder.schema import Activity, ActivityTypes, Attachment, ChannelAccount
+from botbuilder.schema import Activity, ActivityTypes, Attachment
 
 from adapters.teams import activity as act
 from adapters.teams.commands import AdminCommand, is_emoji, parse_admin
@@ -29,7 +30,7 @@ from cards.build import (
 )
 from cards.model import ErrorMessage, Message
 from core.commands import CommandKind, parse_command, parse_leaderboard_options, split_tags
-from core.errors import KizunaError, ThanksNotFound, UnknownMember
+from core.errors import KizunaError, UnknownMember
 from core.i18n import normalize_locale, resolve_locale, translate
 from core.models import Member, Workspace
 from core.services.addresses import get_address, member_key, remember_address
@@ -55,6 +56,11 @@ def card_activity(message: Message) -> Activity:
     """A message activity carrying the message's Adaptive Card."""
     return Activity(type=ActivityTypes.message,
                     attachments=[Attachment(content_type=CARD_CONTENT_TYPE, content=render_card(message))])
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one (invoke payloads are untrusted)."""
+    return value if isinstance(value, dict) else {}
 
 
 def invoke(body: Any, status: int = 200) -> InvokeResponse:
@@ -260,13 +266,13 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         return invoke({})
 
     async def _card_action(self, context: TurnContext) -> InvokeResponse:
-        value = context.activity.value if isinstance(context.activity.value, dict) else {}
-        action = value.get("action") if isinstance(value.get("action"), dict) else {}
+        value = _dict(context.activity.value)
+        action = _dict(value.get("action"))
         if action.get("type") != "Action.Execute":
             return invoke({"statusCode": 400, "type": "application/vnd.microsoft.error",
                            "value": {"code": "BadRequest", "message": "expected Action.Execute"}})
         turn = await self._turn(context)
-        data = action.get("data") if isinstance(action.get("data"), dict) else {}
+        data = _dict(action.get("data"))
         verb = str(action.get("verb") or "")
         card_locale = normalize_locale(str(data.get("locale") or "")) or turn.locale
         try:
@@ -369,9 +375,9 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             if remaining <= 0:
                 raise UnknownMember(name=raw)
             try:
-                account = await asyncio.wait_for(call_with_retries(
-                    lambda raw=raw: TeamsInfo.get_member(turn.context, raw), self.host.retry,
-                    what="get member"), timeout=remaining)
+                account = await asyncio.wait_for(
+                    call_with_retries(partial(TeamsInfo.get_member, turn.context, raw), self.host.retry,
+                                      what="get member"), timeout=remaining)
             except Exception as error:
                 log.warning("could not resolve person %s: %s", raw, error_detail(error))
                 raise UnknownMember(name=raw) from None

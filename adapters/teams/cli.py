@@ -14,7 +14,7 @@ from core.config import Settings
 
 def add_cli(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``teams manifest`` to the ``kizuna`` CLI; each leaf sets ``func(args) -> exit code``."""
-    teams = subparsers.add_parser("teams", help="Microsoft Teams: app package")
+    teams: argparse.ArgumentParser = subparsers.add_parser("teams", help="Microsoft Teams: app package")
     commands = teams.add_subparsers(dest="teams_command", metavar="COMMAND")
     commands.required = True
     manifest = commands.add_parser(

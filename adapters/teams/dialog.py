@@ -35,10 +35,7 @@ class ThanksSubmission:
 
 
 def _split(raw: Any) -> tuple[str, ...]:
-    if isinstance(raw, list):
-        items = [str(x) for x in raw]
-    else:
-        items = str(raw or "").split(",")
+    items = [str(x) for x in raw] if isinstance(raw, list) else str(raw or "").split(",")
     seen: list[str] = []
     for item in (i.strip() for i in items):
         if item and item not in seen:

@@ -78,7 +78,7 @@ class FakeBotConnector:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
             def _reply(self, status: int, body: Any = None, headers: Mapping[str, str] | None = None) -> None:
@@ -219,7 +219,9 @@ class StaticCredentialsFactory(PasswordServiceClientCredentialFactory):  # type:
     async def create_credentials(self, app_id: str, oauth_scope: str, login_endpoint: str,
                                  validate_authority: bool) -> Authentication:
         if await self.is_authentication_disabled():
-            return await super().create_credentials(app_id, oauth_scope, login_endpoint, validate_authority)
+            empty: Authentication = await super().create_credentials(app_id, oauth_scope, login_endpoint,
+                                                                     validate_authority)
+            return empty
         return StaticCredentials(app_id=app_id, oauth_scope=oauth_scope)
 
 

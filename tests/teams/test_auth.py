@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 from botframework.connector.auth import ChannelValidation, JwtTokenExtractor
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from adapters import teams as teams_package
 from adapters.teams import testing as t

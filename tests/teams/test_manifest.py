@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 
 from adapters.teams.cli import add_cli, run_manifest
-from adapters.teams.manifest import ManifestError, PackageOptions, build_localization, build_manifest, build_package
+from adapters.teams.manifest import ManifestError, PackageOptions, build_manifest, build_package
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 APP_ID = "11111111-2222-3333-4444-555555555555"
