@@ -35,6 +35,7 @@ from adapters.teams.sdk import (
     retry_after_of,
     status_of,
 )
+from adapters.teams.wire import ConnectorSender
 from cards.text import render_text
 from core.config import ConfigurationError, Settings
 from core.models import Workspace
@@ -87,17 +88,29 @@ def check_configuration(settings: Settings) -> None:
 
 
 class KizunaCloudAdapter(CloudAdapter):  # type: ignore[misc]
-    """``CloudAdapter`` whose replies and updates are retried on 429/412/502/503/504 (the SDK never retries)."""
+    """``CloudAdapter`` whose outgoing calls are retried on 429/412/502/503/504 (the SDK never retries),
+    and whose messages go out through ``ConnectorSender`` (aiohttp) instead of msrest + requests."""
 
-    def __init__(self, authentication: ConfigurationBotFrameworkAuthentication, retry: RetryPolicy) -> None:
+    def __init__(self, authentication: ConfigurationBotFrameworkAuthentication, retry: RetryPolicy,
+                 sender: ConnectorSender) -> None:
         super().__init__(authentication)
         self.retry = retry
+        self.sender = sender
 
     async def send_activities(self, context: TurnContext, activities: list[Activity]) -> list[ResourceResponse]:
         send = super().send_activities
         responses: list[ResourceResponse] = []
         for activity in activities:
             # One at a time, so a retry never sends an activity that already went out.
+            if activity.type in ("message", "typing") and activity.conversation and activity.service_url:
+                client = context.turn_state.get(self.BOT_CONNECTOR_CLIENT_KEY)
+                credentials = getattr(getattr(client, "config", None), "credentials", None)
+                activity.id = None
+                new_id = await call_with_retries(
+                    partial(self.sender.send, credentials, activity.service_url, activity.conversation.id, activity,
+                            reply_to_id=activity.reply_to_id), self.retry, what="send activity")
+                responses.append(ResourceResponse(id=new_id))
+                continue
             sent: list[ResourceResponse] = await call_with_retries(
                 partial(send, context, [activity]), self.retry, what="send activity")
             responses.extend(sent)
@@ -134,7 +147,8 @@ class TeamsAdapter:
             raise
         except Exception as error:  # the SDK raises bare Exceptions for missing settings
             raise ConfigurationError(f"Teams (Bot Framework) configuration: {error}") from error
-        self.cloud = KizunaCloudAdapter(self.authentication, self.retry)
+        self.sender = ConnectorSender()
+        self.cloud = KizunaCloudAdapter(self.authentication, self.retry, self.sender)
         self.bot = KizunaTeamsBot(self)
         self._tasks: set[asyncio.Future[Any]] = set()
 
@@ -150,6 +164,7 @@ class TeamsAdapter:
     async def close(self) -> None:
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=10)
+        await self.sender.close()
 
     def track(self, task: asyncio.Future[Any]) -> None:
         """Keep a background post alive until it ends (and let ``close`` wait for it)."""
@@ -218,10 +233,11 @@ class TeamsAdapter:
                                  permanent=True)
         client = await self.connector(str(service_url))
         outgoing.conversation = act.load_reference(dict(reference)).conversation
-        response = await call_with_retries(
-            lambda: client.conversations.send_to_conversation(conversation, outgoing), self.retry,
-            what="post to conversation")
-        return str(getattr(response, "id", "") or "")
+        outgoing.service_url = str(service_url)
+        outgoing.channel_id = str(reference.get("channelId") or "msteams")
+        return await call_with_retries(
+            partial(self.sender.send, client.config.credentials, str(service_url), str(conversation), outgoing),
+            self.retry, what="post to conversation")
 
     async def open_personal_chat(self, create: Mapping[str, Any]) -> dict[str, Any]:
         """Create (or find) the 1:1 chat between the bot and a user; returns its conversation reference."""

@@ -48,6 +48,7 @@ log = logging.getLogger("kizuna.teams")
 
 CARD_RESPONSE = "application/vnd.microsoft.card.adaptive"
 MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
+_PRESENT = object()
 _ON = {"on", "yes", "true", "オン", "有効", "はい"}
 _OFF = {"off", "no", "false", "オフ", "無効", "いいえ"}
 
@@ -94,6 +95,20 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
 
     def __init__(self, host: TeamsAdapter) -> None:
         self.host = host
+        # What this process last stored per (workspace, address key): every activity would otherwise
+        # re-read the same conversation reference. ``_PRESENT`` marks keys known to exist.
+        self._addresses: dict[tuple[int, str], Any] = {}
+
+    async def _store_address(self, workspace: Workspace, key: str, payload: dict[str, Any], *,
+                             replace: bool = True) -> None:
+        cache_key = (workspace.id, key)
+        known = self._addresses.get(cache_key)
+        if known is not None and (not replace or known == payload):
+            return
+        await remember_address(workspace, key, payload, replace=replace)
+        if len(self._addresses) >= 50_000:
+            self._addresses.clear()
+        self._addresses[cache_key] = payload if replace else _PRESENT
 
     # ---- who and where ------------------------------------------------------------------------
 
@@ -113,17 +128,17 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
     async def _remember(self, workspace: Workspace, activity: Activity, member: Member) -> None:
         """Store how to reach this person/conversation again, and their Entra id → Teams id."""
         for key, payload in act.address_keys(activity):
-            await remember_address(workspace, key, payload)
+            await self._store_address(workspace, key, payload)
         aad = act.aad_object_id(activity)
         if aad:
-            await remember_address(workspace, f"aad:{aad}", {"id": member.platform_user_id,
-                                                            "name": member.display_name})
+            await self._store_address(workspace, f"aad:{aad}", {"id": member.platform_user_id,
+                                                                "name": member.display_name})
 
     async def _remember_recipients(self, turn: Turn, recipients: list[Member]) -> None:
         """Recipients without a 1:1 reference yet get a "create a 1:1 chat" address for their notification."""
         activity = turn.activity
         for recipient in recipients:
-            await remember_address(turn.workspace, member_key(recipient.platform_user_id), {
+            await self._store_address(turn.workspace, member_key(recipient.platform_user_id), {
                 "create": {"serviceUrl": activity.service_url, "tenantId": act.tenant_id(activity),
                            "user": {"id": recipient.platform_user_id, "name": recipient.display_name},
                            "bot": {"id": activity.recipient.id, "name": activity.recipient.name or "Kizuna"}},
@@ -193,7 +208,7 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         if command.kind == "feed_here":
             channel = act.base_conversation_id(turn.activity.conversation.id)
             await update_settings(workspace, actor, feed_channel=channel)
-            await remember_address(workspace, f"channel:{channel}",
+            await self._store_address(workspace, f"channel:{channel}",
                                    act.reference_payload(turn.activity, conversation_id=channel))
             return notice_message(lang, "notice.feed_set")
         if command.kind == "feed_off":
@@ -382,7 +397,7 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
                 log.warning("could not resolve person %s: %s", raw, error_detail(error))
                 raise UnknownMember(name=raw) from None
             member = await ensure_member(turn.workspace, account.id, display_name=account.name)
-            await remember_address(turn.workspace, f"aad:{raw}", {"id": account.id, "name": account.name})
+            await self._store_address(turn.workspace, f"aad:{raw}", {"id": account.id, "name": account.name})
             members.append(member)
         return members
 

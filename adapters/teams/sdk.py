@@ -22,6 +22,8 @@ from botbuilder.schema import ErrorResponseException
 from msrest.exceptions import HttpOperationError
 from msrest.universal_http import requests as msrest_requests
 
+from adapters.teams.wire import ConnectorHTTPError
+
 log = logging.getLogger("kizuna.teams")
 
 T = TypeVar("T")
@@ -46,7 +48,7 @@ def apply_sdk_fixes() -> None:
 
 def status_of(error: BaseException) -> int | None:
     """The HTTP status of a failed connector call, if it has one."""
-    if isinstance(error, HttpOperationError):
+    if isinstance(error, HttpOperationError | ConnectorHTTPError):
         response = getattr(error, "response", None)
         status = getattr(response, "status_code", None) or getattr(response, "status", None)
         return int(status) if status is not None else None
@@ -79,6 +81,8 @@ def error_detail(error: BaseException) -> str:
     inner_error = getattr(inner, "error", None)
     code = getattr(inner_error, "code", None)
     message = getattr(inner_error, "message", None)
+    if isinstance(error, ConnectorHTTPError):
+        return str(error)
     parts = [f"HTTP {status}" if status else type(error).__name__]
     if code:
         parts.append(str(code))
@@ -113,7 +117,7 @@ async def call_with_retries(operation: Callable[[], Awaitable[T]], policy: Retry
         attempt += 1
         try:
             return await operation()
-        except ErrorResponseException as error:
+        except (ErrorResponseException, ConnectorHTTPError) as error:
             status = status_of(error)
             if status not in RETRYABLE_STATUSES or attempt >= policy.attempts:
                 raise

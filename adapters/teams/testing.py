@@ -63,7 +63,7 @@ class FakeBotConnector:
     ``GET …/members/{id}``; ``delay`` slows activity posts down; ``jwks`` is served at ``/v1/keys``.
     """
 
-    def __init__(self, *, record: bool = True) -> None:
+    def __init__(self, *, record: bool = True, port: int = 0) -> None:
         self.requests: list[Captured] = []
         self.failures: list[Failure] = []
         self.members: dict[str, dict[str, Any]] = {}
@@ -77,6 +77,7 @@ class FakeBotConnector:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms delayed-ACK stalls
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
@@ -146,7 +147,7 @@ class FakeBotConnector:
                     return
                 self._reply(200, {"id": self.path.rsplit("/", 1)[-1]})
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
                                         name="fake-bot-connector", daemon=True)
@@ -160,6 +161,15 @@ class FakeBotConnector:
     def start(self) -> FakeBotConnector:
         self._thread.start()
         return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted (the benchmark runs the fake as a process)."""
+        try:
+            self._server.serve_forever(poll_interval=0.1)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self._server.server_close()
 
     def stop(self) -> None:
         self._server.shutdown()

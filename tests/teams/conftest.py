@@ -117,6 +117,21 @@ def make_client(db: TortoiseContext) -> Callable[..., Any]:
 
 
 @pytest_asyncio.fixture
+async def make_adapter(db: TortoiseContext, settings: Settings) -> AsyncIterator[Callable[..., TeamsAdapter]]:
+    """``make_adapter(**kwargs)`` → a TeamsAdapter used without the app (closed after the test)."""
+    made: list[TeamsAdapter] = []
+
+    def make(**kwargs: Any) -> TeamsAdapter:
+        adapter = TeamsAdapter(settings, **kwargs)
+        made.append(adapter)
+        return adapter
+
+    yield make
+    for adapter in made:
+        await adapter.close()
+
+
+@pytest_asyncio.fixture
 async def teams(db: TortoiseContext, settings: Settings, make_client: Callable[..., Any],
                 connector: FakeBotConnector) -> AsyncIterator[tuple[TestClient, TeamsAdapter]]:
     """The app in emulator mode (no app id), retries without real sleeping."""

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import email.utils
 import time
-from dataclasses import replace
 
 import pytest
 from msrest.universal_http import requests as msrest_requests
 
 from adapters.teams import testing as t
-from adapters.teams.adapter import TeamsAdapter
 from adapters.teams.sdk import RetryPolicy, apply_sdk_fixes, retry_after_of
 from adapters.teams.testing import ALICE, BOB, Failure
 from cards.model import NoticeMessage
@@ -82,9 +80,9 @@ def reference(connector) -> dict:
             "bot": {"id": t.BOT_ID}, "user": {"id": "29:bob"}}
 
 
-async def test_429_with_retry_after_is_retried(db, settings, connector):
+async def test_429_with_retry_after_is_retried(make_adapter, connector):
     policy = recording_policy()
-    adapter = TeamsAdapter(settings, retry=policy)
+    adapter = make_adapter(retry=policy)
     connector.fail_next(Failure(429, {"Retry-After": "2"}), Failure(503))
     await adapter.deliver(outgoing(reference(connector)))
     assert len(connector.activities()) == 3
@@ -93,9 +91,9 @@ async def test_429_with_retry_after_is_retried(db, settings, connector):
 
 
 @pytest.mark.parametrize("status", [412, 429, 502, 503, 504])
-async def test_retries_are_bounded_and_then_the_outbox_retries(db, settings, connector, status):
+async def test_retries_are_bounded_and_then_the_outbox_retries(make_adapter, connector, status):
     policy = recording_policy(attempts=3)
-    adapter = TeamsAdapter(settings, retry=policy)
+    adapter = make_adapter(retry=policy)
     connector.fail_next(*[Failure(status, {"Retry-After": "1"})] * 5)
     with pytest.raises(DeliveryFailed) as failure:
         await adapter.deliver(outgoing(reference(connector)))
@@ -105,9 +103,9 @@ async def test_retries_are_bounded_and_then_the_outbox_retries(db, settings, con
     assert policy.slept == [1.0, 1.0]
 
 
-async def test_a_long_retry_after_is_left_to_the_outbox(db, settings, connector):
+async def test_a_long_retry_after_is_left_to_the_outbox(make_adapter, connector):
     policy = recording_policy()
-    adapter = TeamsAdapter(settings, retry=policy)
+    adapter = make_adapter(retry=policy)
     connector.fail_next(Failure(429, {"Retry-After": "120"}))
     with pytest.raises(DeliveryFailed) as failure:
         await adapter.deliver(outgoing(reference(connector)))
@@ -116,8 +114,8 @@ async def test_a_long_retry_after_is_left_to_the_outbox(db, settings, connector)
 
 
 @pytest.mark.parametrize("status", [400, 403, 404])
-async def test_refusals_are_permanent_and_not_retried(db, settings, connector, status, caplog):
-    adapter = TeamsAdapter(settings, retry=recording_policy())
+async def test_refusals_are_permanent_and_not_retried(make_adapter, connector, status, caplog):
+    adapter = make_adapter(retry=recording_policy())
     connector.fail_next(Failure(status, body={"error": {"code": "MessageWritesBlocked", "message": "blocked"}}))
     with pytest.raises(DeliveryFailed) as failure:
         await adapter.deliver(outgoing(reference(connector)))
@@ -126,8 +124,8 @@ async def test_refusals_are_permanent_and_not_retried(db, settings, connector, s
     assert "hello" in caplog.text  # the content is logged, not lost
 
 
-async def test_no_reference_is_a_permanent_failure(db, settings):
-    adapter = TeamsAdapter(settings)
+async def test_no_reference_is_a_permanent_failure(make_adapter):
+    adapter = make_adapter()
     with pytest.raises(DeliveryFailed, match="no Teams conversation reference") as failure:
         await adapter.deliver(outgoing({}))
     assert failure.value.permanent
@@ -186,6 +184,3 @@ def test_msrest_retry_policy_is_cheap_and_unchanged():
     assert (time.perf_counter() - started) / 20 < 0.002  # was ~6 ms each with the list
 
 
-async def test_close_waits_for_background_posts(db, settings, connector):
-    adapter = TeamsAdapter(replace(settings))
-    await adapter.close()  # nothing pending: returns at once
