@@ -38,6 +38,7 @@ from adapters.teams.sdk import (
 from adapters.teams.wire import ConnectorSender
 from cards.text import render_text
 from core.config import ConfigurationError, Settings
+from core.i18n import translate
 from core.models import Workspace
 from core.services.addresses import remember_address
 from kizuna.plugin import DeliveryFailed, OutgoingMessage
@@ -156,6 +157,17 @@ class TeamsAdapter:
 
     def mount(self, app: web.Application) -> None:
         app.router.add_post(ROUTE, self.handle)
+        # The app package's default privacy and terms links (manifest "developer" URLs).
+        app.router.add_get("/teams/privacy", self._page("teams.privacy"))
+        app.router.add_get("/teams/terms", self._page("teams.terms"))
+
+    @staticmethod
+    def _page(message_id: str) -> Any:
+        async def page(request: web.Request) -> web.Response:
+            text = "\n\n".join(translate(lang, message_id) for lang in ("ja", "en"))
+            return web.Response(text=text, content_type="text/plain", charset="utf-8")
+
+        return page
 
     async def start(self) -> None:
         if not self.app_id:

@@ -56,3 +56,13 @@ async def test_get_is_not_allowed(teams):
     client, _ = teams
     response = await client.get("/api/messages")
     assert response.status == 405
+
+
+async def test_privacy_and_terms_pages_are_bilingual(teams):
+    client, _ = teams
+    for path, english, japanese in (("/teams/privacy", "stores the thanks", "保存します"),
+                                     ("/teams/terms", "MIT licence", "MIT ライセンス")):
+        response = await client.get(path)
+        assert response.status == 200
+        text = await response.text()
+        assert english in text and japanese in text
