@@ -9,6 +9,7 @@ verifies signatures and decides between answering inline and deferring.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -37,6 +38,8 @@ THANKS_FORM = "kizuna:thanksform:"
 EPHEMERAL_COMMANDS = frozenset({"help", "kizuna"})
 # Commands that answer with a modal: a modal cannot follow a deferral.
 MODAL_COMMANDS = frozenset({"Send thanks"})
+# How long a workspace or member read from the database is reused (see IdentityCache).
+DEFAULT_CACHE_TTL = 5.0
 
 
 class GuildOnly(Exception):
@@ -113,11 +116,54 @@ def modal_fields(components: list[dict[str, Any]]) -> dict[str, Any]:
     return found
 
 
+class IdentityCache:
+    """Workspaces and members seen in the last ``ttl`` seconds, so a busy server skips re-reading them.
+
+    A member is reused only while Discord describes them exactly as before (name, locale, roles);
+    an admin command in this process forgets the whole server at once; other processes see a
+    change after at most ``ttl`` seconds. ``ttl=0`` turns the cache off.
+    """
+
+    def __init__(self, ttl: float, max_entries: int = 20_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._workspaces: dict[str, tuple[float, Workspace]] = {}
+        self._members: dict[tuple[int, str], tuple[float, tuple[Any, ...], Member]] = {}
+
+    def workspace(self, guild_id: str) -> Workspace | None:
+        entry = self._workspaces.get(guild_id)
+        return entry[1] if entry and entry[0] > time.monotonic() else None
+
+    def keep_workspace(self, guild_id: str, workspace: Workspace) -> None:
+        if self.ttl > 0:
+            if len(self._workspaces) >= self.max_entries:
+                self._workspaces.clear()
+            self._workspaces[guild_id] = (time.monotonic() + self.ttl, workspace)
+
+    def member(self, workspace_id: int, user_id: str, fingerprint: tuple[Any, ...]) -> Member | None:
+        entry = self._members.get((workspace_id, user_id))
+        if entry and entry[0] > time.monotonic() and entry[1] == fingerprint:
+            return entry[2]
+        return None
+
+    def keep_member(self, workspace_id: int, user_id: str, fingerprint: tuple[Any, ...], member: Member) -> None:
+        if self.ttl > 0:
+            if len(self._members) >= self.max_entries:
+                self._members.clear()
+            self._members[(workspace_id, user_id)] = (time.monotonic() + self.ttl, fingerprint, member)
+
+    def forget(self, workspace: Workspace) -> None:
+        self._workspaces.pop(workspace.external_id, None)
+        for key in [k for k in self._members if k[0] == workspace.id]:
+            del self._members[key]
+
+
 class InteractionHandler:
     """Answers application commands, autocompletes, button clicks and modal submits."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, cache_ttl: float = DEFAULT_CACHE_TTL) -> None:
         self.actions: dict[str, ActionHandler] = {"clap": self._clap}
+        self.cache = IdentityCache(cache_ttl)
 
     async def handle(self, interaction: Interaction) -> InteractionResponse:
         """The response to one verified, well-formed interaction; never raises."""
@@ -143,16 +189,35 @@ class InteractionHandler:
         guild_id = interaction.get("guild_id")
         if not guild_id or "member" not in interaction:
             raise GuildOnly()
-        return await ensure_workspace(PLATFORM, guild_id, name=guild_id,
-                                      default_locale=normalize_locale(interaction.get("guild_locale")))
+        cached = self.cache.workspace(guild_id)
+        if cached is not None:
+            return cached
+        workspace = await ensure_workspace(PLATFORM, guild_id, name=guild_id,
+                                           default_locale=normalize_locale(interaction.get("guild_locale")))
+        self.cache.keep_workspace(guild_id, workspace)
+        return workspace
+
+    async def _member(self, workspace: Workspace, user_id: str, *, display_name: str | None = None,
+                      locale: str | None = None, is_bot: bool = False,
+                      role_ids: list[str] | None = None) -> Member:
+        """``ensure_member``, skipped while the same person looked the same a moment ago."""
+        fingerprint = (display_name, normalize_locale(locale), is_bot, tuple(sorted(role_ids or ())),
+                       role_ids is None)
+        cached = self.cache.member(workspace.id, user_id, fingerprint)
+        if cached is not None:
+            return cached
+        member = await ensure_member(workspace, user_id, display_name=display_name, locale=locale, is_bot=is_bot,
+                                     role_ids=role_ids)
+        self.cache.keep_member(workspace.id, user_id, fingerprint, member)
+        return member
 
     async def _caller(self, interaction: Interaction) -> Caller:
         workspace = await self._workspace(interaction)
         guild_member = interaction["member"]
         user = guild_member["user"]
-        member = await ensure_member(workspace, user["id"], display_name=display_name(guild_member, user),
-                                     locale=interaction.get("locale"), is_bot=bool(user.get("bot")),
-                                     role_ids=guild_member.get("roles", []))
+        member = await self._member(workspace, user["id"], display_name=display_name(guild_member, user),
+                                    locale=interaction.get("locale"), is_bot=bool(user.get("bot")),
+                                    role_ids=list(guild_member.get("roles", [])))
         try:
             permissions = int(guild_member.get("permissions", "0"))
         except ValueError:
@@ -166,9 +231,9 @@ class InteractionHandler:
         if user is None:
             # Not resolved (should not happen): keep what we know rather than naming them by id.
             return await ensure_member(workspace, user_id)
-        return await ensure_member(workspace, user_id, display_name=display_name(guild_member, user),
-                                   is_bot=bool(user.get("bot")),
-                                   role_ids=guild_member.get("roles", []) if guild_member else None)
+        return await self._member(workspace, user_id, display_name=display_name(guild_member, user),
+                                  is_bot=bool(user.get("bot")),
+                                  role_ids=list(guild_member.get("roles", [])) if guild_member else None)
 
     # ---- dispatch -----------------------------------------------------------------------------
 
@@ -295,6 +360,8 @@ class InteractionHandler:
 
     async def _cmd_kizuna(self, interaction: Interaction, caller: Caller, data: dict[str, Any]) -> InteractionResponse:
         require_admin(caller.member)
+        # Settings, departments or values may change: this process forgets what it cached of the server.
+        self.cache.forget(caller.workspace)
         subcommands = data.get("options") or []
         if not subcommands:
             return ephemeral_error("error.unknown_command", caller.locale, command="/kizuna")

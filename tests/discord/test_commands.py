@@ -151,3 +151,12 @@ async def test_department_autocomplete(discord: Discord):
         "id": "1", "name": "leaderboard", "type": 1,
         "options": [{"name": "department", "type": 3, "value": "s", "focused": True}]}))
     assert [c["value"] for c in answer["data"]["choices"]] == ["Sales", "Support"]
+
+
+async def test_a_new_role_mapping_applies_at_once_to_members_seen_a_moment_ago(discord: Discord):
+    await discord.send(discord.thanks(BOB, roles=("42",)))
+    assert (await Member.get(platform_user_id=ALICE)).department_id is None
+    await discord.send(discord.admin("department-role", [{"name": "role", "type": 8, "value": "42"},
+                                                        {"name": "department", "type": 3, "value": "Sales"}]))
+    await discord.send(discord.thanks(CAROL, roles=("42",)))
+    assert (await Member.get(platform_user_id=ALICE)).department_id == (await Department.get()).id

@@ -1,0 +1,226 @@
+"""Discord interactions: signed unique /thanks through the full path vs a bare aiohttp + PyNaCl endpoint.
+
+Each server runs in its own process (as in production, the load generator does not share its
+event loop); the load generator keeps ``CONCURRENCY`` requests in flight over HTTP on loopback.
+The full path is the real app (``build_app``) with the Discord adapter on a SQLite *file*
+database: signature check, parsing, workspace and members, ``give_thanks``, rendering, limits.
+The bare endpoint only verifies the signature and answers. PING and bad signatures are measured
+on both too. Run: ``make bench`` or ``.venv/bin/python -m bench discord``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from nacl.signing import SigningKey
+
+CONCURRENCY = 32
+THANKS = int(os.environ.get("KIZUNA_BENCH_DISCORD_THANKS", "2000"))
+PINGS = int(os.environ.get("KIZUNA_BENCH_DISCORD_PINGS", "3000"))
+ROUNDS = int(os.environ.get("KIZUNA_BENCH_DISCORD_ROUNDS", "3"))
+WARMUP = 300
+SENDERS = 1000
+GUILD = "900000000000000001"
+APP_ID = "777000000000000001"
+
+
+# ---- servers (each in its own process) -------------------------------------------------------------
+
+def _serve(kind: str, public_key: str, database_url: str, ready: Any, stop: Any) -> None:
+    asyncio.run(_serve_async(kind, public_key, database_url, ready, stop))
+
+
+async def _serve_async(kind: str, public_key: str, database_url: str, ready: Any, stop: Any) -> None:
+    from aiohttp import web
+
+    if kind == "full":
+        from adapters.discord import DiscordAdapter
+        from core.config import Settings
+        from kizuna.server import build_app
+
+        settings = Settings(database_url=database_url, auto_migrate=True, discord_public_key=public_key,
+                            discord_application_id=APP_ID, discord_api_base="http://127.0.0.1:9/api/v10",
+                            adapters=("discord",))
+        app = build_app(settings, adapters=[DiscordAdapter(settings)], manage_database=True, run_workers=False)
+    else:
+        app = _bare_app(public_key)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    ready.put(port)
+    # The stop flag is a multiprocessing Event, which asyncio cannot await: poll it.
+    while not stop.is_set():  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
+    await runner.cleanup()
+
+
+def _bare_app(public_key: str) -> Any:
+    """What any Discord endpoint must do at least: verify, parse, answer."""
+    from aiohttp import web
+    from nacl.exceptions import BadSignatureError
+    from nacl.signing import VerifyKey
+
+    key = VerifyKey(bytes.fromhex(public_key))
+
+    async def interactions(request: web.Request) -> web.Response:
+        body = await request.read()
+        try:
+            key.verify(request.headers["X-Signature-Timestamp"].encode() + body,
+                       bytes.fromhex(request.headers["X-Signature-Ed25519"]))
+        except (BadSignatureError, KeyError, ValueError):
+            return web.json_response({"error": "invalid request signature"}, status=401)
+        payload = json.loads(body)
+        if payload["type"] == 1:
+            return web.json_response({"type": 1})
+        return web.json_response({"type": 4, "data": {"content": "ok", "allowed_mentions": {"parse": []}}})
+
+    app = web.Application()
+    app.router.add_post("/api/discord/interactions", interactions)
+    return app
+
+
+# ---- load -------------------------------------------------------------------------------------------
+
+@dataclass
+class Result:
+    """One run: how many, how fast, how long each took."""
+
+    name: str
+    count: int
+    seconds: float
+    latencies: list[float]
+    statuses: dict[int, int]
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+    def line(self) -> str:
+        statuses = ", ".join(f"{k}×{v}" for k, v in sorted(self.statuses.items()))
+        return (f"{self.name:<32} {self.rate:>8.0f} req/s   p50 {self.percentile(0.5):6.1f} ms   "
+                f"p99 {self.percentile(0.99):6.1f} ms   ({self.count} requests: {statuses})")
+
+
+def _signed(key: SigningKey, payload: dict[str, Any], *, good: bool = True) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(payload).encode()
+    stamp = str(int(time.time()))
+    signature = key.sign(stamp.encode() + body).signature.hex()
+    if not good:
+        signature = ("0" if signature[0] != "0" else "1") + signature[1:]
+    return body, {"X-Signature-Ed25519": signature, "X-Signature-Timestamp": stamp,
+                  "Content-Type": "application/json"}
+
+
+def _thanks_payload(n: int) -> dict[str, Any]:
+    sender = str(10_000 + n % SENDERS)
+    recipient = str(20_000 + n % 97)
+    user = {"id": sender, "username": f"user{sender}", "global_name": f"User {sender}"}
+    return {
+        "id": str(1_300_000_000_000_000_000 + n), "application_id": APP_ID, "type": 2, "token": f"token-{n}",
+        "version": 1, "guild_id": GUILD, "guild_locale": "ja", "channel_id": "555", "locale": "ja" if n % 2 else "en",
+        "member": {"user": user, "roles": [], "permissions": "1024", "nick": None},
+        "data": {"id": "1", "name": "thanks", "type": 1,
+                 "options": [{"name": "user", "type": 6, "value": recipient},
+                             {"name": "message", "type": 3, "value": f"thanks for the review #{n}"},
+                             {"name": "value", "type": 3, "value": "teamwork"}],
+                 "resolved": {"users": {recipient: {"id": recipient, "username": f"user{recipient}"}},
+                              "members": {recipient: {"roles": [], "nick": None}}}},
+    }
+
+
+async def _load(name: str, url: str, requests: list[tuple[bytes, dict[str, str]]]) -> Result:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    queue = iter(requests)
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker() -> None:
+            for body, headers in queue:
+                started = time.perf_counter()
+                async with session.post(url, data=body, headers=headers) as response:
+                    await response.read()
+                    statuses[response.status] = statuses.get(response.status, 0) + 1
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        elapsed = time.perf_counter() - started
+    return Result(name, len(requests), elapsed, latencies, statuses)
+
+
+def _start(kind: str, public_key: str, database_url: str) -> tuple[Any, Any, int]:
+    context = multiprocessing.get_context("spawn")
+    ready, stop = context.Queue(), context.Event()
+    process = context.Process(target=_serve, args=(kind, public_key, database_url, ready, stop), daemon=True)
+    process.start()
+    port = ready.get(timeout=60)
+    return process, stop, port
+
+
+async def run() -> list[Result]:
+    """Run every case on both servers, alternating, ``ROUNDS`` times; prints and returns the median rounds."""
+    key = SigningKey.generate()
+    public_key = key.verify_key.encode().hex()
+    rounds: dict[str, list[Result]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        database_url = f"sqlite://{tmp}/bench.sqlite3"
+        servers = {kind: _start(kind, public_key, database_url) for kind in ("bare", "full")}
+        urls = {kind: f"http://127.0.0.1:{port}/api/discord/interactions" for kind, (_, _, port) in servers.items()}
+        try:
+            for url in urls.values():
+                await _load("warm-up", url, [_signed(key, _thanks_payload(10 ** 6 + i)) for i in range(WARMUP)])
+            serial = 0
+            for round_ in range(ROUNDS):
+                for kind, url in urls.items():
+                    # Unique interactions every time: each /thanks is a new thanks in the database.
+                    thanks = [_signed(key, _thanks_payload(serial + i)) for i in range(THANKS)]
+                    serial += THANKS
+                    ping = [_signed(key, {"type": 1, "id": str(i), "application_id": APP_ID, "token": "t"})
+                            for i in range(PINGS)]
+                    bad = [_signed(key, {"type": 1, "id": str(i)}, good=False) for i in range(PINGS)]
+                    for name, batch in (("thanks", thanks), ("PING", ping), ("bad signature", bad)):
+                        result = await _load(f"{kind:<5} {name}", url, batch)
+                        rounds.setdefault(result.name, []).append(result)
+                        print(f"  round {round_ + 1}: {result.line()}", flush=True)
+        finally:
+            for process, stop, _ in servers.values():
+                stop.set()
+                process.join(timeout=10)
+    results = [sorted(runs, key=lambda r: r.rate)[len(runs) // 2] for runs in rounds.values()]
+    by_name = {r.name: r for r in results}
+    print(f"\nmedian of {ROUNDS} rounds, concurrency {CONCURRENCY}, {os.cpu_count()} CPUs shared by client and "
+          f"server, Python {sys.version.split()[0]}, SQLite file database:")
+    for result in results:
+        print("  " + result.line())
+    full, bare = by_name["full  thanks"], by_name["bare  thanks"]
+    print(f"full /thanks: {full.rate:.0f}/s (target >= 600), p99 {full.percentile(0.99):.1f} ms (target < 50); "
+          f"bare endpoint {bare.rate:.0f}/s")
+    for name in ("PING", "bad signature"):
+        ratio = by_name[f"full  {name}"].rate / by_name[f"bare  {name}"].rate
+        print(f"{name}: full path at {ratio:.0%} of the bare endpoint (target >= 80%)")
+    return results
+
+
+def main() -> None:
+    """Entry point for ``python -m bench discord``."""
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
