@@ -280,8 +280,11 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     try:
         settings = Settings.from_env(env_file=args.env_file)
         configure_logging(settings.log_level)
-        handler: Callable[[Settings, argparse.Namespace, TextIO], Any] = args.handler
-        result = handler(settings, args, stream)
+        if hasattr(args, "handler"):
+            handler: Callable[[Settings, argparse.Namespace, TextIO], Any] = args.handler
+            result = handler(settings, args, stream)
+        else:  # extensions whose leaves take only the parsed arguments
+            result = args.func(args)
         if asyncio.iscoroutine(result):
             result = asyncio.run(result)
         return int(result or 0)

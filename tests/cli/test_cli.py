@@ -116,8 +116,8 @@ def test_serve_answers_health_and_exits_cleanly_on_sigterm(tmp_path):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
             assert b'"database": "ok"' in response.read()
         server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=10) == 0
-        logs = server.stderr.read() if server.stderr else ""
+        _, logs = server.communicate(timeout=10)
+        assert server.returncode == 0
         assert "adapters on" in logs
     finally:
         if server.poll() is None:
