@@ -7,14 +7,18 @@ Entry point ``kizuna.adapters: discord = adapters.discord:create_adapter``. Off 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aiohttp import web
 
-from adapters.discord.handlers import InteractionHandler
+from adapters.discord.handlers import PLATFORM, InteractionHandler
+from adapters.discord.meetings import meeting_event_link, reminder_payload
 from adapters.discord.render import render
 from adapters.discord.rest import DiscordHTTPError, RestClient
 from adapters.discord.transport import DEFAULT_DEFER_AFTER, ROUTE, InteractionEndpoint, load_verify_key
+from cards.model import ReminderMessage
 from core.config import ConfigurationError, Settings
+from core.models import Workspace
 from kizuna.plugin import AdapterContext, AdapterDisabled, DeliveryFailed, OutgoingMessage
 
 __all__ = ["DiscordAdapter", "create_adapter"]
@@ -35,7 +39,7 @@ class DiscordAdapter:
         self.settings = settings
         self.log = logger or logging.getLogger("kizuna.discord")
         self.rest = rest or RestClient(settings.discord_api_base, settings.discord_bot_token)
-        self.handler = InteractionHandler()
+        self.handler = InteractionHandler(rest=self.rest)
         self.endpoint = InteractionEndpoint(verify_key, self.handler, self.rest, defer_after=defer_after)
 
     def mount(self, app: web.Application) -> None:
@@ -57,7 +61,7 @@ class DiscordAdapter:
         kind, _, target = outgoing.address_key.partition(":")
         if not target.isdigit() or kind not in ("channel", "member"):
             raise DeliveryFailed(f"cannot deliver to {outgoing.address_key!r} on Discord", permanent=True)
-        payload = render(outgoing.message)
+        payload = await self._payload(outgoing)
         payload.pop("flags", None)
         try:
             if kind == "member":
@@ -67,6 +71,16 @@ class DiscordAdapter:
         except DiscordHTTPError as error:
             permanent = error.status in (400, 401, 403, 404)
             raise DeliveryFailed(str(error), permanent=permanent, retry_after=error.retry_after) from error
+
+
+    async def _payload(self, outgoing: OutgoingMessage) -> dict[str, Any]:
+        """The message to post; a reminder gets its "who answered" button and its event link."""
+        message = outgoing.message
+        if not isinstance(message, ReminderMessage):
+            return render(message)
+        workspace = await Workspace.get_or_none(platform=PLATFORM, external_id=outgoing.workspace_external_id)
+        link = await meeting_event_link(workspace, message.meeting_id) if workspace is not None else None
+        return reminder_payload(message, link=link)
 
 
 def create_adapter(context: AdapterContext) -> DiscordAdapter:

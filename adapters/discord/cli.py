@@ -49,7 +49,7 @@ def add_cli(subparsers: Any) -> None:
     parser = subparsers.add_parser("discord", help="Discord: register the slash commands, print the invite URL")
     sub = parser.add_subparsers(dest="discord_command", required=True, metavar="COMMAND")
     register = sub.add_parser("register-commands",
-                              help="install /thanks, /leaderboard, /values, /help, /kizuna and “Send thanks” "
+                              help="install /thanks, /leaderboard, /values, /help, /kizuna, /meeting and “Send thanks” "
                                    "(bulk overwrite), then print the invite URL")
     register.add_argument("--guild", metavar="ID",
                           help="register in one server only (instant; global commands can take a while)")

@@ -115,7 +115,49 @@ def command_definitions() -> list[dict[str, Any]]:
     }
     send_thanks = {"name": translate("en", "discord.cmd.send_thanks"), "type": wire.USER_COMMAND,
                    "name_localizations": _localized("discord.cmd.send_thanks"), **guild_only}
-    return [thanks, leaderboard, values, help_, kizuna, send_thanks]
+    return [thanks, leaderboard, values, help_, kizuna, meeting_command(), send_thanks]
+
+
+REPEAT_CHOICES = ("none", "weekly", "biweekly", "monthly", "monthly-nth-weekday")
+
+
+def _meeting_option(name: str, kind: int, **extra: Any) -> dict[str, Any]:
+    return _option(f"discord.meeting.opt.{name}", kind, **extra)
+
+
+def _series_options(*, create: bool) -> list[dict[str, Any]]:
+    """The options of a series, required ones first (only ``create`` requires title and start)."""
+    return [
+        _meeting_option("title", wire.OPT_STRING, required=create, min_length=1, max_length=200),
+        _meeting_option("start", wire.OPT_STRING, required=create, min_length=10, max_length=20),
+        _meeting_option("repeat", wire.OPT_STRING, choices=[
+            _choice(r, f"discord.meeting.repeat.{r}") for r in REPEAT_CHOICES]),
+        _meeting_option("timezone", wire.OPT_STRING, autocomplete=True, max_length=64),
+        _meeting_option("remind", wire.OPT_STRING, max_length=60),
+        _meeting_option("departments", wire.OPT_STRING, max_length=500),
+        _meeting_option("place", wire.OPT_STRING, max_length=500),
+        _meeting_option("channel", wire.OPT_CHANNEL, channel_types=list(wire.FEED_CHANNEL_TYPES)),
+        _meeting_option("agenda", wire.OPT_STRING, max_length=2000),
+        _meeting_option("duration", wire.OPT_INTEGER, min_value=1, max_value=24 * 60),
+    ]
+
+
+def meeting_command() -> dict[str, Any]:
+    """``/meeting create|list|skip|edit|cancel|rsvps`` (``/ミーティング``)."""
+    which = _meeting_option("meeting", wire.OPT_STRING, required=True, autocomplete=True, max_length=20)
+    date = _meeting_option("date", wire.OPT_STRING, required=True, autocomplete=True, max_length=20)
+    return {
+        **_named("discord.meeting.cmd"), "type": wire.CHAT_INPUT, "contexts": [0], "integration_types": [0],
+        "options": [
+            _subcommand("discord.meeting.sub.create", [
+                *_series_options(create=True), _meeting_option("event", wire.OPT_BOOLEAN)]),
+            _subcommand("discord.meeting.sub.list", []),
+            _subcommand("discord.meeting.sub.skip", [which, date]),
+            _subcommand("discord.meeting.sub.edit", [which, *_series_options(create=False)]),
+            _subcommand("discord.meeting.sub.cancel", [which]),
+            _subcommand("discord.meeting.sub.rsvps", [which, {k: v for k, v in date.items() if k != "required"}]),
+        ],
+    }
 
 
 def invite_url(application_id: str) -> str:

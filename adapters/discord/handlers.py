@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from adapters.discord import limits, wire
+from adapters.discord.meetings import MEETING_THANKS_FORM, MeetingCommands
 from adapters.discord.render import allowed_mentions, decode_action, escape, render
+from adapters.discord.rest import RestClient
 from adapters.discord.wire import GuildMember, Interaction, InteractionResponse, Option, Resolved, User
 from cards.build import error_message, help_message, leaderboard_message, notice_message, thanks_message, values_message
 from core.errors import InvalidSetting, KizunaError
@@ -25,7 +27,7 @@ from core.services.access import require_admin
 from core.services.admins import sync_platform_admin
 from core.services.members import ensure_member, get_department, list_departments, map_role_to_department
 from core.services.stats import Direction, Period, leaderboard
-from core.services.thanks import clap, give_thanks
+from core.services.thanks import MAX_RECIPIENTS, clap, give_thanks
 from core.services.value_search import suggest_values
 from core.services.values import add_value, list_values, set_value_active
 from core.services.workspaces import ensure_workspace, settings_view, update_settings
@@ -161,8 +163,11 @@ class IdentityCache:
 class InteractionHandler:
     """Answers application commands, autocompletes, button clicks and modal submits."""
 
-    def __init__(self, *, cache_ttl: float = DEFAULT_CACHE_TTL) -> None:
-        self.actions: dict[str, ActionHandler] = {"clap": self._clap}
+    def __init__(self, *, cache_ttl: float = DEFAULT_CACHE_TTL, rest: RestClient | None = None) -> None:
+        self.meetings = MeetingCommands(rest)
+        self.actions: dict[str, ActionHandler] = {
+            "clap": self._clap, "rsvp": self._rsvp, "rsvps": self._rsvps, "thank_attendees": self._thank_attendees,
+        }
         self.cache = IdentityCache(cache_ttl)
 
     async def handle(self, interaction: Interaction) -> InteractionResponse:
@@ -265,6 +270,8 @@ class InteractionHandler:
             custom_id = data.get("custom_id", "")
             if custom_id.startswith(THANKS_FORM):
                 return await self._submit_thanks_form(interaction, caller, custom_id[len(THANKS_FORM):])
+            if custom_id.startswith(MEETING_THANKS_FORM):
+                return await self._submit_meeting_thanks(interaction, caller)
             return ephemeral_error("discord.unsupported_action", caller.locale)
         return ephemeral_error("error.unknown_command", interaction_locale(interaction), command=str(kind))
 
@@ -299,10 +306,8 @@ class InteractionHandler:
         components: list[dict[str, Any]] = [
             {"type": wire.LABEL, "label": translate(locale, "discord.modal.message"), "component": message_input},
         ]
-        values = await list_values(caller.workspace)
-        if values:
-            options = [{"label": f"{v.emoji} {v.name_ja if locale == 'ja' else v.name_en}".strip(), "value": v.key,
-                        "description": v.name_en if locale == "ja" else v.name_ja} for v in values]
+        options = await self._value_options(caller.workspace, locale)
+        if options:
             components.append({"type": wire.LABEL, "label": translate(locale, "discord.modal.value"), "component": {
                 "type": wire.STRING_SELECT, "custom_id": "value", "required": False, "min_values": 0,
                 "max_values": 1, "placeholder": translate(locale, "discord.modal.value_placeholder"),
@@ -311,6 +316,12 @@ class InteractionHandler:
                  "title": translate(locale, "discord.modal.title", name=target.display_name),
                  "components": components}
         return {"type": wire.MODAL, "data": limits.fit_modal(modal)}
+
+    @staticmethod
+    async def _value_options(workspace: Workspace, locale: str) -> list[dict[str, Any]]:
+        """The server's values as select options, in the asker's language first."""
+        return [{"label": f"{v.emoji} {v.name_ja if locale == 'ja' else v.name_en}".strip(), "value": v.key,
+                 "description": v.name_en if locale == "ja" else v.name_ja} for v in await list_values(workspace)]
 
     async def _submit_thanks_form(self, interaction: Interaction, caller: Caller,
                                   target_id: str) -> InteractionResponse:
@@ -335,6 +346,37 @@ class InteractionHandler:
         lang = normalize_locale(message_locale) or caller.workspace.default_locale
         view = thanks_message(result.view, lang, caller.workspace.timezone)
         return message_response(render(view), wire.UPDATE_MESSAGE)
+
+    # ---- /meeting, RSVP buttons, thanking attendees ------------------------------------------
+
+    async def _cmd_meeting(self, interaction: Interaction, caller: Caller, data: dict[str, Any]) -> InteractionResponse:
+        return await self.meetings.command(interaction, caller.workspace, caller.member, caller.locale, data)
+
+    async def _rsvp(self, interaction: Interaction, caller: Caller, data: dict[str, str],
+                    message_locale: str) -> InteractionResponse:
+        return await self.meetings.rsvp(interaction, caller.workspace, caller.member, data, message_locale)
+
+    async def _rsvps(self, interaction: Interaction, caller: Caller, data: dict[str, str],
+                     message_locale: str) -> InteractionResponse:
+        return await self.meetings.rsvps(interaction, caller.workspace, caller.member, data, caller.locale)
+
+    async def _thank_attendees(self, interaction: Interaction, caller: Caller, data: dict[str, str],
+                               message_locale: str) -> InteractionResponse:
+        return await self.meetings.thank_attendees(
+            interaction, caller.workspace, caller.member, data, caller.locale,
+            await self._value_options(caller.workspace, caller.locale), MAX_RECIPIENTS,
+            caller.workspace.max_message_length)
+
+    async def _submit_meeting_thanks(self, interaction: Interaction, caller: Caller) -> InteractionResponse:
+        data = interaction["data"]
+        fields = modal_fields(data.get("components", []))
+        people = fields.get("people") or []
+        resolved: Resolved = data.get("resolved", {})
+        recipients = [await self._resolved_member(caller.workspace, str(uid), resolved)
+                      for uid in (people if isinstance(people, list) else [people]) if uid]
+        value = fields.get("value") or []
+        tags = [str(v) for v in (value if isinstance(value, list) else [value]) if v]
+        return await self._post_thanks(interaction, caller, recipients, str(fields.get("message") or ""), tags)
 
     # ---- /leaderboard, /values, /help ---------------------------------------------------------
 
@@ -434,6 +476,10 @@ class InteractionHandler:
                 name, other = (v.name_ja, v.name_en) if locale == "ja" else (v.name_en, v.name_ja)
                 label = f"{v.emoji} {name} / {other} #{v.key}".strip()
                 choices.append({"name": label, "value": v.key})
+        elif data.get("name") == "meeting":
+            sub = (data.get("options") or [{}])[0]
+            choices = await self.meetings.autocomplete(workspace, locale, option, typed,
+                                                       options_of(sub.get("options")))
         elif option == "department":
             wanted = fold(typed)
             choices = [{"name": d.name, "value": d.name[:limits.CHOICE_VALUE]}

@@ -155,6 +155,17 @@ class RestClient:
         return await self.request("POST", "/guilds/{guild_id}/scheduled-events", {"guild_id": guild_id},
                                   payload=payload, reason=reason)
 
+    async def edit_scheduled_event(self, guild_id: str, event_id: str, payload: Mapping[str, Any], *,
+                                   reason: str | None = None) -> Any:
+        """``PATCH /guilds/{guild_id}/scheduled-events/{event_id}``."""
+        return await self.request("PATCH", "/guilds/{guild_id}/scheduled-events/{event_id}",
+                                  {"guild_id": guild_id, "event_id": event_id}, payload=payload, reason=reason)
+
+    async def delete_scheduled_event(self, guild_id: str, event_id: str, *, reason: str | None = None) -> Any:
+        """``DELETE /guilds/{guild_id}/scheduled-events/{event_id}``."""
+        return await self.request("DELETE", "/guilds/{guild_id}/scheduled-events/{event_id}",
+                                  {"guild_id": guild_id, "event_id": event_id}, reason=reason)
+
     async def list_scheduled_events(self, guild_id: str) -> Any:
         """``GET /guilds/{guild_id}/scheduled-events``."""
         return await self.request("GET", "/guilds/{guild_id}/scheduled-events", {"guild_id": guild_id})

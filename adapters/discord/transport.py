@@ -26,6 +26,7 @@ from adapters.discord.handlers import (
     ephemeral_error,
     interaction_locale,
 )
+from adapters.discord.meetings import EPHEMERAL_SUBCOMMANDS
 from adapters.discord.rest import DiscordHTTPError, RestClient
 from adapters.discord.wire import Interaction, InteractionResponse
 
@@ -34,6 +35,8 @@ log = logging.getLogger("kizuna.discord")
 ROUTE = "/api/discord/interactions"
 # Discord waits 3 s for the first answer; leave room for the network on both sides.
 DEFAULT_DEFER_AFTER = 2.0
+# Buttons answered with a modal.
+MODAL_ACTIONS = ("kizuna:thank_attendees:",)
 _NEEDS_TOKEN = (wire.APPLICATION_COMMAND, wire.MESSAGE_COMPONENT, wire.APPLICATION_COMMAND_AUTOCOMPLETE,
                 wire.MODAL_SUBMIT)
 
@@ -96,11 +99,15 @@ def deferral_for(interaction: Interaction) -> InteractionResponse | None:
     kind = interaction["type"]
     data = interaction.get("data", {})
     if kind == wire.MESSAGE_COMPONENT:
+        if str(data.get("custom_id", "")).startswith(MODAL_ACTIONS):
+            return None  # its answer is a modal, which cannot follow a deferral
         return {"type": wire.DEFERRED_UPDATE_MESSAGE}
     if kind == wire.APPLICATION_COMMAND and data.get("name") in MODAL_COMMANDS:
         return None
     if kind in (wire.APPLICATION_COMMAND, wire.MODAL_SUBMIT):
-        if data.get("name") in EPHEMERAL_COMMANDS:
+        sub = (data.get("options") or [{}])[0]
+        if data.get("name") in EPHEMERAL_COMMANDS or (
+                data.get("name") == "meeting" and sub.get("name") in EPHEMERAL_SUBCOMMANDS):
             return {"type": wire.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE, "data": {"flags": wire.EPHEMERAL}}
         return {"type": wire.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE}
     return None

@@ -65,6 +65,11 @@ def check_components(components: Any, problems: list[str], where: str, *, modal:
                 _len(problems, f"{path}.label", c["label"], limits.BUTTON_LABEL)
             if "custom_id" not in c and "url" not in c:
                 problems.append(f"{path}: a button needs custom_id or url")
+            if c.get("style") == wire.BUTTON_LINK:
+                if "custom_id" in c or not str(c.get("url", "")).startswith("https://"):
+                    problems.append(f"{path}: a link button has an https url and no custom_id")
+                else:
+                    _len(problems, f"{path}.url", c["url"], 512)
         elif kind == wire.STRING_SELECT:
             options = c.get("options", [])
             if not 1 <= len(options) <= limits.SELECT_OPTIONS:
@@ -74,6 +79,22 @@ def check_components(components: Any, problems: list[str], where: str, *, modal:
                 _len(problems, f"{path}.options[{i}].value", o.get("value"), limits.SELECT_OPTION_TEXT, minimum=1)
             if "placeholder" in c:
                 _len(problems, f"{path}.placeholder", c["placeholder"], 150)
+        elif kind == wire.USER_SELECT:
+            low, high = c.get("min_values", 1), c.get("max_values", 1)
+            if not (0 <= low <= high <= limits.SELECT_OPTIONS):
+                problems.append(f"{path}: min_values/max_values must satisfy 0 <= min <= max <= 25")
+            if modal and c.get("required", True) and low < 1:
+                problems.append(f"{path}: a required select needs min_values >= 1")
+            defaults = c.get("default_values", [])
+            if defaults and not low <= len(defaults) <= high:
+                problems.append(f"{path}: {len(defaults)} default values, allowed {low}-{high}")
+            for i, d in enumerate(defaults):
+                if d.get("type") != "user" or not str(d.get("id", "")).isdigit():
+                    problems.append(f"{path}.default_values[{i}]: must be {{id: snowflake, type: 'user'}}")
+            if "placeholder" in c:
+                _len(problems, f"{path}.placeholder", c["placeholder"], 150)
+            if "disabled" in c and modal:
+                problems.append(f"{path}: modals cannot hold disabled components")
         elif kind == wire.TEXT_INPUT:
             if not modal:
                 problems.append(f"{path}: text inputs only belong in modals")
@@ -175,6 +196,24 @@ def check_response(response: dict[str, Any]) -> list[str]:
     return [f"unknown response type {kind!r}"]
 
 
+COMMAND_SIZE = 8000
+
+
+def command_size(obj: dict[str, Any]) -> int:
+    """Characters Discord counts towards a slash command's 8000: name, description and value, each at its
+    longest localisation, over the command, its options and choices (application-commands.mdx)."""
+    total = 0
+    for key in ("name", "description"):
+        if key in obj:
+            texts = [str(obj[key]), *[str(t) for t in (obj.get(f"{key}_localizations") or {}).values()]]
+            total += max(len(t) for t in texts)
+    if "value" in obj:
+        total += len(str(obj["value"]))
+    for child in [*obj.get("options", []), *obj.get("choices", [])]:
+        total += command_size(child)
+    return total
+
+
 def check_commands(commands: list[dict[str, Any]]) -> list[str]:
     """Problems with a bulk-overwrite command list (names, descriptions, options, localisations)."""
     problems: list[str] = []
@@ -214,6 +253,8 @@ def check_commands(commands: list[dict[str, Any]]) -> list[str]:
 
     for i, command in enumerate(commands):
         kind = command.get("type", wire.CHAT_INPUT)
+        if kind == wire.CHAT_INPUT and (size := command_size(command)) > COMMAND_SIZE:
+            problems.append(f"commands[{i}]: {size} characters of names, descriptions and values, at most 8000")
         counts[kind] = counts.get(kind, 0) + 1
         names(command, f"commands[{i}]", chat_input=kind == wire.CHAT_INPUT)
         if kind != wire.CHAT_INPUT and command.get("description"):

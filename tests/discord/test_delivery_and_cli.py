@@ -92,7 +92,13 @@ async def test_register_commands_bulk_overwrites_with_localisations(settings: Se
     assert put.path == path and put.headers["Authorization"] == "Bot test-bot-token"
     assert fake_discord.problems == []
     commands = {c["name"]: c for c in put.body}
-    assert set(commands) == {"thanks", "leaderboard", "values", "help", "kizuna", "Send thanks"}
+    assert set(commands) == {"thanks", "leaderboard", "values", "help", "kizuna", "meeting", "Send thanks"}
+    meeting = commands["meeting"]
+    assert meeting["name_localizations"]["ja"] == "ミーティング"
+    assert [o["name"] for o in meeting["options"]] == ["create", "list", "skip", "edit", "cancel", "rsvps"]
+    repeat = next(o for o in meeting["options"][0]["options"] if o["name"] == "repeat")
+    assert [c["value"] for c in repeat["choices"]] == ["none", "weekly", "biweekly", "monthly", "monthly-nth-weekday"]
+    assert repeat["choices"][2]["name_localizations"]["ja"] == "隔週"
     thanks = commands["thanks"]
     assert thanks["name_localizations"]["ja"] == "ありがとう"
     assert thanks["description_localizations"]["en-US"] == thanks["description"]
