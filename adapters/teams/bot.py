@@ -17,8 +17,36 @@ from botbuilder.schema import Activity, ActivityTypes, Attachment
 
 from adapters.teams import activity as act
 from adapters.teams.commands import AdminCommand, is_emoji, parse_admin
-from adapters.teams.dialog import COMMAND_ID, message_text, parse_submission, task_continue, thanks_form
-from adapters.teams.render import CARD_CONTENT_TYPE, render_card
+from adapters.teams.dialog import (
+    COMMAND_ID,
+    SUBMIT_MARKER,
+    ThanksSubmission,
+    message_text,
+    parse_submission,
+    task_continue,
+    thanks_form,
+)
+from adapters.teams.meetings import COMMAND_ID as MEETING_COMMAND_ID
+from adapters.teams.meetings import (
+    launcher_card,
+    meeting_form,
+    meeting_task,
+    parse_meeting_submission,
+    parse_meeting_text,
+)
+from adapters.teams.render import (
+    CARD_CONTENT_TYPE,
+    OPEN_MEETING_FORM,
+    REMINDER_REFRESH_VERB,
+    RSVP_DETAILS,
+    RSVP_VERB,
+    SUBMIT_MEETING_FORM,
+    THANK_ATTENDEES,
+    attachment,
+    check_size,
+    reminder_card,
+    render_card,
+)
 from adapters.teams.sdk import call_with_retries, error_detail, status_of
 from cards.build import (
     error_message,
@@ -28,14 +56,23 @@ from cards.build import (
     thanks_message,
     values_message,
 )
-from cards.model import ErrorMessage, Message
+from cards.meetings import meeting_details_message, meeting_list_message, reminder_message, rsvp_details_message
+from cards.model import ErrorMessage, Message, NoticeMessage
 from core.commands import CommandKind, parse_command, parse_leaderboard_options, split_tags
 from core.errors import KizunaError, UnknownMember
 from core.i18n import normalize_locale, resolve_locale, translate
+from core.meetings import errors as meeting_errors
+from core.meetings import service as meetings
 from core.models import Member, Workspace
-from core.services.addresses import get_address, member_key, remember_address
+from core.services.addresses import channel_key, get_address, member_key, remember_address
 from core.services.installs import grant_configured_admin, grant_installer_admin
-from core.services.members import ensure_member, get_department, set_department, set_notifications
+from core.services.members import (
+    ensure_member,
+    get_department,
+    list_departments,
+    set_department,
+    set_notifications,
+)
 from core.services.stats import leaderboard
 from core.services.thanks import clap, give_thanks, load_thanks_view
 from core.services.values import add_value, list_values, set_value_active
@@ -53,10 +90,11 @@ _ON = {"on", "yes", "true", "オン", "有効", "はい"}
 _OFF = {"off", "no", "false", "オフ", "無効", "いいえ"}
 
 
-def card_activity(message: Message) -> Activity:
-    """A message activity carrying the message's Adaptive Card."""
+def card_activity(message: Message | dict[str, Any]) -> Activity:
+    """A message activity carrying the message's Adaptive Card (or an already built card)."""
+    card = message if isinstance(message, dict) else render_card(message)
     return Activity(type=ActivityTypes.message,
-                    attachments=[Attachment(content_type=CARD_CONTENT_TYPE, content=render_card(message))])
+                    attachments=[Attachment(content_type=CARD_CONTENT_TYPE, content=card)])
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -77,6 +115,16 @@ def card_invoke_response(message: Message) -> InvokeResponse:
 def text_invoke_response(text: str) -> InvokeResponse:
     """``adaptiveCard/action`` answer that shows a short message and leaves the card as it is."""
     return invoke({"statusCode": 200, "type": MESSAGE_RESPONSE, "value": text})
+
+
+def task_message(text: str) -> InvokeResponse:
+    """``task/fetch`` / ``task/submit`` answer that shows (or closes the dialog with) a short message."""
+    return invoke({"task": {"type": "message", "value": text}})
+
+
+def aad_reverse_key(platform_user_id: str) -> str:
+    """Address key of a member's Entra object id (the people picker preselects by Entra id)."""
+    return f"teams-aad-of:{platform_user_id}"
 
 
 class Turn:
@@ -133,6 +181,7 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         if aad:
             await self._store_address(workspace, f"aad:{aad}", {"id": member.platform_user_id,
                                                                 "name": member.display_name})
+            await self._store_address(workspace, aad_reverse_key(member.platform_user_id), {"aad": aad})
 
     async def _remember_recipients(self, turn: Turn, recipients: list[Member]) -> None:
         """Recipients without a 1:1 reference yet get a "create a 1:1 chat" address for their notification."""
@@ -164,7 +213,7 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         if reply is not None:
             await turn_context.send_activity(card_activity(reply))
 
-    async def _command(self, turn: Turn) -> Message | None:
+    async def _command(self, turn: Turn) -> Message | dict[str, Any] | None:
         text, people = act.split_mentions(turn.activity)
         parsed = parse_command(text)
         admin = parse_admin(text, parsed)
@@ -186,6 +235,8 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
                 return notice_message(turn.locale, "notice.notifications_on" if word in _ON
                                       else "notice.notifications_off")
             return help_message("teams", turn.locale)
+        if parsed.kind is CommandKind.MEETING:
+            return await self._meeting_command(turn, parsed.rest)
         if parsed.kind in (CommandKind.HELP, CommandKind.EMPTY):
             return help_message("teams", turn.locale)
         return ErrorMessage(turn.locale, translate(turn.locale, "error.unknown_command", command=parsed.word))
@@ -266,6 +317,36 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         except Exception as error:  # a welcome that cannot be posted is not worth failing the install
             log.warning("welcome message not sent: %s", error_detail(error))
 
+    # ---- meetings (text) ----------------------------------------------------------------------
+
+    async def _meeting_command(self, turn: Turn, rest: str) -> Message | dict[str, Any]:
+        """``meeting`` (a button that opens the dialog), ``meeting list|show|skip|cancel …``."""
+        workspace, member, lang = turn.workspace, turn.member, turn.locale
+        command = parse_meeting_text(rest)
+        if command.action == "create":
+            return launcher_card(lang)
+        if command.action == "help":
+            return NoticeMessage(lang, translate(lang, "teams.meeting.help"), translate(lang, "meeting.help.title"))
+        if command.action == "list":
+            return meeting_list_message(await meetings.list_meetings(workspace), lang)
+        if not command.args:
+            raise meeting_errors.InvalidMeetingCommand(hint=f"meeting {command.action} ID")
+        meeting_id = command.args[0]
+        if command.action == "show":
+            view = await meetings.get_meeting(workspace, meeting_id)
+            upcoming = await meetings.upcoming_occurrences(workspace, view.id, 5)
+            return meeting_details_message(view, lang, "meeting.details", upcoming)
+        if command.action == "cancel":
+            view = await meetings.end_meeting(workspace, member, meeting_id)
+            return NoticeMessage(lang, f"#{view.id} {view.title}", translate(lang, "meeting.ended", title=view.title))
+        # skip ID DATE
+        if len(command.args) < 2:
+            raise meeting_errors.InvalidMeetingCommand(hint=f"meeting skip {meeting_id} YYYY-MM-DD")
+        key = await meetings.resolve_occurrence(workspace, meeting_id, " ".join(command.args[1:3]))
+        view = await meetings.skip_occurrence(workspace, member, meeting_id, key)
+        upcoming = await meetings.upcoming_occurrences(workspace, view.id, 3)
+        return meeting_details_message(view, lang, "meeting.skipped", upcoming)
+
     # ---- invokes ------------------------------------------------------------------------------
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
@@ -276,6 +357,10 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             return await self._fetch_task(turn_context)
         if name == "composeExtension/submitAction":
             return await self._submit_action(turn_context)
+        if name == "task/fetch":
+            return await self._task_fetch(turn_context)
+        if name == "task/submit":
+            return await self._task_submit(turn_context)
         # Anything else (search, link unfurling, sign-in…) is not a Kizuna feature: answer politely.
         log.debug("ignoring invoke %r", name)
         return invoke({})
@@ -290,6 +375,8 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         data = _dict(action.get("data"))
         verb = str(action.get("verb") or "")
         card_locale = normalize_locale(str(data.get("locale") or "")) or turn.locale
+        if verb in (RSVP_VERB, REMINDER_REFRESH_VERB):
+            return await self._reminder_action(context, turn, verb, data, card_locale)
         try:
             thanks_id = int(str(data.get("thanks_id")))
         except ValueError:
@@ -309,6 +396,27 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             return text_invoke_response(error.localized(turn.locale))
         return text_invoke_response(translate(turn.locale, "error.generic"))
 
+    async def _reminder_action(self, context: TurnContext, turn: Turn, verb: str, data: dict[str, Any],
+                               card_locale: str) -> InvokeResponse:
+        """An RSVP button (record the answer, refresh everyone's counts) or the card's refresh."""
+        meeting_id = str(data.get("meeting_id") or "")
+        occurrence = str(data.get("occurrence") or "")
+        try:
+            if verb == RSVP_VERB:
+                summary = await meetings.answer_rsvp(turn.workspace, turn.member, meeting_id, occurrence,
+                                                     str(data.get("answer") or ""))
+            else:
+                summary = await meetings.rsvp_summary(turn.workspace, meeting_id, occurrence)
+            message = await reminder_message(turn.workspace, summary.meeting_id, occurrence, card_locale)
+        except KizunaError as error:
+            return text_invoke_response(error.localized(turn.locale))
+        if verb == RSVP_VERB:
+            await self._update_for_everyone(context, message)
+        # The presser's own view marks their answer.
+        card = reminder_card(message, your_answer=summary.answer_of(turn.member.id))
+        check_size(card)
+        return invoke({"statusCode": 200, "type": CARD_RESPONSE, "value": card})
+
     async def _update_for_everyone(self, context: TurnContext, message: Message) -> None:
         """Replace the posted card so everyone sees the new count (best effort, bounded)."""
         message_id = context.activity.reply_to_id
@@ -324,6 +432,8 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
     async def _fetch_task(self, context: TurnContext) -> InvokeResponse:
         value = context.activity.value if isinstance(context.activity.value, dict) else {}
         turn = await self._turn(context)
+        if value.get("commandId") == MEETING_COMMAND_ID:
+            return invoke(meeting_task(turn.locale, await self._meeting_form(turn)))
         prefill = ""
         if value.get("commandContext") == "message":
             prefill = message_text(value.get("messagePayload"))
@@ -332,14 +442,134 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         return invoke(task_continue(turn.locale, form))
 
     async def _submit_action(self, context: TurnContext) -> InvokeResponse:
-        """Send thanks from the dialog within Teams' 5 seconds: store, post the card, close the dialog."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.host.invoke_budget
+        """A compose-extension dialog was submitted: send thanks, or schedule a meeting."""
+        deadline = asyncio.get_running_loop().time() + self.host.invoke_budget
         value = context.activity.value if isinstance(context.activity.value, dict) else {}
+        data = _dict(value.get("data"))
+        if value.get("commandId") == MEETING_COMMAND_ID:
+            return await self._create_meeting(await self._turn(context), data, deadline)
         if value.get("commandId") not in (None, COMMAND_ID):
             return invoke({})
+        return await self._send_thanks(await self._turn(context), data, deadline, compose=True)
+
+    async def _task_fetch(self, context: TurnContext) -> InvokeResponse:
+        """A card button opened a dialog: the meeting form, who answered, or thanks for attendees."""
+        data = _dict(_dict(context.activity.value).get("data"))
         turn = await self._turn(context)
-        submission = parse_submission(value.get("data") if isinstance(value.get("data"), dict) else {})
+        marker = data.get("kizuna")
+        lang = normalize_locale(str(data.get("locale") or "")) or turn.locale
+        try:
+            if marker == OPEN_MEETING_FORM:
+                return invoke(meeting_task(turn.locale, await self._meeting_form(turn)))
+            if marker == RSVP_DETAILS:
+                return invoke(await self._rsvp_details(turn, data, lang))
+            if marker == THANK_ATTENDEES:
+                return invoke(task_continue(turn.locale, await self._attendees_form(turn, data)))
+        except KizunaError as error:
+            return task_message(error.localized(turn.locale))
+        return task_message(translate(turn.locale, "error.generic"))
+
+    async def _task_submit(self, context: TurnContext) -> InvokeResponse:
+        """A dialog opened from a card was submitted (``data.kizuna`` says which)."""
+        deadline = asyncio.get_running_loop().time() + self.host.invoke_budget
+        data = _dict(_dict(context.activity.value).get("data"))
+        turn = await self._turn(context)
+        if data.get("kizuna") == SUBMIT_MEETING_FORM:
+            return await self._create_meeting(turn, data, deadline)
+        if data.get("kizuna") == SUBMIT_MARKER:
+            return await self._send_thanks(turn, data, deadline, compose=False)
+        return invoke({})
+
+    # ---- meetings (dialogs) -------------------------------------------------------------------
+
+    async def _meeting_form(self, turn: Turn, submission: Any = None, error: str | None = None) -> dict[str, Any]:
+        departments = [d.name for d in await list_departments(turn.workspace)]
+        return meeting_form(turn.locale, departments, turn.workspace.timezone, submission=submission, error=error)
+
+    async def _create_meeting(self, turn: Turn, data: dict[str, Any], deadline: float) -> InvokeResponse:
+        """Schedule the meeting of a submitted dialog; reminders go to the conversation it came from."""
+        submission = parse_meeting_submission(data)
+        activity = turn.activity
+        channel = act.base_conversation_id(activity.conversation.id)
+        try:
+            view = await meetings.create_meeting(turn.workspace, turn.member, channel=channel, **submission.fields())
+        except KizunaError as error:
+            form = await self._meeting_form(turn, submission, error.localized(turn.locale))
+            return invoke(meeting_task(turn.locale, form))
+        # The scheduler posts to ``channel:<conversation id>``: make sure that address exists (a 1:1
+        # chat only stores a member address otherwise).
+        await self._store_address(turn.workspace, channel_key(channel),
+                                  act.reference_payload(activity, conversation_id=channel))
+        upcoming = await meetings.upcoming_occurrences(turn.workspace, view.id, 3)
+        card = meeting_details_message(view, turn.locale, "meeting.created", upcoming)
+        status = await self._post_within(turn, card, deadline, what=f"meeting {view.id}")
+        if status in (403, 404):
+            # Kizuna is not in this chat, so it could never post the reminders here.
+            await meetings.end_meeting(turn.workspace, turn.member, view.id)
+            form = await self._meeting_form(turn, submission, translate(turn.locale, "teams.meeting.bot_not_here"))
+            return invoke(meeting_task(turn.locale, form))
+        return invoke({})
+
+    async def _post_within(self, turn: Turn, message: Message, deadline: float, *, what: str) -> int | None:
+        """Post a card into the turn's conversation; wait until ``deadline`` at most (it goes on after).
+
+        Returns the HTTP status of a failure that happened in time, else None.
+        """
+        loop = asyncio.get_running_loop()
+        posting = asyncio.ensure_future(self.host.post(act.reference_payload(turn.activity), card_activity(message)))
+        self.host.track(posting)
+        done, _ = await asyncio.wait({posting}, timeout=max(0.0, deadline - loop.time()))
+        if posting not in done:
+            log.warning("posting %s takes longer than the invoke budget; it continues", what)
+            return None
+        error = posting.exception()
+        if error is None:
+            return None
+        status = status_of(error)
+        if status not in (403, 404):
+            log.error("%s: its card was not posted: %s", what, error_detail(error))
+        return status
+
+    async def _organiser_check(self, turn: Turn, meeting_id: str) -> None:
+        # TODO(core): a service call that checks this (the rule lives in core.meetings.service).
+        view = await meetings.get_meeting(turn.workspace, meeting_id)
+        if turn.member.is_admin or (view.organiser is not None and view.organiser.id == turn.member.id):
+            return
+        raise meeting_errors.NotMeetingOrganiser()
+
+    async def _rsvp_details(self, turn: Turn, data: dict[str, Any], lang: str) -> dict[str, Any]:
+        """"Who's coming": the answers by name, for the organiser (or an admin), in a dialog."""
+        meeting_id = str(data.get("meeting_id") or "")
+        await self._organiser_check(turn, meeting_id)
+        summary = await meetings.rsvp_summary(turn.workspace, meeting_id, str(data.get("occurrence") or ""))
+        card = render_card(rsvp_details_message(summary, lang))
+        return {"task": {"type": "continue", "value": {
+            "title": translate(lang, "teams.meeting.who"), "height": "medium", "width": "medium",
+            "card": attachment(card)}}}
+
+    async def _attendees_form(self, turn: Turn, data: dict[str, Any]) -> dict[str, Any]:
+        """The thanks dialog with the meeting's attendees (those who said "going") already picked."""
+        meeting_id = str(data.get("meeting_id") or "")
+        occurrence = str(data.get("occurrence") or "")
+        attendees = await meetings.attendees(turn.workspace, meeting_id, occurrence)
+        people: list[tuple[str, str]] = []
+        for person in attendees:
+            if person.platform_user_id == turn.member.platform_user_id:
+                continue
+            # The people picker knows people by Entra object id; fall back to the Teams id.
+            known = await get_address(turn.workspace, aad_reverse_key(person.platform_user_id))
+            people.append((str((known or {}).get("aad") or person.platform_user_id), person.display_name))
+        return thanks_form(turn.locale, await list_values(turn.workspace),
+                           max_length=turn.workspace.max_message_length, people=people,
+                           submission=ThanksSubmission(tuple(p for p, _ in people), (), ""),
+                           submit_data={"meeting_id": meeting_id, "occurrence": occurrence})
+
+    # ---- thanks (dialogs) ---------------------------------------------------------------------
+
+    async def _send_thanks(self, turn: Turn, data: dict[str, Any], deadline: float, *,
+                           compose: bool) -> InvokeResponse:
+        """Send thanks from the dialog within Teams' 5 seconds: store, post the card, close the dialog."""
+        submission = parse_submission(data)
         try:
             recipients = await self._resolve_people(turn, submission.recipient_ids, deadline)
             result = await give_thanks(turn.workspace, turn.member, recipients, submission.message,
@@ -348,30 +578,31 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
                                        channel_ref=act.base_conversation_id(turn.activity.conversation.id),
                                        notify_recipients=True)
         except KizunaError as error:
+            people: list[tuple[str, str]] = []
+            submit_data: dict[str, str] = {}
+            if data.get("meeting_id") and data.get("occurrence"):
+                # Came from "Thank someone from this meeting": keep the attendees on offer.
+                submit_data = {"meeting_id": str(data["meeting_id"]), "occurrence": str(data["occurrence"])}
+                try:
+                    form = await self._attendees_form(turn, submit_data)
+                    people = [(c["value"], c["title"]) for c in form["body"][0]["choices"]]
+                except KizunaError:
+                    submit_data = {}
             form = thanks_form(turn.locale, await list_values(turn.workspace),
                                max_length=turn.workspace.max_message_length, submission=submission,
-                               error=error.localized(turn.locale))
+                               error=error.localized(turn.locale), people=people, submit_data=submit_data)
             return invoke(task_continue(turn.locale, form))
         await self._remember_recipients(turn, recipients)
         card = thanks_message(result.view, turn.locale, turn.workspace.timezone)
         if not result.created:
             return invoke({})
-        reference = act.reference_payload(turn.activity)
-        posting = asyncio.ensure_future(self.host.post(reference, card_activity(card)))
-        self.host.track(posting)
-        done, _ = await asyncio.wait({posting}, timeout=max(0.0, deadline - loop.time()))
-        if posting in done and posting.exception() is not None:
-            status = status_of(posting.exception())  # type: ignore[arg-type]
-            if status in (403, 404):
-                # The bot is not in this conversation (e.g. a chat between two people): hand the card
-                # to the compose box instead, so the sender posts it.
-                return invoke({"composeExtension": {"type": "result", "attachmentLayout": "list",
-                                                    "attachments": [{"contentType": CARD_CONTENT_TYPE,
-                                                                     "content": render_card(card)}]}})
-            log.error("thanks %s stored but its card was not posted: %s", result.view.id,
-                      error_detail(posting.exception()))  # type: ignore[arg-type]
-        elif posting not in done:
-            log.warning("posting thanks %s takes longer than the invoke budget; it continues", result.view.id)
+        status = await self._post_within(turn, card, deadline, what=f"thanks {result.view.id}")
+        if status in (403, 404) and compose:
+            # The bot is not in this conversation (e.g. a chat between two people): hand the card
+            # to the compose box instead, so the sender posts it.
+            return invoke({"composeExtension": {"type": "result", "attachmentLayout": "list",
+                                                "attachments": [{"contentType": CARD_CONTENT_TYPE,
+                                                                 "content": render_card(card)}]}})
         return invoke({})
 
     async def _resolve_people(self, turn: Turn, ids: tuple[str, ...], deadline: float) -> list[Member]:
@@ -398,6 +629,7 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
                 raise UnknownMember(name=raw) from None
             member = await ensure_member(turn.workspace, account.id, display_name=account.name)
             await self._store_address(turn.workspace, f"aad:{raw}", {"id": account.id, "name": account.name})
+            await self._store_address(turn.workspace, aad_reverse_key(account.id), {"aad": raw})
             members.append(member)
         return members
 

@@ -52,8 +52,14 @@ def parse_submission(data: Mapping[str, Any] | None) -> ThanksSubmission:
 
 
 def thanks_form(locale: str, values: Sequence[Value], *, max_length: int, message: str = "",
-                submission: ThanksSubmission | None = None, error: str | None = None) -> dict[str, Any]:
-    """The dialog card: people picker, value choices, message; an error (if any) on top."""
+                submission: ThanksSubmission | None = None, error: str | None = None,
+                people: Sequence[tuple[str, str]] = (), submit_data: Mapping[str, str] | None = None,
+                ) -> dict[str, Any]:
+    """The dialog card: people picker, value choices, message; an error (if any) on top.
+
+    ``people`` are ``(id, name)`` choices shown besides the directory search (e.g. a meeting's
+    attendees); ``submit_data`` travels back with the submit (e.g. which meeting it came from).
+    """
     lang = locale
     body: list[dict[str, Any]] = []
     if error:
@@ -65,7 +71,7 @@ def thanks_form(locale: str, values: Sequence[Value], *, max_length: int, messag
         "isMultiSelect": True,
         "isRequired": True,
         "errorMessage": translate(lang, "teams.form.recipients_required"),
-        "choices": [],
+        "choices": [{"title": name, "value": person} for person, name in people],
         "choices.data": {"type": "Data.Query", "dataset": PEOPLE_DATASET},
         **({"value": submission.recipients_text} if submission and submission.recipient_ids else {}),
     })
@@ -96,7 +102,7 @@ def thanks_form(locale: str, values: Sequence[Value], *, max_length: int, messag
         "type": "AdaptiveCard", "$schema": CARD_SCHEMA, "version": CARD_VERSION, "lang": lang,
         "body": body,
         "actions": [{"type": "Action.Submit", "title": translate(lang, "teams.form.submit"),
-                     "style": "positive", "data": {"kizuna": SUBMIT_MARKER}}],
+                     "style": "positive", "data": {**(submit_data or {}), "kizuna": SUBMIT_MARKER}}],
     }
     check_size(card)
     return card

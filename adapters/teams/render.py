@@ -38,6 +38,15 @@ CARD_VERSION = "1.5"
 # Teams refuses bot messages over 100 KB; stay well below.
 MAX_CARD_BYTES = 80_000
 
+# ``data.kizuna`` of buttons that open a dialog (``task/fetch``) and of dialog submits (``task/submit``).
+OPEN_MEETING_FORM = "meeting_form"
+SUBMIT_MEETING_FORM = "create_meeting"
+RSVP_DETAILS = "rsvp_details"
+THANK_ATTENDEES = "thank_attendees"
+# Action.Execute verbs of the reminder card (answered by the ``adaptiveCard/action`` invoke).
+RSVP_VERB = "rsvp"
+REMINDER_REFRESH_VERB = "meeting_refresh"
+
 _AT_TAG = re.compile(r"<(\s*/?\s*at\b)", re.IGNORECASE)
 _WORD_JOINER = "\u2060"
 
@@ -205,8 +214,20 @@ def notice_card(message: NoticeMessage) -> dict[str, Any]:
     return _card(message.locale, body, fallback_text=render_text(message))
 
 
-def reminder_card(message: ReminderMessage) -> dict[str, Any]:
-    """A meeting reminder with its RSVP buttons."""
+def task_fetch_button(title: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A button that opens a dialog: ``Action.Submit`` with ``msteams.type = task/fetch`` (a ``task/fetch`` invoke)."""
+    return {"type": "Action.Submit", "title": title, "data": {**data, "msteams": {"type": "task/fetch"}}}
+
+
+def reminder_card(message: ReminderMessage, *, your_answer: str | None = None) -> dict[str, Any]:
+    """A meeting reminder: when, where, who, the RSVP counts and buttons, and "who's coming".
+
+    RSVP buttons are ``Action.Execute`` (the answer comes back as ``adaptiveCard/action`` and the
+    card is re-rendered with the new counts). Buttons that open a dialog ("who's coming", and
+    "Thank someone from this meeting" once the occurrence is over) are ``task/fetch`` buttons.
+    ``your_answer`` marks the answer of the person the card is rendered for (their own view).
+    """
+    lang = message.locale
     body: list[dict[str, Any]] = [
         rich(run("📅 "), run(message.title, weight="Bolder", size="Medium")),
         rich(run(message.starts_at_text), spacing="Small"),
@@ -214,14 +235,35 @@ def reminder_card(message: ReminderMessage) -> dict[str, Any]:
     if message.late_note:
         body.append(rich(run(message.late_note, color="Warning")))
     if message.place:
-        body.append(rich(run(message.place)))
+        body.append(rich(run("📍 "), run(message.place)))
     if message.departments:
         body.append(rich(run(" × ".join(message.departments), isSubtle=True)))
     if message.agenda:
         body.append(rich(run(message.agenda)))
-    body.append(rich(run(message.rsvp_summary, isSubtle=True)))
-    actions = [execute_action(a, message.locale) for a in message.actions]
-    return _card(message.locale, body, actions, fallback_text=render_text(message))
+    body.append(rich(run(message.rsvp_summary, weight="Bolder"), spacing="Medium"))
+    if your_answer:
+        body.append(label(translate(lang, "teams.meeting.your_answer",
+                                    answer=translate(lang, f"meeting.rsvp.button.{your_answer}")),
+                          isSubtle=True, size="Small", spacing="None"))
+    ids = {"meeting_id": str(message.meeting_id), "occurrence": message.occurrence, "locale": lang}
+    actions: list[dict[str, Any]] = []
+    for action in message.actions:
+        if action.kind == "rsvp":
+            button = execute_action(action, lang)
+            button["verb"] = RSVP_VERB
+            if your_answer and action.data.get("answer") == your_answer:
+                button["style"] = "positive"
+            actions.append(button)
+        elif action.kind == "thank_attendees":
+            actions.append(task_fetch_button(action.label, {**ids, "kizuna": THANK_ATTENDEES}))
+        else:
+            actions.append(execute_action(action, lang))
+    actions.append(task_fetch_button(translate(lang, "teams.meeting.who"), {**ids, "kizuna": RSVP_DETAILS}))
+    # No userIds: Teams refreshes the card automatically when it is viewed (conversations of up
+    # to 60 people), so counts stay current and the card turns into "Thank someone from this
+    # meeting" after the meeting; larger conversations get the manual "Refresh card" item.
+    refresh = {"action": {"type": "Action.Execute", "verb": REMINDER_REFRESH_VERB, "data": ids}}
+    return _card(lang, body, actions, refresh=refresh, fallback_text=render_text(message))
 
 
 def render_card(message: Message) -> dict[str, Any]:

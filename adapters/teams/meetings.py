@@ -1,0 +1,215 @@
+"""Meetings in Teams: the "Schedule a meeting" dialog, its answer, and the ``meeting …`` text commands.
+
+The dialog is an Adaptive Card form shown by ``task/fetch`` (from the launcher card's button) or
+``composeExtension/fetchTask`` (the "Schedule meeting" compose extension); what it sends back is
+untrusted and is checked by ``core.meetings.service`` — an error comes back into the dialog.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.teams.render import (
+    CARD_SCHEMA,
+    CARD_VERSION,
+    OPEN_MEETING_FORM,
+    SUBMIT_MEETING_FORM,
+    attachment,
+    check_size,
+    label,
+    rich,
+    run,
+    task_fetch_button,
+)
+from core.i18n import fold, translate
+from core.meetings import errors
+
+COMMAND_ID = "scheduleMeeting"
+
+REPEATS = ("none", "weekly", "biweekly", "monthly", "monthly-nth-weekday")
+# Reminder offsets offered in the dialog (the text command and the core accept any).
+REMINDERS = ("1w", "1d", "2h", "1h", "30m", "15m", "5m")
+DEFAULT_REMINDERS = "1d,15m"
+DURATIONS = ("15", "30", "45", "60", "90", "120", "180")
+# Common IANA zones; the workspace's own zone (and whatever was submitted) is always added.
+TIMEZONES = (
+    "Asia/Tokyo", "Asia/Seoul", "Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore",
+    "Asia/Bangkok", "Asia/Jakarta", "Asia/Manila", "Asia/Kolkata", "Asia/Dubai", "Australia/Perth",
+    "Australia/Sydney", "Pacific/Auckland", "Europe/London", "Europe/Dublin", "Europe/Lisbon", "Europe/Paris",
+    "Europe/Berlin", "Europe/Amsterdam", "Europe/Madrid", "Europe/Rome", "Europe/Stockholm", "Europe/Warsaw",
+    "Europe/Helsinki", "Europe/Istanbul", "Africa/Johannesburg", "America/Sao_Paulo", "America/New_York",
+    "America/Toronto", "America/Chicago", "America/Denver", "America/Phoenix", "America/Los_Angeles",
+    "America/Anchorage", "Pacific/Honolulu", "UTC",
+)
+MAX_TITLE_INPUT = 200
+MAX_AGENDA_INPUT = 2000
+MAX_PLACE_INPUT = 500
+
+
+@dataclass(frozen=True)
+class MeetingSubmission:
+    """What the meeting dialog sent back (all text, as typed or chosen)."""
+
+    title: str = ""
+    date: str = ""
+    time: str = ""
+    timezone: str = ""
+    repeat: str = "none"
+    remind: str = DEFAULT_REMINDERS
+    duration: str = "60"
+    departments: tuple[str, ...] = ()
+    place: str = ""
+    agenda: str = ""
+
+    def fields(self) -> dict[str, Any]:
+        """Keyword arguments for ``core.meetings.service.create_meeting`` (channel and organiser aside)."""
+        if not self.date.strip() or not self.time.strip():
+            raise errors.InvalidMeetingStart(start=f"{self.date} {self.time}".strip() or "—")
+        return {
+            "title": self.title, "start": f"{self.date.strip()} {self.time.strip()[:5]}",
+            "timezone": self.timezone.strip() or None, "repeat": self.repeat.strip() or "none",
+            "remind": self.remind, "duration_minutes": self.duration.strip() or "60",
+            "departments": list(self.departments), "place": self.place, "agenda": self.agenda,
+        }
+
+
+def _text(data: Mapping[str, Any], key: str, default: str = "") -> str:
+    value = data.get(key)
+    return value if isinstance(value, str) else default
+
+
+def _list(raw: Any) -> tuple[str, ...]:
+    items = [str(x) for x in raw] if isinstance(raw, list) else str(raw or "").split(",")
+    return tuple(dict.fromkeys(i.strip() for i in items if i.strip()))
+
+
+def parse_meeting_submission(data: Mapping[str, Any] | None) -> MeetingSubmission:
+    """The dialog's ``data`` (untrusted): a multi-select arrives as ``"a,b"``, a missing input as nothing."""
+    data = data or {}
+    return MeetingSubmission(
+        title=_text(data, "title"), date=_text(data, "date"), time=_text(data, "time"),
+        timezone=_text(data, "timezone"), repeat=_text(data, "repeat", "none"),
+        remind=",".join(_list(data["remind"])) if "remind" in data else DEFAULT_REMINDERS,
+        duration=_text(data, "duration", "60"), departments=_list(data.get("departments")),
+        place=_text(data, "place"), agenda=_text(data, "agenda"),
+    )
+
+
+def _choice(title: str, value: str) -> dict[str, str]:
+    return {"title": title, "value": value}
+
+
+def meeting_form(locale: str, departments: Sequence[str], timezone: str, *,
+                 submission: MeetingSubmission | None = None, error: str | None = None) -> dict[str, Any]:
+    """The "Schedule a meeting" dialog card; what was submitted is kept, an error (if any) on top."""
+    lang = locale
+    sub = submission or MeetingSubmission(timezone=timezone)
+
+    def t(key: str) -> str:
+        return translate(lang, f"teams.meeting.form.{key}")
+
+    body: list[dict[str, Any]] = []
+    if error:
+        body.append(rich(run("⚠️ "), run(error, color="Attention", weight="Bolder")))
+    body.append({"type": "Input.Text", "id": "title", "label": t("title"), "isRequired": True,
+                 "errorMessage": t("title_required"), "maxLength": MAX_TITLE_INPUT,
+                 "placeholder": t("title_placeholder"),
+                 **({"value": sub.title[:MAX_TITLE_INPUT]} if sub.title else {})})
+    body.append({"type": "ColumnSet", "columns": [
+        {"type": "Column", "width": "stretch", "items": [
+            {"type": "Input.Date", "id": "date", "label": t("date"), "isRequired": True,
+             "errorMessage": t("date_required"), **({"value": sub.date} if sub.date else {})}]},
+        {"type": "Column", "width": "stretch", "items": [
+            {"type": "Input.Time", "id": "time", "label": t("time"), "isRequired": True,
+             "errorMessage": t("time_required"), **({"value": sub.time[:5]} if sub.time else {})}]},
+    ]})
+    zones = list(dict.fromkeys([z for z in (sub.timezone, timezone) if z] + list(TIMEZONES)))
+    body.append({"type": "Input.ChoiceSet", "id": "timezone", "label": t("timezone"), "style": "compact",
+                 "value": sub.timezone or timezone,
+                 "choices": [_choice(z.replace("_", " "), z) for z in zones]})
+    body.append({"type": "Input.ChoiceSet", "id": "repeat", "label": t("repeat"), "style": "compact",
+                 "value": sub.repeat if sub.repeat in REPEATS else "none",
+                 "choices": [_choice(translate(lang, f"teams.meeting.repeat.{r}"), r) for r in REPEATS]})
+    body.append({"type": "Input.ChoiceSet", "id": "duration", "label": t("duration"), "style": "compact",
+                 "value": sub.duration if sub.duration in DURATIONS else "60",
+                 "choices": [_choice(translate(lang, "teams.meeting.minutes", minutes=d), d) for d in DURATIONS]})
+    chosen = [r for r in _list(sub.remind) if r in REMINDERS]
+    body.append({"type": "Input.ChoiceSet", "id": "remind", "label": t("remind"), "isMultiSelect": True,
+                 "style": "expanded", **({"value": ",".join(chosen)} if chosen else {}),
+                 "choices": [_choice(translate(lang, f"teams.meeting.before.{r}"), r) for r in REMINDERS]})
+    if departments:
+        body.append({"type": "Input.ChoiceSet", "id": "departments", "label": t("departments"),
+                     "isMultiSelect": True, "style": "compact",
+                     **({"value": ",".join(d for d in sub.departments if d in departments)}
+                        if sub.departments else {}),
+                     "choices": [_choice(d, d) for d in departments]})
+    else:
+        body.append(label(t("no_departments"), isSubtle=True, size="Small"))
+    body.append({"type": "Input.Text", "id": "place", "label": t("place"), "maxLength": MAX_PLACE_INPUT,
+                 "placeholder": t("place_placeholder"),
+                 **({"value": sub.place[:MAX_PLACE_INPUT]} if sub.place else {})})
+    body.append({"type": "Input.Text", "id": "agenda", "label": t("agenda"), "isMultiline": True,
+                 "maxLength": MAX_AGENDA_INPUT,
+                 **({"value": sub.agenda[:MAX_AGENDA_INPUT]} if sub.agenda else {})})
+    card: dict[str, Any] = {
+        "type": "AdaptiveCard", "$schema": CARD_SCHEMA, "version": CARD_VERSION, "lang": lang, "body": body,
+        "actions": [{"type": "Action.Submit", "title": t("submit"), "style": "positive",
+                     "data": {"kizuna": SUBMIT_MEETING_FORM}}],
+    }
+    check_size(card)
+    return card
+
+
+def meeting_task(locale: str, card: dict[str, Any]) -> dict[str, Any]:
+    """The invoke answer that shows (or re-shows) the meeting dialog."""
+    return {"task": {"type": "continue", "value": {
+        "title": translate(locale, "teams.meeting.form.heading"), "height": "large", "width": "medium",
+        "card": attachment(card),
+    }}}
+
+
+def launcher_card(locale: str) -> dict[str, Any]:
+    """What ``meeting`` with no arguments answers: a button that opens the dialog, and the text commands."""
+    card: dict[str, Any] = {
+        "type": "AdaptiveCard", "$schema": CARD_SCHEMA, "version": CARD_VERSION, "lang": locale,
+        "body": [label(translate(locale, "teams.meeting.launcher.title"), weight="Bolder", size="Medium"),
+                 label(translate(locale, "teams.meeting.launcher.text"))],
+        "actions": [task_fetch_button(translate(locale, "teams.meeting.launcher.button"),
+                                      {"kizuna": OPEN_MEETING_FORM})],
+    }
+    check_size(card)
+    return card
+
+
+# ---- text commands ------------------------------------------------------------------------------
+
+_ACTIONS = {
+    "create": "create", "new": "create", "add": "create", "schedule": "create", "作成": "create", "登録": "create",
+    "list": "list", "ls": "list", "一覧": "list", "リスト": "list",
+    "show": "show", "info": "show", "詳細": "show",
+    "skip": "skip", "スキップ": "skip", "休み": "skip",
+    "cancel": "cancel", "end": "cancel", "中止": "cancel", "キャンセル": "cancel", "終了": "cancel",
+    "help": "help", "ヘルプ": "help", "?": "help",
+}
+
+
+@dataclass(frozen=True)
+class MeetingText:
+    """``meeting <action> <args…>`` as typed after the bot's mention."""
+
+    action: str
+    args: tuple[str, ...]
+
+
+def parse_meeting_text(rest: str) -> MeetingText:
+    """``list`` / ``skip 3 2026-12-07`` / ``中止 3`` (full-width digits and ``＃3`` are fine)."""
+    words = unicodedata.normalize("NFKC", rest).replace("　", " ").split()
+    if not words:
+        return MeetingText("create", ())
+    action = _ACTIONS.get(fold(words[0]))
+    if action is None:
+        raise errors.InvalidMeetingCommand(hint=words[0][:30])
+    return MeetingText(action, tuple(words[1:]))

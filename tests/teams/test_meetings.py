@@ -1,0 +1,401 @@
+"""Meetings in Teams: the dialog (button, compose extension), text commands, RSVP buttons, who's coming,
+thanking attendees, and a reminder posted end to end by ``kizuna reminders run-due``."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from adapters.teams import testing as t
+from adapters.teams.render import reminder_card
+from adapters.teams.testing import ALICE, BOB, CAROL
+from cards.meetings import reminder_message
+from core.meetings import service
+from core.meetings.models import Meeting, Rsvp
+from core.models import Address, Thanks, Workspace
+from core.services.members import ensure_department
+from kizuna.cli_meetings import run_due_and_deliver
+
+CHANNEL = "19:channel@thread.tacv2"
+# 2030-12-02 10:00 in Tokyo is 01:00 UTC; the "1 day before" reminder is due at 2030-12-01T01:00Z.
+START_DATE, START_TIME = "2030-12-02", "10:00"
+DAY_BEFORE = datetime(2030, 12, 1, 1, 0, tzinfo=UTC)
+
+FORM = {"kizuna": "create_meeting", "title": "Sales x Eng sync", "date": START_DATE, "time": START_TIME,
+        "timezone": "Asia/Tokyo", "repeat": "monthly-nth-weekday", "duration": "60", "remind": "1d,15m",
+        "departments": "Sales,Engineering", "place": "Room 3", "agenda": "What each team shipped"}
+
+
+def texts(node) -> list[str]:
+    out: list[str] = []
+    if isinstance(node, dict):
+        if node.get("type") in ("TextBlock", "TextRun"):
+            out.append(node["text"])
+        for value in node.values():
+            out.extend(texts(value))
+    elif isinstance(node, list):
+        for value in node:
+            out.extend(texts(value))
+    return out
+
+
+def inputs(card) -> dict[str, dict]:
+    found: dict[str, dict] = {}
+
+    def walk(node):
+        if isinstance(node, dict):
+            if str(node.get("type", "")).startswith("Input."):
+                found[node["id"]] = node
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(card["body"])
+    return found
+
+
+def task_fetch(connector, data, sender=ALICE, **kwargs):
+    return t.invoke(connector.url, sender, "task/fetch",
+                    {"data": {**data, "msteams": {"type": "task/fetch"}}, "context": {"theme": "default"}}, **kwargs)
+
+
+def task_submit(connector, data, sender=ALICE, **kwargs):
+    return t.invoke(connector.url, sender, "task/submit", {"data": data, "context": {"theme": "default"}}, **kwargs)
+
+
+def rsvp(connector, sender, meeting_id, occurrence, answer, *, verb="rsvp", reply_to="activity-1", **kwargs):
+    activity = t.invoke(connector.url, sender, "adaptiveCard/action", {
+        "action": {"type": "Action.Execute", "verb": verb,
+                   "data": {"meeting_id": str(meeting_id), "occurrence": occurrence, "answer": answer,
+                            "locale": "en"}},
+        "trigger": "manual"}, **kwargs)
+    activity["replyToId"] = reply_to
+    return activity
+
+
+async def departments_for_teams(client, connector):
+    """Say hello once so the Teams workspace exists, then give it two departments."""
+    await client.post("/api/messages", json=t.message(connector.url, ALICE, "help"))
+    workspace = await Workspace.get(platform="teams")
+    for name in ("Sales", "Engineering"):
+        await ensure_department(workspace, name)
+    connector.clear()
+    return workspace
+
+
+async def create_through_dialog(client, connector, *, where=None, **overrides):
+    response = await client.post("/api/messages", json=task_submit(connector, {**FORM, **overrides},
+                                                                   **(where or {})))
+    assert response.status == 200
+    return response, await response.json()
+
+
+# ---- the dialog ----------------------------------------------------------------------------------
+
+
+async def test_meeting_offers_a_button_that_opens_the_dialog(teams, connector, check_card):
+    client, _ = teams
+    await departments_for_teams(client, connector)
+    response = await client.post("/api/messages", json=t.message(connector.url, ALICE, "meeting"))
+    assert response.status == 201
+    launcher = check_card(connector.activities()[-1].card())
+    button = launcher["actions"][0]
+    assert button["type"] == "Action.Submit" and button["data"]["msteams"] == {"type": "task/fetch"}
+    assert button["title"] == "Schedule a meeting"
+
+    answer = await (await client.post("/api/messages", json=task_fetch(connector, button["data"]))).json()
+    assert answer["task"]["type"] == "continue"
+    assert answer["task"]["value"]["title"] == "Schedule a meeting"
+    form = check_card(answer["task"]["value"]["card"]["content"])
+    fields = inputs(form)
+    assert fields["date"]["type"] == "Input.Date" and fields["time"]["type"] == "Input.Time"
+    assert fields["timezone"]["value"] == "Asia/Tokyo"  # the workspace's zone
+    assert [c["value"] for c in fields["repeat"]["choices"]] == [
+        "none", "weekly", "biweekly", "monthly", "monthly-nth-weekday"]
+    assert fields["remind"]["isMultiSelect"] is True and fields["remind"]["value"] == "1d,15m"
+    assert [c["value"] for c in fields["departments"]["choices"]] == ["Engineering", "Sales"]
+    assert {"place", "agenda", "title", "duration"} <= set(fields)
+    assert form["actions"][0]["data"] == {"kizuna": "create_meeting"}
+
+    await client.post("/api/messages", json=t.message(connector.url, ALICE, "ミーティング", locale="ja-JP"))
+    ja = check_card(connector.activities()[-1].card())
+    assert ja["actions"][0]["title"] == "ミーティングを予定する"
+    answer = await (await client.post("/api/messages", json=task_fetch(connector, ja["actions"][0]["data"],
+                                                                       locale="ja-JP"))).json()
+    form = check_card(answer["task"]["value"]["card"]["content"])
+    assert inputs(form)["repeat"]["choices"][1]["title"] == "毎週"
+
+
+async def test_submitting_the_dialog_schedules_the_meeting_in_this_channel(teams, connector, check_card):
+    client, _ = teams
+    await departments_for_teams(client, connector)
+    _, answer = await create_through_dialog(client, connector)
+    assert answer == {}  # the dialog closes
+    meeting = await Meeting.get()
+    assert (meeting.title, meeting.channel, meeting.timezone) == ("Sales x Eng sync", CHANNEL, "Asia/Tokyo")
+    assert meeting.departments == ["Sales", "Engineering"] and meeting.reminder_offsets == [1440, 15]
+    assert meeting.rrule.endswith("BYDAY=+1MO") or "BYDAY" in meeting.rrule
+    # Reminders can be delivered: the channel's conversation reference is stored.
+    address = await Address.get(key=f"channel:{CHANNEL}")
+    assert address.payload["conversation"]["id"] == CHANNEL
+    # The confirmation card is posted to the channel.
+    posted = connector.wait_for(1)
+    assert posted[0].path == "/v3/conversations/19%3Achannel%40thread.tacv2/activities"
+    card = check_card(posted[0].card())
+    assert any("is scheduled" in x for x in texts(card))
+
+
+async def test_a_meeting_created_in_a_personal_chat_is_reminded_there(teams, connector):
+    client, _ = teams
+    await create_through_dialog(client, connector, departments="",
+                                where={"conversation": "a:1on1", "conversation_type": "personal"})
+    meeting = await Meeting.get()
+    assert meeting.channel == "a:1on1"
+    assert await Address.exists(key="channel:a:1on1")
+
+
+async def test_dialog_errors_are_shown_in_the_dialog_with_what_was_entered(teams, connector, check_card):
+    client, _ = teams
+    await departments_for_teams(client, connector)
+    cases = [
+        ({"title": "  "}, "title"),
+        ({"date": "2020-01-06", "repeat": "none"}, "2020-01-06"),
+        ({"date": ""}, "“10:00” cannot be used"),
+        ({"timezone": "Mars/Olympus"}, "Mars/Olympus"),
+        ({"departments": "Sales,Marketing"}, "Marketing"),
+    ]
+    for change, expected in cases:
+        answer = await (await client.post("/api/messages", json=task_submit(connector, {**FORM, **change}))).json()
+        assert answer["task"]["type"] == "continue", change
+        card = check_card(answer["task"]["value"]["card"]["content"])
+        error = card["body"][0]["inlines"][1]["text"]
+        assert expected in error, (change, error)
+        fields = inputs(card)
+        assert fields["place"]["value"] == "Room 3" and fields["agenda"]["value"] == "What each team shipped"
+    assert await Meeting.all().count() == 0
+    assert [r for r in connector.activities() if r.method == "POST"] == []
+
+
+async def test_the_schedule_meeting_compose_extension(teams, connector, check_card):
+    client, _ = teams
+    fetch = t.invoke(connector.url, ALICE, "composeExtension/fetchTask",
+                     {"commandId": "scheduleMeeting", "commandContext": "compose"})
+    answer = await (await client.post("/api/messages", json=fetch)).json()
+    check_card(answer["task"]["value"]["card"]["content"])
+    submit = t.invoke(connector.url, ALICE, "composeExtension/submitAction",
+                      {"commandId": "scheduleMeeting", "commandContext": "compose",
+                       "data": {**FORM, "departments": ""}})
+    response = await client.post("/api/messages", json=submit)
+    assert response.status == 200 and await response.json() == {}
+    assert await Meeting.all().count() == 1
+
+
+async def test_when_the_bot_is_not_in_the_chat_the_meeting_is_not_kept(teams, connector, check_card):
+    client, _ = teams
+    connector.fail_next(t.Failure(403, body={"error": {"code": "BotNotInConversationRoster", "message": "no"}}))
+    _, answer = await create_through_dialog(
+        client, connector, departments="",
+        where={"conversation": "19:chat@unq.gbl.spaces", "conversation_type": "groupChat"})
+    card = check_card(answer["task"]["value"]["card"]["content"])
+    assert "not a member of this chat" in card["body"][0]["inlines"][1]["text"]
+    assert (await Meeting.get()).status == "ended"
+
+
+# ---- text commands -------------------------------------------------------------------------------
+
+
+async def test_list_skip_and_cancel_as_text(teams, connector, check_card):
+    client, _ = teams
+    await departments_for_teams(client, connector)
+    await create_through_dialog(client, connector)
+    meeting = await Meeting.get()
+    connector.clear()
+
+    await client.post("/api/messages", json=t.message(connector.url, BOB, "meeting list"))
+    listing = check_card(connector.activities()[-1].card())
+    assert any(f"#{meeting.id} Sales x Eng sync" in x for x in texts(listing))
+
+    await client.post("/api/messages", json=t.message(connector.url, BOB, f"meeting skip {meeting.id} 2030-12-02"))
+    refused = check_card(connector.activities()[-1].card())
+    assert any("organiser" in x for x in texts(refused))
+
+    await client.post("/api/messages", json=t.message(connector.url, ALICE, f"meeting skip {meeting.id} 2030-12-02"))
+    skipped = check_card(connector.activities()[-1].card())
+    assert any("is skipped" in x for x in texts(skipped))
+    assert (await service.get_meeting(await Workspace.get(platform="teams"), meeting.id)).skipped == (
+        "2030-12-02T10:00",)
+
+    await client.post("/api/messages", json=t.message(connector.url, ALICE, f"ミーティング 中止 ＃{meeting.id}",
+                                                      locale="ja-JP"))
+    ended = check_card(connector.activities()[-1].card())
+    assert any("終了しました" in x for x in texts(ended))
+    assert (await Meeting.get()).status == "ended"
+
+    await client.post("/api/messages", json=t.message(connector.url, ALICE, "meeting skip"))
+    assert any("meeting skip ID" in x for x in texts(check_card(connector.activities()[-1].card())))
+    await client.post("/api/messages", json=t.message(connector.url, ALICE, "meeting frobnicate"))
+    assert any("frobnicate" in x for x in texts(check_card(connector.activities()[-1].card())))
+
+
+# ---- reminders and RSVPs -------------------------------------------------------------------------
+
+
+async def reminder_for(workspace: Workspace, meeting_id: int, occurrence: str = "2030-12-02T10:00", **kwargs):
+    return reminder_card(await reminder_message(workspace, meeting_id, occurrence, "en", **kwargs))
+
+
+async def test_the_reminder_card_has_rsvp_buttons_counts_and_who_is_coming(teams, connector, check_card):
+    client, _ = teams
+    await create_through_dialog(client, connector, departments="")
+    workspace = await Workspace.get(platform="teams")
+    meeting = await Meeting.get()
+    card = check_card(await reminder_for(workspace, meeting.id))
+    assert [(a["type"], a.get("verb"), a["title"]) for a in card["actions"][:3]] == [
+        ("Action.Execute", "rsvp", "Going"), ("Action.Execute", "rsvp", "Maybe"),
+        ("Action.Execute", "rsvp", "Can't go")]
+    assert card["actions"][0]["data"] == {"meeting_id": str(meeting.id), "occurrence": "2030-12-02T10:00",
+                                          "answer": "yes", "locale": "en"}
+    who = card["actions"][3]
+    assert who["type"] == "Action.Submit" and who["data"]["kizuna"] == "rsvp_details"
+    assert card["refresh"]["action"]["verb"] == "meeting_refresh"
+    assert any("Going 0 · Maybe 0 · Can't go 0" in x for x in texts(card))
+
+    # After the meeting, the card offers "Thank someone from this meeting" (opens the thanks dialog).
+    after = datetime(2030, 12, 2, 2, 30, tzinfo=UTC)
+    card = check_card(await reminder_for(workspace, meeting.id, now=after))
+    thank = card["actions"][0]
+    assert thank["type"] == "Action.Submit" and thank["title"] == "Thank someone from this meeting"
+    assert thank["data"]["kizuna"] == "thank_attendees" and thank["data"]["msteams"] == {"type": "task/fetch"}
+
+
+async def test_pressing_rsvp_records_the_answer_and_refreshes_the_counts(teams, connector, check_card):
+    client, _ = teams
+    await create_through_dialog(client, connector, departments="")
+    meeting = await Meeting.get()
+    connector.clear()
+    occurrence = "2030-12-02T10:00"
+
+    answer = await (await client.post("/api/messages", json=rsvp(connector, BOB, meeting.id, occurrence,
+                                                                 "yes"))).json()
+    assert answer["statusCode"] == 200 and answer["type"] == "application/vnd.microsoft.card.adaptive"
+    card = check_card(answer["value"])
+    assert any("Going 1 · Maybe 0 · Can't go 0" in x for x in texts(card))
+    assert any("Your answer: Going" in x for x in texts(card))
+    assert card["actions"][0].get("style") == "positive"
+    # Everyone's copy gets the new counts (without "your answer").
+    updates = [r for r in connector.activities() if r.method == "PUT"]
+    assert updates and updates[0].path.endswith("/activities/activity-1")
+    shared = check_card(updates[0].card())
+    assert any("Going 1" in x for x in texts(shared)) and not any("Your answer" in x for x in texts(shared))
+
+    # Changing one's mind moves the answer; it does not add one.
+    answer = await (await client.post("/api/messages", json=rsvp(connector, BOB, meeting.id, occurrence,
+                                                                 "maybe"))).json()
+    assert any("Going 0 · Maybe 1 · Can't go 0" in x for x in texts(check_card(answer["value"])))
+    await client.post("/api/messages", json=rsvp(connector, CAROL, meeting.id, occurrence, "no"))
+    assert await Rsvp.all().count() == 2
+
+    # A refresh (automatic or "Refresh card") shows the current counts and the viewer's answer.
+    answer = await (await client.post("/api/messages", json=rsvp(connector, BOB, meeting.id, occurrence, "",
+                                                                 verb="meeting_refresh"))).json()
+    card = check_card(answer["value"])
+    assert any("Going 0 · Maybe 1 · Can't go 1" in x for x in texts(card))
+    assert any("Your answer: Maybe" in x for x in texts(card))
+
+
+async def test_rsvp_problems_are_answered_politely(teams, connector):
+    client, _ = teams
+    await create_through_dialog(client, connector, departments="")
+    meeting = await Meeting.get()
+    for meeting_id, occurrence, answer, expected in [
+        (999, "2030-12-02T10:00", "yes", "999"),
+        (meeting.id, "2030-12-03T10:00", "yes", "2030-12-03"),
+        (meeting.id, "2030-12-02T10:00", "perhaps-not", "perhaps-not"),
+        ("abc", "", "yes", "abc"),
+    ]:
+        response = await client.post("/api/messages", json=rsvp(connector, BOB, meeting_id, occurrence, answer))
+        assert response.status == 200
+        body = await response.json()
+        assert body["type"] == "application/vnd.microsoft.activity.message"
+        assert expected in body["value"], body
+    assert await Rsvp.all().count() == 0
+
+
+async def test_the_organiser_sees_who_answered(teams, connector, check_card):
+    client, _ = teams
+    await create_through_dialog(client, connector, departments="")
+    meeting = await Meeting.get()
+    occurrence = "2030-12-02T10:00"
+    await client.post("/api/messages", json=rsvp(connector, BOB, meeting.id, occurrence, "yes"))
+    await client.post("/api/messages", json=rsvp(connector, CAROL, meeting.id, occurrence, "no"))
+    data = {"kizuna": "rsvp_details", "meeting_id": str(meeting.id), "occurrence": occurrence, "locale": "en"}
+
+    answer = await (await client.post("/api/messages", json=task_fetch(connector, data))).json()
+    assert answer["task"]["type"] == "continue" and answer["task"]["value"]["title"] == "Who's coming"
+    details = texts(check_card(answer["task"]["value"]["card"]["content"]))
+    assert any("Going: Bob" in x for x in details) and any("Can't go: Carol" in x for x in details)
+
+    answer = await (await client.post("/api/messages", json=task_fetch(connector, data, sender=BOB))).json()
+    assert answer["task"]["type"] == "message" and "organiser" in answer["task"]["value"]
+
+
+async def test_thank_someone_from_the_meeting_preselects_the_attendees(teams, connector, check_card):
+    client, _ = teams
+    await create_through_dialog(client, connector, departments="")
+    meeting = await Meeting.get()
+    occurrence = "2030-12-02T10:00"
+    for who in (ALICE, BOB, CAROL):
+        await client.post("/api/messages", json=rsvp(connector, who, meeting.id, occurrence, "yes"))
+    data = {"kizuna": "thank_attendees", "meeting_id": str(meeting.id), "occurrence": occurrence, "locale": "en"}
+    answer = await (await client.post("/api/messages", json=task_fetch(connector, data))).json()
+    form = check_card(answer["task"]["value"]["card"]["content"])
+    picker = inputs(form)["recipients"]
+    # By Entra object id (what the people picker uses), the person thanking left out.
+    assert picker["value"] == "aad-bob,aad-carol"
+    assert [c["title"] for c in picker["choices"]] == ["Bob", "Carol"]
+    submit_data = form["actions"][0]["data"]
+    assert submit_data == {"meeting_id": str(meeting.id), "occurrence": occurrence, "kizuna": "send_thanks"}
+
+    # An error keeps the attendees on offer.
+    answer = await (await client.post("/api/messages", json=task_submit(
+        connector, {**submit_data, "recipients": "aad-bob,aad-carol", "message": " "}))).json()
+    form = check_card(answer["task"]["value"]["card"]["content"])
+    assert [c["title"] for c in inputs(form)["recipients"]["choices"]] == ["Bob", "Carol"]
+
+    connector.clear()
+    response = await client.post("/api/messages", json=task_submit(
+        connector, {**submit_data, "recipients": "aad-bob,aad-carol", "message": "Great demo in the sync!"}))
+    assert response.status == 200 and await response.json() == {}
+    thanks = await Thanks.get()
+    assert thanks.message == "Great demo in the sync!"
+    posted = connector.wait_for(1)
+    card = check_card(posted[0].card())
+    assert [e["mentioned"]["id"] for e in card["msteams"]["entities"]] == ["29:bob", "29:carol"]
+
+
+# ---- end to end: dialog → kizuna reminders run-due → the fake Bot Connector ---------------------------
+
+
+async def test_run_due_posts_the_reminder_with_rsvp_buttons_exactly_once(teams, connector, settings, check_card):
+    client, _ = teams
+    await create_through_dialog(client, connector, departments="")
+    connector.clear()
+    # What `kizuna reminders run-due --now …` does, with the adapters it loads from the settings.
+    cli_settings = replace(settings, adapters=("teams",))
+    out = io.StringIO()
+    first = await run_due_and_deliver(cli_settings, DAY_BEFORE, out)
+    assert first.sent == 1
+    posted = [r for r in connector.activities() if r.method == "POST"]
+    assert len(posted) == 1
+    assert posted[0].path == "/v3/conversations/19%3Achannel%40thread.tacv2/activities"
+    card = check_card(posted[0].card())
+    assert [a.get("verb") for a in card["actions"][:3]] == ["rsvp", "rsvp", "rsvp"]
+    assert any("Reminder: Sales x Eng sync" in x for x in texts(card))
+
+    connector.clear()
+    second = await run_due_and_deliver(cli_settings, DAY_BEFORE + timedelta(minutes=1), out)
+    assert second.sent == 0
+    assert connector.activities() == []
