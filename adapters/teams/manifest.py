@@ -1,4 +1,5 @@
-"""The Teams app package: manifest 1.29 (bot + "Send thanks" message extension), icons, Japanese localization.
+"""The Teams app package: manifest 1.29 (bot + "Send thanks" and "Schedule meeting" extension commands), icons,
+Japanese localization.
 
 Icons are drawn here with the standard library (zlib + struct), so building a package needs no
 image library: a 192×192 colour icon and a 32×32 white-on-transparent outline icon.
@@ -21,6 +22,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from adapters.teams.dialog import COMMAND_ID
+from adapters.teams.meetings import COMMAND_ID as MEETING_COMMAND_ID
+from core.i18n import translate
 
 MANIFEST_VERSION = "1.29"
 MANIFEST_SCHEMA = "https://developer.microsoft.com/en-us/json-schemas/teams/v1.29/MicrosoftTeams.schema.json"
@@ -160,6 +163,16 @@ def build_manifest(options: PackageOptions) -> dict[str, Any]:
                 "fetchTask": True,
                 "parameters": [{"name": "message", "title": en["parameter.title"],
                                 "description": en["parameter.description"], "inputType": "textarea"}],
+            }, {
+                "id": MEETING_COMMAND_ID,
+                "type": "action",
+                "title": translate("en", "teams.meeting.extension.title"),
+                "description": translate("en", "teams.meeting.extension.description"),
+                "context": ["compose", "commandBox"],
+                "fetchTask": True,
+                "parameters": [{"name": "title", "title": translate("en", "teams.meeting.form.title"),
+                                "description": translate("en", "teams.meeting.form.title_placeholder"),
+                                "inputType": "text"}],
             }],
         }],
         "permissions": ["identity", "messageTeamMembers"],
@@ -180,6 +193,11 @@ def build_localization(language: str) -> dict[str, Any]:
         "composeExtensions[0].commands[0].description": text["extension.description"],
         "composeExtensions[0].commands[0].parameters[0].title": text["parameter.title"],
         "composeExtensions[0].commands[0].parameters[0].description": text["parameter.description"],
+        "composeExtensions[0].commands[1].title": translate(language, "teams.meeting.extension.title"),
+        "composeExtensions[0].commands[1].description": translate(language, "teams.meeting.extension.description"),
+        "composeExtensions[0].commands[1].parameters[0].title": translate(language, "teams.meeting.form.title"),
+        "composeExtensions[0].commands[1].parameters[0].description": translate(
+            language, "teams.meeting.form.title_placeholder"),
     }
     for i, command in enumerate(_COMMANDS):
         data[f"bots[0].commandLists[0].commands[{i}].title"] = text[f"command.{command}"]

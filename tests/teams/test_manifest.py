@@ -67,6 +67,10 @@ def test_package_validates_and_names_the_bot(manifest_validator):
     assert command["type"] == "action" and command["fetchTask"] is True
     assert command["context"] == ["compose", "commandBox", "message"]
     assert command["parameters"][0]["name"] == "message"
+    meeting = manifest["composeExtensions"][0]["commands"][1]
+    assert (meeting["id"], meeting["type"], meeting["fetchTask"]) == ("scheduleMeeting", "action", True)
+    assert meeting["context"] == ["compose", "commandBox"]
+    assert len(meeting["title"]) <= 32 and len(meeting["description"]) <= 128
     assert manifest["validDomains"] == ["kizuna.example.com"]
     assert manifest["developer"]["privacyUrl"] == "https://kizuna.example.com/teams/privacy"
     # Every key of the Japanese localization names a text that exists in the manifest.
@@ -79,6 +83,7 @@ def test_package_validates_and_names_the_bot(manifest_validator):
             node = node[int(part)] if part.isdigit() else node[part]
         assert isinstance(node, str)
     assert ja["composeExtensions[0].commands[0].title"] == "感謝を送る"
+    assert ja["composeExtensions[0].commands[1].title"] == "ミーティングを予定"
 
 
 def test_an_old_manifest_version_is_rejected_by_the_draft7_validator(manifest_validator):
