@@ -3,19 +3,28 @@ thanking attendees, and a reminder posted end to end by ``kizuna reminders run-d
 
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
 from adapters.teams import testing as t
+from adapters.teams.adapter import TeamsAdapter
 from adapters.teams.render import reminder_card
 from adapters.teams.testing import ALICE, BOB, CAROL
 from cards.meetings import reminder_message
+from core.config import Settings
 from core.meetings import service
 from core.meetings.models import Meeting, Rsvp
 from core.models import Address, Thanks, Workspace
 from core.services.members import ensure_department
+from kizuna.cli import main
 from kizuna.cli_meetings import run_due_and_deliver
+from kizuna.server import build_app
 
 CHANNEL = "19:channel@thread.tacv2"
 # 2030-12-02 10:00 in Tokyo is 01:00 UTC; the "1 day before" reminder is due at 2030-12-01T01:00Z.
@@ -398,4 +407,73 @@ async def test_run_due_posts_the_reminder_with_rsvp_buttons_exactly_once(teams, 
     connector.clear()
     second = await run_due_and_deliver(cli_settings, DAY_BEFORE + timedelta(minutes=1), out)
     assert second.sent == 0
+    assert connector.activities() == []
+
+
+@pytest.mark.sqlite_only
+def test_kizuna_reminders_run_due_posts_once_to_the_fake_connector(tmp_path, monkeypatch, connector, check_card):
+    """The real command line on a SQLite file: a meeting scheduled through a Teams dialog submit (the
+    real app on that file), then `kizuna reminders run-due --now <1 day before>` twice."""
+    url = f"sqlite://{tmp_path}/kizuna.sqlite3"
+    monkeypatch.setenv("KIZUNA_DATABASE_URL", url)
+    monkeypatch.setenv("KIZUNA_ADAPTERS", "teams")
+    for name in ("MICROSOFT_APP_ID", "MICROSOFT_APP_PASSWORD", "MICROSOFT_APP_TENANT_ID"):
+        monkeypatch.setenv(name, "")
+
+    def cli(*argv: str) -> tuple[int, str]:
+        # In a thread of its own: the CLI runs its own event loop (asyncio.run) and database context.
+        result: list[tuple[int, str]] = []
+
+        def run() -> None:
+            out = io.StringIO()
+            result.append((main(list(argv), out), out.getvalue()))
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join(60)
+        return result[0]
+
+    async def schedule() -> None:
+        settings = Settings(database_url=url, teams_admin_ids=())
+        adapter = TeamsAdapter(settings)
+        app = build_app(settings, adapters=[adapter], run_workers=False)
+        client = TestClient(TestServer(app))
+        await client.start_server()
+        try:
+            response = await client.post("/api/messages", json=task_submit(connector, {**FORM, "departments": ""}))
+            assert response.status == 200 and await response.json() == {}
+            connector.wait_for(1)  # the "scheduled" confirmation
+        finally:
+            await client.close()
+
+    def in_thread(coroutine_function) -> None:
+        failures: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                asyncio.run(coroutine_function())
+            except BaseException as error:  # re-raised in the test's thread
+                failures.append(error)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join(60)
+        if failures:
+            raise failures[0]
+
+    assert cli("migrate")[0] == 0
+    in_thread(schedule)
+    connector.clear()
+    code, first = cli("reminders", "run-due", "--now", "2030-12-01T01:00:00Z")
+    assert code == 0, first
+    assert "1 enqueued" in first and "delivered 1" in first
+    posted = [r for r in connector.activities() if r.method == "POST"]
+    assert len(posted) == 1
+    assert posted[0].path == "/v3/conversations/19%3Achannel%40thread.tacv2/activities"
+    card = check_card(posted[0].card())
+    assert [a.get("verb") for a in card["actions"][:3]] == ["rsvp", "rsvp", "rsvp"]
+
+    connector.clear()
+    code, second = cli("reminders", "run-due", "--now", "2030-12-01T01:00:00Z")
+    assert code == 0 and "0 enqueued" in second
     assert connector.activities() == []
