@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
@@ -30,7 +33,7 @@ from core.errors import (
     ValueRequired,
 )
 from core.models import NO_DEPARTMENT, Clap, Member, Thanks, ThanksRecipient, ThanksValue, Value, Workspace
-from core.services.values import resolve_value_tags, to_ref
+from core.services.values import ValueRow, resolve_value_tags, to_ref
 from core.views import MemberRef, ThanksView
 
 MAX_RECIPIENTS = 10
@@ -102,9 +105,9 @@ async def give_thanks(
     with ``notify_recipients``, a 1:1 notification for each recipient who wants one.
     """
     if idempotency_key:
-        existing = await Thanks.get_or_none(workspace_id=workspace.id, idempotency_key=idempotency_key)
-        if existing is not None:
-            return ThanksResult(await load_thanks_view(workspace, existing.id), created=False)
+        existing_id = await _find_by_key(workspace.id, idempotency_key)
+        if existing_id is not None:
+            return ThanksResult(await load_thanks_view(workspace, existing_id), created=False)
 
     people = _distinct(recipients)
     if not people:
@@ -131,78 +134,158 @@ async def give_thanks(
     day = local_day(moment, sender.timezone or workspace.timezone)
     try:
         async with in_transaction() as conn:
-            if conn.capabilities.support_for_update:
-                # Serialises one sender's thanks, so two at once cannot both pass the daily limit.
-                await Member.select_for_update().filter(id=sender.id).values_list("id", flat=True)
-            sent_today = await Thanks.filter(workspace_id=workspace.id, sender_id=sender.id, local_day=day).count()
-            if sent_today >= workspace.daily_limit:
-                raise DailyLimitReached(limit=workspace.daily_limit)
-            thanks = await Thanks.create(
-                workspace_id=workspace.id, sender_id=sender.id, message=text, created_at=moment,
-                local_day=day, idempotency_key=idempotency_key or None, channel_ref=channel_ref,
-            )
-            sender_department = sender.department_id or NO_DEPARTMENT
-            await ThanksRecipient.bulk_create([
-                ThanksRecipient(thanks_id=thanks.id, recipient_id=m.id, position=i, workspace_id=workspace.id,
-                                sender_id=sender.id, created_at=moment, sender_department_id=sender_department,
-                                recipient_department_id=m.department_id or NO_DEPARTMENT)
-                for i, m in enumerate(people)
-            ])
-            if values:
-                await ThanksValue.bulk_create([
-                    ThanksValue(thanks_id=thanks.id, value_id=v.id, position=i) for i, v in enumerate(values)
-                ])
-            await Member.filter(id=sender.id).update(sent_count=F("sent_count") + 1)
-            await Member.filter(id__in=[m.id for m in people]).update(received_count=F("received_count") + 1)
-            flows = Counter((sender_department, m.department_id or NO_DEPARTMENT) for m in people)
-            await _add_flows(conn, workspace.id, day, flows)
-            await _enqueue_deliveries(workspace, thanks, people, channel_ref, notify_recipients)
+            sql = _Sql(conn)
+            thanks_id = await sql.run_plan(_thanks_plan(sql.postgres, workspace, sender, people, values, text,
+                                                        moment, day, idempotency_key, channel_ref))
+            await _enqueue_deliveries(workspace, thanks_id, people, channel_ref, notify_recipients)
     except IntegrityError:
         if idempotency_key:
             # The same event, delivered twice at the same moment: the other one won.
-            existing = await Thanks.get_or_none(workspace_id=workspace.id, idempotency_key=idempotency_key)
-            if existing is not None:
-                return ThanksResult(await load_thanks_view(workspace, existing.id), created=False)
+            existing_id = await _find_by_key(workspace.id, idempotency_key)
+            if existing_id is not None:
+                return ThanksResult(await load_thanks_view(workspace, existing_id), created=False)
         raise
     view = ThanksView(
-        id=thanks.id, workspace_id=workspace.id, sender=member_ref(sender),
+        id=thanks_id, workspace_id=workspace.id, sender=member_ref(sender),
         recipients=tuple(member_ref(m) for m in people), values=tuple(to_ref(v) for v in values),
         message=text, created_at=moment, clap_count=0,
     )
     return ThanksResult(view, created=True)
 
 
-async def _enqueue_deliveries(workspace: Workspace, thanks: Thanks, people: Sequence[Member],
+# A plan yields (SQL with ``?`` placeholders, parameters) and is sent back each statement's rows.
+Plan = Generator[tuple[str, list[object]], list[dict[str, Any]], int]
+
+
+class _Sql:
+    """Runs hand-written statements on the hot path, for both databases.
+
+    ``give_thanks`` is the busiest write. Building its statements through the ORM cost more than
+    running them, and on SQLite every statement is a hop to aiosqlite's thread, so a whole plan
+    runs in one hop there (docs/performance.md has the figures).
+    """
+
+    def __init__(self, client: BaseDBAsyncClient) -> None:
+        self.client = client
+        self.postgres = client.capabilities.dialect == "postgres"
+
+    def _text(self, sql: str) -> str:
+        if not self.postgres:
+            return sql
+        parts = sql.split("?")
+        return "".join(part + (f"${i + 1}" if i < len(parts) - 1 else "") for i, part in enumerate(parts))
+
+    async def rows(self, sql: str, params: Sequence[object]) -> list[dict[str, Any]]:
+        """One statement's rows (``execute_query_dict``: asyncpg's ``execute_query`` drops RETURNING rows)."""
+        return list(await self.client.execute_query_dict(self._text(sql), list(params)))
+
+    async def run_plan(self, plan: Plan) -> int:
+        """Drive ``plan`` to its end and return its result."""
+        if not self.postgres:
+            async with self.client.acquire_connection() as connection:
+                runner = getattr(connection, "_execute", None)
+                raw = getattr(connection, "_conn", None)
+                if runner is not None and raw is not None:
+                    result: int = await runner(_drive_sqlite, raw, plan)
+                    return result
+        try:
+            sql, params = next(plan)
+            while True:
+                sql, params = plan.send(await self.rows(sql, params))
+        except StopIteration as done:
+            return int(done.value)
+
+
+def _drive_sqlite(raw: sqlite3.Connection, plan: Plan) -> int:
+    """Run a plan on aiosqlite's own thread, on its connection, statement after statement."""
+    try:
+        sql, params = next(plan)
+        while True:
+            try:
+                rows = [dict(r) for r in raw.execute(sql, params).fetchall()]
+            except sqlite3.IntegrityError as error:
+                raise IntegrityError(error) from error
+            sql, params = plan.send(rows)
+    except StopIteration as done:
+        return int(done.value)
+
+
+async def _find_by_key(workspace_id: int, key: str) -> int | None:
+    rows = await _Sql(connections.get("default")).rows(
+        "SELECT id FROM thanks WHERE workspace_id = ? AND idempotency_key = ?", [workspace_id, key])
+    return int(rows[0]["id"]) if rows else None
+
+
+def _marks(count: int, width: int) -> str:
+    row = "(" + ", ".join("?" * width) + ")"
+    return ", ".join([row] * count)
+
+
+def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: Sequence[Member],
+                 values: Sequence[ValueRow], text: str, moment: datetime, day: date,
+                 idempotency_key: str | None, channel_ref: str | None) -> Plan:
+    """Every row of one thanks, as statements; returns the new thanks' id."""
+    if postgres:
+        # Serialises one sender's thanks, so two at once cannot both pass the daily limit.
+        yield "SELECT id FROM member WHERE id = ? FOR UPDATE", [sender.id]
+    # One statement checks the daily limit and inserts: no row comes back when the limit is reached.
+    inserted = yield (
+        "INSERT INTO thanks (workspace_id, sender_id, message, created_at, local_day, idempotency_key, clap_count, "
+        "channel_ref) SELECT ?, ?, ?, ?, ?, ?, 0, ? WHERE (SELECT count(*) FROM thanks WHERE workspace_id = ? "
+        "AND sender_id = ? AND local_day = ?) < ? RETURNING id",
+        [workspace.id, sender.id, text, moment, day, idempotency_key or None, channel_ref,
+         workspace.id, sender.id, day, workspace.daily_limit])
+    if not inserted:
+        raise DailyLimitReached(limit=workspace.daily_limit)
+    thanks_id = int(inserted[0]["id"])
+    from_department = sender.department_id or NO_DEPARTMENT
+    recipient_rows: list[object] = []
+    for position, m in enumerate(people):
+        recipient_rows += [thanks_id, m.id, position, workspace.id, sender.id, moment, from_department,
+                           m.department_id or NO_DEPARTMENT]
+    yield ("INSERT INTO thanks_recipient (thanks_id, recipient_id, position, workspace_id, sender_id, "
+           f"created_at, sender_department_id, recipient_department_id) VALUES {_marks(len(people), 8)}",
+           recipient_rows)
+    if values:
+        value_rows: list[object] = []
+        for position, v in enumerate(values):
+            value_rows += [thanks_id, v.id, position]
+        yield f"INSERT INTO thanks_value (thanks_id, value_id, position) VALUES {_marks(len(values), 3)}", value_rows
+    recipient_ids = [m.id for m in people]
+    id_marks = ", ".join("?" * len(recipient_ids))
+    yield (
+        "UPDATE member SET sent_count = sent_count + CASE WHEN id = ? THEN 1 ELSE 0 END, "
+        f"received_count = received_count + CASE WHEN id IN ({id_marks}) THEN 1 ELSE 0 END "
+        f"WHERE id IN (?, {id_marks})",
+        [sender.id, *recipient_ids, sender.id, *recipient_ids])
+    flows = Counter((from_department, m.department_id or NO_DEPARTMENT) for m in people)
+    flow_rows: list[object] = []
+    for (a, b), n in flows.items():
+        flow_rows += [workspace.id, day, a, b, n]
+    yield (
+        "INSERT INTO department_flow (workspace_id, day, sender_department_id, recipient_department_id, count) "
+        f"VALUES {_marks(len(flows), 5)} ON CONFLICT (workspace_id, day, sender_department_id, "
+        "recipient_department_id) DO UPDATE SET count = department_flow.count + excluded.count", flow_rows)
+    return thanks_id
+
+
+async def _enqueue_deliveries(workspace: Workspace, thanks_id: int, people: Sequence[Member],
                               channel_ref: str | None, notify_recipients: bool) -> None:
     if workspace.feed_channel and workspace.feed_channel != channel_ref:
         await outbox.enqueue(workspace, workspace.platform, f"channel:{workspace.feed_channel}", "feed",
-                             {"type": "thanks", "thanks_id": thanks.id, "audience": "feed"},
-                             locale=workspace.default_locale, dedupe_key=f"feed:{thanks.id}")
+                             {"type": "thanks", "thanks_id": thanks_id, "audience": "feed"},
+                             locale=workspace.default_locale, dedupe_key=f"feed:{thanks_id}")
     if notify_recipients:
         for m in people:
             if m.notifications_enabled:
                 await outbox.enqueue(workspace, workspace.platform, f"member:{m.platform_user_id}", "notification",
-                                     {"type": "thanks", "thanks_id": thanks.id, "audience": "recipient"},
+                                     {"type": "thanks", "thanks_id": thanks_id, "audience": "recipient"},
                                      locale=m.locale or workspace.default_locale,
-                                     dedupe_key=f"notify:{thanks.id}:{m.id}")
+                                     dedupe_key=f"notify:{thanks_id}:{m.id}")
 
 
 async def _active_values(workspace: Workspace) -> list[Value]:
     return await Value.filter(workspace_id=workspace.id, active=True).order_by("position", "id")
-
-
-async def _add_flows(client: BaseDBAsyncClient, workspace_id: int, day: date,
-                     flows: Counter[tuple[int, int]]) -> None:
-    postgres = client.capabilities.dialect == "postgres"
-    marks = ("$1", "$2", "$3", "$4", "$5") if postgres else ("?",) * 5
-    sql = (
-        "INSERT INTO department_flow (workspace_id, day, sender_department_id, recipient_department_id, count) "
-        f"VALUES ({', '.join(marks)}) ON CONFLICT (workspace_id, day, sender_department_id, "
-        "recipient_department_id) DO UPDATE SET count = department_flow.count + excluded.count"
-    )
-    day_param: object = day if postgres else day.isoformat()
-    for (from_dept, to_dept), count in flows.items():
-        await client.execute_query(sql, [workspace_id, day_param, from_dept, to_dept, count])
 
 
 async def load_thanks_view(workspace: Workspace, thanks_id: int) -> ThanksView:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -32,7 +34,7 @@ _KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 TAG_PREFIXES = ("#", "＃")
 
 
-def to_ref(value: Value) -> ValueRef:
+def to_ref(value: ValueLike) -> ValueRef:
     """The immutable view of a value."""
     return ValueRef(value.key, value.emoji, value.name_en, value.name_ja,
                     value.description_en, value.description_ja, value.active)
@@ -55,12 +57,50 @@ async def list_values(workspace: Workspace, *, include_archived: bool = False) -
     return await query.order_by("position", "id")
 
 
-def _match_keys(value: Value) -> set[str]:
+class ValueLike(Protocol):
+    """What matching and display need of a value: a ``Value`` row or a ``ValueRow``."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def name_en(self) -> str: ...
+    @property
+    def name_ja(self) -> str: ...
+    @property
+    def emoji(self) -> str: ...
+    @property
+    def description_en(self) -> str: ...
+    @property
+    def description_ja(self) -> str: ...
+    @property
+    def active(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class ValueRow:
+    """A value read without building an ORM object (the thanks hot path reads them on every thanks)."""
+
+    id: int
+    key: str
+    name_en: str
+    name_ja: str
+    emoji: str
+    description_en: str
+    description_ja: str
+    active: bool
+
+
+_V = TypeVar("_V", bound=ValueLike)
+
+
+def _match_keys(value: ValueLike) -> set[str]:
     return {fold(value.key), fold(value.name_en), fold(value.name_ja),
             fold(value.name_en).replace(" ", "-"), fold(value.name_en).replace(" ", "")}
 
 
-def match_value(values: Sequence[Value], tag: str) -> Value | None:
+def match_value(values: Sequence[_V], tag: str) -> _V | None:
     """The value ``tag`` names (``#teamwork``, ``＃チームワーク``, ``Teamwork``…), or None."""
     folded = fold(tag).lstrip("#")
     if not folded:
@@ -71,12 +111,14 @@ def match_value(values: Sequence[Value], tag: str) -> Value | None:
     return None
 
 
-async def resolve_value_tags(workspace: Workspace, tags: Sequence[str]) -> list[Value]:
+async def resolve_value_tags(workspace: Workspace, tags: Sequence[str]) -> list[ValueRow]:
     """The active values the tags name, de-duplicated in order; ``UnknownValue`` for any other tag."""
     if not tags:
         return []
-    values = await list_values(workspace, include_archived=True)
-    resolved: list[Value] = []
+    rows = await Value.filter(workspace_id=workspace.id).order_by("position", "id").values_list(
+        "id", "key", "name_en", "name_ja", "emoji", "description_en", "description_ja", "active")
+    values = [ValueRow(*row) for row in rows]
+    resolved: list[ValueRow] = []
     for tag in tags:
         value = match_value(values, tag)
         if value is None or not value.active:
