@@ -205,14 +205,13 @@ class MeetingCommands:
         if name == "rsvps":
             meeting = str(options.get("meeting") or "")
             view = await service.get_meeting(workspace, meeting)
-            self._require_organiser(view, member)
             if options.get("date"):
                 key = await service.resolve_occurrence(workspace, meeting, str(options["date"]))
             elif view.next_occurrence is not None:
                 key = view.next_occurrence.key
             else:
                 raise errors.UnknownOccurrence(occurrence="—")
-            summary = await service.rsvp_summary(workspace, meeting, key)
+            summary = await service.rsvp_details(workspace, member, meeting, key)
             return _message(render(rsvp_details_message(summary, locale)), ephemeral=True)
         raise errors.InvalidMeetingCommand(hint=f"/meeting {name[:20]}")
 
@@ -250,12 +249,6 @@ class MeetingCommands:
         upcoming = await service.upcoming_occurrences(workspace, view.id, 3)
         data = render(meeting_details_message(view, locale, title_id, upcoming))
         return _message(_with_lines(data, lines or []))
-
-    @staticmethod
-    def _require_organiser(view: MeetingView, member: Member) -> None:
-        # The same rule as core's _require_organiser (see the report: core should expose it).
-        if not (member.is_admin or (view.organiser is not None and view.organiser.id == member.id)):
-            raise errors.NotMeetingOrganiser()
 
     # ---- the scheduled event -------------------------------------------------------------------
 
@@ -356,9 +349,7 @@ class MeetingCommands:
                     locale: str) -> InteractionResponse:
         """Who answered what, privately, for the organiser (or an admin)."""
         meeting_id, occurrence = data.get("meeting_id", ""), data.get("occurrence", "")
-        view = await service.get_meeting(workspace, meeting_id)
-        self._require_organiser(view, member)
-        summary = await service.rsvp_summary(workspace, meeting_id, occurrence)
+        summary = await service.rsvp_details(workspace, member, meeting_id, occurrence)
         return _message(render(rsvp_details_message(summary, locale)), ephemeral=True)
 
     async def thank_attendees(self, interaction: Interaction, workspace: Workspace, member: Member,

@@ -530,18 +530,10 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             log.error("%s: its card was not posted: %s", what, error_detail(error))
         return status
 
-    async def _organiser_check(self, turn: Turn, meeting_id: str) -> None:
-        # TODO(core): a service call that checks this (the rule lives in core.meetings.service).
-        view = await meetings.get_meeting(turn.workspace, meeting_id)
-        if turn.member.is_admin or (view.organiser is not None and view.organiser.id == turn.member.id):
-            return
-        raise meeting_errors.NotMeetingOrganiser()
-
     async def _rsvp_details(self, turn: Turn, data: dict[str, Any], lang: str) -> dict[str, Any]:
         """"Who's coming": the answers by name, for the organiser (or an admin), in a dialog."""
-        meeting_id = str(data.get("meeting_id") or "")
-        await self._organiser_check(turn, meeting_id)
-        summary = await meetings.rsvp_summary(turn.workspace, meeting_id, str(data.get("occurrence") or ""))
+        summary = await meetings.rsvp_details(turn.workspace, turn.member, str(data.get("meeting_id") or ""),
+                                              str(data.get("occurrence") or ""))
         card = render_card(rsvp_details_message(summary, lang))
         return {"task": {"type": "continue", "value": {
             "title": translate(lang, "teams.meeting.who"), "height": "medium", "width": "medium",

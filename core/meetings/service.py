@@ -641,6 +641,13 @@ async def rsvp_summary(workspace: Workspace, meeting_id: int | str, occurrence: 
     return await _summary(meeting.id, occurrence)
 
 
+async def rsvp_details(workspace: Workspace, actor: Member, meeting_id: int | str, occurrence: str) -> RsvpSummary:
+    """Who answered what, by name: only for the organiser or an admin (``NotMeetingOrganiser``)."""
+    meeting = await _get(workspace, meeting_id)
+    _require_organiser(meeting, actor)
+    return await _summary(meeting.id, occurrence)
+
+
 async def _summary(meeting_id: int, occurrence: str) -> RsvpSummary:
     rows = await Rsvp.filter(meeting_id=meeting_id, occurrence=occurrence).select_related("member") \
         .order_by("updated_at", "id")

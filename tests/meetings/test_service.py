@@ -143,3 +143,13 @@ async def test_meetings_belong_to_one_workspace(workspace, alice, meeting):
     with pytest.raises(errors.MeetingNotFound):
         await service.get_meeting(other, meeting.id)
     assert await service.list_meetings(other) == []
+
+
+async def test_only_the_organiser_or_an_admin_sees_who_answered(workspace, alice, bob, admin, meeting):
+    occ = "2026-12-07T10:00"
+    await service.answer_rsvp(workspace, bob, meeting.id, occ, "yes")
+    with pytest.raises(errors.NotMeetingOrganiser):
+        await service.rsvp_details(workspace, bob, meeting.id, occ)
+    for viewer in (alice, admin):
+        details = await service.rsvp_details(workspace, viewer, meeting.id, occ)
+        assert [p.display_name for p in details.going] == ["Bob"]
