@@ -30,6 +30,7 @@ PLATFORM_HELP: dict[str, tuple[tuple[str, str], ...]] = {
         ("thanks @name … #value", "help.thanks"),
         ("leaderboard [week|month|all] [sent]", "help.leaderboard"),
         ("values", "help.values"),
+        ("meeting [list|edit|skip|cancel]", "help.meeting"),
         ("notifications on|off", "help.notifications"),
         ("help", "help.help"),
     ),
@@ -37,12 +38,14 @@ PLATFORM_HELP: dict[str, tuple[tuple[str, str], ...]] = {
         ("/thanks user: message: value:", "help.thanks"),
         ("/leaderboard period:", "help.leaderboard"),
         ("/values", "help.values"),
+        ("/meeting create|list|skip|edit|cancel", "help.meeting"),
         ("/help", "help.help"),
     ),
     "console": (
         ("thanks @name … #value", "help.thanks"),
         ("leaderboard [week|month|all] [sent]", "help.leaderboard"),
         ("values", "help.values"),
+        ("meeting create|list|skip|edit|cancel", "help.meeting"),
         ("help", "help.help"),
     ),
 }

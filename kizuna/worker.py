@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from cards.payloads import render_payload
 from core import outbox
+from core.errors import KizunaError
 from core.models import Address, Delivery, Workspace
 from kizuna.plugin import Adapter, DeliveryFailed, OutgoingMessage
 
@@ -65,7 +66,11 @@ class OutboxWorker:
             try:
                 workspace = await Workspace.get(id=delivery.workspace_id)
                 address = await Address.get_or_none(workspace_id=workspace.id, key=delivery.address_key)
-                message = await render_payload(workspace, dict(delivery.message), delivery.locale)
+                try:
+                    message = await render_payload(workspace, dict(delivery.message), delivery.locale)
+                except KizunaError as gone:
+                    # What it was about no longer exists (a skipped occurrence, a deleted thanks): retrying cannot help.
+                    raise DeliveryFailed(f"nothing to send: {gone.localized('en')}", permanent=True) from gone
                 await adapter.deliver(OutgoingMessage(
                     delivery_id=delivery.id, workspace_external_id=workspace.external_id,
                     address_key=delivery.address_key, address=dict(address.payload) if address else {},

@@ -37,10 +37,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    skip = pytest.mark.skip(reason="PostgreSQL only; run with KIZUNA_TEST_DATABASE=postgres")
+    skip_pg = pytest.mark.skip(reason="PostgreSQL only; run with KIZUNA_TEST_DATABASE=postgres")
+    skip_sqlite = pytest.mark.skip(reason="SQLite only (runs in the SQLite half)")
     for item in items:
         if BACKEND != "postgres" and "postgres_only" in item.keywords:
-            item.add_marker(skip)
+            item.add_marker(skip_pg)
+        if BACKEND == "postgres" and "sqlite_only" in item.keywords:
+            item.add_marker(skip_sqlite)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
