@@ -56,12 +56,15 @@ class Meeting(Model):
     schedule_version = fields.IntField(default=0)
     # A platform object mirroring the series (e.g. a Discord Guild Scheduled Event id).
     external_event_id = fields.CharField(max_length=64, null=True)
+    # The platform event that created it (a dialog submit, an interaction): delivered twice, one meeting.
+    idempotency_key = fields.CharField(max_length=255, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "meeting"
         indexes = (("workspace_id", "status"),)
+        unique_together = (("workspace_id", "idempotency_key"),)
 
 
 class OccurrenceOverride(Model):

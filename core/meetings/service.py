@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from core import outbox
@@ -342,6 +343,7 @@ async def create_meeting(
     departments: Sequence[str] | str = (),
     remind: str | Sequence[int] | None = None,
     now: datetime | None = None,
+    idempotency_key: str | None = None,
 ) -> MeetingView:
     """Schedule a meeting series.
 
@@ -352,9 +354,14 @@ async def create_meeting(
     RFC 5545 ``rrule`` such as ``FREQ=WEEKLY;BYDAY=MO,TH`` (no sub-daily rules).
     ``remind`` is ``"1d,15m"`` or minutes ``[1440, 15]`` (default 1 day and 15 minutes before).
     ``departments`` are existing department names. ``channel`` is where reminders are posted
-    (the platform's channel id). Reminders that would already be due are not sent.
+    (the platform's channel id). Reminders that would already be due are not sent. The same
+    ``idempotency_key`` (the platform's event id) twice returns the first meeting.
     """
     moment = _aware(now)
+    if idempotency_key:
+        existing = await Meeting.get_or_none(workspace_id=workspace.id, idempotency_key=idempotency_key)
+        if existing is not None:
+            return await _view(existing, moment)
     tz_name = _check_timezone(timezone or workspace.timezone)
     local = _local_start(start, tz_name)
     shown, ids = await _departments(workspace, departments)
@@ -366,10 +373,17 @@ async def create_meeting(
         rrule=_rule(repeat, rrule, local), until_local=until, duration_minutes=_duration(duration_minutes),
         place=_text(place, MAX_PLACE), channel=channel.strip()[:255], reminder_offsets=_offsets(remind),
         organiser_id=organiser.id if organiser is not None and organiser.id else None, status=ACTIVE,
+        idempotency_key=idempotency_key or None,
     )
     _check_has_future(meeting, {}, moment)
     plan_next_reminder(meeting, {}, start_of_time(moment))
-    await meeting.save()
+    try:
+        await meeting.save()
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        # The same event, delivered twice at once: the other delivery created it.
+        return await _view(await Meeting.get(workspace_id=workspace.id, idempotency_key=idempotency_key), moment)
     return await _view(meeting, moment, {})
 
 

@@ -153,3 +153,14 @@ async def test_only_the_organiser_or_an_admin_sees_who_answered(workspace, alice
     for viewer in (alice, admin):
         details = await service.rsvp_details(workspace, viewer, meeting.id, occ)
         assert [p.display_name for p in details.going] == ["Bob"]
+
+
+async def test_the_same_create_event_twice_makes_one_meeting(workspace, alice):
+    args = {"title": "Weekly sync", "start": "2026-12-07 10:00", "channel": "general", "repeat": "weekly",
+            "now": NOW, "idempotency_key": "activity-1"}
+    first = await service.create_meeting(workspace, alice, **args)
+    again = await service.create_meeting(workspace, alice, **args)
+    assert again.id == first.id
+    assert await Meeting.filter(workspace_id=workspace.id).count() == 1
+    other = await service.create_meeting(workspace, alice, **{**args, "idempotency_key": "activity-2"})
+    assert other.id != first.id
