@@ -223,7 +223,8 @@ class MeetingCommands:
             channel=channel, timezone=_opt(options, "timezone"), repeat=_opt(options, "repeat"),
             remind=_opt(options, "remind"), departments=str(options.get("departments") or ""),
             place=str(options.get("place") or ""), agenda=str(options.get("agenda") or ""),
-            duration_minutes=options.get("duration") or 60)
+            duration_minutes=options.get("duration") or 60,
+            idempotency_key=f"discord:{interaction.get('id')}" if interaction.get("id") else None)
         lines: list[str] = []
         if options.get("event", True) is not False:
             view, lines = await self._publish(workspace, view, locale)

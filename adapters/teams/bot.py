@@ -492,7 +492,9 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         activity = turn.activity
         channel = act.base_conversation_id(activity.conversation.id)
         try:
-            view = await meetings.create_meeting(turn.workspace, turn.member, channel=channel, **submission.fields())
+            view = await meetings.create_meeting(turn.workspace, turn.member, channel=channel,
+                                                 idempotency_key=act.idempotency_key(activity, "meeting"),
+                                                 **submission.fields())
         except KizunaError as error:
             form = await self._meeting_form(turn, submission, error.localized(turn.locale))
             return invoke(meeting_task(turn.locale, form))
