@@ -11,17 +11,21 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any
 
 import requests
 from aiohttp import web
-from botbuilder.core import TurnContext
+from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity, ChannelAccount, ConversationParameters, ResourceResponse
 from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth import AuthenticateRequestResult, ServiceClientCredentialsFactory
+from botframework.connector.auth._built_in_bot_framework_authentication import (
+    _BuiltinBotFrameworkAuthentication,
+)
+from botframework.connector.auth._connector_factory_impl import _ConnectorFactoryImpl
 from msrest.exceptions import ClientRequestError
 
 from adapters.teams import activity as act
@@ -90,13 +94,67 @@ def check_configuration(settings: Settings) -> None:
 
 class KizunaCloudAdapter(CloudAdapter):  # type: ignore[misc]
     """``CloudAdapter`` whose outgoing calls are retried on 429/412/502/503/504 (the SDK never retries),
-    and whose messages go out through ``ConnectorSender`` (aiohttp) instead of msrest + requests."""
+    whose messages go out through ``ConnectorSender`` (aiohttp) instead of msrest + requests, and
+    which reuses its Bot Connector clients instead of building two msrest clients on every turn."""
+
+    # Distinct (app id, audience, service URL) keys are few (one per Teams region); the bound only
+    # guards against a flood of made-up service URLs.
+    MAX_CACHED_CLIENTS = 256
 
     def __init__(self, authentication: ConfigurationBotFrameworkAuthentication, retry: RetryPolicy,
                  sender: ConnectorSender) -> None:
         super().__init__(authentication)
         self.retry = retry
         self.sender = sender
+        self._connectors: dict[tuple[Any, ...], ConnectorClient] = {}
+        self._user_token_clients: dict[str, Any] = {}
+
+    async def process_activity(self, auth: str | AuthenticateRequestResult, activity: Activity,
+                               logic: Callable[[TurnContext], Awaitable[Any]]) -> InvokeResponse | None:
+        """``CloudAdapterBase.process_activity`` with cached connector and user-token clients.
+
+        The SDK builds a ``ConnectorClient`` and a ``UserTokenClient`` (two msrest pipelines) per
+        turn, about a millisecond of CPU; they only depend on the bot's app id, the audience and
+        the service URL, so one per key is kept (what the SDK's older ``BotFrameworkAdapter`` did).
+        Authentication is unchanged: a header is validated by the SDK exactly as before, and an
+        ``AuthenticateRequestResult`` is the SDK's own result.
+        """
+        if isinstance(auth, str):
+            auth = await self.bot_framework_authentication.authenticate_request(activity, auth)
+        activity.caller_id = auth.caller_id
+        if auth.connector_factory is None:
+            raise RuntimeError("Unable to extract ConnectorClient from turn context.")
+        connector_client = await self.connector_client(auth.connector_factory, activity.service_url, auth.audience)
+        user_token_client = await self._user_token_client(auth.claims_identity)
+        context = self._create_turn_context(activity, auth.claims_identity, auth.audience, connector_client,
+                                            user_token_client, logic, auth.connector_factory)
+        await self.run_pipeline(context, logic)
+        response: InvokeResponse | None = self._process_turn_results(context)
+        return response
+
+    async def connector_client(self, factory: Any, service_url: str, audience: str | None) -> ConnectorClient:
+        """The connector client ``factory.create(service_url, audience)`` would build, reused per key."""
+        key = _connector_key(factory, service_url, audience)
+        if key is None:  # an SDK factory this code does not know: no reuse
+            client: ConnectorClient = await factory.create(service_url, audience)
+            return client
+        cached = self._connectors.get(key)
+        if cached is None:
+            cached = await factory.create(service_url, audience)
+            if len(self._connectors) >= self.MAX_CACHED_CLIENTS:
+                self._connectors.clear()
+            self._connectors[key] = cached
+        return cached
+
+    async def _user_token_client(self, claims: Any) -> Any:
+        app_id = str(_BuiltinBotFrameworkAuthentication.get_app_id(claims) or "")
+        cached = self._user_token_clients.get(app_id)
+        if cached is None:
+            cached = await self.bot_framework_authentication.create_user_token_client(claims)
+            if len(self._user_token_clients) >= self.MAX_CACHED_CLIENTS:
+                self._user_token_clients.clear()
+            self._user_token_clients[app_id] = cached
+        return cached
 
     async def send_activities(self, context: TurnContext, activities: list[Activity]) -> list[ResourceResponse]:
         send = super().send_activities
@@ -233,8 +291,7 @@ class TeamsAdapter:
         """A Bot Connector client for ``service_url``, authenticated as this bot."""
         claims = self.cloud.create_claims_identity(self.app_id)
         factory = self.authentication.create_connector_factory(claims)
-        client: ConnectorClient = await factory.create(service_url, None)
-        return client
+        return await self.cloud.connector_client(factory, service_url, None)
 
     async def post(self, reference: Mapping[str, Any], outgoing: Activity) -> str:
         """Post ``outgoing`` into the conversation of a stored reference (a new message, not a reply)."""
@@ -292,6 +349,15 @@ class TeamsAdapter:
         except Exception as error:
             raise _delivery_failure(outgoing, error) from error
         raise DeliveryFailed(f"no Teams conversation reference stored for {outgoing.address_key}", permanent=True)
+
+
+def _connector_key(factory: Any, service_url: str, audience: str | None) -> tuple[Any, ...] | None:
+    """What a connector client built by the SDK's ``_ConnectorFactoryImpl`` depends on, or None."""
+    if type(factory) is not _ConnectorFactoryImpl:
+        return None
+    return (factory._app_id, audience or factory._to_channel_from_bot_oauth_scope, factory._login_endpoint,
+            factory._validate_authority, id(factory._credential_factory),
+            id(factory._connector_client_configuration), service_url)
 
 
 def _delivery_failure(outgoing: OutgoingMessage, error: BaseException) -> DeliveryFailed:

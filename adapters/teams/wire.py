@@ -21,7 +21,8 @@ from yarl import URL
 
 # Fields ``TurnContext.send_activity`` sets (conversation reference) plus what Kizuna's replies use.
 _KNOWN = frozenset({"type", "service_url", "channel_id", "conversation", "from_property", "recipient",
-                    "reply_to_id", "locale", "text", "attachments", "id", "summary", "text_format"})
+                    "reply_to_id", "locale", "text", "attachments", "id", "summary", "text_format",
+                    "input_hint"})
 
 
 class ConnectorHTTPError(Exception):
@@ -67,7 +68,7 @@ def activity_json(activity: Activity) -> dict[str, Any]:
         "from": _account(activity.from_property), "recipient": _account(activity.recipient),
         "conversation": _account(activity.conversation), "replyToId": activity.reply_to_id,
         "locale": activity.locale, "text": activity.text, "summary": activity.summary,
-        "textFormat": activity.text_format,
+        "textFormat": activity.text_format, "inputHint": activity.input_hint,
         "attachments": [_attachment(a) for a in activity.attachments] if activity.attachments else None,
     }
     return {k: v for k, v in body.items() if v is not None}
