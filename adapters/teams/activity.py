@@ -8,12 +8,87 @@ from dataclasses import dataclass
 from typing import Any
 
 from botbuilder.core import TurnContext
-from botbuilder.schema import Activity, ConversationReference
+from botbuilder.schema import Activity, ChannelAccount, ConversationAccount, ConversationReference, Entity
+from msrest.serialization import Deserializer, Model
 
 from core.services.addresses import channel_key, member_key
 
 PLATFORM = "teams"
 _NBSP = re.compile(r"&nbsp;|\xa0", re.IGNORECASE)
+
+
+class _NotSimple(Exception):
+    """The payload has something the fast reader leaves to the SDK's deserializer."""
+
+
+def _wire_types(model: type[Model]) -> dict[str, tuple[str, str]]:
+    """``{JSON key: (attribute, msrest type)}`` of a schema class."""
+    return {spec["key"]: (name, spec["type"]) for name, spec in model._attribute_map.items()}
+
+
+_ACTIVITY_FIELDS = _wire_types(Activity)
+_ACCOUNT_FIELDS = {ChannelAccount: _wire_types(ChannelAccount), ConversationAccount: _wire_types(ConversationAccount)}
+_ACCOUNT_TYPES = {"ChannelAccount": ChannelAccount, "ConversationAccount": ConversationAccount}
+
+
+def _simple_value(kind: str, value: Any) -> Any:
+    if value is None or kind == "object":
+        return value
+    if kind == "str" and isinstance(value, str):
+        return value
+    if kind == "bool" and isinstance(value, bool):
+        return value
+    if kind == "iso-8601" and isinstance(value, str):
+        return Deserializer.deserialize_iso(value)  # type: ignore[no-untyped-call]
+    raise _NotSimple(kind)
+
+
+def _fill(model: Model, fields: dict[str, tuple[str, str]], data: dict[str, Any], nested: bool) -> Model:
+    """Set ``model``'s attributes from ``data`` the way msrest's ``Model.deserialize`` does."""
+    for key, value in data.items():
+        known = fields.get(key)
+        if known is None:
+            if not nested:
+                raise _NotSimple(key)  # unknown top-level keys are rare: the SDK handles them
+            model.additional_properties[key] = value
+            continue
+        name, kind = known
+        account = _ACCOUNT_TYPES.get(kind)
+        if account is not None and value is not None:
+            if not isinstance(value, dict):
+                raise _NotSimple(key)
+            value = _fill(account(), _ACCOUNT_FIELDS[account], value, True)
+        elif kind == "[Entity]" and value is not None:
+            if not isinstance(value, list):
+                raise _NotSimple(key)
+            value = [_entity(item) for item in value]
+        else:
+            value = _simple_value(kind, value)
+        setattr(model, name, value)
+    return model
+
+
+def _entity(data: Any) -> Entity:
+    if not isinstance(data, dict) or not isinstance(data.get("type", ""), str | None):
+        raise _NotSimple("entity")
+    entity = Entity(type=data.get("type"))
+    entity.additional_properties = {k: v for k, v in data.items() if k != "type"}
+    return entity
+
+
+def read_activity(body: dict[str, Any]) -> Activity:
+    """The ``Activity`` msrest's ``Activity().deserialize(body)`` builds, without its reflective walk.
+
+    Teams activities are flat JSON: strings, accounts, entities and free-form ``channelData`` /
+    ``value``. Those are read here (same attributes, same ``additional_properties``); anything
+    else (attachments, members added, suggested actions, unknown keys, a number where a string
+    belongs…) goes to the SDK's deserializer, so the result is always what the SDK would give.
+    """
+    try:
+        activity: Activity = _fill(Activity(), _ACTIVITY_FIELDS, body, False)
+    except _NotSimple:
+        activity = Activity().deserialize(body)
+    return activity
 
 
 @dataclass(frozen=True)
@@ -131,6 +206,18 @@ def reference_payload(activity: Activity, *, conversation_id: str | None = None)
     return payload
 
 
+def channel_reference(activity: Activity, channel_id: str) -> dict[str, Any]:
+    """The reference of a channel or group chat: who spoke last (``user``, ``locale``) is left out.
+
+    Posting into a channel only needs the conversation, service URL and bot; leaving the sender
+    out keeps the stored payload the same whoever writes, so it is not rewritten on every message.
+    """
+    payload = reference_payload(activity, conversation_id=channel_id)
+    payload.pop("user", None)
+    payload.pop("locale", None)
+    return payload
+
+
 def load_reference(payload: dict[str, Any]) -> ConversationReference:
     """A stored reference back as the SDK's object."""
     reference: ConversationReference = ConversationReference().deserialize(payload)
@@ -146,4 +233,4 @@ def address_keys(activity: Activity) -> list[tuple[str, dict[str, Any]]]:
     if kind == "personal" and sender is not None and sender.id:
         return [(member_key(sender.id), reference_payload(activity))]
     base = base_conversation_id(activity.conversation.id)
-    return [(channel_key(base), reference_payload(activity, conversation_id=base))]
+    return [(channel_key(base), channel_reference(activity, base))]

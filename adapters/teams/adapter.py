@@ -392,7 +392,7 @@ def parse_activity(body: Any) -> tuple[Activity | None, str]:
         if name in body and body[name] is not None and not isinstance(body[name], list):
             return None, f"the activity's {name} must be a list"
     try:
-        activity: Activity = Activity().deserialize(body)
+        activity = act.read_activity(body)
     except Exception as error:  # msrest raises its own DeserializationError, or anything else on odd input
         return None, f"malformed activity: {type(error).__name__}"
     return activity, ""

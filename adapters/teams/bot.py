@@ -259,8 +259,7 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         if command.kind == "feed_here":
             channel = act.base_conversation_id(turn.activity.conversation.id)
             await update_settings(workspace, actor, feed_channel=channel)
-            await self._store_address(workspace, f"channel:{channel}",
-                                   act.reference_payload(turn.activity, conversation_id=channel))
+            await self._store_address(workspace, f"channel:{channel}", act.channel_reference(turn.activity, channel))
             return notice_message(lang, "notice.feed_set")
         if command.kind == "feed_off":
             await update_settings(workspace, actor, feed_channel="")
@@ -500,8 +499,7 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             return invoke(meeting_task(turn.locale, form))
         # The scheduler posts to ``channel:<conversation id>``: make sure that address exists (a 1:1
         # chat only stores a member address otherwise).
-        await self._store_address(turn.workspace, channel_key(channel),
-                                  act.reference_payload(activity, conversation_id=channel))
+        await self._store_address(turn.workspace, channel_key(channel), act.channel_reference(activity, channel))
         upcoming = await meetings.upcoming_occurrences(turn.workspace, view.id, 3)
         card = meeting_details_message(view, turn.locale, "meeting.created", upcoming)
         status = await self._post_within(turn, card, deadline, what=f"meeting {view.id}")

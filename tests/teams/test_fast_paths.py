@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity
+from msrest.exceptions import DeserializationError
+from msrest.serialization import Model
 
 from adapters.teams import testing as t
+from adapters.teams.activity import read_activity
 from adapters.teams.bot import card_activity
 from adapters.teams.testing import ALICE, BOB
 from adapters.teams.wire import activity_json
 from cards.model import NoticeMessage
+from core.models import Address
 
 
 def _reply_like_turn_context(incoming: dict) -> Activity:
@@ -51,3 +56,74 @@ async def test_connector_clients_are_reused_per_service_url(teams, connector):
     assert await adapter.connector(connector.url) is first
     other = await adapter.connector("http://127.0.0.1:9/other/")
     assert other is not first and other.config.base_url == "http://127.0.0.1:9/other/"
+
+
+async def test_channel_address_does_not_change_with_whoever_speaks(teams, connector):
+    client, _ = teams
+    await client.post("/api/messages", json=t.message(connector.url, ALICE, f"thanks {BOB.tag} for a", [BOB]))
+    channel = await Address.get(key="channel:19:channel@thread.tacv2")
+    await client.post("/api/messages", json=t.message(connector.url, BOB, f"thanks {ALICE.tag} for b", [ALICE],
+                                                      locale="ja-JP"))
+    again = await Address.get(key="channel:19:channel@thread.tacv2")
+    assert again.payload == channel.payload and again.updated_at == channel.updated_at
+    assert "user" not in again.payload and again.payload["conversation"]["id"] == "19:channel@thread.tacv2"
+    assert again.payload["serviceUrl"] == connector.url and again.payload["bot"]["id"] == t.BOT_ID
+
+
+def _state(value):
+    """Everything an SDK model holds, recursively (attributes and additional_properties)."""
+    if isinstance(value, Model):
+        return (type(value).__name__, {k: _state(v) for k, v in vars(value).items()})
+    if isinstance(value, list):
+        return [_state(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _state(v) for k, v in value.items()}
+    return value
+
+
+def _payloads():
+    url = "http://127.0.0.1:9/"
+    personal = t.message(url, ALICE, "help", conversation="a:1on1", conversation_type="personal", locale="ja-JP")
+    odd_entities = t.message(url, ALICE, f"thanks {BOB.tag}", [BOB])
+    odd_entities["entities"].append({"type": None, "x": [1, 2]})
+    odd_entities["entities"].append({"mentioned": {"id": "29:x"}})
+    null_fields = t.message(url, ALICE, "values")
+    null_fields.update(text=None, locale=None, replyToId=None, channelData=None)
+    null_fields["from"]["role"] = None
+    nested_extra = t.message(url, ALICE, "help")
+    nested_extra["conversation"]["weird"] = {"a": [1]}
+    nested_extra["recipient"]["properties"] = {"p": 1}
+    return [
+        t.message(url, ALICE, f"thanks {BOB.tag} for the notes #teamwork", [BOB]),
+        personal, odd_entities, null_fields, nested_extra,
+        t.clap_invoke(url, BOB, 12),
+        t.invoke(url, ALICE, "composeExtension/fetchTask", {"commandId": "sendThanks", "commandContext": "message",
+                                                            "messagePayload": {"body": {"content": "<p>hi</p>"}}}),
+        # These take the SDK's own path: a list of accounts, an unknown key, a number for a string.
+        t.installed(url, ALICE),
+        t.message(url, ALICE, "help") | {"somethingNew": {"a": 1}},
+        t.message(url, ALICE, "help") | {"id": 12345},
+        t.message(url, ALICE, "help") | {"localTimestamp": "2026-11-27T12:00:00.123+09:00"},
+    ]
+
+
+@pytest.mark.parametrize("payload", _payloads())
+def test_activities_are_read_exactly_as_the_sdk_reads_them(payload):
+    ours = read_activity(copy.deepcopy(payload))
+    sdk = Activity().deserialize(copy.deepcopy(payload))
+    assert _state(ours) == _state(sdk)
+    assert ours.serialize() == sdk.serialize()
+
+
+def test_a_bad_timestamp_is_still_refused():
+    with pytest.raises(DeserializationError):
+        read_activity(t.message("http://127.0.0.1:9/", ALICE, "help") | {"timestamp": "yesterday"})
+
+
+def test_teams_messages_and_invokes_do_not_need_the_sdk_deserializer(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("took the slow path")
+
+    monkeypatch.setattr(Activity, "deserialize", refuse)
+    for payload in _payloads()[:7]:
+        read_activity(payload)
