@@ -30,6 +30,7 @@ from msrest.exceptions import ClientRequestError
 
 from adapters.teams import activity as act
 from adapters.teams.bot import KizunaTeamsBot, card_activity
+from adapters.teams.identity import DEFAULT_TTL as DEFAULT_IDENTITY_TTL
 from adapters.teams.sdk import (
     RETRYABLE_STATUSES,
     RetryPolicy,
@@ -190,7 +191,8 @@ class TeamsAdapter:
 
     def __init__(self, settings: Settings, *, auth_overrides: Mapping[str, Any] | None = None,
                  credentials_factory: ServiceClientCredentialsFactory | None = None,
-                 retry: RetryPolicy | None = None, invoke_budget: float = 4.0) -> None:
+                 retry: RetryPolicy | None = None, invoke_budget: float = 4.0,
+                 identity_ttl: float = DEFAULT_IDENTITY_TTL) -> None:
         check_configuration(settings)
         apply_sdk_fixes()
         self.settings = settings
@@ -198,6 +200,8 @@ class TeamsAdapter:
         self.retry = retry or RetryPolicy()
         # Teams gives an invoke 5 s (composeExtension/submitAction); keep a second for everything else.
         self.invoke_budget = invoke_budget
+        # How long a workspace/member row read by a turn that needs no rights is reused (identity.py).
+        self.identity_ttl = identity_ttl
         self.configuration = BotConfiguration(settings, auth_overrides)
         try:
             self.authentication = ConfigurationBotFrameworkAuthentication(

@@ -26,6 +26,7 @@ from adapters.teams.dialog import (
     task_continue,
     thanks_form,
 )
+from adapters.teams.identity import IdentityCache
 from adapters.teams.meetings import COMMAND_ID as MEETING_COMMAND_ID
 from adapters.teams.meetings import (
     launcher_card,
@@ -58,7 +59,7 @@ from cards.build import (
 )
 from cards.meetings import meeting_details_message, meeting_list_message, reminder_message, rsvp_details_message
 from cards.model import ErrorMessage, Message, NoticeMessage
-from core.commands import CommandKind, parse_command, parse_leaderboard_options, split_tags
+from core.commands import CommandKind, ParsedCommand, parse_command, parse_leaderboard_options, split_tags
 from core.errors import KizunaError, UnknownMember
 from core.i18n import normalize_locale, resolve_locale, translate
 from core.meetings import errors as meeting_errors
@@ -88,6 +89,10 @@ MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
 _PRESENT = object()
 _ON = {"on", "yes", "true", "オン", "有効", "はい"}
 _OFF = {"off", "no", "false", "オフ", "無効", "いいえ"}
+# Commands that need no rights and change no settings: their turns may use the identity cache.
+_FORGET_AFTER_TURN = "kizuna.forget_identities"
+_UNPRIVILEGED = frozenset({CommandKind.THANKS, CommandKind.LEADERBOARD, CommandKind.VALUES, CommandKind.HELP,
+                           CommandKind.EMPTY})
 
 
 def card_activity(message: Message | dict[str, Any]) -> Activity:
@@ -146,6 +151,7 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         # What this process last stored per (workspace, address key): every activity would otherwise
         # re-read the same conversation reference. ``_PRESENT`` marks keys known to exist.
         self._addresses: dict[tuple[int, str], Any] = {}
+        self.identities = IdentityCache(host.identity_ttl)
 
     async def _store_address(self, workspace: Workspace, key: str, payload: dict[str, Any], *,
                              replace: bool = True) -> None:
@@ -158,20 +164,46 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             self._addresses.clear()
         self._addresses[cache_key] = payload if replace else _PRESENT
 
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        try:
+            await super().on_turn(turn_context)
+        finally:
+            workspace = turn_context.turn_state.get(_FORGET_AFTER_TURN)
+            if workspace is not None:
+                self.identities.forget(workspace)
+
     # ---- who and where ------------------------------------------------------------------------
 
-    async def _turn(self, context: TurnContext) -> Turn:
+    async def _turn(self, context: TurnContext, *, cached: bool = False) -> Turn:
+        """Who and where. ``cached`` only for turns that need no rights (see ``identity.py``)."""
         activity = context.activity
-        workspace = await ensure_workspace(act.PLATFORM, act.tenant_id(activity),
-                                           default_locale=normalize_locale(activity.locale))
+        tenant = act.tenant_id(activity)
+        workspace = self.identities.workspace(tenant) if cached else None
+        if workspace is None:
+            workspace = await ensure_workspace(act.PLATFORM, tenant, default_locale=normalize_locale(activity.locale))
+            if cached:
+                self.identities.keep_workspace(tenant, workspace)
+            else:
+                # Settings, rights or departments may change in this turn: forget them at its end.
+                context.turn_state[_FORGET_AFTER_TURN] = workspace
         sender = activity.from_property
-        member = await ensure_member(workspace, sender.id, display_name=sender.name, locale=activity.locale)
+        member = await self._member(workspace, sender.id, sender.name, activity.locale, cached=cached)
         aad = act.aad_object_id(activity)
         if aad and aad in self.host.settings.teams_admin_ids:
             await grant_configured_admin(member)
         await self._remember(workspace, activity, member)
         locale = resolve_locale(activity.locale, member.locale or workspace.default_locale)
         return Turn(context, workspace, member, locale)
+
+    async def _member(self, workspace: Workspace, user_id: str, display_name: str | None,
+                      locale: str | None = None, *, cached: bool) -> Member:
+        """``ensure_member``, skipped on a cached turn while it would change nothing."""
+        member = self.identities.member(workspace.id, user_id, display_name, locale) if cached else None
+        if member is None:
+            member = await ensure_member(workspace, user_id, display_name=display_name, locale=locale)
+            if cached:
+                self.identities.keep_member(member)
+        return member
 
     async def _remember(self, workspace: Workspace, activity: Activity, member: Member) -> None:
         """Store how to reach this person/conversation again, and their Entra id → Teams id."""
@@ -202,9 +234,13 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         if not activity.text and activity.value is not None:
             # A legacy Action.Submit from an old card: nothing to do.
             return
-        turn = await self._turn(turn_context)
+        text, people = act.split_mentions(activity)
+        parsed = parse_command(text)
+        admin = parse_admin(text, parsed)
+        cached = admin is None and parsed.kind in _UNPRIVILEGED
+        turn = await self._turn(turn_context, cached=cached)
         try:
-            reply = await self._command(turn)
+            reply = await self._command(turn, text, people, parsed, admin)
         except KizunaError as error:
             reply = error_message(error, turn.locale)
         except Exception:
@@ -213,10 +249,8 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         if reply is not None:
             await turn_context.send_activity(card_activity(reply))
 
-    async def _command(self, turn: Turn) -> Message | dict[str, Any] | None:
-        text, people = act.split_mentions(turn.activity)
-        parsed = parse_command(text)
-        admin = parse_admin(text, parsed)
+    async def _command(self, turn: Turn, text: str, people: list[act.Mention], parsed: ParsedCommand,
+                       admin: AdminCommand | None) -> Message | dict[str, Any] | None:
         if admin is not None:
             return await self._admin(turn, admin, people)
         if parsed.kind is CommandKind.THANKS:
@@ -242,7 +276,7 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         return ErrorMessage(turn.locale, translate(turn.locale, "error.unknown_command", command=parsed.word))
 
     async def _thanks(self, turn: Turn, rest: str, people: list[act.Mention]) -> Message | None:
-        recipients = [await ensure_member(turn.workspace, p.id, display_name=p.name) for p in people]
+        recipients = [await self._member(turn.workspace, p.id, p.name, cached=True) for p in people]
         message, tags = split_tags(act.message_without_mentions(rest, people))
         channel = act.base_conversation_id(turn.activity.conversation.id)
         result = await give_thanks(turn.workspace, turn.member, recipients, message, tags,
@@ -370,7 +404,7 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         if action.get("type") != "Action.Execute":
             return invoke({"statusCode": 400, "type": "application/vnd.microsoft.error",
                            "value": {"code": "BadRequest", "message": "expected Action.Execute"}})
-        turn = await self._turn(context)
+        turn = await self._turn(context, cached=True)  # claps and RSVPs need no rights
         data = _dict(action.get("data"))
         verb = str(action.get("verb") or "")
         card_locale = normalize_locale(str(data.get("locale") or "")) or turn.locale

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+import time
 
 import pytest
 from botbuilder.core import TurnContext
@@ -10,13 +12,16 @@ from botbuilder.schema import Activity
 from msrest.exceptions import DeserializationError
 from msrest.serialization import Model
 
+from adapters.teams import bot as bot_module
+from adapters.teams import identity as identity_module
 from adapters.teams import testing as t
 from adapters.teams.activity import read_activity
+from adapters.teams.adapter import TeamsAdapter
 from adapters.teams.bot import card_activity
-from adapters.teams.testing import ALICE, BOB
+from adapters.teams.testing import ALICE, BOB, User
 from adapters.teams.wire import activity_json
 from cards.model import NoticeMessage
-from core.models import Address
+from core.models import Address, Delivery, Department, DepartmentFlow, Member, Thanks, Value, Workspace
 
 
 def _reply_like_turn_context(incoming: dict) -> Activity:
@@ -127,3 +132,94 @@ def test_teams_messages_and_invokes_do_not_need_the_sdk_deserializer(monkeypatch
     monkeypatch.setattr(Activity, "deserialize", refuse)
     for payload in _payloads()[:7]:
         read_activity(payload)
+
+
+# ---- the identity cache (adapters/teams/identity.py) ---------------------------------------------
+
+async def _thanks(client, url, sender, recipient, text="for the help", **kwargs):
+    response = await client.post("/api/messages", json=t.message(url, sender, f"thanks {recipient.tag} {text}",
+                                                                 [recipient], **kwargs))
+    assert response.status == 201
+
+
+def _texts(card):
+    return json.dumps(card["body"], ensure_ascii=False)
+
+
+async def test_thanks_turns_reuse_the_workspace_and_members_they_read(teams, connector, monkeypatch):
+    client, _ = teams
+    await _thanks(client, connector.url, ALICE, BOB)
+    reads = []
+    real = bot_module.ensure_member
+
+    async def counting(*args, **kwargs):
+        reads.append(args[1])
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(bot_module, "ensure_member", counting)
+    await _thanks(client, connector.url, ALICE, BOB, "again")
+    assert reads == []
+    # A new display name is written at once.
+    await _thanks(client, connector.url, User(ALICE.id, "Alice Liddell", ALICE.aad), BOB, "renamed")
+    assert reads == ["29:alice"]
+    assert (await Member.get(platform_user_id="29:alice")).display_name == "Alice Liddell"
+    assert await Thanks.all().count() == 3
+
+
+async def test_a_cached_admin_flag_never_grants_rights(teams, connector, check_card):
+    client, _ = teams
+    await _thanks(client, connector.url, ALICE, BOB)  # Alice is cached …
+    await Member.filter(platform_user_id="29:alice").update(is_admin=False)  # … then demoted elsewhere
+    connector.clear()
+    response = await client.post("/api/messages", json=t.message(connector.url, ALICE, "values add kind Kind 親切"))
+    assert response.status == 201
+    assert "Only an admin" in _texts(check_card(connector.activities()[0].card()))
+    assert not await Value.exists(key="kind")
+
+
+async def test_changes_made_in_this_process_apply_to_the_next_thanks_at_once(teams, connector):
+    client, _ = teams
+    await client.post("/api/messages", json=t.installed(connector.url, ALICE))  # Alice: first admin
+    await _thanks(client, connector.url, ALICE, BOB)
+    await _thanks(client, connector.url, BOB, ALICE)
+    assert await Delivery.filter(kind="notification").count() == 2
+    # Bob turns notifications off, Alice puts Bob in Sales and lowers the daily limit.
+    await client.post("/api/messages", json=t.message(connector.url, BOB, "notifications off"))
+    await client.post("/api/messages", json=t.message(connector.url, ALICE, f"department {BOB.tag} Sales", [BOB]))
+    await Workspace.filter(id=(await Workspace.get()).id).update(daily_limit=2)
+    connector.clear()
+    await _thanks(client, connector.url, ALICE, BOB, "after the changes")
+    assert await Delivery.filter(kind="notification").count() == 2  # none for Bob
+    sales = await Department.get(name="Sales")
+    assert await DepartmentFlow.filter(recipient_department_id=sales.id).count() == 1
+    # The daily limit (2) was changed in the database directly, as another process would: the
+    # admin command above made this process forget what it had read, so it holds already.
+    await _thanks(client, connector.url, ALICE, BOB, "one too many")
+    assert await Thanks.filter(sender__platform_user_id="29:alice").count() == 2
+    assert "2" in _texts(connector.activities()[-1].card())
+
+
+async def test_a_change_made_by_another_process_is_seen_after_the_ttl(teams, connector, monkeypatch):
+    client, adapter = teams
+    await _thanks(client, connector.url, ALICE, BOB)
+    await Workspace.filter(id=(await Workspace.get()).id).update(max_message_length=5)
+    clock = [time.monotonic()]
+    monkeypatch.setattr(identity_module.time, "monotonic", lambda: clock[0])
+    await _thanks(client, connector.url, ALICE, BOB, "within the ttl")
+    assert await Thanks.all().count() == 2
+    clock[0] += adapter.identity_ttl + 0.01
+    await _thanks(client, connector.url, ALICE, BOB, "after the ttl")
+    assert await Thanks.all().count() == 2
+
+
+async def test_ttl_zero_turns_the_cache_off(db, settings, make_client, connector):
+    adapter = TeamsAdapter(settings, identity_ttl=0)
+    client = await make_client(adapter)
+    try:
+        await _thanks(client, connector.url, ALICE, BOB)
+        await Workspace.filter(id=(await Workspace.get()).id).update(max_message_length=5)
+        await _thanks(client, connector.url, ALICE, BOB, "too long now")
+        assert await Thanks.all().count() == 1
+    finally:
+        await client.close()
+        await adapter.close()
