@@ -4,11 +4,16 @@ Three processes besides this one: a fake Bot Connector (the replies go there, on
 bot under test, and — one after the other — Kizuna (full path: parse, store on SQLite, render the
 card, reply) and the SDK's echo bot (``CloudAdapter`` + ``ActivityHandler`` replying "Echo: …",
 without Kizuna's msrest fix). Both run in emulator mode (no JWT), so auth costs are excluded from
-both. This process posts activities at concurrency 32 and prints throughput and p50/p99 latency.
+both. This process posts activities at concurrency 32 and prints throughput, p50/p99 latency and
+the CPU time the bot process spent per request (read from ``/proc``, so on Linux only).
+
+On a shared machine one run says little: ``--rounds 3`` measures both bots three times, in
+alternating order (echo first, then Kizuna first…), and reports the median of each figure and of
+the per-round throughput ratio, which compares two measurements taken a few seconds apart.
 
     make bench            # every benchmark
     .venv/bin/python -m bench teams
-    .venv/bin/python -m bench.teams_bench [--requests 2000] [--concurrency 32]
+    .venv/bin/python -m bench.teams_bench [--requests 2000] [--concurrency 32] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +44,7 @@ class Result:
     errors: int
     seconds: float
     latencies_ms: list[float]
+    cpu_ms_per_request: float | None = None
 
     @property
     def throughput(self) -> float:
@@ -68,6 +74,15 @@ def wait_port(port: int, timeout: float = 30.0) -> None:
 def spawn(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "bench.teams_bench", *args], cwd=ROOT,
                             env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process and its threads so far (Linux ``/proc``), else None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -182,9 +197,37 @@ def measure(name: str, server_args: list[str], port: int, service_url: str, requ
     process = spawn(*server_args)
     try:
         wait_port(port)
-        return asyncio.run(load(name, port, service_url, requests, concurrency, warmup))
+        before = cpu_seconds(process.pid)
+        result = asyncio.run(load(name, port, service_url, requests, concurrency, warmup))
+        after = cpu_seconds(process.pid)
+        if before is not None and after is not None:
+            # Warm-up requests included: the bot's CPU is read around the whole load.
+            result = replace(result, cpu_ms_per_request=(after - before) * 1000 / (requests + warmup))
+        return result
     finally:
         stop(process)
+
+
+ECHO = "botbuilder echo bot (stock)"
+KIZUNA = "Kizuna thanks (parse+store+card+reply)"
+
+
+def one_round(service_url: str, requests: int, concurrency: int, warmup: int, *,
+              kizuna_first: bool) -> dict[str, Result]:
+    """Both bots, one after the other, each in a fresh process (Kizuna on a fresh SQLite file)."""
+    results: dict[str, Result] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        order = [KIZUNA, ECHO] if kizuna_first else [ECHO, KIZUNA]
+        for name in order:
+            port = free_port()
+            args = ["echo", str(port)] if name == ECHO else ["kizuna", str(port), str(Path(tmp) / "bench.sqlite3")]
+            results[name] = measure(name, args, port, service_url, requests, concurrency, warmup)
+    return results
+
+
+def _row(name: str, throughput: float, p50: float, p99: float, cpu: float | None, errors: int) -> str:
+    cpu_text = f"{cpu:8.2f}" if cpu is not None else f"{'n/a':>8}"
+    return f"{name:42} {throughput:8.1f} {p50:8.1f} {p99:8.1f} {cpu_text} {errors:7d}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -193,32 +236,43 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args([] if argv is None else argv)
     connector_port = free_port()
     connector = spawn("connector", str(connector_port))
     service_url = f"http://127.0.0.1:{connector_port}/"
+    rounds: list[dict[str, Result]] = []
     try:
         wait_port(connector_port)
-        with tempfile.TemporaryDirectory() as tmp:
-            results = []
-            port = free_port()
-            results.append(measure("botbuilder echo bot (stock)", ["echo", str(port)], port, service_url,
-                                   args.requests, args.concurrency, args.warmup))
-            port = free_port()
-            results.append(measure("Kizuna thanks (parse+store+card+reply)",
-                                   ["kizuna", str(port), str(Path(tmp) / "bench.sqlite3")], port, service_url,
-                                   args.requests, args.concurrency, args.warmup))
+        for i in range(args.rounds):
+            rounds.append(one_round(service_url, args.requests, args.concurrency, args.warmup,
+                                    kizuna_first=i % 2 == 1))
     finally:
         stop(connector)
     print(f"{args.requests} unique activities per bot, concurrency {args.concurrency}, "
-          f"Python {sys.version.split()[0]}, SQLite, fake Bot Connector on loopback")
-    print(f"{'bot':42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-    for r in results:
-        print(f"{r.name:42} {r.throughput:8.1f} {r.percentile(50):8.1f} {r.percentile(99):8.1f} {r.errors:7d}")
-    echo, kizuna = results
-    mean_k, mean_e = statistics.mean(kizuna.latencies_ms), statistics.mean(echo.latencies_ms)
-    print(f"Kizuna / echo throughput: {kizuna.throughput / echo.throughput:.2f}x "
-          f"(mean latency {mean_k:.1f} ms vs {mean_e:.1f} ms)")
+          f"Python {sys.version.split()[0]}, SQLite, fake Bot Connector on loopback, {os.cpu_count()} CPUs")
+    header = f"{'bot':42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>8} {'errors':>7}"
+    ratios = []
+    for i, results in enumerate(rounds, 1):
+        echo, kizuna = results[ECHO], results[KIZUNA]
+        ratios.append(kizuna.throughput / echo.throughput)
+        print(f"round {i}" if args.rounds > 1 else "")
+        print(header)
+        for r in (echo, kizuna):
+            print(_row(r.name, r.throughput, r.percentile(50), r.percentile(99), r.cpu_ms_per_request, r.errors))
+        mean_k, mean_e = statistics.mean(kizuna.latencies_ms), statistics.mean(echo.latencies_ms)
+        print(f"Kizuna / echo throughput: {ratios[-1]:.2f}x (mean latency {mean_k:.1f} ms vs {mean_e:.1f} ms)")
+    if args.rounds > 1:
+        print(f"\nmedian of {args.rounds} rounds (CPU ms = the bot process's CPU time per request)")
+        print(header)
+        for name in (ECHO, KIZUNA):
+            rs = [r[name] for r in rounds]
+            cpus = [r.cpu_ms_per_request for r in rs if r.cpu_ms_per_request is not None]
+            print(_row(name, statistics.median(r.throughput for r in rs),
+                       statistics.median(r.percentile(50) for r in rs), statistics.median(r.percentile(99) for r in rs),
+                       statistics.median(cpus) if cpus else None, sum(r.errors for r in rs)))
+        print(f"Kizuna / echo throughput, median of the per-round ratios: {statistics.median(ratios):.2f}x "
+              f"(rounds: {', '.join(f'{x:.2f}x' for x in ratios)})")
 
 
 if __name__ == "__main__":
