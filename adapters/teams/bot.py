@@ -29,18 +29,25 @@ from adapters.teams.dialog import (
 from adapters.teams.identity import IdentityCache
 from adapters.teams.meetings import COMMAND_ID as MEETING_COMMAND_ID
 from adapters.teams.meetings import (
+    edit_changes,
+    edit_launcher_card,
     launcher_card,
     meeting_form,
     meeting_task,
     parse_meeting_submission,
     parse_meeting_text,
+    parse_move,
+    submission_from_view,
+    with_edit_button,
 )
 from adapters.teams.render import (
     CARD_CONTENT_TYPE,
+    OPEN_MEETING_EDIT,
     OPEN_MEETING_FORM,
     REMINDER_REFRESH_VERB,
     RSVP_DETAILS,
     RSVP_VERB,
+    SUBMIT_MEETING_EDIT,
     SUBMIT_MEETING_FORM,
     THANK_ATTENDEES,
     attachment,
@@ -353,13 +360,14 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
     # ---- meetings (text) ----------------------------------------------------------------------
 
     async def _meeting_command(self, turn: Turn, rest: str) -> Message | dict[str, Any]:
-        """``meeting`` (a button that opens the dialog), ``meeting list|show|skip|cancel …``."""
+        """``meeting`` (a button that opens the dialog), ``meeting list|show|edit|skip|move|pause|resume|cancel …``."""
         workspace, member, lang = turn.workspace, turn.member, turn.locale
         command = parse_meeting_text(rest)
         if command.action == "create":
             return launcher_card(lang)
         if command.action == "help":
-            return NoticeMessage(lang, translate(lang, "teams.meeting.help"), translate(lang, "meeting.help.title"))
+            text = translate(lang, "teams.meeting.help") + "\n" + translate(lang, "teams.meeting.help.more")
+            return NoticeMessage(lang, text, translate(lang, "meeting.help.title"))
         if command.action == "list":
             return meeting_list_message(await meetings.list_meetings(workspace), lang)
         if not command.args:
@@ -367,8 +375,21 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         meeting_id = command.args[0]
         if command.action == "show":
             view = await meetings.get_meeting(workspace, meeting_id)
-            upcoming = await meetings.upcoming_occurrences(workspace, view.id, 5)
-            return meeting_details_message(view, lang, "meeting.details", upcoming)
+            return await self._meeting_card(turn, view, "meeting.details", 5)
+        if command.action == "edit":
+            # A message cannot open a dialog: answer with a button that does.
+            return edit_launcher_card(lang, await meetings.get_meeting(workspace, meeting_id))
+        if command.action == "pause":
+            view = await meetings.pause_meeting(workspace, member, meeting_id)
+            return await self._meeting_card(turn, view, "meeting.paused")
+        if command.action == "resume":
+            view = await meetings.resume_meeting(workspace, member, meeting_id)
+            return await self._meeting_card(turn, view, "meeting.resumed")
+        if command.action == "move":
+            occurrence, new_start = parse_move(meeting_id, command.args[1:])
+            key = await meetings.resolve_occurrence(workspace, meeting_id, occurrence)
+            view = await meetings.move_occurrence(workspace, member, meeting_id, key, new_start)
+            return await self._meeting_card(turn, view, "meeting.moved")
         if command.action == "cancel":
             view = await meetings.end_meeting(workspace, member, meeting_id)
             return NoticeMessage(lang, f"#{view.id} {view.title}", translate(lang, "meeting.ended", title=view.title))
@@ -377,8 +398,14 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             raise meeting_errors.InvalidMeetingCommand(hint=f"meeting skip {meeting_id} YYYY-MM-DD")
         key = await meetings.resolve_occurrence(workspace, meeting_id, " ".join(command.args[1:3]))
         view = await meetings.skip_occurrence(workspace, member, meeting_id, key)
-        upcoming = await meetings.upcoming_occurrences(workspace, view.id, 3)
-        return meeting_details_message(view, lang, "meeting.skipped", upcoming)
+        return await self._meeting_card(turn, view, "meeting.skipped")
+
+    async def _meeting_card(self, turn: Turn, view: meetings.MeetingView, title_id: str,
+                            upcoming: int = 3) -> dict[str, Any]:
+        """A meeting's details under ``title_id``, its next dates, and "Edit"."""
+        next_dates = await meetings.upcoming_occurrences(turn.workspace, view.id, upcoming)
+        card = render_card(meeting_details_message(view, turn.locale, title_id, next_dates))
+        return with_edit_button(card, turn.locale, view)
 
     # ---- invokes ------------------------------------------------------------------------------
 
@@ -494,6 +521,10 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         try:
             if marker == OPEN_MEETING_FORM:
                 return invoke(meeting_task(turn.locale, await self._meeting_form(turn)))
+            if marker == OPEN_MEETING_EDIT:
+                view = await meetings.get_meeting(turn.workspace, str(data.get("meeting_id") or ""))
+                form = await self._meeting_form(turn, submission_from_view(view), meeting_id=view.id)
+                return invoke(meeting_task(turn.locale, form, editing=True))
             if marker == RSVP_DETAILS:
                 return invoke(await self._rsvp_details(turn, data, lang))
             if marker == THANK_ATTENDEES:
@@ -509,15 +540,35 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         turn = await self._turn(context)
         if data.get("kizuna") == SUBMIT_MEETING_FORM:
             return await self._create_meeting(turn, data, deadline)
+        if data.get("kizuna") == SUBMIT_MEETING_EDIT:
+            return await self._edit_meeting(turn, data, deadline)
         if data.get("kizuna") == SUBMIT_MARKER:
             return await self._send_thanks(turn, data, deadline, compose=False)
         return invoke({})
 
     # ---- meetings (dialogs) -------------------------------------------------------------------
 
-    async def _meeting_form(self, turn: Turn, submission: Any = None, error: str | None = None) -> dict[str, Any]:
+    async def _meeting_form(self, turn: Turn, submission: Any = None, error: str | None = None, *,
+                            meeting_id: int | None = None) -> dict[str, Any]:
         departments = [d.name for d in await list_departments(turn.workspace)]
-        return meeting_form(turn.locale, departments, turn.workspace.timezone, submission=submission, error=error)
+        return meeting_form(turn.locale, departments, turn.workspace.timezone, submission=submission, error=error,
+                            meeting_id=meeting_id)
+
+    async def _edit_meeting(self, turn: Turn, data: dict[str, Any], deadline: float) -> InvokeResponse:
+        """Save a submitted "Edit meeting" dialog; whether this person may is the core's to say."""
+        submission = parse_meeting_submission(data)
+        raw_id = str(data.get("meeting_id") or "")
+        try:
+            before = await meetings.get_meeting(turn.workspace, raw_id)
+            view = await meetings.edit_meeting(turn.workspace, turn.member, before.id,
+                                               **edit_changes(before, submission))
+        except KizunaError as error:
+            meeting_id = int(raw_id) if raw_id.isdigit() else None
+            form = await self._meeting_form(turn, submission, error.localized(turn.locale), meeting_id=meeting_id)
+            return invoke(meeting_task(turn.locale, form, editing=True))
+        card = await self._meeting_card(turn, view, "meeting.edited")
+        await self._post_within(turn, card, deadline, what=f"meeting {view.id} (edited)")
+        return invoke({})
 
     async def _create_meeting(self, turn: Turn, data: dict[str, Any], deadline: float) -> InvokeResponse:
         """Schedule the meeting of a submitted dialog; reminders go to the conversation it came from."""
@@ -534,8 +585,7 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         # The scheduler posts to ``channel:<conversation id>``: make sure that address exists (a 1:1
         # chat only stores a member address otherwise).
         await self._store_address(turn.workspace, channel_key(channel), act.channel_reference(activity, channel))
-        upcoming = await meetings.upcoming_occurrences(turn.workspace, view.id, 3)
-        card = meeting_details_message(view, turn.locale, "meeting.created", upcoming)
+        card = await self._meeting_card(turn, view, "meeting.created")
         status = await self._post_within(turn, card, deadline, what=f"meeting {view.id}")
         if status in (403, 404):
             # Kizuna is not in this chat, so it could never post the reminders here.
@@ -544,7 +594,8 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             return invoke(meeting_task(turn.locale, form))
         return invoke({})
 
-    async def _post_within(self, turn: Turn, message: Message, deadline: float, *, what: str) -> int | None:
+    async def _post_within(self, turn: Turn, message: Message | dict[str, Any], deadline: float, *,
+                           what: str) -> int | None:
         """Post a card into the turn's conversation; wait until ``deadline`` at most (it goes on after).
 
         Returns the HTTP status of a failure that happened in time, else None.

@@ -1,12 +1,14 @@
-"""Meetings in Teams: the "Schedule a meeting" dialog, its answer, and the ``meeting …`` text commands.
+"""Meetings in Teams: the "Schedule a meeting" / "Edit meeting" dialog, its answer, and ``meeting …`` text.
 
-The dialog is an Adaptive Card form shown by ``task/fetch`` (from the launcher card's button) or
-``composeExtension/fetchTask`` (the "Schedule meeting" compose extension); what it sends back is
-untrusted and is checked by ``core.meetings.service`` — an error comes back into the dialog.
+The dialog is an Adaptive Card form shown by ``task/fetch`` (from the launcher card's button, or the
+"Edit" button of a meeting card) or ``composeExtension/fetchTask`` (the "Schedule meeting" compose
+extension); what it sends back is untrusted and is checked by ``core.meetings.service`` — an error
+(including "only the organiser or an admin") comes back into the dialog.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,7 +17,9 @@ from typing import Any
 from adapters.teams.render import (
     CARD_SCHEMA,
     CARD_VERSION,
+    OPEN_MEETING_EDIT,
     OPEN_MEETING_FORM,
+    SUBMIT_MEETING_EDIT,
     SUBMIT_MEETING_FORM,
     attachment,
     check_size,
@@ -26,6 +30,8 @@ from adapters.teams.render import (
 )
 from core.i18n import fold, translate
 from core.meetings import errors
+from core.meetings.recurrence import RecurrenceError, format_offset, parse_offsets
+from core.meetings.service import MeetingView
 
 COMMAND_ID = "scheduleMeeting"
 
@@ -98,13 +104,96 @@ def parse_meeting_submission(data: Mapping[str, Any] | None) -> MeetingSubmissio
     )
 
 
+# ---- editing --------------------------------------------------------------------------------------
+
+CUSTOM_REPEAT = "custom"  # a rule the dialog cannot express: "keep it as it is"
+_REMINDER_MINUTES = {parse_offsets(code)[0]: code for code in REMINDERS}
+
+
+def _offset_code(minutes: int) -> str:
+    return _REMINDER_MINUTES.get(minutes) or format_offset(minutes)
+
+
+def submission_from_view(view: MeetingView) -> MeetingSubmission:
+    """The dialog's fields filled in from a meeting (``core.meetings.service.get_meeting``)."""
+    date, _, time = view.start_local.partition("T")
+    return MeetingSubmission(
+        title=view.title, date=date, time=time[:5], timezone=view.timezone, repeat=str(view.repeat),
+        remind=",".join(_offset_code(m) for m in view.reminder_offsets), duration=str(view.duration_minutes),
+        departments=tuple(view.departments), place=view.place, agenda=view.agenda)
+
+
+def edit_changes(view: MeetingView, submission: MeetingSubmission) -> dict[str, Any]:
+    """Keyword arguments for ``edit_meeting``: only what the dialog changed (``None`` keeps a field).
+
+    Values are passed as typed: checking them is the core's job, so a bad one comes back as its error.
+    """
+    before = submission_from_view(view)
+    changes: dict[str, Any] = {}
+    if submission.title != before.title:
+        changes["title"] = submission.title
+    if (submission.date.strip(), submission.time.strip()[:5]) != (before.date, before.time):
+        if not submission.date.strip() or not submission.time.strip():
+            raise errors.InvalidMeetingStart(start=f"{submission.date} {submission.time}".strip() or "—")
+        changes["start"] = f"{submission.date.strip()} {submission.time.strip()[:5]}"
+    if submission.timezone.strip() and submission.timezone.strip() != before.timezone:
+        changes["timezone"] = submission.timezone.strip()
+    if submission.repeat.strip() not in ("", CUSTOM_REPEAT, before.repeat):
+        changes["repeat"] = submission.repeat.strip()
+    try:
+        same_reminders = parse_offsets(submission.remind) == tuple(view.reminder_offsets)
+    except (RecurrenceError, ValueError, TypeError):
+        same_reminders = False
+    if not same_reminders:
+        changes["remind"] = submission.remind
+    if submission.duration.strip() != before.duration:
+        changes["duration_minutes"] = submission.duration.strip()
+    if submission.departments != before.departments:
+        changes["departments"] = list(submission.departments)
+    if submission.place != before.place:
+        changes["place"] = submission.place
+    if submission.agenda != before.agenda:
+        changes["agenda"] = submission.agenda
+    return changes
+
+
+def edit_button(locale: str, meeting_id: int) -> dict[str, Any]:
+    """"Edit" on a meeting card: opens the dialog filled in (only the organiser or an admin can save)."""
+    return task_fetch_button(translate(locale, "teams.meeting.edit.button"),
+                             {"kizuna": OPEN_MEETING_EDIT, "meeting_id": str(meeting_id)})
+
+
+def with_edit_button(card: dict[str, Any], locale: str, view: MeetingView) -> dict[str, Any]:
+    """A meeting card (details, confirmation) with "Edit", unless the series has ended."""
+    if view.status != "ended":
+        card["actions"] = [*card.get("actions", []), edit_button(locale, view.id)]
+        check_size(card)
+    return card
+
+
+def edit_launcher_card(locale: str, view: MeetingView) -> dict[str, Any]:
+    """What ``meeting edit ID`` answers: the meeting's name and a button that opens the edit dialog."""
+    card: dict[str, Any] = {
+        "type": "AdaptiveCard", "$schema": CARD_SCHEMA, "version": CARD_VERSION, "lang": locale,
+        "body": [label(translate(locale, "teams.meeting.edit.launcher", id=view.id, title=view.title),
+                       weight="Bolder")],
+        "actions": [edit_button(locale, view.id)],
+    }
+    check_size(card)
+    return card
+
+
 def _choice(title: str, value: str) -> dict[str, str]:
     return {"title": title, "value": value}
 
 
 def meeting_form(locale: str, departments: Sequence[str], timezone: str, *,
-                 submission: MeetingSubmission | None = None, error: str | None = None) -> dict[str, Any]:
-    """The "Schedule a meeting" dialog card; what was submitted is kept, an error (if any) on top."""
+                 submission: MeetingSubmission | None = None, error: str | None = None,
+                 meeting_id: int | None = None) -> dict[str, Any]:
+    """The "Schedule a meeting" dialog card; what was submitted is kept, an error (if any) on top.
+
+    With ``meeting_id`` it is the "Edit meeting" dialog: the same fields, saved by ``edit_meeting``.
+    """
     lang = locale
     sub = submission or MeetingSubmission(timezone=timezone)
 
@@ -130,16 +219,24 @@ def meeting_form(locale: str, departments: Sequence[str], timezone: str, *,
     body.append({"type": "Input.ChoiceSet", "id": "timezone", "label": t("timezone"), "style": "compact",
                  "value": sub.timezone or timezone,
                  "choices": [_choice(z.replace("_", " "), z) for z in zones]})
+    # When editing, what the meeting has now is always offered, even outside the usual choices.
+    editing = meeting_id is not None
+    repeats = [*REPEATS, CUSTOM_REPEAT] if editing and sub.repeat == CUSTOM_REPEAT else list(REPEATS)
     body.append({"type": "Input.ChoiceSet", "id": "repeat", "label": t("repeat"), "style": "compact",
-                 "value": sub.repeat if sub.repeat in REPEATS else "none",
-                 "choices": [_choice(translate(lang, f"teams.meeting.repeat.{r}"), r) for r in REPEATS]})
+                 "value": sub.repeat if sub.repeat in repeats else "none",
+                 "choices": [_choice(translate(lang, f"teams.meeting.repeat.{r}"), r) for r in repeats]})
+    durations = list(DURATIONS)
+    if editing and sub.duration.isdigit() and sub.duration not in durations:
+        durations = sorted([*durations, sub.duration], key=int)
     body.append({"type": "Input.ChoiceSet", "id": "duration", "label": t("duration"), "style": "compact",
-                 "value": sub.duration if sub.duration in DURATIONS else "60",
-                 "choices": [_choice(translate(lang, "teams.meeting.minutes", minutes=d), d) for d in DURATIONS]})
-    chosen = [r for r in _list(sub.remind) if r in REMINDERS]
+                 "value": sub.duration if sub.duration in durations else "60",
+                 "choices": [_choice(translate(lang, "teams.meeting.minutes", minutes=d), d) for d in durations]})
+    extra = [r for r in _list(sub.remind) if r not in REMINDERS] if editing else []
+    chosen = [r for r in _list(sub.remind) if r in REMINDERS or r in extra]
     body.append({"type": "Input.ChoiceSet", "id": "remind", "label": t("remind"), "isMultiSelect": True,
                  "style": "expanded", **({"value": ",".join(chosen)} if chosen else {}),
-                 "choices": [_choice(translate(lang, f"teams.meeting.before.{r}"), r) for r in REMINDERS]})
+                 "choices": [_choice(translate(lang, f"teams.meeting.before.{r}"), r) for r in REMINDERS]
+                 + [_choice(translate(lang, "teams.meeting.before.other", offset=r), r) for r in extra]})
     if departments:
         body.append({"type": "Input.ChoiceSet", "id": "departments", "label": t("departments"),
                      "isMultiSelect": True, "style": "compact",
@@ -154,20 +251,22 @@ def meeting_form(locale: str, departments: Sequence[str], timezone: str, *,
     body.append({"type": "Input.Text", "id": "agenda", "label": t("agenda"), "isMultiline": True,
                  "maxLength": MAX_AGENDA_INPUT,
                  **({"value": sub.agenda[:MAX_AGENDA_INPUT]} if sub.agenda else {})})
+    submit = ({"kizuna": SUBMIT_MEETING_EDIT, "meeting_id": str(meeting_id)} if editing
+              else {"kizuna": SUBMIT_MEETING_FORM})
     card: dict[str, Any] = {
         "type": "AdaptiveCard", "$schema": CARD_SCHEMA, "version": CARD_VERSION, "lang": lang, "body": body,
-        "actions": [{"type": "Action.Submit", "title": t("submit"), "style": "positive",
-                     "data": {"kizuna": SUBMIT_MEETING_FORM}}],
+        "actions": [{"type": "Action.Submit", "title": translate(lang, "teams.meeting.edit.save") if editing
+                     else t("submit"), "style": "positive", "data": submit}],
     }
     check_size(card)
     return card
 
 
-def meeting_task(locale: str, card: dict[str, Any]) -> dict[str, Any]:
+def meeting_task(locale: str, card: dict[str, Any], *, editing: bool = False) -> dict[str, Any]:
     """The invoke answer that shows (or re-shows) the meeting dialog."""
+    title = translate(locale, "teams.meeting.edit.heading" if editing else "teams.meeting.form.heading")
     return {"task": {"type": "continue", "value": {
-        "title": translate(locale, "teams.meeting.form.heading"), "height": "large", "width": "medium",
-        "card": attachment(card),
+        "title": title, "height": "large", "width": "medium", "card": attachment(card),
     }}}
 
 
@@ -192,6 +291,10 @@ _ACTIONS = {
     "show": "show", "info": "show", "詳細": "show",
     "skip": "skip", "スキップ": "skip", "休み": "skip",
     "cancel": "cancel", "end": "cancel", "中止": "cancel", "キャンセル": "cancel", "終了": "cancel",
+    "edit": "edit", "change": "edit", "編集": "edit", "変更": "edit",
+    "pause": "pause", "一時停止": "pause", "停止": "pause",
+    "resume": "resume", "再開": "resume",
+    "move": "move", "移動": "move",
     "help": "help", "ヘルプ": "help", "?": "help",
 }
 
@@ -213,3 +316,23 @@ def parse_meeting_text(rest: str) -> MeetingText:
     if action is None:
         raise errors.InvalidMeetingCommand(hint=words[0][:30])
     return MeetingText(action, tuple(words[1:]))
+
+
+_TIME = re.compile(r"\d{1,2}:\d{2}")
+
+
+def parse_move(meeting_id: str, args: Sequence[str]) -> tuple[str, str]:
+    """``move ID DATE NEWSTART`` → (which occurrence, its new local start).
+
+    ``DATE`` is a date, an occurrence key (``2030-12-02T10:00``) or a date and time; ``NEWSTART`` is
+    ``YYYY-MM-DD HH:MM``, or just ``HH:MM`` for the same day.
+    """
+    rest = list(args)
+    if len(rest) < 2:
+        raise errors.InvalidMeetingCommand(hint=f"meeting move {meeting_id} YYYY-MM-DD YYYY-MM-DD HH:MM")
+    occurrence = rest.pop(0)
+    if len(rest) >= 3 and _TIME.fullmatch(rest[0]):
+        occurrence += " " + rest.pop(0)
+    if len(rest) == 1 and _TIME.fullmatch(rest[0]):
+        return occurrence, f"{occurrence.replace('T', ' ').split()[0]} {rest[0]}"
+    return occurrence, " ".join(rest[:2])

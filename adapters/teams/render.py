@@ -41,6 +41,8 @@ MAX_CARD_BYTES = 80_000
 # ``data.kizuna`` of buttons that open a dialog (``task/fetch``) and of dialog submits (``task/submit``).
 OPEN_MEETING_FORM = "meeting_form"
 SUBMIT_MEETING_FORM = "create_meeting"
+OPEN_MEETING_EDIT = "edit_meeting_form"
+SUBMIT_MEETING_EDIT = "edit_meeting"
 RSVP_DETAILS = "rsvp_details"
 THANK_ATTENDEES = "thank_attendees"
 # Action.Execute verbs of the reminder card (answered by the ``adaptiveCard/action`` invoke).

@@ -8,19 +8,22 @@ import io
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.teams import testing as t
 from adapters.teams.adapter import TeamsAdapter
+from adapters.teams.meetings import parse_move
 from adapters.teams.render import reminder_card
 from adapters.teams.testing import ALICE, BOB, CAROL
 from cards.meetings import reminder_message
 from core.config import Settings
 from core.meetings import service
+from core.meetings.errors import InvalidMeetingCommand
 from core.meetings.models import Meeting, Rsvp
-from core.models import Address, Thanks, Workspace
+from core.models import Address, Member, Thanks, Workspace
 from core.services.members import ensure_department
 from kizuna.cli import main
 from kizuna.cli_meetings import run_due_and_deliver
@@ -213,6 +216,149 @@ async def test_when_the_bot_is_not_in_the_chat_the_meeting_is_not_kept(teams, co
     assert (await Meeting.get()).status == "ended"
 
 
+# ---- editing -------------------------------------------------------------------------------------
+
+
+def edit_data(meeting_id, **changes):
+    return {**FORM, "kizuna": "edit_meeting", "meeting_id": str(meeting_id), **changes}
+
+
+async def open_edit_dialog(client, connector, meeting_id, sender=ALICE, **kwargs):
+    data = {"kizuna": "edit_meeting_form", "meeting_id": str(meeting_id)}
+    return await (await client.post("/api/messages", json=task_fetch(connector, data, sender=sender,
+                                                                       **kwargs))).json()
+
+
+async def test_meeting_edit_opens_the_dialog_filled_in_from_the_meeting(teams, connector, check_card):
+    client, _ = teams
+    await departments_for_teams(client, connector)
+    await create_through_dialog(client, connector)
+    meeting = await Meeting.get()
+    # The confirmation card of a new meeting has "Edit".
+    created = check_card(connector.wait_for(1)[0].card())
+    assert created["actions"][-1]["title"] == "Edit"
+    assert created["actions"][-1]["data"] == {"kizuna": "edit_meeting_form", "meeting_id": str(meeting.id),
+                                              "msteams": {"type": "task/fetch"}}
+    connector.clear()
+
+    await client.post("/api/messages", json=t.message(connector.url, ALICE, f"meeting edit {meeting.id}"))
+    launcher = check_card(connector.activities()[-1].card())
+    assert any(f"#{meeting.id}" in x and "Sales x Eng sync" in x for x in texts(launcher))
+    button = launcher["actions"][0]
+    assert button["title"] == "Edit" and button["data"]["kizuna"] == "edit_meeting_form"
+
+    answer = await (await client.post("/api/messages", json=task_fetch(connector, button["data"]))).json()
+    assert answer["task"]["value"]["title"] == "Edit meeting"
+    form = check_card(answer["task"]["value"]["card"]["content"])
+    values = {key: field.get("value") for key, field in inputs(form).items()}
+    assert values == {"title": "Sales x Eng sync", "date": START_DATE, "time": START_TIME, "timezone": "Asia/Tokyo",
+                      "repeat": "monthly-nth-weekday", "duration": "60", "remind": "1d,15m",
+                      "departments": "Sales,Engineering", "place": "Room 3", "agenda": "What each team shipped"}
+    assert form["actions"][0]["title"] == "Save changes"
+    assert form["actions"][0]["data"] == {"kizuna": "edit_meeting", "meeting_id": str(meeting.id)}
+
+    # In Japanese too; `meeting show` has the button as well.
+    answer = await open_edit_dialog(client, connector, meeting.id, locale="ja-JP")
+    assert answer["task"]["value"]["title"] == "ミーティングを編集"
+    await client.post("/api/messages", json=t.message(connector.url, BOB, f"meeting show {meeting.id}"))
+    assert check_card(connector.activities()[-1].card())["actions"][-1]["title"] == "Edit"
+
+
+async def test_saving_the_edit_dialog_changes_the_meeting_and_posts_the_new_details(teams, connector, check_card):
+    client, _ = teams
+    await departments_for_teams(client, connector)
+    await create_through_dialog(client, connector)
+    meeting = await Meeting.get()
+    before = meeting.rrule
+    connector.wait_for(1)
+    connector.clear()
+
+    response = await client.post("/api/messages", json=task_submit(connector, edit_data(
+        meeting.id, title="Sales x Eng x HR sync", time="11:30", remind="1h", departments="Sales", agenda="")))
+    assert response.status == 200 and await response.json() == {}  # the dialog closes
+    meeting = await Meeting.get()
+    assert (meeting.title, meeting.start_local, meeting.reminder_offsets) == (
+        "Sales x Eng x HR sync", "2030-12-02T11:30", [60])
+    assert meeting.departments == ["Sales"] and meeting.agenda == "" and meeting.place == "Room 3"
+    assert meeting.rrule == before  # still the first Monday of the month
+    posted = connector.wait_for(1)
+    assert posted[0].path == "/v3/conversations/19%3Achannel%40thread.tacv2/activities"
+    card = check_card(posted[0].card())
+    assert any("is changed" in x and "Sales x Eng x HR sync" in x for x in texts(card))
+    assert card["actions"][-1]["title"] == "Edit"
+    assert await Meeting.all().count() == 1
+
+
+async def test_only_the_organiser_or_an_admin_can_save_and_the_dialog_says_why(teams, connector, check_card):
+    client, _ = teams
+    await departments_for_teams(client, connector)
+    await create_through_dialog(client, connector)
+    meeting = await Meeting.get()
+    connector.wait_for(1)
+    connector.clear()
+
+    # Bob may open the dialog, but the core refuses his change: the error is shown in the dialog,
+    # with what he entered.
+    assert (await open_edit_dialog(client, connector, meeting.id, sender=BOB))["task"]["type"] == "continue"
+    answer = await (await client.post("/api/messages", json=task_submit(
+        connector, edit_data(meeting.id, title="Bob's meeting"), sender=BOB))).json()
+    assert answer["task"]["type"] == "continue"
+    card = check_card(answer["task"]["value"]["card"]["content"])
+    assert "organiser" in card["body"][0]["inlines"][1]["text"]
+    assert inputs(card)["title"]["value"] == "Bob's meeting"
+    assert card["actions"][0]["data"]["kizuna"] == "edit_meeting"
+    assert (await Meeting.get()).title == "Sales x Eng sync"
+
+    # Invalid values come back into the dialog too.
+    for change, expected in [({"timezone": "Mars/Olympus"}, "Mars/Olympus"), ({"title": " "}, "title"),
+                             ({"departments": "Sales,Marketing"}, "Marketing"), ({"date": ""}, "cannot be used")]:
+        answer = await (await client.post("/api/messages", json=task_submit(
+            connector, edit_data(meeting.id, **change)))).json()
+        card = check_card(answer["task"]["value"]["card"]["content"])
+        assert expected in card["body"][0]["inlines"][1]["text"], change
+        assert inputs(card)["place"]["value"] == "Room 3"
+    assert (await Meeting.get()).timezone == "Asia/Tokyo"
+    assert [r for r in connector.activities() if r.method == "POST"] == []
+
+    # An admin may change someone else's meeting.
+    await client.post("/api/messages", json=t.message(connector.url, CAROL, "help"))
+    await Member.filter(platform_user_id=CAROL.id).update(is_admin=True)
+    answer = await (await client.post("/api/messages", json=task_submit(
+        connector, edit_data(meeting.id, place="Room 5"), sender=CAROL))).json()
+    assert answer == {} and (await Meeting.get()).place == "Room 5"
+
+    # A meeting that does not exist, or has ended.
+    answer = await open_edit_dialog(client, connector, 999)
+    assert answer["task"]["type"] == "message" and "999" in answer["task"]["value"]
+    await client.post("/api/messages", json=t.message(connector.url, ALICE, f"meeting cancel {meeting.id}"))
+    answer = await (await client.post("/api/messages", json=task_submit(
+        connector, edit_data(meeting.id, place="Room 6")))).json()
+    assert answer["task"]["type"] == "continue" and (await Meeting.get()).place == "Room 5"
+
+
+async def test_what_the_dialog_cannot_express_is_offered_and_kept(teams, connector, check_card):
+    client, _ = teams
+    await client.post("/api/messages", json=t.message(connector.url, ALICE, "help"))
+    workspace = await Workspace.get(platform="teams")
+    alice = await Member.get(platform_user_id=ALICE.id)
+    view = await service.create_meeting(workspace, alice, title="Standup", start="2030-12-02 09:00",
+                                        channel=CHANNEL, timezone="Europe/Berlin", repeat="custom",
+                                        rrule="FREQ=WEEKLY;BYDAY=MO,TH", duration_minutes=50, remind="2d,45m")
+    answer = await open_edit_dialog(client, connector, view.id)
+    fields = inputs(check_card(answer["task"]["value"]["card"]["content"]))
+    assert fields["repeat"]["value"] == "custom" and fields["duration"]["value"] == "50"
+    assert fields["remind"]["value"] == "2d,45m"
+    assert {"2d before", "45m before"} <= {c["title"] for c in fields["remind"]["choices"]}
+    # Saved as shown, only the title changed: the rule, length and reminders stay.
+    values = {key: field.get("value", "") for key, field in fields.items()}
+    answer = await (await client.post("/api/messages", json=task_submit(connector, {
+        **values, "title": "Stand-up", "kizuna": "edit_meeting", "meeting_id": str(view.id)}))).json()
+    assert answer == {}
+    meeting = await Meeting.get()
+    assert (meeting.title, meeting.rrule, meeting.duration_minutes, meeting.reminder_offsets) == (
+        "Stand-up", view.rrule, 50, [2880, 45])
+
+
 # ---- text commands -------------------------------------------------------------------------------
 
 
@@ -247,6 +393,45 @@ async def test_list_skip_and_cancel_as_text(teams, connector, check_card):
     assert any("meeting skip ID" in x for x in texts(check_card(connector.activities()[-1].card())))
     await client.post("/api/messages", json=t.message(connector.url, ALICE, "meeting frobnicate"))
     assert any("frobnicate" in x for x in texts(check_card(connector.activities()[-1].card())))
+
+
+async def test_pause_resume_and_move_as_text(teams, connector, check_card):
+    client, _ = teams
+    await create_through_dialog(client, connector, departments="", repeat="weekly")
+    meeting = await Meeting.get()
+    workspace = await Workspace.get(platform="teams")
+    connector.wait_for(1)
+    connector.clear()
+
+    async def say(sender, text, **kwargs):
+        await client.post("/api/messages", json=t.message(connector.url, sender, text, **kwargs))
+        return texts(check_card(connector.activities()[-1].card()))
+
+    assert any("organiser" in x for x in await say(BOB, f"meeting pause {meeting.id}"))
+    assert any("are paused" in x for x in await say(ALICE, f"meeting pause {meeting.id}"))
+    assert (await Meeting.get()).status == "paused"
+    assert any("再開" in x for x in await say(ALICE, f"ミーティング 再開 {meeting.id}", locale="ja-JP"))
+    assert (await Meeting.get()).status == "active"
+
+    assert any("is moved" in x for x in await say(ALICE, f"meeting move {meeting.id} 2030-12-09 2030-12-10 14:00"))
+    assert any("is moved" in x for x in await say(ALICE, f"meeting move {meeting.id} 2030-12-16 15:30"))
+    upcoming = await service.upcoming_occurrences(workspace, meeting.id, 4)
+    tokyo = ZoneInfo("Asia/Tokyo")
+    assert [(o.key, o.starts_at.astimezone(tokyo).strftime("%Y-%m-%d %H:%M")) for o in upcoming] == [
+        ("2030-12-02T10:00", "2030-12-02 10:00"), ("2030-12-09T10:00", "2030-12-10 14:00"),
+        ("2030-12-16T10:00", "2030-12-16 15:30"), ("2030-12-23T10:00", "2030-12-23 10:00")]
+    assert any("organiser" in x for x in await say(BOB, f"meeting move {meeting.id} 2030-12-23 11:00"))
+    assert any("meeting move" in x for x in await say(ALICE, f"meeting move {meeting.id} 2030-12-23"))
+
+
+def test_move_arguments():
+    assert parse_move("3", ["2030-12-09", "2030-12-10", "14:00"]) == ("2030-12-09", "2030-12-10 14:00")
+    assert parse_move("3", ["2030-12-09", "14:00"]) == ("2030-12-09", "2030-12-09 14:00")
+    assert parse_move("3", ["2030-12-09T10:00", "9:30"]) == ("2030-12-09T10:00", "2030-12-09 9:30")
+    assert parse_move("3", ["2030-12-09", "10:00", "2030-12-10", "14:00"]) == (
+        "2030-12-09 10:00", "2030-12-10 14:00")
+    with pytest.raises(InvalidMeetingCommand):
+        parse_move("3", ["2030-12-09"])
 
 
 # ---- reminders and RSVPs -------------------------------------------------------------------------
