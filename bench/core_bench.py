@@ -14,6 +14,8 @@ import os
 import random
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -88,9 +90,12 @@ def seed_sqlite(path: Path, workspace_id: int, member_ids: list[int], dept_of: d
     conn.execute("INSERT INTO department_flow (workspace_id, day, sender_department_id, recipient_department_id, "
                  "count) SELECT workspace_id, substr(created_at, 1, 10), sender_department_id, "
                  "recipient_department_id, count(*) FROM thanks_recipient GROUP BY 1, 2, 3, 4")
-    conn.execute("UPDATE member SET received_count = (SELECT count(*) FROM thanks_recipient r "
-                 "WHERE r.recipient_id = member.id), sent_count = (SELECT count(*) FROM thanks t "
-                 "WHERE t.sender_id = member.id)")
+    conn.execute("CREATE TEMP TABLE rc (id INTEGER PRIMARY KEY, n INTEGER)")
+    conn.execute("INSERT INTO rc SELECT recipient_id, count(*) FROM thanks_recipient GROUP BY recipient_id")
+    conn.execute("CREATE TEMP TABLE sc (id INTEGER PRIMARY KEY, n INTEGER)")
+    conn.execute("INSERT INTO sc SELECT sender_id, count(*) FROM thanks GROUP BY sender_id")
+    conn.execute("UPDATE member SET received_count = coalesce((SELECT n FROM rc WHERE rc.id = member.id), 0), "
+                 "sent_count = coalesce((SELECT n FROM sc WHERE sc.id = member.id), 0)")
     conn.commit()
     conn.execute("ANALYZE")
     conn.close()
@@ -150,16 +155,25 @@ async def postgres_reachable(url: str) -> bool:
     return ok
 
 
+def in_own_process(code: str) -> None:
+    """Each database in its own process: tortoise keeps one SQL dialect per process."""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
 async def amain() -> None:
     give = int(os.environ.get("KIZUNA_BENCH_GIVE", "3000"))
     folder = Path(tempfile.mkdtemp(prefix="kizuna-bench-"))
-    await give_throughput(f"sqlite://{folder}/give.sqlite3", "SQLite file (WAL)", give)
+    run = "import asyncio, bench.core_bench as b; asyncio.run(b.give_throughput({url!r}, {label!r}, {n}, {c}))"
+    in_own_process(run.format(url=f"sqlite://{folder}/give.sqlite3", label="SQLite file (WAL)", n=give, c=8))
     pg = os.environ.get("KIZUNA_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
     if await postgres_reachable(pg):
-        await give_throughput(pg, "PostgreSQL", give, concurrency=16)
+        in_own_process(run.format(url=pg, label="PostgreSQL", n=give, c=16))
     else:
         print(f"give_thanks PostgreSQL: skipped ({pg} unreachable)")
-    await statistics_latency(int(os.environ.get("KIZUNA_BENCH_THANKS", "1000000")))
+    in_own_process("import asyncio, bench.core_bench as b; "
+                   f"asyncio.run(b.statistics_latency({int(os.environ.get('KIZUNA_BENCH_THANKS', '1000000'))}))")
 
 
 def main() -> None:

@@ -128,7 +128,9 @@ class Thanks(Model):
     class Meta:
         table = "thanks"
         unique_together = (("workspace", "idempotency_key"),)
-        indexes = (("workspace_id", "sender_id", "local_day"), ("workspace_id", "created_at", "sender_id"))
+        # (workspace, day, sender) serves the daily limit; no index leads with the sender, or SQLite
+        # would scan it whole to group the "sent" leaderboard instead of range-scanning by time.
+        indexes = (("workspace_id", "local_day", "sender_id"), ("workspace_id", "created_at", "sender_id"))
 
 
 class ThanksRecipient(Model):
@@ -208,6 +210,8 @@ class DepartmentFlow(Model):
     class Meta:
         table = "department_flow"
         unique_together = (("workspace_id", "day", "sender_department_id", "recipient_department_id"),)
+        # Covering, in GROUP BY order: the all-time matrix reads the index alone.
+        indexes = (("workspace_id", "sender_department_id", "recipient_department_id", "day", "count"),)
 
 
 class Address(Model):

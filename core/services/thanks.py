@@ -24,6 +24,7 @@ from core.errors import (
     ClapOwnThanks,
     DailyLimitReached,
     EmptyMessage,
+    KizunaError,
     MessageTooLong,
     NoRecipients,
     SelfThanksNotAllowed,
@@ -32,8 +33,8 @@ from core.errors import (
     TooManyValues,
     ValueRequired,
 )
-from core.models import NO_DEPARTMENT, Clap, Member, Thanks, ThanksRecipient, ThanksValue, Value, Workspace
-from core.services.values import ValueRow, resolve_value_tags, to_ref
+from core.models import NO_DEPARTMENT, Clap, Member, Thanks, ThanksRecipient, ThanksValue, Workspace
+from core.services.values import ValueRow, pick_values, to_ref
 from core.views import MemberRef, ThanksView
 
 MAX_RECIPIENTS = 10
@@ -104,11 +105,44 @@ async def give_thanks(
     outbox gets a feed post (if the workspace has a feed channel other than ``channel_ref``) and,
     with ``notify_recipients``, a 1:1 notification for each recipient who wants one.
     """
-    if idempotency_key:
-        existing_id = await _find_by_key(workspace.id, idempotency_key)
-        if existing_id is not None:
-            return ThanksResult(await load_thanks_view(workspace, existing_id), created=False)
+    try:
+        people, text = _check_people_and_text(workspace, sender, recipients, message)
+    except KizunaError:
+        # A delivery we already accepted is answered with its thanks even if a setting changed since.
+        replay = await _find_by_key(workspace.id, idempotency_key) if idempotency_key else None
+        if replay is None:
+            raise
+        return ThanksResult(await load_thanks_view(workspace, replay), created=False)
 
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    day = local_day(moment, sender.timezone or workspace.timezone)
+    try:
+        async with in_transaction() as conn:
+            sql = _Sql(conn)
+            written = await sql.run_plan(_thanks_plan(sql.postgres, workspace, sender, people, value_tags, text,
+                                                      moment, day, idempotency_key, channel_ref))
+            if written.created:
+                await _enqueue_deliveries(workspace, written.thanks_id, people, channel_ref, notify_recipients)
+    except IntegrityError:
+        if idempotency_key:
+            # The same event, delivered twice at the same moment: the other one won.
+            existing_id = await _find_by_key(workspace.id, idempotency_key)
+            if existing_id is not None:
+                return ThanksResult(await load_thanks_view(workspace, existing_id), created=False)
+        raise
+    if not written.created:
+        return ThanksResult(await load_thanks_view(workspace, written.thanks_id), created=False)
+    view = ThanksView(
+        id=written.thanks_id, workspace_id=workspace.id, sender=member_ref(sender),
+        recipients=tuple(member_ref(m) for m in people), values=tuple(to_ref(v) for v in written.values),
+        message=text, created_at=moment, clap_count=0,
+    )
+    return ThanksResult(view, created=True)
+
+
+def _check_people_and_text(workspace: Workspace, sender: Member, recipients: Sequence[Member],
+                           message: str) -> tuple[list[Member], str]:
+    """The rules that need no database: recipients and message."""
     people = _distinct(recipients)
     if not people:
         raise NoRecipients()
@@ -124,37 +158,20 @@ async def give_thanks(
         raise EmptyMessage()
     if len(text) > workspace.max_message_length:
         raise MessageTooLong(max=workspace.max_message_length, length=len(text))
-    values = await resolve_value_tags(workspace, value_tags)
-    if len(values) > MAX_VALUES:
-        raise TooManyValues(max=MAX_VALUES)
-    if workspace.value_required and not values:
-        raise ValueRequired(available=" ".join(f"#{v.key}" for v in await _active_values(workspace)))
+    return people, text
 
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
-    day = local_day(moment, sender.timezone or workspace.timezone)
-    try:
-        async with in_transaction() as conn:
-            sql = _Sql(conn)
-            thanks_id = await sql.run_plan(_thanks_plan(sql.postgres, workspace, sender, people, values, text,
-                                                        moment, day, idempotency_key, channel_ref))
-            await _enqueue_deliveries(workspace, thanks_id, people, channel_ref, notify_recipients)
-    except IntegrityError:
-        if idempotency_key:
-            # The same event, delivered twice at the same moment: the other one won.
-            existing_id = await _find_by_key(workspace.id, idempotency_key)
-            if existing_id is not None:
-                return ThanksResult(await load_thanks_view(workspace, existing_id), created=False)
-        raise
-    view = ThanksView(
-        id=thanks_id, workspace_id=workspace.id, sender=member_ref(sender),
-        recipients=tuple(member_ref(m) for m in people), values=tuple(to_ref(v) for v in values),
-        message=text, created_at=moment, clap_count=0,
-    )
-    return ThanksResult(view, created=True)
+
+@dataclass(frozen=True)
+class _Written:
+    """What the plan did: the thanks id, whether it is new, and its values."""
+
+    thanks_id: int
+    created: bool
+    values: list[ValueRow]
 
 
 # A plan yields (SQL with ``?`` placeholders, parameters) and is sent back each statement's rows.
-Plan = Generator[tuple[str, list[object]], list[dict[str, Any]], int]
+Plan = Generator[tuple[str, list[object]], list[dict[str, Any]], _Written]
 
 
 class _Sql:
@@ -179,24 +196,25 @@ class _Sql:
         """One statement's rows (``execute_query_dict``: asyncpg's ``execute_query`` drops RETURNING rows)."""
         return list(await self.client.execute_query_dict(self._text(sql), list(params)))
 
-    async def run_plan(self, plan: Plan) -> int:
+    async def run_plan(self, plan: Plan) -> _Written:
         """Drive ``plan`` to its end and return its result."""
         if not self.postgres:
             async with self.client.acquire_connection() as connection:
                 runner = getattr(connection, "_execute", None)
                 raw = getattr(connection, "_conn", None)
                 if runner is not None and raw is not None:
-                    result: int = await runner(_drive_sqlite, raw, plan)
+                    result: _Written = await runner(_drive_sqlite, raw, plan)
                     return result
         try:
             sql, params = next(plan)
             while True:
                 sql, params = plan.send(await self.rows(sql, params))
         except StopIteration as done:
-            return int(done.value)
+            written: _Written = done.value
+            return written
 
 
-def _drive_sqlite(raw: sqlite3.Connection, plan: Plan) -> int:
+def _drive_sqlite(raw: sqlite3.Connection, plan: Plan) -> _Written:
     """Run a plan on aiosqlite's own thread, on its connection, statement after statement."""
     try:
         sql, params = next(plan)
@@ -207,7 +225,8 @@ def _drive_sqlite(raw: sqlite3.Connection, plan: Plan) -> int:
                 raise IntegrityError(error) from error
             sql, params = plan.send(rows)
     except StopIteration as done:
-        return int(done.value)
+        written: _Written = done.value
+        return written
 
 
 async def _find_by_key(workspace_id: int, key: str) -> int | None:
@@ -222,9 +241,25 @@ def _marks(count: int, width: int) -> str:
 
 
 def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: Sequence[Member],
-                 values: Sequence[ValueRow], text: str, moment: datetime, day: date,
+                 value_tags: Sequence[str], text: str, moment: datetime, day: date,
                  idempotency_key: str | None, channel_ref: str | None) -> Plan:
-    """Every row of one thanks, as statements; returns the new thanks' id."""
+    """The rest of the rules and every row of one thanks, as statements, in one transaction."""
+    if idempotency_key:
+        found = yield ("SELECT id FROM thanks WHERE workspace_id = ? AND idempotency_key = ?",
+                       [workspace.id, idempotency_key])
+        if found:
+            return _Written(int(found[0]["id"]), False, [])
+    values: list[ValueRow] = []
+    if value_tags or workspace.value_required:
+        rows = yield ("SELECT id, key, name_en, name_ja, emoji, description_en, description_ja, active FROM value "
+                      "WHERE workspace_id = ? ORDER BY position, id", [workspace.id])
+        known = [ValueRow(int(r["id"]), r["key"], r["name_en"], r["name_ja"], r["emoji"], r["description_en"],
+                          r["description_ja"], bool(r["active"])) for r in rows]
+        values = pick_values(known, value_tags)
+        if len(values) > MAX_VALUES:
+            raise TooManyValues(max=MAX_VALUES)
+        if workspace.value_required and not values:
+            raise ValueRequired(available=" ".join(f"#{v.key}" for v in known if v.active))
     if postgres:
         # Serialises one sender's thanks, so two at once cannot both pass the daily limit.
         yield "SELECT id FROM member WHERE id = ? FOR UPDATE", [sender.id]
@@ -266,7 +301,7 @@ def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: S
         "INSERT INTO department_flow (workspace_id, day, sender_department_id, recipient_department_id, count) "
         f"VALUES {_marks(len(flows), 5)} ON CONFLICT (workspace_id, day, sender_department_id, "
         "recipient_department_id) DO UPDATE SET count = department_flow.count + excluded.count", flow_rows)
-    return thanks_id
+    return _Written(thanks_id, True, values)
 
 
 async def _enqueue_deliveries(workspace: Workspace, thanks_id: int, people: Sequence[Member],
@@ -282,10 +317,6 @@ async def _enqueue_deliveries(workspace: Workspace, thanks_id: int, people: Sequ
                                      {"type": "thanks", "thanks_id": thanks_id, "audience": "recipient"},
                                      locale=m.locale or workspace.default_locale,
                                      dedupe_key=f"notify:{thanks_id}:{m.id}")
-
-
-async def _active_values(workspace: Workspace) -> list[Value]:
-    return await Value.filter(workspace_id=workspace.id, active=True).order_by("position", "id")
 
 
 async def load_thanks_view(workspace: Workspace, thanks_id: int) -> ThanksView:

@@ -117,7 +117,11 @@ async def resolve_value_tags(workspace: Workspace, tags: Sequence[str]) -> list[
         return []
     rows = await Value.filter(workspace_id=workspace.id).order_by("position", "id").values_list(
         "id", "key", "name_en", "name_ja", "emoji", "description_en", "description_ja", "active")
-    values = [ValueRow(*row) for row in rows]
+    return pick_values([ValueRow(*row) for row in rows], tags)
+
+
+def pick_values(values: Sequence[ValueRow], tags: Sequence[str]) -> list[ValueRow]:
+    """``resolve_value_tags`` on values already read (all of the workspace's, archived too)."""
     resolved: list[ValueRow] = []
     for tag in tags:
         value = match_value(values, tag)

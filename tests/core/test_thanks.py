@@ -153,3 +153,17 @@ async def test_clap_on_another_workspaces_thanks_is_not_found(workspace, alice, 
 async def test_unicode_and_markup_are_stored_as_given(workspace, alice, bob, text):
     result = await give_thanks(workspace, alice, [bob], text)
     assert (await Thanks.get(id=result.view.id)).message == text
+
+
+async def test_a_replayed_event_returns_its_thanks_even_when_the_rules_would_now_refuse_it(workspace, alice, bob):
+    workspace.daily_limit = 1
+    await workspace.save()
+    first = await give_thanks(workspace, alice, [bob], "a long enough message", ["teamwork"], idempotency_key="e")
+    workspace.max_message_length = 5
+    await workspace.save()
+    again = await give_thanks(workspace, alice, [bob], "a long enough message", ["teamwork"], idempotency_key="e")
+    assert not again.created and again.view.id == first.view.id
+    assert [v.key for v in again.view.values] == ["teamwork"]
+    with pytest.raises(errors.MessageTooLong):
+        await give_thanks(workspace, alice, [bob], "a long enough message", idempotency_key="other")
+    assert await Thanks.all().count() == 1
