@@ -101,6 +101,81 @@ def seed_sqlite(path: Path, workspace_id: int, member_ids: list[int], dept_of: d
     conn.close()
 
 
+def fake_thanks(total: int, member_ids: list[int], dept_of: dict[int, int]):  # type: ignore[no-untyped-def]
+    """(id, sender, recipient, created) for ``total`` thanks spread over the last 365 days."""
+    rng = random.Random(7)
+    start = NOW - timedelta(days=365)
+    for n in range(1, total + 1):
+        sender = rng.choice(member_ids)
+        recipient = rng.choice(member_ids)
+        while recipient == sender:
+            recipient = rng.choice(member_ids)
+        yield n, sender, recipient, start + timedelta(seconds=rng.randrange(365 * 86400))
+
+
+async def statistics_latency_postgres(base_url: str, total: int) -> None:
+    """The same statistics on PostgreSQL, in a database of its own (created and dropped here)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import asyncpg
+
+    name = f"kizuna_bench_{os.getpid()}"
+    admin = await asyncpg.connect(base_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = urlunsplit(urlsplit(base_url)._replace(path=f"/{name}"))
+    try:
+        await db.init_db(url)
+        await db.apply_migrations()
+        workspace = await ensure_workspace("bench", "stats")
+        departments = [await Department.create(workspace=workspace, name=f"Dept {i:02d}") for i in range(DEPARTMENTS)]
+        await Member.bulk_create([Member(workspace=workspace, platform_user_id=f"u{i}", display_name=f"User {i}",
+                                         department_id=departments[i % DEPARTMENTS].id) for i in range(MEMBERS)])
+        rows = await Member.filter(workspace_id=workspace.id).values_list("id", "department_id")
+        dept_of = {int(m): int(d) for m, d in rows}
+        await db.close_db()
+        started = time.perf_counter()
+        conn = await asyncpg.connect(url)
+        thanks, recipients = [], []
+        for n, sender, recipient, created in fake_thanks(total, list(dept_of), dept_of):
+            thanks.append((n, workspace.id, sender, "bench thanks", created, created.date(), 0))
+            recipients.append((n, recipient, 0, workspace.id, sender, created, dept_of[sender], dept_of[recipient]))
+        await conn.copy_records_to_table("thanks", records=thanks, columns=[
+            "id", "workspace_id", "sender_id", "message", "created_at", "local_day", "clap_count"])
+        await conn.copy_records_to_table("thanks_recipient", records=recipients, columns=[
+            "thanks_id", "recipient_id", "position", "workspace_id", "sender_id", "created_at",
+            "sender_department_id", "recipient_department_id"])
+        await conn.execute(
+            "INSERT INTO department_flow (workspace_id, day, sender_department_id, recipient_department_id, count) "
+            "SELECT workspace_id, (created_at AT TIME ZONE 'UTC')::date, sender_department_id, "
+            "recipient_department_id, count(*) FROM thanks_recipient GROUP BY 1, 2, 3, 4")
+        await conn.execute("UPDATE member m SET received_count = r.n FROM (SELECT recipient_id, count(*) n "
+                           "FROM thanks_recipient GROUP BY 1) r WHERE r.recipient_id = m.id")
+        await conn.execute("UPDATE member m SET sent_count = s.n FROM (SELECT sender_id, count(*) n "
+                           "FROM thanks GROUP BY 1) s WHERE s.sender_id = m.id")
+        await conn.execute("VACUUM ANALYZE")
+        await conn.close()
+        print(f"seeded {total:,} thanks on PostgreSQL in {time.perf_counter() - started:.0f} s", flush=True)
+        await db.init_db(url)
+        await measure_statistics(f"statistics over {total:,} thanks (PostgreSQL):", departments[3])
+        await db.close_db()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def measure_statistics(title: str, sales: Department) -> None:
+    workspace = await Workspace.get(external_id="stats")
+    print(title)
+    for period in (Period.WEEK, Period.MONTH, Period.ALL):
+        await timed(f"leaderboard received {period.value}", lambda p=period: leaderboard(workspace, p, now=NOW))
+        await timed(f"leaderboard sent {period.value}",
+                    lambda p=period: leaderboard(workspace, p, Direction.SENT, now=NOW))
+    await timed("leaderboard received month, one department",
+                lambda: leaderboard(workspace, Period.MONTH, department=sales, now=NOW))
+    for period in (Period.MONTH, Period.ALL):
+        await timed(f"department matrix {period.value}", lambda p=period: department_matrix(workspace, p, now=NOW))
+
+
 async def timed(label: str, call, repeat: int = 15) -> None:  # type: ignore[no-untyped-def]
     await call()
     samples = []
@@ -129,17 +204,7 @@ async def statistics_latency(total: int) -> None:
     print(f"seeded {total:,} thanks among {MEMBERS:,} members in {DEPARTMENTS} departments "
           f"in {time.perf_counter() - start:.0f} s (SQLite file {path.stat().st_size / 1e6:.0f} MB)", flush=True)
     await db.init_db(url)
-    workspace = await Workspace.get(external_id="stats")
-    sales = departments[3]
-    print(f"statistics over {total:,} thanks (SQLite, WAL):")
-    for period in (Period.WEEK, Period.MONTH, Period.ALL):
-        await timed(f"leaderboard received {period.value}", lambda p=period: leaderboard(workspace, p, now=NOW))
-        await timed(f"leaderboard sent {period.value}",
-                    lambda p=period: leaderboard(workspace, p, Direction.SENT, now=NOW))
-    await timed("leaderboard received month, one department",
-                lambda: leaderboard(workspace, Period.MONTH, department=sales, now=NOW))
-    for period in (Period.MONTH, Period.ALL):
-        await timed(f"department matrix {period.value}", lambda p=period: department_matrix(workspace, p, now=NOW))
+    await measure_statistics(f"statistics over {total:,} thanks (SQLite, WAL):", departments[3])
     await db.close_db()
 
 
@@ -172,8 +237,11 @@ async def amain() -> None:
         in_own_process(run.format(url=pg, label="PostgreSQL", n=give, c=16))
     else:
         print(f"give_thanks PostgreSQL: skipped ({pg} unreachable)")
-    in_own_process("import asyncio, bench.core_bench as b; "
-                   f"asyncio.run(b.statistics_latency({int(os.environ.get('KIZUNA_BENCH_THANKS', '1000000'))}))")
+    total = int(os.environ.get("KIZUNA_BENCH_THANKS", "1000000"))
+    in_own_process(f"import asyncio, bench.core_bench as b; asyncio.run(b.statistics_latency({total}))")
+    if await postgres_reachable(pg):
+        in_own_process("import asyncio, bench.core_bench as b; "
+                       f"asyncio.run(b.statistics_latency_postgres({pg!r}, {total}))")
 
 
 def main() -> None:
