@@ -64,23 +64,14 @@ async def give_throughput(url: str, label: str, total: int, concurrency: int = 8
 
 def seed_sqlite(path: Path, workspace_id: int, member_ids: list[int], dept_of: dict[int, int], total: int) -> None:
     """Bulk-load ``total`` thanks (one recipient each) spread over the last 365 days, with rollups."""
-    rng = random.Random(7)
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA synchronous=OFF")
-    start = NOW - timedelta(days=365)
     batch_t, batch_r = [], []
-    next_id = 1
-    for n in range(total):
-        sender = rng.choice(member_ids)
-        recipient = rng.choice(member_ids)
-        while recipient == sender:
-            recipient = rng.choice(member_ids)
-        created = start + timedelta(seconds=rng.randrange(365 * 86400))
+    for n, sender, recipient, created in fake_thanks(total, member_ids):
         stamp = created.isoformat(sep=" ")
-        batch_t.append((next_id, workspace_id, sender, "bench thanks", stamp, created.date().isoformat()))
-        batch_r.append((next_id, recipient, 0, workspace_id, sender, stamp, dept_of[sender], dept_of[recipient]))
-        next_id += 1
-        if len(batch_t) == 50_000 or n == total - 1:
+        batch_t.append((n, workspace_id, sender, "bench thanks", stamp, created.date().isoformat()))
+        batch_r.append((n, recipient, 0, workspace_id, sender, stamp, dept_of[sender], dept_of[recipient]))
+        if len(batch_t) == 50_000 or n == total:
             conn.executemany("INSERT INTO thanks (id, workspace_id, sender_id, message, created_at, local_day, "
                              "clap_count) VALUES (?, ?, ?, ?, ?, ?, 0)", batch_t)
             conn.executemany("INSERT INTO thanks_recipient (thanks_id, recipient_id, position, workspace_id, "
@@ -101,7 +92,7 @@ def seed_sqlite(path: Path, workspace_id: int, member_ids: list[int], dept_of: d
     conn.close()
 
 
-def fake_thanks(total: int, member_ids: list[int], dept_of: dict[int, int]):  # type: ignore[no-untyped-def]
+def fake_thanks(total: int, member_ids: list[int]):  # type: ignore[no-untyped-def]
     """(id, sender, recipient, created) for ``total`` thanks spread over the last 365 days."""
     rng = random.Random(7)
     start = NOW - timedelta(days=365)
@@ -111,6 +102,19 @@ def fake_thanks(total: int, member_ids: list[int], dept_of: dict[int, int]):  # 
         while recipient == sender:
             recipient = rng.choice(member_ids)
         yield n, sender, recipient, start + timedelta(seconds=rng.randrange(365 * 86400))
+
+
+async def prepare_stats_workspace(url: str) -> tuple[Workspace, list[Department], dict[int, int]]:
+    """A migrated database with one workspace, its departments and members; ``{member id: department id}``."""
+    await db.init_db(url)
+    await db.apply_migrations()
+    workspace = await ensure_workspace("bench", "stats")
+    departments = [await Department.create(workspace=workspace, name=f"Dept {i:02d}") for i in range(DEPARTMENTS)]
+    await Member.bulk_create([Member(workspace=workspace, platform_user_id=f"u{i}", display_name=f"User {i}",
+                                     department_id=departments[i % DEPARTMENTS].id) for i in range(MEMBERS)])
+    rows = await Member.filter(workspace_id=workspace.id).values_list("id", "department_id")
+    await db.close_db()
+    return workspace, departments, {int(m): int(d) for m, d in rows}
 
 
 async def statistics_latency_postgres(base_url: str, total: int) -> None:
@@ -124,19 +128,11 @@ async def statistics_latency_postgres(base_url: str, total: int) -> None:
     await admin.execute(f'CREATE DATABASE "{name}"')
     url = urlunsplit(urlsplit(base_url)._replace(path=f"/{name}"))
     try:
-        await db.init_db(url)
-        await db.apply_migrations()
-        workspace = await ensure_workspace("bench", "stats")
-        departments = [await Department.create(workspace=workspace, name=f"Dept {i:02d}") for i in range(DEPARTMENTS)]
-        await Member.bulk_create([Member(workspace=workspace, platform_user_id=f"u{i}", display_name=f"User {i}",
-                                         department_id=departments[i % DEPARTMENTS].id) for i in range(MEMBERS)])
-        rows = await Member.filter(workspace_id=workspace.id).values_list("id", "department_id")
-        dept_of = {int(m): int(d) for m, d in rows}
-        await db.close_db()
+        workspace, departments, dept_of = await prepare_stats_workspace(url)
         started = time.perf_counter()
         conn = await asyncpg.connect(url)
         thanks, recipients = [], []
-        for n, sender, recipient, created in fake_thanks(total, list(dept_of), dept_of):
+        for n, sender, recipient, created in fake_thanks(total, list(dept_of)):
             thanks.append((n, workspace.id, sender, "bench thanks", created, created.date(), 0))
             recipients.append((n, recipient, 0, workspace.id, sender, created, dept_of[sender], dept_of[recipient]))
         await conn.copy_records_to_table("thanks", records=thanks, columns=[
@@ -190,15 +186,7 @@ async def statistics_latency(total: int) -> None:
     folder = Path(tempfile.mkdtemp(prefix="kizuna-bench-"))
     path = folder / "stats.sqlite3"
     url = f"sqlite://{path}"
-    await db.init_db(url)
-    await db.apply_migrations()
-    workspace = await ensure_workspace("bench", "stats")
-    departments = [await Department.create(workspace=workspace, name=f"Dept {i:02d}") for i in range(DEPARTMENTS)]
-    await Member.bulk_create([Member(workspace=workspace, platform_user_id=f"u{i}", display_name=f"User {i}",
-                                     department_id=departments[i % DEPARTMENTS].id) for i in range(MEMBERS)])
-    rows = await Member.filter(workspace_id=workspace.id).values_list("id", "department_id")
-    dept_of = {int(m): int(d) for m, d in rows}
-    await db.close_db()
+    workspace, departments, dept_of = await prepare_stats_workspace(url)
     start = time.perf_counter()
     seed_sqlite(path, workspace.id, list(dept_of), dept_of, total)
     print(f"seeded {total:,} thanks among {MEMBERS:,} members in {DEPARTMENTS} departments "
