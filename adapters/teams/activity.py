@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 from dataclasses import dataclass
@@ -196,10 +197,49 @@ def message_without_mentions(text: str, people: list[Mention]) -> str:
     return rest.strip()
 
 
+_PLAIN_ACCOUNT_TYPES = {"str", "bool", "object"}
+
+
+def _account_json(account: Any) -> dict[str, Any] | None:
+    """An account (``ChannelAccount`` / ``ConversationAccount``) as msrest serialises it, or None to defer."""
+    model = type(account)
+    if model not in _ACCOUNT_FIELDS:
+        return None
+    data: dict[str, Any] = {}
+    for name, spec in model._attribute_map.items():
+        value = getattr(account, name, None)
+        if value is None:
+            continue
+        if spec["type"] not in _PLAIN_ACCOUNT_TYPES or (spec["type"] == "str" and not isinstance(value, str)) \
+                or (spec["type"] == "bool" and not isinstance(value, bool)):
+            return None
+        data[spec["key"]] = copy.deepcopy(value) if spec["type"] == "object" else value
+    # Like msrest, keys the schema does not know (``additional_properties``) are not written.
+    return data
+
+
 def reference_payload(activity: Activity, *, conversation_id: str | None = None) -> dict[str, Any]:
-    """The conversation reference to store (JSON), optionally pointing at another conversation id."""
-    reference = TurnContext.get_conversation_reference(activity)
-    payload: dict[str, Any] = reference.serialize()
+    """The conversation reference to store (JSON), optionally pointing at another conversation id.
+
+    What ``TurnContext.get_conversation_reference(activity).serialize()`` gives (``activityId``
+    left out), written directly for the usual accounts: msrest's serialiser costs more than the
+    rest of storing it. Anything unusual goes through the SDK.
+    """
+    payload: dict[str, Any] = {}
+    for key, account in (("user", activity.from_property), ("bot", activity.recipient),
+                         ("conversation", activity.conversation)):
+        if account is None:
+            continue
+        data = _account_json(account)
+        if data is None:
+            payload = TurnContext.get_conversation_reference(activity).serialize()
+            break
+        payload[key] = data
+    else:
+        for key, value in (("channelId", activity.channel_id), ("locale", activity.locale),
+                           ("serviceUrl", activity.service_url)):
+            if value is not None:
+                payload[key] = value
     payload.pop("activityId", None)
     if conversation_id is not None:
         payload.setdefault("conversation", {})["id"] = conversation_id

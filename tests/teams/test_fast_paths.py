@@ -15,7 +15,7 @@ from msrest.serialization import Model
 from adapters.teams import bot as bot_module
 from adapters.teams import identity as identity_module
 from adapters.teams import testing as t
-from adapters.teams.activity import read_activity
+from adapters.teams.activity import read_activity, reference_payload
 from adapters.teams.adapter import TeamsAdapter
 from adapters.teams.bot import card_activity
 from adapters.teams.testing import ALICE, BOB, User
@@ -223,3 +223,13 @@ async def test_ttl_zero_turns_the_cache_off(db, settings, make_client, connector
     finally:
         await client.close()
         await adapter.close()
+
+
+@pytest.mark.parametrize("payload", _payloads())
+def test_stored_references_are_what_the_sdk_serializes(payload):
+    activity = read_activity(copy.deepcopy(payload))
+    sdk = TurnContext.get_conversation_reference(activity).serialize()
+    sdk.pop("activityId", None)
+    assert reference_payload(activity) == sdk
+    sdk["conversation"]["id"] = "19:other"
+    assert reference_payload(activity, conversation_id="19:other") == sdk
