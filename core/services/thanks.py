@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import unicodedata
@@ -13,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise import connections
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -116,13 +117,11 @@ async def give_thanks(
 
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     day = local_day(moment, sender.timezone or workspace.timezone)
+    client = connections.get("default")
+    plan = _thanks_plan(client.capabilities.dialect == "postgres", workspace, sender, people, value_tags, text,
+                        moment, day, idempotency_key, channel_ref, notify_recipients)
     try:
-        async with in_transaction() as conn:
-            sql = _Sql(conn)
-            written = await sql.run_plan(_thanks_plan(sql.postgres, workspace, sender, people, value_tags, text,
-                                                      moment, day, idempotency_key, channel_ref))
-            if written.created:
-                await _enqueue_deliveries(workspace, written.thanks_id, people, channel_ref, notify_recipients)
+        written = await _Sql(client).run_in_transaction(plan)
     except IntegrityError:
         if idempotency_key:
             # The same event, delivered twice at the same moment: the other one won.
@@ -196,15 +195,25 @@ class _Sql:
         """One statement's rows (``execute_query_dict``: asyncpg's ``execute_query`` drops RETURNING rows)."""
         return list(await self.client.execute_query_dict(self._text(sql), list(params)))
 
-    async def run_plan(self, plan: Plan) -> _Written:
-        """Drive ``plan`` to its end and return its result."""
-        if not self.postgres:
+    async def run_in_transaction(self, plan: Plan) -> _Written:
+        """Drive ``plan`` to its end in one transaction and return its result.
+
+        SQLite, outside any transaction: ``BEGIN``, the statements and ``COMMIT`` in one call on
+        aiosqlite's thread, holding the lock tortoise's own transactions take. Otherwise (PostgreSQL,
+        or already inside a transaction) through ``in_transaction``, one statement at a time.
+        """
+        if not self.postgres and not isinstance(self.client, TransactionalDBClient):
             async with self.client.acquire_connection() as connection:
                 runner = getattr(connection, "_execute", None)
                 raw = getattr(connection, "_conn", None)
                 if runner is not None and raw is not None:
-                    result: _Written = await runner(_drive_sqlite, raw, plan)
+                    result: _Written = await runner(_drive_sqlite_transaction, raw, plan)
                     return result
+        async with in_transaction() as conn:
+            return await _Sql(conn).run_plan(plan)
+
+    async def run_plan(self, plan: Plan) -> _Written:
+        """Drive ``plan`` statement by statement on this client."""
         try:
             sql, params = next(plan)
             while True:
@@ -214,8 +223,20 @@ class _Sql:
             return written
 
 
+def _drive_sqlite_transaction(raw: sqlite3.Connection, plan: Plan) -> _Written:
+    """Run a plan in one transaction on aiosqlite's own thread, on its connection (autocommit mode)."""
+    raw.execute("BEGIN")
+    try:
+        written = _drive_sqlite(raw, plan)
+    except BaseException:
+        raw.execute("ROLLBACK")
+        raise
+    raw.execute("COMMIT")
+    return written
+
+
 def _drive_sqlite(raw: sqlite3.Connection, plan: Plan) -> _Written:
-    """Run a plan on aiosqlite's own thread, on its connection, statement after statement."""
+    """Run a plan statement after statement on a sqlite3 connection."""
     try:
         sql, params = next(plan)
         while True:
@@ -242,7 +263,7 @@ def _marks(count: int, width: int) -> str:
 
 def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: Sequence[Member],
                  value_tags: Sequence[str], text: str, moment: datetime, day: date,
-                 idempotency_key: str | None, channel_ref: str | None) -> Plan:
+                 idempotency_key: str | None, channel_ref: str | None, notify_recipients: bool) -> Plan:
     """The rest of the rules and every row of one thanks, as statements, in one transaction."""
     if idempotency_key:
         found = yield ("SELECT id FROM thanks WHERE workspace_id = ? AND idempotency_key = ?",
@@ -301,22 +322,33 @@ def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: S
         "INSERT INTO department_flow (workspace_id, day, sender_department_id, recipient_department_id, count) "
         f"VALUES {_marks(len(flows), 5)} ON CONFLICT (workspace_id, day, sender_department_id, "
         "recipient_department_id) DO UPDATE SET count = department_flow.count + excluded.count", flow_rows)
+    deliveries = _deliveries(workspace, thanks_id, people, channel_ref, notify_recipients, moment)
+    if deliveries:
+        yield (
+            "INSERT INTO delivery (workspace_id, platform, address_key, kind, message, locale, dedupe_key, status, "
+            f"attempts, next_attempt_at, late, created_at) VALUES {_marks(len(deliveries) // 12, 12)} "
+            "ON CONFLICT (dedupe_key) DO NOTHING", deliveries)
     return _Written(thanks_id, True, values)
 
 
-async def _enqueue_deliveries(workspace: Workspace, thanks_id: int, people: Sequence[Member],
-                              channel_ref: str | None, notify_recipients: bool) -> None:
+def _deliveries(workspace: Workspace, thanks_id: int, people: Sequence[Member], channel_ref: str | None,
+                notify_recipients: bool, moment: datetime) -> list[object]:
+    """Outbox rows (12 columns each) for a new thanks: the feed post and the recipients' notifications."""
+    wanted: list[tuple[str, str, dict[str, object], str, str]] = []
     if workspace.feed_channel and workspace.feed_channel != channel_ref:
-        await outbox.enqueue(workspace, workspace.platform, f"channel:{workspace.feed_channel}", "feed",
-                             {"type": "thanks", "thanks_id": thanks_id, "audience": "feed"},
-                             locale=workspace.default_locale, dedupe_key=f"feed:{thanks_id}")
+        wanted.append((f"channel:{workspace.feed_channel}", "feed",
+                       {"type": "thanks", "thanks_id": thanks_id, "audience": "feed"},
+                       workspace.default_locale, f"feed:{thanks_id}"))
     if notify_recipients:
-        for m in people:
-            if m.notifications_enabled:
-                await outbox.enqueue(workspace, workspace.platform, f"member:{m.platform_user_id}", "notification",
-                                     {"type": "thanks", "thanks_id": thanks_id, "audience": "recipient"},
-                                     locale=m.locale or workspace.default_locale,
-                                     dedupe_key=f"notify:{thanks_id}:{m.id}")
+        wanted += [(f"member:{m.platform_user_id}", "notification",
+                    {"type": "thanks", "thanks_id": thanks_id, "audience": "recipient"},
+                    m.locale or workspace.default_locale, f"notify:{thanks_id}:{m.id}")
+                   for m in people if m.notifications_enabled]
+    rows: list[object] = []
+    for address, kind, payload, locale, dedupe in wanted:
+        rows += [workspace.id, workspace.platform, address, kind, json.dumps(payload), locale, dedupe,
+                 outbox.PENDING, 0, moment, False, moment]
+    return rows
 
 
 async def load_thanks_view(workspace: Workspace, thanks_id: int) -> ThanksView:

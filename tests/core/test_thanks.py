@@ -167,3 +167,27 @@ async def test_a_replayed_event_returns_its_thanks_even_when_the_rules_would_now
     with pytest.raises(errors.MessageTooLong):
         await give_thanks(workspace, alice, [bob], "a long enough message", idempotency_key="other")
     assert await Thanks.all().count() == 1
+
+
+async def test_feed_post_and_notifications_are_queued_with_the_thanks(workspace: Workspace, alice, bob, carol):
+    from core.models import Delivery
+
+    workspace.feed_channel = "feed-1"
+    await workspace.save()
+    carol.notifications_enabled = False
+    await carol.save()
+    view = (await give_thanks(workspace, alice, [bob, carol], "x", notify_recipients=True, channel_ref="c9")).view
+    rows = await Delivery.all().order_by("id").values_list("address_key", "kind", "dedupe_key", "status")
+    assert rows == [("channel:feed-1", "feed", f"feed:{view.id}", "pending"),
+                    ("member:bob", "notification", f"notify:{view.id}:{bob.id}", "pending")]
+    await give_thanks(workspace, alice, [bob], "posted in the feed itself", channel_ref="feed-1")
+    assert await Delivery.all().count() == 2
+
+
+async def test_a_failure_half_way_leaves_nothing_behind(workspace, alice, bob):
+    ghost = Member(id=987654, workspace_id=workspace.id, platform_user_id="ghost", display_name="Ghost")
+    with pytest.raises(Exception):  # noqa: B017  (the foreign key the database enforces)
+        await give_thanks(workspace, alice, [bob, ghost], "x")
+    assert await counts() == (0, 0, 0)
+    assert (await Member.get(id=alice.id)).sent_count == 0
+    assert (await give_thanks(workspace, alice, [bob], "still works")).created
