@@ -155,9 +155,18 @@ def _check_people_and_text(workspace: Workspace, sender: Member, recipients: Seq
     text = clean_message(message)
     if not text:
         raise EmptyMessage()
-    if len(text) > workspace.max_message_length:
-        raise MessageTooLong(max=workspace.max_message_length, length=len(text))
     return people, text
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """The workspace settings a thanks is checked against, as read in its transaction."""
+
+    daily_limit: int
+    max_message_length: int
+    value_required: bool
+    feed_channel: str | None
+    default_locale: str
 
 
 @dataclass(frozen=True)
@@ -264,14 +273,25 @@ def _marks(count: int, width: int) -> str:
 def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: Sequence[Member],
                  value_tags: Sequence[str], text: str, moment: datetime, day: date,
                  idempotency_key: str | None, channel_ref: str | None, notify_recipients: bool) -> Plan:
-    """The rest of the rules and every row of one thanks, as statements, in one transaction."""
+    """The rest of the rules and every row of one thanks, as statements, in one transaction.
+
+    The workspace's settings are read here, in the transaction, so a copy of the workspace that a
+    caller cached can never apply an old limit.
+    """
     if idempotency_key:
         found = yield ("SELECT id FROM thanks WHERE workspace_id = ? AND idempotency_key = ?",
                        [workspace.id, idempotency_key])
         if found:
             return _Written(int(found[0]["id"]), False, [])
+    current = yield ("SELECT daily_limit, max_message_length, value_required, feed_channel, default_locale "
+                     "FROM workspace WHERE id = ?", [workspace.id])
+    settings = _Settings(int(current[0]["daily_limit"]), int(current[0]["max_message_length"]),
+                         bool(current[0]["value_required"]), current[0]["feed_channel"],
+                         current[0]["default_locale"])
+    if len(text) > settings.max_message_length:
+        raise MessageTooLong(max=settings.max_message_length, length=len(text))
     values: list[ValueRow] = []
-    if value_tags or workspace.value_required:
+    if value_tags or settings.value_required:
         rows = yield ("SELECT id, key, name_en, name_ja, emoji, description_en, description_ja, active FROM value "
                       "WHERE workspace_id = ? ORDER BY position, id", [workspace.id])
         known = [ValueRow(int(r["id"]), r["key"], r["name_en"], r["name_ja"], r["emoji"], r["description_en"],
@@ -279,7 +299,7 @@ def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: S
         values = pick_values(known, value_tags)
         if len(values) > MAX_VALUES:
             raise TooManyValues(max=MAX_VALUES)
-        if workspace.value_required and not values:
+        if settings.value_required and not values:
             raise ValueRequired(available=" ".join(f"#{v.key}" for v in known if v.active))
     if postgres:
         # Serialises one sender's thanks, so two at once cannot both pass the daily limit.
@@ -290,9 +310,9 @@ def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: S
         "channel_ref) SELECT ?, ?, ?, ?, ?, ?, 0, ? WHERE (SELECT count(*) FROM thanks WHERE workspace_id = ? "
         "AND sender_id = ? AND local_day = ?) < ? RETURNING id",
         [workspace.id, sender.id, text, moment, day, idempotency_key or None, channel_ref,
-         workspace.id, sender.id, day, workspace.daily_limit])
+         workspace.id, sender.id, day, settings.daily_limit])
     if not inserted:
-        raise DailyLimitReached(limit=workspace.daily_limit)
+        raise DailyLimitReached(limit=settings.daily_limit)
     thanks_id = int(inserted[0]["id"])
     from_department = sender.department_id or NO_DEPARTMENT
     recipient_rows: list[object] = []
@@ -322,7 +342,7 @@ def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: S
         "INSERT INTO department_flow (workspace_id, day, sender_department_id, recipient_department_id, count) "
         f"VALUES {_marks(len(flows), 5)} ON CONFLICT (workspace_id, day, sender_department_id, "
         "recipient_department_id) DO UPDATE SET count = department_flow.count + excluded.count", flow_rows)
-    deliveries = _deliveries(workspace, thanks_id, people, channel_ref, notify_recipients, moment)
+    deliveries = _deliveries(workspace, settings, thanks_id, people, channel_ref, notify_recipients, moment)
     if deliveries:
         yield (
             "INSERT INTO delivery (workspace_id, platform, address_key, kind, message, locale, dedupe_key, status, "
@@ -331,18 +351,18 @@ def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: S
     return _Written(thanks_id, True, values)
 
 
-def _deliveries(workspace: Workspace, thanks_id: int, people: Sequence[Member], channel_ref: str | None,
-                notify_recipients: bool, moment: datetime) -> list[object]:
+def _deliveries(workspace: Workspace, settings: _Settings, thanks_id: int, people: Sequence[Member],
+                channel_ref: str | None, notify_recipients: bool, moment: datetime) -> list[object]:
     """Outbox rows (12 columns each) for a new thanks: the feed post and the recipients' notifications."""
     wanted: list[tuple[str, str, dict[str, object], str, str]] = []
-    if workspace.feed_channel and workspace.feed_channel != channel_ref:
-        wanted.append((f"channel:{workspace.feed_channel}", "feed",
+    if settings.feed_channel and settings.feed_channel != channel_ref:
+        wanted.append((f"channel:{settings.feed_channel}", "feed",
                        {"type": "thanks", "thanks_id": thanks_id, "audience": "feed"},
-                       workspace.default_locale, f"feed:{thanks_id}"))
+                       settings.default_locale, f"feed:{thanks_id}"))
     if notify_recipients:
         wanted += [(f"member:{m.platform_user_id}", "notification",
                     {"type": "thanks", "thanks_id": thanks_id, "audience": "recipient"},
-                    m.locale or workspace.default_locale, f"notify:{thanks_id}:{m.id}")
+                    m.locale or settings.default_locale, f"notify:{thanks_id}:{m.id}")
                    for m in people if m.notifications_enabled]
     rows: list[object] = []
     for address, kind, payload, locale, dedupe in wanted:

@@ -191,3 +191,15 @@ async def test_a_failure_half_way_leaves_nothing_behind(workspace, alice, bob):
     assert await counts() == (0, 0, 0)
     assert (await Member.get(id=alice.id)).sent_count == 0
     assert (await give_thanks(workspace, alice, [bob], "still works")).created
+
+
+async def test_limits_are_read_fresh_even_from_a_stale_copy_of_the_workspace(workspace: Workspace, alice, bob):
+    stale = await Workspace.get(id=workspace.id)
+    await Workspace.filter(id=workspace.id).update(daily_limit=1, max_message_length=3, value_required=True)
+    with pytest.raises(errors.MessageTooLong):
+        await give_thanks(stale, alice, [bob], "four")
+    with pytest.raises(errors.ValueRequired):
+        await give_thanks(stale, alice, [bob], "ok")
+    await give_thanks(stale, alice, [bob], "ok", ["growth"])
+    with pytest.raises(errors.DailyLimitReached):
+        await give_thanks(stale, alice, [bob], "ok", ["growth"])
