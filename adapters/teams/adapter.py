@@ -352,7 +352,9 @@ class TeamsAdapter:
             raise
         except Exception as error:
             raise _delivery_failure(outgoing, error) from error
-        raise DeliveryFailed(f"no Teams conversation reference stored for {outgoing.address_key}", permanent=True)
+        # Not permanent: the address may simply not be stored yet (a notification claimed the moment it
+        # was committed); the outbox retries a bounded number of times, then fails the row for good.
+        raise DeliveryFailed(f"no Teams conversation reference stored for {outgoing.address_key} (yet)")
 
 
 def _connector_key(factory: Any, service_url: str, audience: str | None) -> tuple[Any, ...] | None:

@@ -223,9 +223,15 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             await self._store_address(workspace, aad_reverse_key(member.platform_user_id), {"aad": aad})
 
     async def _remember_recipients(self, turn: Turn, recipients: list[Member]) -> None:
-        """Recipients without a 1:1 reference yet get a "create a 1:1 chat" address for their notification."""
+        """Recipients without a 1:1 reference yet get a "create a 1:1 chat" address for their notification.
+
+        Called *before* ``give_thanks``: its transaction commits the notification rows, and the
+        outbox worker may claim one at once; the address it needs must already be there.
+        """
         activity = turn.activity
         for recipient in recipients:
+            if recipient.id == turn.member.id:
+                continue  # never notified of their own thanks
             await self._store_address(turn.workspace, member_key(recipient.platform_user_id), {
                 "create": {"serviceUrl": activity.service_url, "tenantId": act.tenant_id(activity),
                            "user": {"id": recipient.platform_user_id, "name": recipient.display_name},
@@ -286,13 +292,13 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         recipients = [await self._member(turn.workspace, p.id, p.name, cached=True) for p in people]
         message, tags = split_tags(act.message_without_mentions(rest, people))
         channel = act.base_conversation_id(turn.activity.conversation.id)
+        await self._remember_recipients(turn, recipients)
         result = await give_thanks(turn.workspace, turn.member, recipients, message, tags,
                                    idempotency_key=act.idempotency_key(turn.activity, "msg"),
                                    channel_ref=channel, notify_recipients=True)
         if not result.created:
             log.info("activity %s was delivered again; thanks %s already exists", turn.activity.id, result.view.id)
             return None
-        await self._remember_recipients(turn, recipients)
         return thanks_message(result.view, turn.locale, turn.workspace.timezone)
 
     async def _admin(self, turn: Turn, command: AdminCommand, people: list[act.Mention]) -> Message:
@@ -649,6 +655,7 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         submission = parse_submission(data)
         try:
             recipients = await self._resolve_people(turn, submission.recipient_ids, deadline)
+            await self._remember_recipients(turn, recipients)
             result = await give_thanks(turn.workspace, turn.member, recipients, submission.message,
                                        list(submission.value_keys),
                                        idempotency_key=act.idempotency_key(turn.activity, "ext"),
@@ -669,7 +676,6 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
                                max_length=turn.workspace.max_message_length, submission=submission,
                                error=error.localized(turn.locale), people=people, submit_data=submit_data)
             return invoke(task_continue(turn.locale, form))
-        await self._remember_recipients(turn, recipients)
         card = thanks_message(result.view, turn.locale, turn.workspace.timezone)
         if not result.created:
             return invoke({})

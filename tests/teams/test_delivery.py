@@ -8,6 +8,7 @@ import time
 import pytest
 from msrest.universal_http import requests as msrest_requests
 
+from adapters.teams import bot
 from adapters.teams import testing as t
 from adapters.teams.sdk import RetryPolicy, apply_sdk_fixes, retry_after_of
 from adapters.teams.testing import ALICE, BOB, Failure
@@ -124,11 +125,53 @@ async def test_refusals_are_permanent_and_not_retried(make_adapter, connector, s
     assert "hello" in caplog.text  # the content is logged, not lost
 
 
-async def test_no_reference_is_a_permanent_failure(make_adapter):
+async def test_no_reference_yet_is_retried_not_failed(make_adapter):
     adapter = make_adapter()
     with pytest.raises(DeliveryFailed, match="no Teams conversation reference") as failure:
         await adapter.deliver(outgoing({}))
-    assert failure.value.permanent
+    assert not failure.value.permanent
+
+
+async def test_a_notification_claimed_before_its_address_exists_is_delivered_later(teams, connector):
+    client, adapter = teams
+    await client.post("/api/messages", json=t.message(connector.url, ALICE, f"thanks {BOB.tag} for the demo", [BOB]))
+    # The worker claims the row before the address is there (it used to be stored after give_thanks).
+    saved = await Address.get(key="member:29:bob")
+    payload = dict(saved.payload)
+    await saved.delete()
+    await OutboxWorker([adapter]).drain(max_passes=1)
+    delivery = await Delivery.get(kind="notification")
+    assert delivery.status == "pending" and delivery.attempts == 1
+    assert "no Teams conversation reference" in delivery.last_error
+    await Address.create(workspace_id=delivery.workspace_id, key="member:29:bob", payload=payload)
+    await Delivery.filter(id=delivery.id).update(next_attempt_at=delivery.created_at)
+    assert await OutboxWorker([adapter]).drain() == 1
+    assert (await Delivery.get(id=delivery.id)).status == "delivered"
+
+
+@pytest.mark.parametrize("via", ["message", "dialog"])
+async def test_the_address_is_stored_before_the_notification_is_written(teams, connector, monkeypatch, via):
+    """The outbox worker may claim a notification the moment ``give_thanks`` commits it."""
+    client, adapter = teams
+    real_give_thanks = bot.give_thanks
+    outcomes: list[str] = []
+
+    async def give_thanks_then_the_worker_runs(*args, **kwargs):
+        assert await Address.exists(key="member:29:bob"), "give_thanks ran before the address was stored"
+        result = await real_give_thanks(*args, **kwargs)
+        await OutboxWorker([adapter]).drain()  # the worker wins the race
+        outcomes.extend(await Delivery.filter(kind="notification").values_list("status", flat=True))
+        return result
+
+    monkeypatch.setattr(bot, "give_thanks", give_thanks_then_the_worker_runs)
+    if via == "message":
+        activity = t.message(connector.url, ALICE, f"thanks {BOB.tag} for the demo", [BOB])
+    else:
+        activity = t.invoke(connector.url, ALICE, "composeExtension/submitAction",
+                            {"commandId": "sendThanks", "data": {"recipients": "aad-bob", "message": "Thanks!"}})
+    response = await client.post("/api/messages", json=activity)
+    assert response.status in (200, 201)
+    assert outcomes == ["delivered"]
 
 
 async def test_replies_in_a_turn_are_retried_too(teams, connector):
