@@ -22,7 +22,10 @@ PENDING, DELIVERED, FAILED, DROPPED = "pending", "delivered", "failed", "dropped
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = 2.0
 MAX_BACKOFF = 900.0
-DEFAULT_LEASE = timedelta(seconds=60)
+DEFAULT_LEASE = timedelta(seconds=120)
+# A delivery attempt that takes longer is abandoned (and retried later), well inside the lease, so
+# no other worker can retake a row while it is still being sent.
+DELIVERY_TIMEOUT = 45.0
 
 
 def _now() -> datetime:

@@ -20,13 +20,14 @@ log = logging.getLogger("kizuna.outbox")
 class OutboxWorker:
     """Delivers what the outbox holds, with retries; one per process, safe with many processes."""
 
-    def __init__(self, adapters: Iterable[Adapter], *, worker_id: str | None = None, batch: int = 50,
-                 idle_seconds: float = 1.0, concurrency: int = 8) -> None:
+    def __init__(self, adapters: Iterable[Adapter], *, worker_id: str | None = None, batch: int = 8,
+                 idle_seconds: float = 1.0, timeout: float = outbox.DELIVERY_TIMEOUT) -> None:
         self.adapters = {a.platform: a for a in adapters}
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        # Claim only what is sent at once: a claimed row waiting its turn would eat into its lease.
         self.batch = batch
         self.idle_seconds = idle_seconds
-        self.semaphore = asyncio.Semaphore(concurrency)
+        self.timeout = timeout
 
     async def run_forever(self) -> None:
         """Run passes until cancelled; a failing pass is logged, never fatal."""
@@ -47,7 +48,7 @@ class OutboxWorker:
         await asyncio.gather(*(self._deliver(d) for d in claimed))
         return len(claimed)
 
-    async def drain(self, max_passes: int = 100) -> int:
+    async def drain(self, max_passes: int = 10_000) -> int:
         """Deliver until nothing is due (for the CLI and tests); returns how many were handled."""
         total = 0
         for _ in range(max_passes):
@@ -58,33 +59,36 @@ class OutboxWorker:
         return total
 
     async def _deliver(self, delivery: Delivery) -> None:
-        async with self.semaphore:
-            adapter = self.adapters.get(delivery.platform)
-            if adapter is None:
-                await outbox.mark_failed(delivery, self.worker_id, f"the {delivery.platform} adapter is not enabled")
-                return
+        adapter = self.adapters.get(delivery.platform)
+        if adapter is None:
+            await outbox.mark_failed(delivery, self.worker_id, f"the {delivery.platform} adapter is not enabled")
+            return
+        try:
+            workspace = await Workspace.get(id=delivery.workspace_id)
+            address = await Address.get_or_none(workspace_id=workspace.id, key=delivery.address_key)
             try:
-                workspace = await Workspace.get(id=delivery.workspace_id)
-                address = await Address.get_or_none(workspace_id=workspace.id, key=delivery.address_key)
-                try:
-                    message = await render_payload(workspace, dict(delivery.message), delivery.locale)
-                except KizunaError as gone:
-                    # What it was about no longer exists (a skipped occurrence, a deleted thanks): retrying cannot help.
-                    raise DeliveryFailed(f"nothing to send: {gone.localized('en')}", permanent=True) from gone
-                await adapter.deliver(OutgoingMessage(
-                    delivery_id=delivery.id, workspace_external_id=workspace.external_id,
-                    address_key=delivery.address_key, address=dict(address.payload) if address else {},
-                    message=message, kind=delivery.kind,
-                ))
-            except DeliveryFailed as failure:
-                status = await outbox.mark_failed(delivery, self.worker_id, failure.reason,
-                                                  permanent=failure.permanent, retry_after=failure.retry_after)
-                log.log(logging.ERROR if status == outbox.FAILED else logging.WARNING,
-                        "delivery %s (%s to %s) %s: %s", delivery.id, delivery.kind, delivery.address_key,
-                        "failed for good" if status == outbox.FAILED else "will be retried", failure.reason)
-                return
-            except Exception as error:
-                log.exception("delivery %s crashed", delivery.id)
-                await outbox.mark_failed(delivery, self.worker_id, f"{type(error).__name__}: {error}")
-                return
-            await outbox.mark_delivered(delivery, self.worker_id)
+                message = await render_payload(workspace, dict(delivery.message), delivery.locale)
+            except KizunaError as gone:
+                # What it was about no longer exists (a skipped occurrence, a deleted thanks): retrying cannot help.
+                raise DeliveryFailed(f"nothing to send: {gone.localized('en')}", permanent=True) from gone
+            outgoing = OutgoingMessage(
+                delivery_id=delivery.id, workspace_external_id=workspace.external_id,
+                address_key=delivery.address_key, address=dict(address.payload) if address else {},
+                message=message, kind=delivery.kind,
+            )
+            try:
+                await asyncio.wait_for(adapter.deliver(outgoing), self.timeout)
+            except TimeoutError:
+                raise DeliveryFailed(f"no answer from {delivery.platform} within {self.timeout:.0f} s") from None
+        except DeliveryFailed as failure:
+            status = await outbox.mark_failed(delivery, self.worker_id, failure.reason,
+                                              permanent=failure.permanent, retry_after=failure.retry_after)
+            log.log(logging.ERROR if status == outbox.FAILED else logging.WARNING,
+                    "delivery %s (%s to %s) %s: %s", delivery.id, delivery.kind, delivery.address_key,
+                    "failed for good" if status == outbox.FAILED else "will be retried", failure.reason)
+            return
+        except Exception as error:
+            log.exception("delivery %s crashed", delivery.id)
+            await outbox.mark_failed(delivery, self.worker_id, f"{type(error).__name__}: {error}")
+            return
+        await outbox.mark_delivered(delivery, self.worker_id)

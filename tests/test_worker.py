@@ -34,3 +34,33 @@ async def test_deliverable_payload_is_sent_once_and_a_vanished_one_fails_for_goo
     gone = await Delivery.get(status=outbox.FAILED)
     assert gone.attempts == 1 and "no longer exists" in (gone.last_error or "")
     assert await worker.drain() == 0
+
+
+class SlowAdapter(RecordingAdapter):
+    async def deliver(self, outgoing: OutgoingMessage) -> None:
+        import asyncio
+
+        await asyncio.sleep(5)
+
+
+async def test_an_attempt_that_hangs_is_abandoned_inside_the_lease_and_retried(workspace, alice, bob):
+    thanks = (await give_thanks(workspace, alice, [bob], "thanks!")).view
+    await outbox.enqueue(workspace, "console", "channel:c1", "feed", {"type": "thanks", "thanks_id": thanks.id})
+    worker = OutboxWorker([SlowAdapter()], timeout=0.05)
+    assert worker.timeout < outbox.DEFAULT_LEASE.total_seconds()
+    assert await worker.run_once() == 1
+    row = await Delivery.get()
+    assert (row.status, row.attempts, row.claimed_until) == (outbox.PENDING, 1, None)
+    assert "no answer" in (row.last_error or "")
+
+
+async def test_a_worker_claims_only_what_it_sends_at_once(workspace, alice, bob):
+    thanks = (await give_thanks(workspace, alice, [bob], "thanks!")).view
+    for n in range(20):
+        await outbox.enqueue(workspace, "console", f"channel:c{n}", "feed", {"type": "thanks", "thanks_id": thanks.id})
+    adapter = RecordingAdapter()
+    worker = OutboxWorker([adapter], batch=8)
+    assert await worker.run_once() == 8
+    assert await Delivery.filter(status=outbox.PENDING).count() == 12
+    assert await worker.drain() == 12
+    assert len(adapter.sent) == 20

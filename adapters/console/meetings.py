@@ -170,7 +170,7 @@ async def _handle(workspace: Workspace, member: Member, rest: str, locale: str) 
         summary = await service.answer_rsvp(workspace, member, meeting_id, key, answer)
         return rsvp_recorded_message(summary, service.parse_rsvp_answer(answer), locale)
     if action == "who":
-        return rsvp_details_message(await service.rsvp_summary(workspace, meeting_id, key), locale)
+        return rsvp_details_message(await service.rsvp_details(workspace, member, meeting_id, key), locale)
     if action == "skip":
         view = await service.skip_occurrence(workspace, member, meeting_id, key)
         title_id = "meeting.skipped"

@@ -180,6 +180,9 @@ async def rename_value(workspace: Workspace, actor: Member, tag: str, *, name_en
     new_en, new_ja = name_en or value.name_en, name_ja or value.name_ja
     new_emoji = value.emoji if emoji is None else emoji
     _check_definition(value.key, new_en, new_ja, new_emoji)
+    others = await Value.filter(workspace_id=workspace.id).exclude(id=value.id)
+    if any(fold(name) in _match_keys(v) for v in others for name in (new_en, new_ja)):
+        raise ValueKeyTaken(key=new_en)
     value.name_en, value.name_ja, value.emoji = new_en.strip(), new_ja.strip(), new_emoji.strip()
     await value.save(update_fields=["name_en", "name_ja", "emoji"])
     return value

@@ -131,3 +131,12 @@ async def test_system_actor_is_an_admin_that_is_never_saved(workspace):
     value = await add_value(workspace, SYSTEM_ACTOR, "kaizen", "Kaizen")
     assert value.key == "kaizen"
     assert not await Member.filter(platform_user_id="system").exists()
+
+
+async def test_a_rename_cannot_take_another_values_name(workspace, admin):
+    with pytest.raises(errors.ValueKeyTaken):
+        await rename_value(workspace, admin, "growth", name_en="Teamwork")
+    with pytest.raises(errors.ValueKeyTaken):
+        await rename_value(workspace, admin, "growth", name_ja="挑戦")
+    renamed = await rename_value(workspace, admin, "growth", name_en="Growth mindset")
+    assert renamed.name_en == "Growth mindset"

@@ -29,6 +29,10 @@ async def test_create_rsvp_and_list_in_the_console(workspace, alice, bob, depart
     assert "Only the meeting's organiser or an admin" in text
     text = render_text(await handle_meeting_command(workspace, alice, "一覧", "ja"))
     assert "毎月第1月曜日" in text
+    # Who answered what, by name, is for the organiser (or an admin) only.
+    assert "Going: Bob" in render_text(await handle_meeting_command(workspace, alice, "who 1 2030-12-02", "en"))
+    refused = render_text(await handle_meeting_command(workspace, bob, "who 1 2030-12-02", "en"))
+    assert "Only the meeting's organiser or an admin" in refused and "Going: Bob" not in refused
 
 
 async def test_mistakes_get_a_polite_answer(workspace, alice):
