@@ -94,11 +94,35 @@ def read_activity(body: dict[str, Any]) -> Activity:
 
 @dataclass(frozen=True)
 class Mention:
-    """One ``mention`` entity: the MRI (``29:…``), the display name and the exact ``<at>…</at>`` text."""
+    """One ``mention`` entity: the MRI (``29:…``), the display name and the exact ``<at>…</at>`` text.
+
+    ``person`` is False for a mention of a channel, team or tag (not someone who can be thanked);
+    ``is_bot`` is True for a bot (Teams bot ids start with ``28:``).
+    """
 
     id: str
     name: str
     text: str
+    person: bool = True
+
+    @property
+    def is_bot(self) -> bool:
+        return self.id.startswith(BOT_ID_PREFIX)
+
+
+# Teams ids: ``29:`` users, ``8:`` guests and federated users, ``28:`` bots, ``19:`` channels,
+# teams and chats (a conversation, never a person).
+BOT_ID_PREFIX = "28:"
+_CONVERSATION_ID_PREFIX = "19:"
+
+
+def _is_person(mentioned: dict[str, Any]) -> bool:
+    """Whether a mention's ``mentioned`` account is a user or a bot, not a channel, team or tag."""
+    user_id = str(mentioned.get("id") or "")
+    if not user_id or user_id.startswith(_CONVERSATION_ID_PREFIX):
+        return False
+    # A channel or team mention names its kind; a tag mention says ``"type": "tag"``.
+    return not mentioned.get("conversationIdentityType") and mentioned.get("type") != "tag"
 
 
 def tenant_id(activity: Activity) -> str:
@@ -138,7 +162,7 @@ def idempotency_key(activity: Activity, prefix: str) -> str:
 
 
 def mentions(activity: Activity) -> list[Mention]:
-    """The ``mention`` entities, in order, de-duplicated by id."""
+    """The ``mention`` entities, in order, de-duplicated by id (or by text, for one without an id)."""
     found: list[Mention] = []
     seen: set[str] = set()
     for entity in activity.entities or []:
@@ -148,15 +172,16 @@ def mentions(activity: Activity) -> list[Mention]:
         kind = getattr(entity, "type", None) or data.get("type")
         if kind != "mention":
             continue
-        mentioned = data.get("mentioned") or {}
+        mentioned = data.get("mentioned")
+        if not isinstance(mentioned, dict):
+            mentioned = {}
         user_id = str(mentioned.get("id") or "")
-        if not user_id:
-            continue
         text = str(data.get("text") or f"<at>{mentioned.get('name') or ''}</at>")
         name = str(mentioned.get("name") or "") or re.sub(r"</?at>", "", text) or user_id
-        if user_id not in seen:
-            seen.add(user_id)
-            found.append(Mention(user_id, name, text))
+        key = user_id or text
+        if key not in seen:
+            seen.add(key)
+            found.append(Mention(user_id, name, text, person=_is_person(mentioned)))
     return found
 
 
@@ -164,14 +189,17 @@ def split_mentions(activity: Activity) -> tuple[str, list[Mention]]:
     """The text without the bot's own mention, and the other people mentioned (the bot removed).
 
     Only the bot's ``<at>`` tag is removed, never other occurrences of its name (the SDK's
-    ``remove_recipient_mention`` removes every occurrence of the name).
+    ``remove_recipient_mention`` removes every occurrence of the name). A channel, team or tag
+    mention is not a person: its ``<at>`` tag becomes its plain name.
     """
     text = _NBSP.sub(" ", activity.text or "")
     bot_id = activity.recipient.id if activity.recipient else None
     people: list[Mention] = []
     for mention in mentions(activity):
-        if mention.id == bot_id:
+        if mention.id and mention.id == bot_id:
             text = text.replace(mention.text, " ")
+        elif not mention.person:
+            text = text.replace(mention.text, mention.name)
         else:
             people.append(mention)
     return text.strip(), people

@@ -203,11 +203,14 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         return Turn(context, workspace, member, locale)
 
     async def _member(self, workspace: Workspace, user_id: str, display_name: str | None,
-                      locale: str | None = None, *, cached: bool) -> Member:
+                      locale: str | None = None, *, cached: bool, is_bot: bool = False) -> Member:
         """``ensure_member``, skipped on a cached turn while it would change nothing."""
         member = self.identities.member(workspace.id, user_id, display_name, locale) if cached else None
+        if member is not None and is_bot and not member.is_bot:
+            member = None  # ensure_member would mark it a bot
         if member is None:
-            member = await ensure_member(workspace, user_id, display_name=display_name, locale=locale)
+            member = await ensure_member(workspace, user_id, display_name=display_name, locale=locale,
+                                         is_bot=is_bot)
             if cached:
                 self.identities.keep_member(member)
         return member
@@ -230,8 +233,8 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         """
         activity = turn.activity
         for recipient in recipients:
-            if recipient.id == turn.member.id:
-                continue  # never notified of their own thanks
+            if recipient.id == turn.member.id or recipient.is_bot:
+                continue  # never notified: their own thanks, or a bot (core refuses thanking one)
             await self._store_address(turn.workspace, member_key(recipient.platform_user_id), {
                 "create": {"serviceUrl": activity.service_url, "tenantId": act.tenant_id(activity),
                            "user": {"id": recipient.platform_user_id, "name": recipient.display_name},
@@ -289,7 +292,9 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         return ErrorMessage(turn.locale, translate(turn.locale, "error.unknown_command", command=parsed.word))
 
     async def _thanks(self, turn: Turn, rest: str, people: list[act.Mention]) -> Message | None:
-        recipients = [await self._member(turn.workspace, p.id, p.name, cached=True) for p in people]
+        # A bot is a member marked as one, so the core can refuse thanking it (BotThanksNotAllowed).
+        recipients = [await self._member(turn.workspace, p.id, p.name, cached=True, is_bot=p.is_bot)
+                      for p in people]
         message, tags = split_tags(act.message_without_mentions(rest, people))
         channel = act.base_conversation_id(turn.activity.conversation.id)
         await self._remember_recipients(turn, recipients)
@@ -693,8 +698,8 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         members: list[Member] = []
         loop = asyncio.get_running_loop()
         for raw in ids:
-            if raw.startswith(("29:", "8:")):
-                members.append(await ensure_member(turn.workspace, raw))
+            if raw.startswith(("29:", "8:", act.BOT_ID_PREFIX)):
+                members.append(await ensure_member(turn.workspace, raw, is_bot=raw.startswith(act.BOT_ID_PREFIX)))
                 continue
             known = await get_address(turn.workspace, f"aad:{raw}")
             if known and known.get("id"):

@@ -171,6 +171,7 @@ async def test_dialog_errors_are_shown_in_the_dialog(teams, connector, check_car
         ({"recipients": "", "message": "hi"}, "Who would you like to thank"),
         ({"recipients": "aad-nobody", "message": "hi"}, "aad-nobody"),
         ({"recipients": "aad-bob", "values": "nope", "message": "hi"}, "no value"),
+        ({"recipients": "28:helper-bot", "message": "hi"}, "is a bot"),
     ]
     for data, expected in cases:
         response = await client.post("/api/messages", json=submit(connector, data))

@@ -243,3 +243,52 @@ async def test_a_personal_chat_is_remembered_for_notifications(teams, connector)
     # A later thanks does not replace the real reference with a "create" one.
     await post(client, t.message(connector.url, ALICE, f"thanks {BOB.tag} for the demo", [BOB]))
     assert (await Address.get(key="member:29:bob")).payload["conversation"]["id"] == "a:bob-personal"
+
+
+HELPER_BOT = User("28:helper-bot", "Helper", "aad-helper")
+
+
+async def test_thanking_another_bot_is_refused_politely_and_nothing_is_written(teams, connector, check_card):
+    client, _ = teams
+    for locale, expected in [("en-US", "Helper is a bot"), ("ja-JP", "Helper はボット")]:
+        connector.clear()
+        for text, mentioned in [(f"thanks {HELPER_BOT.tag} for the digest", [HELPER_BOT]),
+                                (f"thanks {BOB.tag} {HELPER_BOT.tag} for the digest", [BOB, HELPER_BOT])]:
+            await post(client, t.message(connector.url, ALICE, text, mentioned, locale=locale))
+        for reply in connector.activities():
+            card = check_card(reply.card())
+            assert any(expected in x for x in texts(card)), texts(card)
+    assert await Thanks.all().count() == 0
+    assert await Delivery.all().count() == 0
+    assert not await Address.filter(key__startswith="member:28:").exists()
+    assert (await Member.get(platform_user_id="28:helper-bot")).is_bot
+
+
+async def test_channel_and_tag_mentions_are_not_recipients(teams, connector):
+    client, _ = teams
+    activity = t.message(connector.url, ALICE, f"thanks {BOB.tag} for helping <at>Frontend</at> in <at>General</at>",
+                         [BOB])
+    activity["entities"] += [
+        {"type": "mention", "text": "<at>Frontend</at>",
+         "mentioned": {"id": "MjlfZnJvbnRlbmQ=", "name": "Frontend", "type": "tag"}},
+        {"type": "mention", "text": "<at>General</at>",
+         "mentioned": {"id": "19:general@thread.tacv2", "name": "General", "conversationIdentityType": "channel"}},
+    ]
+    await post(client, activity)
+    thanks = await Thanks.get()
+    assert thanks.message == "for helping Frontend in General"
+    assert {m.platform_user_id for m in await Member.all()} == {"29:alice", "29:bob"}
+    assert [d.address_key for d in await Delivery.filter(kind="notification")] == ["member:29:bob"]
+
+    # A tag (or a mention without a user id) alone is nobody to thank.
+    connector.clear()
+    only_tag = t.message(connector.url, ALICE, "thanks <at>Frontend</at> <at>Team</at> for the launch")
+    only_tag["entities"] += [
+        {"type": "mention", "text": "<at>Frontend</at>",
+         "mentioned": {"id": "MjlfZnJvbnRlbmQ=", "name": "Frontend", "type": "tag"}},
+        {"type": "mention", "text": "<at>Team</at>", "mentioned": {"name": "Team"}},
+    ]
+    await post(client, only_tag)
+    assert any("Who would you like to thank" in x for x in texts(connector.activities()[0].card()))
+    assert await Thanks.all().count() == 1
+    assert {m.platform_user_id for m in await Member.all()} == {"29:alice", "29:bob"}
