@@ -72,6 +72,7 @@ from core.i18n import normalize_locale, resolve_locale, translate
 from core.meetings import errors as meeting_errors
 from core.meetings import service as meetings
 from core.models import Member, Workspace
+from core.services.access import require_admin
 from core.services.addresses import channel_key, get_address, member_key, remember_address
 from core.services.installs import grant_configured_admin, grant_installer_admin
 from core.services.members import (
@@ -320,7 +321,10 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             if len(people) != 1:
                 return ErrorMessage(lang, translate(lang, "teams.usage.department"))
             name = act.message_without_mentions(command.rest, people).strip()
-            target = await ensure_member(workspace, people[0].id, display_name=people[0].name)
+            # Rights first: a refused command must not create the target's member row.
+            require_admin(actor)
+            target = await ensure_member(workspace, people[0].id, display_name=people[0].name,
+                                         is_bot=people[0].is_bot)
             await set_department(workspace, actor, target, name or None)
             return notice_message(lang, "notice.department_set", name=target.display_name,
                                   department=name or "—")

@@ -184,6 +184,22 @@ async def test_admin_commands_are_refused_for_non_admins(teams, connector, check
     assert not await Value.exists(key="kindness")
 
 
+async def test_a_refused_department_command_writes_nothing(teams, connector, check_card):
+    client, _ = teams
+    await post(client, t.message(connector.url, CAROL, "help"))
+    members_before = sorted(await Member.all().values_list("platform_user_id", "display_name", "department_id"))
+    for text, locale, expected in [(f"department {DAVE.tag} Sales", "en-US", "Only an admin"),
+                                   (f"部署 {DAVE.tag} 営業", "ja-JP", "管理者のみ")]:
+        connector.clear()
+        await post(client, t.message(connector.url, CAROL, text, [DAVE], locale=locale))
+        card = check_card(connector.activities()[0].card())
+        assert any(expected in x for x in texts(card)), texts(card)
+    members_after = sorted(await Member.all().values_list("platform_user_id", "display_name", "department_id"))
+    assert members_after == members_before
+    assert not await Member.exists(platform_user_id=DAVE.id)
+    assert not await Department.exists()
+
+
 async def test_the_first_installer_is_admin_and_can_configure(teams, connector, check_card):
     client, _ = teams
     await post(client, t.installed(connector.url, ALICE))
