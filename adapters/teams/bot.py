@@ -99,6 +99,7 @@ _ON = {"on", "yes", "true", "オン", "有効", "はい"}
 _OFF = {"off", "no", "false", "オフ", "無効", "いいえ"}
 # Commands that need no rights and change no settings: their turns may use the identity cache.
 _FORGET_AFTER_TURN = "kizuna.forget_identities"
+_TURN_LOCALE = "kizuna.locale"
 _UNPRIVILEGED = frozenset({CommandKind.THANKS, CommandKind.LEADERBOARD, CommandKind.VALUES, CommandKind.HELP,
                            CommandKind.EMPTY})
 
@@ -201,6 +202,7 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             await grant_configured_admin(member)
         await self._remember(workspace, activity, member)
         locale = resolve_locale(activity.locale, member.locale or workspace.default_locale)
+        context.turn_state[_TURN_LOCALE] = locale
         return Turn(context, workspace, member, locale)
 
     async def _member(self, workspace: Workspace, user_id: str, display_name: str | None,
@@ -426,19 +428,34 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         name = turn_context.activity.name
-        if name == "adaptiveCard/action":
-            return await self._card_action(turn_context)
-        if name == "composeExtension/fetchTask":
-            return await self._fetch_task(turn_context)
-        if name == "composeExtension/submitAction":
-            return await self._submit_action(turn_context)
-        if name == "task/fetch":
-            return await self._task_fetch(turn_context)
-        if name == "task/submit":
-            return await self._task_submit(turn_context)
-        # Anything else (search, link unfurling, sign-in…) is not a Kizuna feature: answer politely.
-        log.debug("ignoring invoke %r", name)
-        return invoke({})
+        handlers = {
+            "adaptiveCard/action": (self._card_action, text_invoke_response),
+            "composeExtension/fetchTask": (self._fetch_task, task_message),
+            "composeExtension/submitAction": (self._submit_action, task_message),
+            "task/fetch": (self._task_fetch, task_message),
+            "task/submit": (self._task_submit, task_message),
+        }
+        if name not in handlers:
+            # Anything else (search, link unfurling, sign-in…) is not a Kizuna feature: answer politely.
+            log.debug("ignoring invoke %r", name)
+            return invoke({})
+        handler, answer = handlers[name]
+        # Like the message path: a failure is answered in the user's language, in the invoke's own
+        # shape (a message in the dialog, or next to the card), never as an HTTP error Teams shows
+        # as "Something went wrong".
+        try:
+            return await handler(turn_context)
+        except KizunaError as error:
+            return answer(error.localized(self._locale_of(turn_context)))
+        except Exception:
+            log.exception("invoke %s (%s) failed", name, turn_context.activity.id)
+            return answer(translate(self._locale_of(turn_context), "error.internal"))
+
+    @staticmethod
+    def _locale_of(context: TurnContext) -> str:
+        """The turn's language if it was resolved, else the one the activity names."""
+        locale = context.turn_state.get(_TURN_LOCALE)
+        return str(locale) if locale else resolve_locale(context.activity.locale)
 
     async def _card_action(self, context: TurnContext) -> InvokeResponse:
         value = _dict(context.activity.value)

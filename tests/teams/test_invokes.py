@@ -5,9 +5,15 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+import pytest
+
+from adapters.teams import bot
 from adapters.teams import testing as t
 from adapters.teams.adapter import TeamsAdapter
+from adapters.teams.dialog import SUBMIT_MARKER
+from adapters.teams.render import OPEN_MEETING_FORM
 from adapters.teams.testing import ALICE, BOB, CAROL, Failure, User
+from core.i18n import translate
 from core.models import Clap, Delivery, Thanks
 
 DAVE = User("29:dave", "Dave", "aad-dave")
@@ -216,3 +222,47 @@ async def test_when_the_bot_is_not_in_the_chat_the_card_goes_to_the_compose_box(
     assert result["type"] == "result"
     check_card(result["attachments"][0]["content"])
     assert await Thanks.all().count() == 1
+
+
+async def _broken(*args, **kwargs):
+    raise RuntimeError("database exploded")
+
+
+def _thanks_data():
+    return {"recipients": "29:bob", "message": "Thanks!"}
+
+
+# (invoke name, value, the core function the handler calls, where its answer text is)
+FAILING_INVOKES = {
+    "clap": ("adaptiveCard/action", {"action": {"type": "Action.Execute", "verb": "clap",
+                                                "data": {"thanks_id": "1"}}}, "clap", "card"),
+    "clap, before the turn is read": ("adaptiveCard/action", {"action": {"type": "Action.Execute", "verb": "clap",
+                                                                         "data": {"thanks_id": "1"}}},
+                                      "ensure_workspace", "card"),
+    "compose fetchTask": ("composeExtension/fetchTask", {"commandId": "sendThanks", "commandContext": "compose"},
+                          "list_values", "task"),
+    "compose submitAction": ("composeExtension/submitAction", {"commandId": "sendThanks", "data": _thanks_data()},
+                             "give_thanks", "task"),
+    "task/fetch": ("task/fetch", {"data": {"kizuna": OPEN_MEETING_FORM}}, "list_departments", "task"),
+    "task/submit": ("task/submit", {"data": {"kizuna": SUBMIT_MARKER, **_thanks_data()}}, "give_thanks", "task"),
+}
+
+
+@pytest.mark.parametrize("case", FAILING_INVOKES)
+@pytest.mark.parametrize("locale", ["en-US", "ja-JP"])
+async def test_an_unexpected_failure_in_an_invoke_is_answered_in_the_users_language(
+        teams, connector, monkeypatch, caplog, case, locale):
+    client, _ = teams
+    name, value, core_call, shape = FAILING_INVOKES[case]
+    monkeypatch.setattr(bot, core_call, _broken)  # an edge fake for a fault
+    response = await client.post("/api/messages", json=t.invoke(connector.url, ALICE, name, value, locale=locale))
+    assert response.status == 200
+    answer = await response.json()
+    expected = translate(locale[:2], "error.internal")
+    if shape == "card":  # Action.Execute: a message next to the card, which stays as it is
+        assert answer == {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": expected}
+    else:  # a dialog: the message in the dialog
+        assert answer == {"task": {"type": "message", "value": expected}}
+    assert "database exploded" in caplog.text  # logged for the operator, not shown to the user
+    assert "database exploded" not in await response.text()
+    assert await Thanks.all().count() == 0
