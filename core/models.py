@@ -65,7 +65,10 @@ class Member(Model):
     department_id: int | None
     locale = fields.CharField(max_length=16, null=True)
     timezone = fields.CharField(max_length=64, null=True)
+    # Admin by Kizuna's own grant (installer, KIZUNA_TEAMS_ADMIN_IDS, members import)…
     is_admin = fields.BooleanField(default=False)
+    # …or by the platform on the latest request (Discord: Manage Guild or Administrator).
+    platform_admin = fields.BooleanField(default=False)
     is_bot = fields.BooleanField(default=False)
     notifications_enabled = fields.BooleanField(default=True)
     # All-time totals, kept in the same transaction as the thanks, so that the all-time
@@ -73,6 +76,11 @@ class Member(Model):
     received_count = fields.IntField(default=0)
     sent_count = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
+
+    @property
+    def may_administer(self) -> bool:
+        """Admin by either grant."""
+        return bool(self.is_admin or self.platform_admin)
 
     class Meta:
         table = "member"

@@ -118,6 +118,11 @@ def modal_fields(components: list[dict[str, Any]]) -> dict[str, Any]:
     return found
 
 
+# Commands and buttons whose answer depends on the caller's rights: never from the cache.
+RIGHTS_COMMANDS = frozenset({"kizuna", "meeting"})
+RIGHTS_ACTIONS = frozenset({"rsvps"})
+
+
 class IdentityCache:
     """Workspaces and members seen in the last ``ttl`` seconds, so a busy server skips re-reading them.
 
@@ -204,11 +209,11 @@ class InteractionHandler:
 
     async def _member(self, workspace: Workspace, user_id: str, *, display_name: str | None = None,
                       locale: str | None = None, is_bot: bool = False,
-                      role_ids: list[str] | None = None) -> Member:
-        """``ensure_member``, skipped while the same person looked the same a moment ago."""
+                      role_ids: list[str] | None = None, fresh: bool = False) -> Member:
+        """``ensure_member``, skipped while the same person looked the same a moment ago (unless ``fresh``)."""
         fingerprint = (display_name, normalize_locale(locale), is_bot, tuple(sorted(role_ids or ())),
                        role_ids is None)
-        cached = self.cache.member(workspace.id, user_id, fingerprint)
+        cached = None if fresh else self.cache.member(workspace.id, user_id, fingerprint)
         if cached is not None:
             return cached
         member = await ensure_member(workspace, user_id, display_name=display_name, locale=locale, is_bot=is_bot,
@@ -216,13 +221,15 @@ class InteractionHandler:
         self.cache.keep_member(workspace.id, user_id, fingerprint, member)
         return member
 
-    async def _caller(self, interaction: Interaction) -> Caller:
+    async def _caller(self, interaction: Interaction, *, fresh: bool = False) -> Caller:
+        """Who is asking. ``fresh`` (anything that checks rights) reads the member from the database,
+        so a grant or revocation made elsewhere (another process, ``kizuna members import``) counts at once."""
         workspace = await self._workspace(interaction)
         guild_member = interaction["member"]
         user = guild_member["user"]
         member = await self._member(workspace, user["id"], display_name=display_name(guild_member, user),
                                     locale=interaction.get("locale"), is_bot=bool(user.get("bot")),
-                                    role_ids=list(guild_member.get("roles", [])))
+                                    role_ids=list(guild_member.get("roles", [])), fresh=fresh)
         try:
             permissions = int(guild_member.get("permissions", "0"))
         except ValueError:
@@ -246,8 +253,8 @@ class InteractionHandler:
         kind = interaction["type"]
         data = interaction.get("data", {})
         if kind == wire.APPLICATION_COMMAND:
-            caller = await self._caller(interaction)
             name = data.get("name", "")
+            caller = await self._caller(interaction, fresh=name in RIGHTS_COMMANDS)
             if data.get("type") == wire.USER_COMMAND and name in MODAL_COMMANDS:
                 return await self._open_thanks_form(interaction, caller)
             command = getattr(self, f"_cmd_{name}", None) if data.get("type", wire.CHAT_INPUT) == wire.CHAT_INPUT \
@@ -259,8 +266,8 @@ class InteractionHandler:
         if kind == wire.APPLICATION_COMMAND_AUTOCOMPLETE:
             return await self._autocomplete(interaction)
         if kind == wire.MESSAGE_COMPONENT:
-            caller = await self._caller(interaction)
             decoded = decode_action(data.get("custom_id", ""))
+            caller = await self._caller(interaction, fresh=decoded is not None and decoded[0] in RIGHTS_ACTIONS)
             action = self.actions.get(decoded[0]) if decoded else None
             if decoded is None or action is None:
                 return ephemeral_error("discord.unsupported_action", caller.locale)

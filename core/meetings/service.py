@@ -194,7 +194,7 @@ async def _get(workspace: Workspace, meeting_id: int | str) -> Meeting:
 
 
 def _require_organiser(meeting: Meeting, actor: Member) -> None:
-    if actor.is_admin or (meeting.organiser_id is not None and actor.id == meeting.organiser_id):
+    if actor.may_administer or (meeting.organiser_id is not None and actor.id == meeting.organiser_id):
         return
     raise errors.NotMeetingOrganiser()
 

@@ -8,7 +8,7 @@ from core.models import Member
 
 def require_admin(member: Member) -> None:
     """Raise ``NotAnAdmin`` unless ``member`` is an admin of their workspace."""
-    if not member.is_admin:
+    if not member.may_administer:
         raise NotAnAdmin()
 
 

@@ -6,12 +6,13 @@ from core.models import Member
 
 
 async def sync_platform_admin(member: Member, is_platform_admin: bool) -> Member:
-    """Make ``member.is_admin`` follow what the platform says on this request.
+    """Make ``member.platform_admin`` follow what the platform says on this request.
 
-    The platform is the authority: someone who loses Manage Guild stops being a Kizuna admin
-    on their next interaction. Written only when it changes.
+    The platform is the authority for its own grant: someone who loses Manage Guild stops being
+    an admin on their next interaction, unless Kizuna itself made them one (``is_admin``, e.g.
+    from ``kizuna members import``). Written only when it changes.
     """
-    if member.is_admin != is_platform_admin:
-        member.is_admin = is_platform_admin
-        await member.save(update_fields=["is_admin"])
+    if member.platform_admin != is_platform_admin:
+        member.platform_admin = is_platform_admin
+        await member.save(update_fields=["platform_admin"])
     return member

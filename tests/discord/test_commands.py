@@ -74,13 +74,22 @@ async def test_non_admins_are_refused_privately_and_nothing_changes(discord: Dis
 
 async def test_admin_rights_follow_discord_permissions_on_each_interaction(discord: Discord):
     await discord.send(discord.admin("settings", [], admin=True, user=ALICE))
-    assert (await Member.get(platform_user_id=ALICE)).is_admin
+    assert (await Member.get(platform_user_id=ALICE)).platform_admin
     refused = await discord.send(discord.admin("settings", [], admin=False, user=ALICE))
     assert "Only an admin" in refused["data"]["content"]
-    assert not (await Member.get(platform_user_id=ALICE)).is_admin
+    assert not (await Member.get(platform_user_id=ALICE)).may_administer
     administrator = discord.admin("settings", [], admin=False, user=ALICE)
     administrator["member"]["permissions"] = str(wire.ADMINISTRATOR)
     assert "embeds" in (await discord.send(administrator))["data"]
+
+
+async def test_an_admin_granted_by_kizuna_stays_one_without_discord_permissions(discord: Discord):
+    # e.g. from `kizuna members import`: Discord's permissions do not take Kizuna's own grant away.
+    await discord.send(discord.admin("settings", [], admin=False, user=ALICE))
+    await Member.filter(platform_user_id=ALICE).update(is_admin=True)
+    answer = await discord.send(discord.admin("settings", [], admin=False, user=ALICE))
+    assert "embeds" in answer["data"]
+    assert (await Member.get(platform_user_id=ALICE)).is_admin
 
 
 async def test_admin_sets_and_clears_the_feed_channel(discord: Discord):

@@ -148,7 +148,7 @@ async def test_members_are_known_by_their_discord_names(discord: Discord):
     bob = await Member.get(platform_user_id=BOB)
     assert bob.display_name == "Bob"
     alice = await Member.get(platform_user_id=ALICE)
-    assert alice.locale == "en" and not alice.is_admin
+    assert alice.locale == "en" and not alice.may_administer
 
 
 async def test_thanks_outside_the_feed_channel_is_queued_for_the_feed(discord: Discord):
