@@ -25,28 +25,30 @@ from core.services.stats import Leaderboard
 from core.views import MemberRef, ThanksView
 
 PLATFORM_HELP: dict[str, tuple[tuple[str, str], ...]] = {
-    # (command as typed, message id of its description)
+    # (message id of the command as typed, message id of its description); the words are localised
+    # because Teams and the console understand both languages' words.
     "teams": (
-        ("thanks @name … #value", "help.thanks"),
-        ("leaderboard [week|month|all] [sent]", "help.leaderboard"),
-        ("values", "help.values"),
-        ("meeting [list|edit|skip|cancel]", "help.meeting"),
-        ("notifications on|off", "help.notifications"),
-        ("help", "help.help"),
+        ("help.cmd.thanks", "help.thanks"),
+        ("help.cmd.leaderboard", "help.leaderboard"),
+        ("help.cmd.values", "help.values"),
+        ("help.cmd.meeting", "help.meeting"),
+        ("help.cmd.notifications", "help.notifications"),
+        ("help.cmd.help", "help.help"),
     ),
     "discord": (
-        ("/thanks user: message: value:", "help.thanks"),
-        ("/leaderboard period:", "help.leaderboard"),
-        ("/values", "help.values"),
-        ("/meeting create|list|skip|edit|cancel", "help.meeting"),
-        ("/help", "help.help"),
+        ("help.cmd.discord.thanks", "help.thanks"),
+        ("help.cmd.discord.leaderboard", "help.leaderboard"),
+        ("help.cmd.discord.values", "help.values"),
+        ("help.cmd.discord.meeting", "help.meeting"),
+        ("help.cmd.discord.help", "help.help"),
     ),
     "console": (
-        ("thanks @name … #value", "help.thanks"),
-        ("leaderboard [week|month|all] [sent]", "help.leaderboard"),
-        ("values", "help.values"),
-        ("meeting create|list|skip|edit|cancel", "help.meeting"),
-        ("help", "help.help"),
+        ("help.cmd.thanks", "help.thanks"),
+        ("help.cmd.leaderboard", "help.leaderboard"),
+        ("help.cmd.values", "help.values"),
+        ("help.cmd.console.meeting", "help.meeting"),
+        ("help.cmd.notifications", "help.notifications"),
+        ("help.cmd.help", "help.help"),
     ),
 }
 
@@ -111,7 +113,7 @@ def help_message(platform: str, locale: str) -> HelpMessage:
     """How to use Kizuna on ``platform``."""
     lang = _lang(locale)
     commands = PLATFORM_HELP.get(platform, PLATFORM_HELP["console"])
-    lines = tuple(HelpLine(cmd, translate(lang, mid)) for cmd, mid in commands)
+    lines = tuple(HelpLine(translate(lang, cmd), translate(lang, mid)) for cmd, mid in commands)
     return HelpMessage(lang, translate(lang, "help.title"), translate(lang, "help.intro"), lines)
 
 

@@ -7,6 +7,7 @@ console ``@name``), and hands the core real members.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -62,8 +63,6 @@ def parse_command(text: str) -> ParsedCommand:
     stripped = (text or "").strip()
     if not stripped:
         return ParsedCommand(CommandKind.EMPTY, "", "")
-    import unicodedata
-
     normalised = unicodedata.normalize("NFKC", stripped)
     match = _WORD_RE.match(normalised)
     if match is None:
@@ -92,6 +91,20 @@ _DIRECTIONS = {
     "sent": Direction.SENT, "given": Direction.SENT, "送信": Direction.SENT, "送った": Direction.SENT,
     "received": Direction.RECEIVED, "受信": Direction.RECEIVED, "もらった": Direction.RECEIVED,
 }
+
+
+_SWITCH_ON = {"on", "yes", "true", "1", "enable", "enabled", "オン", "有効", "はい", "する"}
+_SWITCH_OFF = {"off", "no", "false", "0", "disable", "disabled", "オフ", "無効", "いいえ", "しない"}
+
+
+def parse_switch(text: str) -> bool | None:
+    """``on``/``off`` in either language (``オン``, ``はい``, ``ＯＦＦ``…); None for anything else."""
+    word = fold(text)
+    if word in _SWITCH_ON:
+        return True
+    if word in _SWITCH_OFF:
+        return False
+    return None
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from cards.build import error_message, help_message, leaderboard_message, notice_message, thanks_message, values_message
 from cards.model import Message
-from core.commands import CommandKind, parse_command, parse_leaderboard_options, split_tags
+from core.commands import CommandKind, parse_command, parse_leaderboard_options, parse_switch, split_tags
 from core.errors import KizunaError
-from core.i18n import fold, resolve_locale
+from core.i18n import resolve_locale
 from core.models import Member, Workspace
 from core.services.members import ensure_member, get_department, set_notifications
 from core.services.stats import leaderboard
@@ -21,8 +21,6 @@ from core.services.workspaces import ensure_workspace
 
 PLATFORM = "console"
 _MENTION = re.compile(r"(?:(?<=\s)|^)[@＠]([^\s@＠#＃,、。!！?？]+)")
-_ON = {"on", "オン", "有効"}
-_OFF = {"off", "オフ", "無効"}
 
 
 @dataclass
@@ -62,8 +60,9 @@ class ConsoleSession:
             return values_message(await list_values(self.workspace), self.locale)
         if command.kind is CommandKind.HELP:
             return help_message(PLATFORM, self.locale)
-        if command.kind is CommandKind.NOTIFICATIONS and fold(command.rest) in _ON | _OFF:
-            await set_notifications(self.member, fold(command.rest) in _ON)
+        switch = parse_switch(command.rest)
+        if command.kind is CommandKind.NOTIFICATIONS and switch is not None:
+            await set_notifications(self.member, switch)
             return notice_message(self.locale, "notice.notifications_on" if self.member.notifications_enabled
                                   else "notice.notifications_off")
         if command.kind is CommandKind.MEETING:

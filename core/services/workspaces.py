@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from core.commands import parse_switch
 from core.errors import InvalidSetting
 from core.i18n import SUPPORTED_LOCALES
 from core.models import Member, Workspace
@@ -61,9 +62,6 @@ SETTINGS: dict[str, SettingSpec] = {
     "value_required": SettingSpec("value_required", "bool"),
 }
 
-_TRUE = {"1", "true", "yes", "on", "はい", "オン", "有効"}
-_FALSE = {"0", "false", "no", "off", "いいえ", "オフ", "無効"}
-
 
 def parse_setting(name: str, raw: Any) -> Any:
     """Turn ``raw`` (text or a typed value) into the stored value of setting ``name``, or raise."""
@@ -84,10 +82,10 @@ def parse_setting(name: str, raw: Any) -> Any:
     if spec.kind == "bool":
         if isinstance(text, bool):
             return text
-        folded = str(text).lower()
-        if folded in _TRUE or folded in _FALSE:
-            return folded in _TRUE
-        raise InvalidSetting(name=name, allowed="on, off")
+        switch = parse_switch(str(text))
+        if switch is None:
+            raise InvalidSetting(name=name, allowed="on, off")
+        return switch
     if spec.kind == "int":
         try:
             number = int(text)
