@@ -12,7 +12,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -25,6 +25,28 @@ CHANNEL_ISSUER = "https://api.botframework.com"
 TENANT = "tenant-0000"
 BOT_ID = "28:kizuna-bot"
 BOT_NAME = "Kizuna"
+CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+
+
+def adaptive_cards(payload: Any) -> Iterator[Any]:
+    """Every Adaptive Card in a Bot Framework payload.
+
+    Attachments (``{"contentType": "…card.adaptive", "content": card}``: posted activities, dialog
+    cards, compose-box results) and ``Action.Execute`` answers (``{"type": "…card.adaptive",
+    "value": card}``). A card's own nested cards are part of it, so they are not yielded again.
+    """
+    if isinstance(payload, dict):
+        if payload.get("contentType") == CARD_CONTENT_TYPE:
+            yield payload.get("content")
+            return
+        if payload.get("type") == CARD_CONTENT_TYPE and "value" in payload:
+            yield payload["value"]
+            return
+        for value in payload.values():
+            yield from adaptive_cards(value)
+    elif isinstance(payload, list):
+        for value in payload:
+            yield from adaptive_cards(value)
 
 
 @dataclass
@@ -61,10 +83,15 @@ class FakeBotConnector:
 
     Records every request; ``fail_next`` makes the next activity posts fail; ``members`` answers
     ``GET …/members/{id}``; ``delay`` slows activity posts down; ``jwks`` is served at ``/v1/keys``.
+    With ``check_card``, every Adaptive Card posted or updated is passed to it, and whatever it
+    raises is kept in ``violations`` (a test fixture asserts there are none).
     """
 
-    def __init__(self, *, record: bool = True, port: int = 0) -> None:
+    def __init__(self, *, record: bool = True, port: int = 0,
+                 check_card: Callable[[dict[str, Any]], Any] | None = None) -> None:
         self.requests: list[Captured] = []
+        self.check_card = check_card
+        self.violations: list[str] = []
         self.failures: list[Failure] = []
         self.members: dict[str, dict[str, Any]] = {}
         self.jwks: list[dict[str, Any]] = []
@@ -195,6 +222,13 @@ class FakeBotConnector:
             self.count += 1
             if self.record:
                 self.requests.append(Captured(handler.command, handler.path, dict(handler.headers.items()), body))
+        if self.check_card is not None and body is not None:
+            for card in adaptive_cards(body):
+                try:
+                    self.check_card(card)
+                except Exception as error:  # an AssertionError from a test's check, or a malformed card
+                    with self._lock:
+                        self.violations.append(f"{handler.command} {handler.path}: {type(error).__name__}: {error}")
 
     def activities(self) -> list[Captured]:
         """Activities the bot posted or updated (not GETs, not conversation creation)."""

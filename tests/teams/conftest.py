@@ -12,13 +12,14 @@ from typing import Any
 import jsonschema
 import pytest
 import pytest_asyncio
+from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from tortoise.context import TortoiseContext
 
 from adapters.teams.adapter import TeamsAdapter
 from adapters.teams.render import MAX_CARD_BYTES, card_size
 from adapters.teams.sdk import RetryPolicy
-from adapters.teams.testing import ALICE, BOB, CAROL, FakeBotConnector
+from adapters.teams.testing import ALICE, BOB, CAROL, FakeBotConnector, adaptive_cards
 from core.config import Settings
 from kizuna.server import build_app
 
@@ -74,14 +75,34 @@ def _walk(node: Any) -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture
-def connector() -> Iterator[FakeBotConnector]:
-    fake = FakeBotConnector().start()
+def connector(check_card: Callable[[dict[str, Any]], dict[str, Any]]) -> Iterator[FakeBotConnector]:
+    """The fake Bot Connector; every card posted to it is checked, and a bad one fails the test."""
+    fake = FakeBotConnector(check_card=check_card).start()
     fake.members.update({u.aad: {"id": u.id, "name": u.name, "aadObjectId": u.aad, "tenantId": "tenant-0000"}
                          for u in (ALICE, BOB, CAROL)})
     try:
         yield fake
     finally:
         fake.stop()
+    assert not fake.violations, "cards posted to the Bot Connector are invalid:\n" + "\n".join(fake.violations)
+
+
+class CardCheckingClient(TestClient):  # type: ignore[type-arg]
+    """The aiohttp test client, checking every Adaptive Card in a JSON answer (invoke responses)."""
+
+    def __init__(self, server: TestServer, check_card: Callable[[dict[str, Any]], Any]) -> None:
+        super().__init__(server)
+        self.check_card = check_card
+
+    async def _request(self, method: str, path: Any, **kwargs: Any) -> ClientResponse:
+        # Every request method (post, get…) goes through here; the body is read once and cached,
+        # so the test can still call ``.json()`` / ``.text()``.
+        response: ClientResponse = await super()._request(method, path, **kwargs)
+        if response.content_type == "application/json":
+            raw = await response.read()
+            for card in adaptive_cards(json.loads(raw) if raw else None):
+                self.check_card(card)
+        return response
 
 
 def no_sleep_policy(**overrides: Any) -> RetryPolicy:
@@ -101,13 +122,14 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-def make_client(db: TortoiseContext) -> Callable[..., Any]:
-    """``await make_client(adapter)`` → an aiohttp test client of the real app with that adapter."""
+def make_client(db: TortoiseContext, check_card: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[..., Any]:
+    """``await make_client(adapter)`` → an aiohttp test client of the real app with that adapter
+    (cards in its invoke answers are checked)."""
     clients: list[TestClient] = []
 
     async def make(adapter: TeamsAdapter) -> TestClient:
         app = build_app(adapter.settings, adapters=[adapter], manage_database=False, run_workers=False)
-        client = TestClient(TestServer(app))
+        client = CardCheckingClient(TestServer(app), check_card)
         await client.start_server()
         clients.append(client)
         return client
