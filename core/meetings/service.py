@@ -199,6 +199,14 @@ def _require_organiser(meeting: Meeting, actor: Member) -> None:
     raise errors.NotMeetingOrganiser()
 
 
+async def _changeable(workspace: Workspace, actor: Member, meeting_id: int | str) -> Meeting:
+    """A meeting ``actor`` may change: theirs (or they are an admin), and not ended."""
+    meeting = await _get(workspace, meeting_id)
+    _require_organiser(meeting, actor)
+    _require_not_ended(meeting)
+    return meeting
+
+
 def _require_not_ended(meeting: Meeting) -> None:
     if meeting.status == ENDED:
         raise errors.MeetingEnded(title=meeting.title)
@@ -414,9 +422,7 @@ async def edit_meeting(
     Changing the start or the repeat keeps skips, moves and RSVPs of occurrences that still exist.
     """
     moment = _aware(now)
-    meeting = await _get(workspace, meeting_id)
-    _require_organiser(meeting, actor)
-    _require_not_ended(meeting)
+    meeting = await _changeable(workspace, actor, meeting_id)
     if title is not None:
         meeting.title = _title(title)
     if agenda is not None:
@@ -509,9 +515,7 @@ async def skip_occurrence(workspace: Workspace, actor: Member, meeting_id: int |
                           now: datetime | None = None) -> MeetingView:
     """Skip one occurrence (a key or a date); the series goes on. Its pending reminders are dropped."""
     moment = _aware(now)
-    meeting = await _get(workspace, meeting_id)
-    _require_organiser(meeting, actor)
-    _require_not_ended(meeting)
+    meeting = await _changeable(workspace, actor, meeting_id)
     key = await _resolve(meeting, occurrence, moment)
     async with in_transaction():
         await OccurrenceOverride.update_or_create({"skipped": True, "moved_to_local": None},
@@ -526,9 +530,7 @@ async def move_occurrence(workspace: Workspace, actor: Member, meeting_id: int |
                           new_start: datetime | str, *, now: datetime | None = None) -> MeetingView:
     """Move one occurrence to ``new_start`` (local time in the meeting's zone); reminders follow it."""
     moment = _aware(now)
-    meeting = await _get(workspace, meeting_id)
-    _require_organiser(meeting, actor)
-    _require_not_ended(meeting)
+    meeting = await _changeable(workspace, actor, meeting_id)
     key = await _resolve(meeting, occurrence, moment)
     local = _local_start(new_start, meeting.timezone)
     async with in_transaction():
@@ -544,9 +546,7 @@ async def restore_occurrence(workspace: Workspace, actor: Member, meeting_id: in
                              now: datetime | None = None) -> MeetingView:
     """Undo a skip or a move of one occurrence."""
     moment = _aware(now)
-    meeting = await _get(workspace, meeting_id)
-    _require_organiser(meeting, actor)
-    _require_not_ended(meeting)
+    meeting = await _changeable(workspace, actor, meeting_id)
     key = await _resolve(meeting, occurrence, moment)
     async with in_transaction():
         await OccurrenceOverride.filter(meeting_id=meeting.id, occurrence=key).delete()
@@ -559,9 +559,7 @@ async def pause_meeting(workspace: Workspace, actor: Member, meeting_id: int | s
                         now: datetime | None = None) -> MeetingView:
     """Stop reminders until resumed; reminders due meanwhile are not sent later."""
     moment = _aware(now)
-    meeting = await _get(workspace, meeting_id)
-    _require_organiser(meeting, actor)
-    _require_not_ended(meeting)
+    meeting = await _changeable(workspace, actor, meeting_id)
     meeting.status = PAUSED
     async with in_transaction():
         await _save_schedule(meeting, {}, start_of_time(moment))
@@ -573,9 +571,7 @@ async def resume_meeting(workspace: Workspace, actor: Member, meeting_id: int | 
                          now: datetime | None = None) -> MeetingView:
     """Resume reminders from now on."""
     moment = _aware(now)
-    meeting = await _get(workspace, meeting_id)
-    _require_organiser(meeting, actor)
-    _require_not_ended(meeting)
+    meeting = await _changeable(workspace, actor, meeting_id)
     meeting.status = ACTIVE
     await _save_schedule(meeting, await overrides_of(meeting.id), start_of_time(moment))
     return await _view(meeting, moment)
