@@ -7,16 +7,15 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from cards.build import error_message, help_message, leaderboard_message, notice_message, thanks_message, values_message
+from cards.answers import answer_info_command
+from cards.build import error_message, notice_message, thanks_message
 from cards.model import Message
-from core.commands import CommandKind, parse_command, parse_leaderboard_options, parse_switch, split_tags
+from core.commands import CommandKind, parse_command, split_tags
 from core.errors import KizunaError
 from core.i18n import resolve_locale
 from core.models import Member, Workspace
-from core.services.members import ensure_member, get_department, set_notifications
-from core.services.stats import leaderboard
+from core.services.members import ensure_member
 from core.services.thanks import give_thanks
-from core.services.values import list_values
 from core.services.workspaces import ensure_workspace
 
 PLATFORM = "console"
@@ -51,20 +50,9 @@ class ConsoleSession:
             return None
         if command.kind is CommandKind.THANKS:
             return await self._thanks(command.rest)
-        if command.kind is CommandKind.LEADERBOARD:
-            options = parse_leaderboard_options(command.rest)
-            department = await get_department(self.workspace, options.department) if options.department else None
-            board = await leaderboard(self.workspace, options.period, options.direction, department=department)
-            return leaderboard_message(board, self.locale)
-        if command.kind is CommandKind.VALUES:
-            return values_message(await list_values(self.workspace), self.locale)
-        if command.kind is CommandKind.HELP:
-            return help_message(PLATFORM, self.locale)
-        switch = parse_switch(command.rest)
-        if command.kind is CommandKind.NOTIFICATIONS and switch is not None:
-            await set_notifications(self.member, switch)
-            return notice_message(self.locale, "notice.notifications_on" if self.member.notifications_enabled
-                                  else "notice.notifications_off")
+        answer = await answer_info_command(self.workspace, self.member, command, self.locale, PLATFORM)
+        if answer is not None:
+            return answer
         if command.kind is CommandKind.MEETING:
             handler = _meeting_handler()
             if handler is not None:

@@ -56,17 +56,15 @@ from adapters.teams.render import (
     render_card,
 )
 from adapters.teams.sdk import call_with_retries, error_detail, status_of
+from cards.answers import answer_info_command
 from cards.build import (
     error_message,
-    help_message,
-    leaderboard_message,
     notice_message,
     thanks_message,
-    values_message,
 )
 from cards.meetings import meeting_details_message, meeting_list_message, reminder_message, rsvp_details_message
 from cards.model import ErrorMessage, Message, NoticeMessage
-from core.commands import CommandKind, ParsedCommand, parse_command, parse_leaderboard_options, split_tags
+from core.commands import CommandKind, ParsedCommand, parse_command, split_tags
 from core.errors import KizunaError, UnknownMember
 from core.i18n import normalize_locale, resolve_locale, translate
 from core.meetings import errors as meeting_errors
@@ -77,12 +75,9 @@ from core.services.addresses import channel_key, get_address, member_key, rememb
 from core.services.installs import grant_configured_admin, grant_installer_admin
 from core.services.members import (
     ensure_member,
-    get_department,
     list_departments,
     set_department,
-    set_notifications,
 )
-from core.services.stats import leaderboard
 from core.services.thanks import clap, give_thanks, load_thanks_view
 from core.services.values import add_value, list_values, set_value_active
 from core.services.workspaces import ensure_workspace, update_settings
@@ -95,8 +90,6 @@ log = logging.getLogger("kizuna.teams")
 CARD_RESPONSE = "application/vnd.microsoft.card.adaptive"
 MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
 _PRESENT = object()
-_ON = {"on", "yes", "true", "オン", "有効", "はい"}
-_OFF = {"off", "no", "false", "オフ", "無効", "いいえ"}
 # Commands that need no rights and change no settings: their turns may use the identity cache.
 _FORGET_AFTER_TURN = "kizuna.forget_identities"
 _TURN_LOCALE = "kizuna.locale"
@@ -274,24 +267,11 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             return await self._admin(turn, admin, people)
         if parsed.kind is CommandKind.THANKS:
             return await self._thanks(turn, parsed.rest, people)
-        if parsed.kind is CommandKind.LEADERBOARD:
-            options = parse_leaderboard_options(parsed.rest)
-            department = await get_department(turn.workspace, options.department) if options.department else None
-            board = await leaderboard(turn.workspace, options.period, options.direction, department=department)
-            return leaderboard_message(board, turn.locale)
-        if parsed.kind is CommandKind.VALUES:
-            return values_message(await list_values(turn.workspace), turn.locale)
-        if parsed.kind is CommandKind.NOTIFICATIONS:
-            word = parsed.rest.strip().lower()
-            if word in _ON | _OFF:
-                await set_notifications(turn.member, word in _ON)
-                return notice_message(turn.locale, "notice.notifications_on" if word in _ON
-                                      else "notice.notifications_off")
-            return help_message("teams", turn.locale)
         if parsed.kind is CommandKind.MEETING:
             return await self._meeting_command(turn, parsed.rest)
-        if parsed.kind in (CommandKind.HELP, CommandKind.EMPTY):
-            return help_message("teams", turn.locale)
+        answer = await answer_info_command(turn.workspace, turn.member, parsed, turn.locale, "teams")
+        if answer is not None:
+            return answer
         return ErrorMessage(turn.locale, translate(turn.locale, "error.unknown_command", command=parsed.word))
 
     async def _thanks(self, turn: Turn, rest: str, people: list[act.Mention]) -> Message | None:
