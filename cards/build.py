@@ -47,6 +47,7 @@ PLATFORM_HELP: dict[str, tuple[tuple[str, str], ...]] = {
         ("help.cmd.leaderboard", "help.leaderboard"),
         ("help.cmd.values", "help.values"),
         ("help.cmd.console.meeting", "help.meeting"),
+        ("help.cmd.console.clap", "help.clap"),
         ("help.cmd.notifications", "help.notifications"),
         ("help.cmd.help", "help.help"),
     ),

@@ -25,6 +25,8 @@ class CommandKind(StrEnum):
     NOTIFICATIONS = "notifications"
     ADMIN = "admin"
     MEETING = "meeting"
+    CLAP = "clap"
+    UNCLAP = "unclap"
     EMPTY = "empty"
     UNKNOWN = "unknown"
 
@@ -40,6 +42,8 @@ WORDS: dict[str, CommandKind] = {
     "admin": CommandKind.ADMIN, "管理": CommandKind.ADMIN,
     "meeting": CommandKind.MEETING, "meetings": CommandKind.MEETING, "ミーティング": CommandKind.MEETING,
     "会議": CommandKind.MEETING,
+    "clap": CommandKind.CLAP, "拍手": CommandKind.CLAP, "👏": CommandKind.CLAP,
+    "unclap": CommandKind.UNCLAP, "拍手取り消し": CommandKind.UNCLAP, "拍手取消": CommandKind.UNCLAP,
 }
 # Longest first, so "ありがとうございます" wins over "ありがとう".
 _WORD_RE = re.compile(

@@ -15,7 +15,7 @@ from core.errors import KizunaError
 from core.i18n import resolve_locale
 from core.models import Member, Workspace
 from core.services.members import ensure_member
-from core.services.thanks import give_thanks
+from core.services.thanks import clap, give_thanks, unclap
 from core.services.workspaces import ensure_workspace
 
 PLATFORM = "console"
@@ -50,6 +50,8 @@ class ConsoleSession:
             return None
         if command.kind is CommandKind.THANKS:
             return await self._thanks(command.rest)
+        if command.kind in (CommandKind.CLAP, CommandKind.UNCLAP):
+            return await self._clap(command.kind is CommandKind.CLAP, command.rest)
         answer = await answer_info_command(self.workspace, self.member, command, self.locale, PLATFORM)
         if answer is not None:
             return answer
@@ -59,6 +61,16 @@ class ConsoleSession:
                 reply: Message = await handler(self.workspace, self.member, command.rest, self.locale)
                 return reply
         return notice_message(self.locale, "error.unknown_command", command=line.strip()[:50])
+
+    async def _clap(self, add: bool, rest: str) -> Message:
+        """``clap 12`` / ``unclap 12`` (``拍手 12``): the thanks number shown after ``#`` on a thanks."""
+        number = rest.strip().lstrip("#＃")
+        if not number.isdecimal():
+            return notice_message(self.locale, "error.unknown_command", command=f"{rest.strip()[:40]}")
+        result = await (clap if add else unclap)(self.workspace, int(number), self.member)
+        if add and not result.changed:
+            return notice_message(self.locale, "notice.already_clapped")
+        return thanks_message(result.view, self.locale, self.workspace.timezone)
 
     async def _thanks(self, rest: str) -> Message:
         names = list(dict.fromkeys(_MENTION.findall(rest)))

@@ -1,0 +1,31 @@
+"""The console adapter: the Teams words in a terminal, with @name for a person."""
+
+from __future__ import annotations
+
+from adapters.console import ConsoleSession
+from cards.text import render_text
+from core.models import Clap, Thanks
+
+
+async def test_thanks_clap_and_unclap_in_both_languages(db):
+    alice = await ConsoleSession.open("demo", "alice", "en")
+    bob = await ConsoleSession.open("demo", "bob", "ja")
+    carol = await ConsoleSession.open("demo", "carol", "en")
+    posted = render_text(await alice.handle("thanks @bob for the demo #teamwork"))
+    number = (await Thanks.get()).id
+    assert f"#{number}" in posted and "Claps: 0" in posted
+    assert "Claps: 1" in render_text(await carol.handle(f"clap {number}"))
+    assert "already clapped" in render_text(await carol.handle(f"clap #{number}"))
+    assert "拍手はできません" in render_text(await bob.handle(f"拍手 {number}"))
+    assert "Claps: 0" in render_text(await carol.handle(f"unclap {number}"))
+    assert await Clap.all().count() == 0
+    assert "not understand" in render_text(await carol.handle("clap soon"))
+    assert "no longer exists" in render_text(await carol.handle("clap 999"))
+
+
+async def test_notifications_switch_and_help_in_japanese(db):
+    session = await ConsoleSession.open("demo", "alice", "ja")
+    assert "停止" in render_text(await session.handle("通知 オフ"))
+    assert session.member.notifications_enabled is False
+    help_text = render_text(await session.handle("ヘルプ"))
+    assert "ありがとう @名前" in help_text and "拍手" in help_text
