@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import sqlite3
 import unicodedata
+import weakref
 from collections import Counter
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from tortoise import connections
@@ -207,17 +209,16 @@ class _Sql:
     async def run_in_transaction(self, plan: Plan) -> _Written:
         """Drive ``plan`` to its end in one transaction and return its result.
 
-        SQLite, outside any transaction: ``BEGIN``, the statements and ``COMMIT`` in one call on
-        aiosqlite's thread, holding the lock tortoise's own transactions take. Otherwise (PostgreSQL,
-        or already inside a transaction) through ``in_transaction``, one statement at a time.
+        SQLite, outside any transaction: through the connection's ``_GroupCommit``, which runs the
+        plans waiting at that moment in one call on aiosqlite's thread and one transaction (each in
+        its own savepoint), holding the lock tortoise's own transactions take. Otherwise
+        (PostgreSQL, or already inside a transaction) through ``in_transaction``, one statement at
+        a time.
         """
         if not self.postgres and not isinstance(self.client, TransactionalDBClient):
-            async with self.client.acquire_connection() as connection:
-                runner = getattr(connection, "_execute", None)
-                raw = getattr(connection, "_conn", None)
-                if runner is not None and raw is not None:
-                    result: _Written = await runner(_drive_sqlite_transaction, raw, plan)
-                    return result
+            group = _GroupCommit.of(self.client)
+            if group is not None:
+                return await group.submit(plan)
         async with in_transaction() as conn:
             return await _Sql(conn).run_plan(plan)
 
@@ -232,16 +233,83 @@ class _Sql:
             return written
 
 
-def _drive_sqlite_transaction(raw: sqlite3.Connection, plan: Plan) -> _Written:
-    """Run a plan in one transaction on aiosqlite's own thread, on its connection (autocommit mode)."""
+class _GroupCommit:
+    """Group commit for one SQLite connection: thanks that arrive together share one transaction.
+
+    While a group is being written, newcomers queue; the next group takes them all (up to
+    ``MAX_GROUP``). Each plan runs in its own savepoint, so a broken rule rolls back that thanks
+    alone; everyone is answered after the one ``COMMIT``. One call on aiosqlite's thread and one
+    commit per group instead of per thanks is what lets a busy server keep up (docs/performance.md).
+    """
+
+    MAX_GROUP = 64
+    _groups: ClassVar[weakref.WeakKeyDictionary[Any, _GroupCommit]] = weakref.WeakKeyDictionary()
+
+    def __init__(self, client: BaseDBAsyncClient) -> None:
+        self.client = client
+        self.waiting: list[tuple[Plan, asyncio.Future[_Written]]] = []
+        self.writing: asyncio.Task[None] | None = None
+
+    @classmethod
+    def of(cls, client: BaseDBAsyncClient) -> _GroupCommit | None:
+        """The group committer of this client's connection (None if it is not an aiosqlite one)."""
+        connection = getattr(client, "_connection", None)
+        if connection is None or not hasattr(connection, "_execute") or not hasattr(connection, "_conn"):
+            return None
+        group = cls._groups.get(connection)
+        if group is None:
+            group = cls._groups[connection] = cls(client)
+        return group
+
+    async def submit(self, plan: Plan) -> _Written:
+        future: asyncio.Future[_Written] = asyncio.get_running_loop().create_future()
+        self.waiting.append((plan, future))
+        if self.writing is None or self.writing.done():
+            self.writing = asyncio.create_task(self._write())
+        return await future
+
+    async def _write(self) -> None:
+        while self.waiting:
+            group, self.waiting = self.waiting[:self.MAX_GROUP], self.waiting[self.MAX_GROUP:]
+            try:
+                async with self.client.acquire_connection() as connection:
+                    outcomes = await connection._execute(_drive_sqlite_group, connection._conn,
+                                                         [plan for plan, _ in group])
+            except BaseException as error:  # the transaction itself failed: nobody's thanks was written
+                outcomes = [error] * len(group)
+                if isinstance(error, asyncio.CancelledError):
+                    for _, future in group:
+                        if not future.done():
+                            future.set_exception(IntegrityError("the write was interrupted"))
+                    raise
+            for (_, future), outcome in zip(group, outcomes, strict=True):
+                if future.done():
+                    continue
+                if isinstance(outcome, BaseException):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
+
+
+def _drive_sqlite_group(raw: sqlite3.Connection, plans: list[Plan]) -> list[_Written | BaseException]:
+    """Run plans in one transaction on aiosqlite's own thread, each in a savepoint (autocommit mode)."""
+    outcomes: list[_Written | BaseException] = []
     raw.execute("BEGIN")
     try:
-        written = _drive_sqlite(raw, plan)
+        for plan in plans:
+            raw.execute("SAVEPOINT kizuna_thanks")
+            try:
+                outcomes.append(_drive_sqlite(raw, plan))
+            except Exception as error:
+                raw.execute("ROLLBACK TO kizuna_thanks")
+                outcomes.append(error)
+            raw.execute("RELEASE kizuna_thanks")
+        raw.execute("COMMIT")
     except BaseException:
-        raw.execute("ROLLBACK")
+        if raw.in_transaction:
+            raw.execute("ROLLBACK")
         raise
-    raw.execute("COMMIT")
-    return written
+    return outcomes
 
 
 def _drive_sqlite(raw: sqlite3.Connection, plan: Plan) -> _Written:
@@ -278,6 +346,10 @@ def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: S
     The workspace's settings are read here, in the transaction, so a copy of the workspace that a
     caller cached can never apply an old limit.
     """
+    if postgres:
+        # Serialises one sender's thanks (first, so a replayed event finds the original committed),
+        # so two at once cannot both pass the daily limit.
+        yield "SELECT id FROM member WHERE id = ? FOR UPDATE", [sender.id]
     if idempotency_key:
         found = yield ("SELECT id FROM thanks WHERE workspace_id = ? AND idempotency_key = ?",
                        [workspace.id, idempotency_key])
@@ -301,9 +373,6 @@ def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: S
             raise TooManyValues(max=MAX_VALUES)
         if settings.value_required and not values:
             raise ValueRequired(available=" ".join(f"#{v.key}" for v in known if v.active))
-    if postgres:
-        # Serialises one sender's thanks, so two at once cannot both pass the daily limit.
-        yield "SELECT id FROM member WHERE id = ? FOR UPDATE", [sender.id]
     # One statement checks the daily limit and inserts: no row comes back when the limit is reached.
     inserted = yield (
         "INSERT INTO thanks (workspace_id, sender_id, message, created_at, local_day, idempotency_key, clap_count, "

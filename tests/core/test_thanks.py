@@ -203,3 +203,29 @@ async def test_limits_are_read_fresh_even_from_a_stale_copy_of_the_workspace(wor
     await give_thanks(stale, alice, [bob], "ok", ["growth"])
     with pytest.raises(errors.DailyLimitReached):
         await give_thanks(stale, alice, [bob], "ok", ["growth"])
+
+
+async def test_thanks_arriving_together_share_a_commit_but_not_their_failures(workspace: Workspace, alice, bob, carol):
+    import asyncio
+
+    workspace.daily_limit = 3
+    await workspace.save()
+    calls = [
+        give_thanks(workspace, alice, [bob], "one", idempotency_key="a"),
+        give_thanks(workspace, alice, [bob], "same event", idempotency_key="a"),
+        give_thanks(workspace, alice, [carol], "bad value", ["nope"]),
+        give_thanks(workspace, alice, [carol], "two"),
+        give_thanks(workspace, alice, [bob], "three"),
+        give_thanks(workspace, alice, [carol], "over the limit"),
+    ]
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    bad = results.pop(2)
+    assert isinstance(bad, errors.UnknownValue)
+    # Which of the five arrives last is up to the database (PostgreSQL runs them side by side).
+    refused = [r for r in results if isinstance(r, errors.DailyLimitReached)]
+    accepted = [r for r in results if not isinstance(r, BaseException)]
+    assert len(refused) == 1 and len(accepted) == 4
+    ids = {r.view.id for r in accepted}
+    assert len(ids) == 3 and sum(r.created for r in accepted) == 3
+    assert await Thanks.all().count() == 3 and await ThanksRecipient.all().count() == 3
+    assert (await Member.get(id=alice.id)).sent_count == 3
