@@ -200,6 +200,34 @@ def cmd_export(settings: Settings, args: argparse.Namespace, out: TextIO) -> int
     return run_with_database(settings, body)
 
 
+def cmd_stats_departments(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    from core.services.stats import Period, department_matrix, department_shares
+
+    async def body() -> int:
+        workspace = await find_workspace(args.workspace, args.platform)
+        matrix = await department_matrix(workspace, Period(args.period))
+        none = "(none)" if args.locale == "en" else "（部署なし）"
+        names = [name or none for _, name in matrix.departments]
+        if not names:
+            print("no departments yet" if args.locale == "en" else "部署がまだありません", file=out)
+            return 0
+        heading = "from \\ to" if args.locale == "en" else "送った部署 \\ 受け取った部署"
+        print("\t".join([heading, *names]), file=out)
+        for (from_id, _), name in zip(matrix.departments, names, strict=True):
+            cells = [str(matrix.count(from_id, to_id)) for to_id, _ in matrix.departments]
+            print("\t".join([name, *cells]), file=out)
+        print(file=out)
+        header = ("department", "sent", "to other departments", "received", "from other departments") \
+            if args.locale == "en" else ("部署", "送った", "他部署へ", "受け取った", "他部署から")
+        print("\t".join(header), file=out)
+        for share, name in zip(department_shares(matrix), names, strict=True):
+            print(f"{name}\t{share.sent}\t{share.sent_share:.0%}\t{share.received}\t{share.received_share:.0%}",
+                  file=out)
+        return 0
+
+    return run_with_database(settings, body)
+
+
 # ---- parser ------------------------------------------------------------------------------------
 
 
@@ -258,6 +286,15 @@ def build_parser() -> argparse.ArgumentParser:
     thanks.add_argument("--out", help="file to write (default: standard output)")
     thanks.add_argument("--bom", action="store_true", help="start with a UTF-8 byte-order mark (for Excel)")
     thanks.set_defaults(handler=cmd_export)
+
+    stats = sub.add_parser("stats", help="statistics for admins")
+    stats_sub = stats.add_subparsers(dest="stats_what", required=True)
+    departments = stats_sub.add_parser(
+        "departments", help="who thanks whom across departments, and each department's cross-department share")
+    _workspace_options(departments)
+    departments.add_argument("--period", choices=["week", "month", "all"], default="month")
+    departments.add_argument("--locale", choices=["ja", "en"], default="en")
+    departments.set_defaults(handler=cmd_stats_departments)
 
     for name in EXTENSIONS:
         try:

@@ -122,3 +122,18 @@ def test_serve_answers_health_and_exits_cleanly_on_sigterm(tmp_path):
     finally:
         if server.poll() is None:
             server.kill()
+
+
+def test_stats_departments_shows_the_matrix_and_shares(tmp_path):
+    people = tmp_path / "people.csv"
+    people.write_text("platform,user_id,display_name,department,admin\nconsole,alice,Alice,Sales,true\n"
+                      "console,bob,Bob,Engineering,\nconsole,carol,Carol,Sales,\n", encoding="utf-8")
+    run(tmp_path, "chat", "--user", "alice", stdin="help\n")
+    assert run(tmp_path, "members", "import", str(people), "--workspace", "demo").returncode == 0
+    run(tmp_path, "chat", "--user", "alice", stdin="thanks @bob @carol great\n")
+    run(tmp_path, "chat", "--user", "bob", stdin="thanks @alice x\n")
+    result = run(tmp_path, "stats", "departments", "--workspace", "demo")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:3] == ["from \\ to\tSales\tEngineering", "Sales\t1\t1", "Engineering\t1\t0"]
+    assert "Sales\t2\t50%\t2\t50%" in lines and "Engineering\t1\t100%\t1\t100%" in lines
