@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
-from botbuilder.schema import Activity, ActivityTypes, Attachment
+from botbuilder.schema import Activity, ActivityTypes, Attachment, DeliveryModes
+from tortoise.exceptions import IntegrityError
 
 from adapters.teams import activity as act
 from adapters.teams.commands import AdminCommand, is_emoji, parse_admin
@@ -69,7 +71,7 @@ from core.errors import KizunaError, UnknownMember
 from core.i18n import normalize_locale, resolve_locale, translate
 from core.meetings import errors as meeting_errors
 from core.meetings import service as meetings
-from core.models import Member, Workspace
+from core.models import Address, Member, Workspace
 from core.services.access import require_admin
 from core.services.addresses import channel_key, get_address, member_key, remember_address
 from core.services.installs import grant_configured_admin, grant_installer_admin
@@ -86,6 +88,10 @@ if TYPE_CHECKING:
     from adapters.teams.adapter import TeamsAdapter
 
 log = logging.getLogger("kizuna.teams")
+T = TypeVar("T")
+# (key, payload, replace) for ``_store_addresses``.
+_AddressWrite = tuple[str, dict[str, Any], bool]
+U = TypeVar("U")
 
 CARD_RESPONSE = "application/vnd.microsoft.card.adaptive"
 MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
@@ -102,6 +108,24 @@ def card_activity(message: Message | dict[str, Any]) -> Activity:
     card = message if isinstance(message, dict) else render_card(message)
     return Activity(type=ActivityTypes.message,
                     attachments=[Attachment(content_type=CARD_CONTENT_TYPE, content=card)])
+
+
+async def _all(calls: list[Coroutine[Any, Any, T]]) -> list[T]:
+    """Await independent calls together (one directly: no task for it); the first error is raised
+    once all have ended, so none is left running behind the turn."""
+    if len(calls) <= 1:
+        return [await call for call in calls]
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return cast(list[T], results)
+
+
+async def _both(first: Coroutine[Any, Any, T], second: Coroutine[Any, Any, U]) -> tuple[T, U]:
+    """``_all`` for two calls of different types."""
+    a, b = await _all([first, second])
+    return cast(T, a), cast(U, b)
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -137,12 +161,15 @@ def aad_reverse_key(platform_user_id: str) -> str:
 class Turn:
     """Who and where, resolved once per activity."""
 
-    def __init__(self, context: TurnContext, workspace: Workspace, member: Member, locale: str) -> None:
+    def __init__(self, context: TurnContext, workspace: Workspace, member: Member, locale: str,
+                 recipients: list[Member] | None = None) -> None:
         self.context = context
         self.activity = context.activity
         self.workspace = workspace
         self.member = member
         self.locale = locale
+        # The mentioned people of a thanks message, resolved alongside the sender (see ``_turn``).
+        self.recipients = recipients
 
 
 class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
@@ -162,9 +189,44 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         if known is not None and (not replace or known == payload):
             return
         await remember_address(workspace, key, payload, replace=replace)
+        self._keep_address(cache_key, payload, replace)
+
+    def _keep_address(self, cache_key: tuple[int, str], payload: dict[str, Any], replace: bool) -> None:
         if len(self._addresses) >= 50_000:
             self._addresses.clear()
         self._addresses[cache_key] = payload if replace else _PRESENT
+
+    async def _store_addresses(self, workspace: Workspace, items: list[_AddressWrite]) -> None:
+        """``_store_address`` for several keys, with one read and at most one insert for all of them.
+
+        Same outcome as ``remember_address`` key by key: a missing key is created, an existing one
+        is replaced only with ``replace`` and a different payload (through ``remember_address``).
+        If the insert meets a row created meanwhile, every key falls back to ``remember_address``.
+        """
+        todo: dict[str, _AddressWrite] = {}
+        for key, payload, replace in items:
+            known = self._addresses.get((workspace.id, key))
+            if known is None or (replace and known != payload):
+                todo[key] = (key, payload, replace)
+        if len(todo) <= 1:
+            for key, payload, replace in todo.values():
+                await self._store_address(workspace, key, payload, replace=replace)
+            return
+        existing = {a.key: a for a in await Address.filter(workspace_id=workspace.id, key__in=list(todo))}
+        missing = [Address(workspace_id=workspace.id, key=key, payload=dict(payload))
+                   for key, (_, payload, _) in todo.items() if key not in existing]
+        if missing:
+            try:
+                await Address.bulk_create(missing)
+            except IntegrityError:  # created by someone else meanwhile: the careful way, key by key
+                for key, payload, replace in todo.values():
+                    await self._store_address(workspace, key, payload, replace=replace)
+                return
+        for key, payload, replace in todo.values():
+            row = existing.get(key)
+            if row is not None and replace and dict(row.payload) != payload:
+                await remember_address(workspace, key, payload, replace=True)
+            self._keep_address((workspace.id, key), payload, replace)
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         try:
@@ -176,8 +238,14 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
 
     # ---- who and where ------------------------------------------------------------------------
 
-    async def _turn(self, context: TurnContext, *, cached: bool = False) -> Turn:
-        """Who and where. ``cached`` only for turns that need no rights (see ``identity.py``)."""
+    async def _turn(self, context: TurnContext, *, cached: bool = False,
+                    people: list[act.Mention] | None = None) -> Turn:
+        """Who and where. ``cached`` only for turns that need no rights (see ``identity.py``).
+
+        ``people`` (the recipients of a thanks message) are looked up, and their notification
+        addresses stored, at the same time as the sender: neither needs the other, and a first-time
+        sender thanking a first-time recipient would otherwise wait for each row in turn.
+        """
         activity = context.activity
         tenant = act.tenant_id(activity)
         workspace = self.identities.workspace(tenant) if cached else None
@@ -189,14 +257,36 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
                 # Settings, rights or departments may change in this turn: forget them at its end.
                 context.turn_state[_FORGET_AFTER_TURN] = workspace
         sender = activity.from_property
-        member = await self._member(workspace, sender.id, sender.name, activity.locale, cached=cached)
-        aad = act.aad_object_id(activity)
-        if aad and aad in self.host.settings.teams_admin_ids:
-            await grant_configured_admin(member)
-        await self._remember(workspace, activity, member)
+
+        async def who() -> Member:
+            member = await self._member(workspace, sender.id, sender.name, activity.locale, cached=cached)
+            aad = act.aad_object_id(activity)
+            if aad and aad in self.host.settings.teams_admin_ids:
+                await grant_configured_admin(member)
+            return member
+
+        recipients: list[Member] | None = None
+        if people:
+            member, mentioned = await _both(who(), self._members(workspace, people))
+            # The recipients' addresses must exist before ``give_thanks`` (``_recipient_addresses``).
+            await self._store_addresses(workspace, self._sender_addresses(activity, member)
+                                        + self._recipient_addresses(activity, mentioned))
+            recipients = mentioned
+        else:
+            member = await who()
+            await self._store_addresses(workspace, self._sender_addresses(activity, member))
         locale = resolve_locale(activity.locale, member.locale or workspace.default_locale)
         context.turn_state[_TURN_LOCALE] = locale
-        return Turn(context, workspace, member, locale)
+        return Turn(context, workspace, member, locale, recipients)
+
+    async def _members(self, workspace: Workspace, people: list[act.Mention]) -> list[Member]:
+        """The mentioned people as members, looked up together (a bot is a member marked as one, so
+        the core can refuse thanking it)."""
+        distinct = {p.id: p for p in reversed(people)}
+        members = await _all([self._member(workspace, p.id, p.name, cached=True, is_bot=p.is_bot)
+                              for p in distinct.values()])
+        found = dict(zip(distinct, members, strict=True))
+        return [found[p.id] for p in people]
 
     async def _member(self, workspace: Workspace, user_id: str, display_name: str | None,
                       locale: str | None = None, *, cached: bool, is_bot: bool = False) -> Member:
@@ -211,31 +301,35 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
                 self.identities.keep_member(member)
         return member
 
-    async def _remember(self, workspace: Workspace, activity: Activity, member: Member) -> None:
-        """Store how to reach this person/conversation again, and their Entra id → Teams id."""
-        for key, payload in act.address_keys(activity):
-            await self._store_address(workspace, key, payload)
+    @staticmethod
+    def _sender_addresses(activity: Activity, member: Member) -> list[_AddressWrite]:
+        """How to reach this person/conversation again, and their Entra id → Teams id."""
+        items: list[_AddressWrite] = [(key, payload, True) for key, payload in act.address_keys(activity)]
         aad = act.aad_object_id(activity)
         if aad:
-            await self._store_address(workspace, f"aad:{aad}", {"id": member.platform_user_id,
-                                                                "name": member.display_name})
-            await self._store_address(workspace, aad_reverse_key(member.platform_user_id), {"aad": aad})
+            items.append((f"aad:{aad}", {"id": member.platform_user_id, "name": member.display_name}, True))
+            items.append((aad_reverse_key(member.platform_user_id), {"aad": aad}, True))
+        return items
 
-    async def _remember_recipients(self, turn: Turn, recipients: list[Member]) -> None:
+    @staticmethod
+    def _recipient_addresses(activity: Activity, recipients: list[Member]) -> list[_AddressWrite]:
         """Recipients without a 1:1 reference yet get a "create a 1:1 chat" address for their notification.
 
-        Called *before* ``give_thanks``: its transaction commits the notification rows, and the
+        Stored *before* ``give_thanks``: its transaction commits the notification rows, and the
         outbox worker may claim one at once; the address it needs must already be there.
         """
-        activity = turn.activity
+        sender_id = activity.from_property.id if activity.from_property is not None else None
+        items: dict[str, _AddressWrite] = {}
         for recipient in recipients:
-            if recipient.id == turn.member.id or recipient.is_bot:
+            if recipient.platform_user_id == sender_id or recipient.is_bot:
                 continue  # never notified: their own thanks, or a bot (core refuses thanking one)
-            await self._store_address(turn.workspace, member_key(recipient.platform_user_id), {
+            key = member_key(recipient.platform_user_id)
+            items.setdefault(key, (key, {
                 "create": {"serviceUrl": activity.service_url, "tenantId": act.tenant_id(activity),
                            "user": {"id": recipient.platform_user_id, "name": recipient.display_name},
                            "bot": {"id": activity.recipient.id, "name": activity.recipient.name or "Kizuna"}},
-            }, replace=False)
+            }, False))
+        return list(items.values())
 
     # ---- messages -----------------------------------------------------------------------------
 
@@ -250,7 +344,8 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         parsed = parse_command(text)
         admin = parse_admin(text, parsed)
         cached = admin is None and parsed.kind in _UNPRIVILEGED
-        turn = await self._turn(turn_context, cached=cached)
+        thanks = admin is None and parsed.kind is CommandKind.THANKS
+        turn = await self._turn(turn_context, cached=cached, people=people if thanks else None)
         try:
             reply = await self._command(turn, text, people, parsed, admin)
         except KizunaError as error:
@@ -259,7 +354,27 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             log.exception("message %s failed", activity.id)
             reply = ErrorMessage(turn.locale, translate(turn.locale, "error.internal"))
         if reply is not None:
-            await turn_context.send_activity(card_activity(reply))
+            await self._reply(turn_context, card_activity(reply))
+
+    @staticmethod
+    async def _reply(context: TurnContext, reply: Activity) -> None:
+        """``context.send_activity(reply)`` for an activity this turn just built, without its ``deepcopy``.
+
+        The SDK copies every outgoing activity (the whole card) so that a caller's object is never
+        changed; ``reply`` is built here and used once, so it is addressed in place, exactly as
+        ``send_activities`` would address the copy (conversation reference, input hint, no id), and
+        handed to the adapter (``KizunaCloudAdapter.send_activities``: retries, same wire JSON).
+        With send handlers registered or ``expectReplies`` delivery, the SDK's path is taken.
+        """
+        if context._on_send_activities or context.activity.delivery_mode == DeliveryModes.expect_replies:
+            await context.send_activity(reply)
+            return
+        TurnContext.apply_conversation_reference(reply, TurnContext.get_conversation_reference(context.activity))
+        reply.type = reply.type or ActivityTypes.message
+        reply.input_hint = reply.input_hint or "acceptingInput"
+        reply.id = None
+        await context.adapter.send_activities(context, [reply])
+        context.responded = True
 
     async def _command(self, turn: Turn, text: str, people: list[act.Mention], parsed: ParsedCommand,
                        admin: AdminCommand | None) -> Message | dict[str, Any] | None:
@@ -275,12 +390,12 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         return ErrorMessage(turn.locale, translate(turn.locale, "error.unknown_command", command=parsed.word))
 
     async def _thanks(self, turn: Turn, rest: str, people: list[act.Mention]) -> Message | None:
-        # A bot is a member marked as one, so the core can refuse thanking it (BotThanksNotAllowed).
-        recipients = [await self._member(turn.workspace, p.id, p.name, cached=True, is_bot=p.is_bot)
-                      for p in people]
+        recipients = turn.recipients
+        if recipients is None:
+            recipients = await self._members(turn.workspace, people)
+            await self._store_addresses(turn.workspace, self._recipient_addresses(turn.activity, recipients))
         message, tags = split_tags(act.message_without_mentions(rest, people))
         channel = act.base_conversation_id(turn.activity.conversation.id)
-        await self._remember_recipients(turn, recipients)
         result = await give_thanks(turn.workspace, turn.member, recipients, message, tags,
                                    idempotency_key=act.idempotency_key(turn.activity, "msg"),
                                    channel_ref=channel, notify_recipients=True)
@@ -661,7 +776,7 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         submission = parse_submission(data)
         try:
             recipients = await self._resolve_people(turn, submission.recipient_ids, deadline)
-            await self._remember_recipients(turn, recipients)
+            await self._store_addresses(turn.workspace, self._recipient_addresses(turn.activity, recipients))
             result = await give_thanks(turn.workspace, turn.member, recipients, submission.message,
                                        list(submission.value_keys),
                                        idempotency_key=act.idempotency_key(turn.activity, "ext"),

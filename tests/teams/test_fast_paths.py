@@ -8,7 +8,7 @@ import time
 
 import pytest
 from botbuilder.core import TurnContext
-from botbuilder.schema import Activity
+from botbuilder.schema import Activity, ResourceResponse
 from msrest.exceptions import DeserializationError
 from msrest.serialization import Model
 
@@ -17,7 +17,7 @@ from adapters.teams import identity as identity_module
 from adapters.teams import testing as t
 from adapters.teams.activity import read_activity, reference_payload
 from adapters.teams.adapter import TeamsAdapter
-from adapters.teams.bot import card_activity
+from adapters.teams.bot import KizunaTeamsBot, card_activity
 from adapters.teams.testing import ALICE, BOB, User
 from adapters.teams.wire import activity_json
 from cards.model import NoticeMessage
@@ -234,3 +234,94 @@ def test_stored_references_are_what_the_sdk_serializes(payload):
     assert reference_payload(activity) == sdk
     sdk["conversation"]["id"] = "19:other"
     assert reference_payload(activity, conversation_id="19:other") == sdk
+
+
+class _CapturingAdapter:
+    """Just enough of a bot adapter for ``TurnContext``: records what it is asked to send."""
+
+    def __init__(self) -> None:
+        self.sent: list[Activity] = []
+
+    async def send_activities(self, context, activities):
+        self.sent.extend(activities)
+        return [ResourceResponse(id=f"r{len(self.sent)}") for _ in activities]
+
+
+@pytest.mark.parametrize("incoming", [
+    t.message("http://127.0.0.1:9/", ALICE, f"thanks {BOB.tag} for it", [BOB]),
+    t.message("http://127.0.0.1:9/", ALICE, "help", conversation="a:1on1", conversation_type="personal",
+              locale="ja-JP"),
+])
+async def test_the_direct_reply_sends_what_send_activity_sends(incoming):
+    message = NoticeMessage("en", "Thanks for ${x} <at>Bob</at> {\"json\": 1}", "title")
+    sdk_adapter, our_adapter = _CapturingAdapter(), _CapturingAdapter()
+    sdk_context = TurnContext(sdk_adapter, read_activity(copy.deepcopy(incoming)))
+    our_context = TurnContext(our_adapter, read_activity(copy.deepcopy(incoming)))
+    await sdk_context.send_activity(card_activity(message))
+    await KizunaTeamsBot._reply(our_context, card_activity(message))
+    assert [_state(a) for a in our_adapter.sent] == [_state(a) for a in sdk_adapter.sent]
+    assert [activity_json(a) for a in our_adapter.sent] == [a.serialize() for a in sdk_adapter.sent]
+    assert our_context.responded and sdk_context.responded
+
+
+async def test_the_direct_reply_leaves_send_handlers_to_the_sdk():
+    incoming = t.message("http://127.0.0.1:9/", ALICE, "help")
+    adapter = _CapturingAdapter()
+    context = TurnContext(adapter, read_activity(incoming))
+    seen: list[Activity] = []
+
+    async def handler(ctx, activities, next_send):
+        seen.extend(activities)
+        return await next_send()
+
+    context.on_send_activities(handler)
+    await KizunaTeamsBot._reply(context, card_activity(NoticeMessage("en", "hi", "title")))
+    assert len(seen) == 1 and adapter.sent == seen
+
+
+async def _store_addresses_case(make_adapter):
+    from core.services.workspaces import ensure_workspace
+
+    bot = make_adapter().bot
+    workspace = await ensure_workspace("teams", "tenant-batch")
+    await Address.create(workspace_id=workspace.id, key="kept", payload={"v": "old"})
+    await Address.create(workspace_id=workspace.id, key="replaced", payload={"v": "old"})
+    await Address.create(workspace_id=workspace.id, key="same", payload={"v": "same"})
+    items = [("kept", {"v": "new"}, False), ("replaced", {"v": "new"}, True), ("same", {"v": "same"}, True),
+             ("new1", {"v": 1}, True), ("new2", {"v": 2}, False)]
+    return bot, workspace, items
+
+
+async def _payloads_of(workspace):
+    return {a.key: a.payload for a in await Address.filter(workspace_id=workspace.id)}
+
+
+EXPECTED = {"kept": {"v": "old"}, "replaced": {"v": "new"}, "same": {"v": "same"}, "new1": {"v": 1}, "new2": {"v": 2}}
+
+
+async def test_batched_address_writes_do_what_remember_address_does_key_by_key(make_adapter, monkeypatch):
+    bot, workspace, items = await _store_addresses_case(make_adapter)
+    await bot._store_addresses(workspace, items)
+    assert await _payloads_of(workspace) == EXPECTED
+    rows = await Address.filter(workspace_id=workspace.id)
+    assert len(rows) == 5 and all(a.updated_at is not None for a in rows)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("read again")
+
+    monkeypatch.setattr(Address, "filter", refuse)  # known now: nothing is read or written again
+    await bot._store_addresses(workspace, items)
+
+
+async def test_batched_address_writes_fall_back_when_a_row_appears_meanwhile(make_adapter, monkeypatch):
+    bot, workspace, items = await _store_addresses_case(make_adapter)
+    original = Address.filter
+
+    def stale_read(*args, **kwargs):  # as if every row had been created after the read
+        return original(workspace_id=-1)
+
+    monkeypatch.setattr(Address, "filter", stale_read)
+    await bot._store_addresses(workspace, items)
+    monkeypatch.setattr(Address, "filter", original)
+    assert await _payloads_of(workspace) == EXPECTED
+    assert await Address.filter(workspace_id=workspace.id).count() == 5
