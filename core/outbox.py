@@ -34,10 +34,13 @@ def _now() -> datetime:
 
 async def enqueue(workspace: Workspace | int, platform: str, address_key: str, kind: str,
                   message: dict[str, Any], *, locale: str = "ja", dedupe_key: str | None = None,
-                  not_before: datetime | None = None, late: bool = False) -> Delivery | None:
+                  not_before: datetime | None = None, late: bool = False,
+                  dropped_because: str | None = None) -> Delivery | None:
     """Write one message to the outbox (call inside the transaction of the change that caused it).
 
     With a ``dedupe_key`` that is already in the outbox nothing is written and None is returned.
+    ``dropped_because`` records a message that will not be sent (status ``dropped``, the reason
+    kept for ``kizuna outbox list``), so its dedupe key still stops it from being queued later.
     """
     workspace_id = workspace if isinstance(workspace, int) else workspace.id
     if dedupe_key and await Delivery.exists(dedupe_key=dedupe_key):
@@ -48,6 +51,7 @@ async def enqueue(workspace: Workspace | int, platform: str, address_key: str, k
                 workspace_id=workspace_id, platform=platform, address_key=address_key, kind=kind,
                 message=message, locale=locale, dedupe_key=dedupe_key,
                 next_attempt_at=not_before or _now(), late=late,
+                status=DROPPED if dropped_because else PENDING, last_error=dropped_because,
             )
     except IntegrityError:
         if dedupe_key:

@@ -20,7 +20,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -34,7 +33,7 @@ from core.meetings.service import (
     reminder_dedupe_key,
     series_of,
 )
-from core.models import Delivery, Workspace
+from core.models import Workspace
 
 log = logging.getLogger("kizuna.meetings.scheduler")
 
@@ -168,16 +167,13 @@ async def _apply(meeting: Meeting, workspace: Workspace, decision: _Decision, oc
         reason = (f"dropped: {int(lateness.total_seconds() // 60)} min late, more than its "
                   f"{key.offset} min lead time (the meeting had started)")
         log.warning("meeting %s occurrence %s reminder %sm %s", meeting.id, occurrence.key, key.offset, reason)
-        try:
-            async with in_transaction():
-                await Delivery.create(
-                    workspace_id=workspace.id, platform=workspace.platform, address_key=address, kind=REMINDER_KIND,
-                    message=payload, locale=workspace.default_locale, dedupe_key=dedupe, status=outbox.DROPPED,
-                    next_attempt_at=moment, last_error=reason, late=True)
-        except IntegrityError:
+        dropped = await outbox.enqueue(workspace, workspace.platform, address, REMINDER_KIND, payload,
+                                       locale=workspace.default_locale, dedupe_key=dedupe, not_before=moment,
+                                       late=True, dropped_because=reason)
+        if dropped is None:
             result.duplicates += 1
-            return
-        result.dropped += 1
+        else:
+            result.dropped += 1
         return
     delivery = await outbox.enqueue(workspace, workspace.platform, address, REMINDER_KIND, payload,
                                     locale=workspace.default_locale, dedupe_key=dedupe,
