@@ -45,7 +45,15 @@ class OutboxWorker:
     async def run_once(self) -> int:
         """Claim and deliver one batch; returns how many were claimed."""
         claimed = await outbox.claim_due(self.worker_id, limit=self.batch)
-        await asyncio.gather(*(self._deliver(d) for d in claimed))
+        if not claimed:
+            return 0
+        # One read each for the batch's workspaces and addresses, not two per delivery.
+        workspaces = {w.id: w for w in await Workspace.filter(id__in={d.workspace_id for d in claimed})}
+        addresses = {(a.workspace_id, a.key): a for a in await Address.filter(
+            workspace_id__in=list(workspaces), key__in={d.address_key for d in claimed})}
+        await asyncio.gather(*(self._deliver(d, workspaces[d.workspace_id],
+                                             addresses.get((d.workspace_id, d.address_key)))
+                               for d in claimed))
         return len(claimed)
 
     async def drain(self, max_passes: int = 10_000) -> int:
@@ -58,14 +66,12 @@ class OutboxWorker:
                 break
         return total
 
-    async def _deliver(self, delivery: Delivery) -> None:
+    async def _deliver(self, delivery: Delivery, workspace: Workspace, address: Address | None) -> None:
         adapter = self.adapters.get(delivery.platform)
         if adapter is None:
             await outbox.mark_failed(delivery, self.worker_id, f"the {delivery.platform} adapter is not enabled")
             return
         try:
-            workspace = await Workspace.get(id=delivery.workspace_id)
-            address = await Address.get_or_none(workspace_id=workspace.id, key=delivery.address_key)
             try:
                 message = await render_payload(workspace, dict(delivery.message), delivery.locale)
             except KizunaError as gone:
