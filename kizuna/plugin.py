@@ -28,6 +28,13 @@ class DeliveryFailed(Exception):
         self.permanent = permanent
         self.retry_after = retry_after
 
+    @classmethod
+    def for_status(cls, status: int | None, reason: str, retry_after: float | None = None) -> DeliveryFailed:
+        """The one policy for every platform: no answer, 401 (credentials can be fixed), 408, 412, 429
+        and 5xx are retried with backoff; any other refusal (400, 403 bot removed, 404 gone) is final."""
+        retry = status is None or status in (401, 408, 412, 429) or status >= 500
+        return cls(reason, permanent=not retry, retry_after=retry_after)
+
 
 @dataclass(frozen=True)
 class OutgoingMessage:

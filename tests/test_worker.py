@@ -64,3 +64,13 @@ async def test_a_worker_claims_only_what_it_sends_at_once(workspace, alice, bob)
     assert await Delivery.filter(status=outbox.PENDING).count() == 12
     assert await worker.drain() == 12
     assert len(adapter.sent) == 20
+
+
+def test_one_delivery_failure_policy_for_every_platform():
+    from kizuna.plugin import DeliveryFailed
+
+    retried = [None, 401, 408, 412, 429, 500, 502, 503, 504]
+    final = [400, 403, 404, 410, 413]
+    assert not any(DeliveryFailed.for_status(s, "x").permanent for s in retried)
+    assert all(DeliveryFailed.for_status(s, "x").permanent for s in final)
+    assert DeliveryFailed.for_status(429, "x", 2.5).retry_after == 2.5

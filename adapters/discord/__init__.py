@@ -69,8 +69,7 @@ class DiscordAdapter:
                 target = str(channel["id"])
             await self.rest.create_message(target, payload)
         except DiscordHTTPError as error:
-            permanent = error.status in (400, 401, 403, 404)
-            raise DeliveryFailed(str(error), permanent=permanent, retry_after=error.retry_after) from error
+            raise DeliveryFailed.for_status(error.status, str(error), error.retry_after) from error
 
 
     async def _payload(self, outgoing: OutgoingMessage) -> dict[str, Any]:

@@ -32,7 +32,6 @@ from adapters.teams import activity as act
 from adapters.teams.bot import KizunaTeamsBot, card_activity
 from adapters.teams.identity import DEFAULT_TTL as DEFAULT_IDENTITY_TTL
 from adapters.teams.sdk import (
-    RETRYABLE_STATUSES,
     RetryPolicy,
     apply_sdk_fixes,
     call_with_retries,
@@ -371,11 +370,9 @@ def _delivery_failure(outgoing: OutgoingMessage, error: BaseException) -> Delive
     detail = error_detail(error)
     log.error("Teams delivery %s (%s to %s) failed: %s; content: %s", outgoing.delivery_id, outgoing.kind,
               outgoing.address_key, detail, render_text(outgoing.message).replace("\n", " | "))
-    if status in RETRYABLE_STATUSES or isinstance(error, ClientRequestError | asyncio.TimeoutError) or status is None:
-        return DeliveryFailed(detail, retry_after=retry_after_of(error))
-    if status == 401:
-        return DeliveryFailed(detail)  # credentials may be fixed; retry later
-    return DeliveryFailed(detail, permanent=True)
+    if isinstance(error, ClientRequestError | asyncio.TimeoutError):
+        status = None  # no answer at all
+    return DeliveryFailed.for_status(status, detail, retry_after_of(error))
 
 
 def parse_activity(body: Any) -> tuple[Activity | None, str]:
