@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from botbuilder.schema import ErrorResponseException
 from msrest.exceptions import HttpOperationError
@@ -129,8 +129,3 @@ async def call_with_retries(operation: Callable[[], Awaitable[T]], policy: Retry
                         policy.attempts, delay)
             await policy.sleep(delay)
 
-
-def describe(value: Any) -> str:
-    """``repr`` limited to a log line."""
-    text = repr(value)
-    return text if len(text) <= 2000 else text[:2000] + "…"

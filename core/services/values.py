@@ -111,17 +111,9 @@ def match_value(values: Sequence[_V], tag: str) -> _V | None:
     return None
 
 
-async def resolve_value_tags(workspace: Workspace, tags: Sequence[str]) -> list[ValueRow]:
-    """The active values the tags name, de-duplicated in order; ``UnknownValue`` for any other tag."""
-    if not tags:
-        return []
-    rows = await Value.filter(workspace_id=workspace.id).order_by("position", "id").values_list(
-        "id", "key", "name_en", "name_ja", "emoji", "description_en", "description_ja", "active")
-    return pick_values([ValueRow(*row) for row in rows], tags)
-
-
 def pick_values(values: Sequence[ValueRow], tags: Sequence[str]) -> list[ValueRow]:
-    """``resolve_value_tags`` on values already read (all of the workspace's, archived too)."""
+    """The active values the tags name, de-duplicated in order, from the workspace's values (archived
+    too) already read; ``UnknownValue`` for any other tag."""
     resolved: list[ValueRow] = []
     for tag in tags:
         value = match_value(values, tag)
