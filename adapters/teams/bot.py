@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any
 
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
 from botbuilder.schema import Activity, ActivityTypes, Attachment, DeliveryModes
-from tortoise.exceptions import IntegrityError
 
 from adapters.teams import activity as act
 from adapters.teams.commands import AdminCommand, is_emoji, parse_admin
@@ -71,12 +70,14 @@ from core.errors import KizunaError, UnknownMember
 from core.i18n import normalize_locale, resolve_locale, translate
 from core.meetings import errors as meeting_errors
 from core.meetings import service as meetings
-from core.models import Address, Member, Workspace
+from core.models import Member, Workspace
 from core.services.access import require_admin
-from core.services.addresses import channel_key, get_address, member_key, remember_address
+from core.services.addresses import AddressWrite, channel_key, get_address, member_key, store_addresses
 from core.services.installs import grant_configured_admin, grant_installer_admin
 from core.services.members import (
+    Person,
     ensure_member,
+    ensure_members,
     list_departments,
     set_department,
 )
@@ -88,10 +89,6 @@ if TYPE_CHECKING:
     from adapters.teams.adapter import TeamsAdapter
 
 log = logging.getLogger("kizuna.teams")
-T = TypeVar("T")
-# (key, payload, replace) for ``_store_addresses``.
-_AddressWrite = tuple[str, dict[str, Any], bool]
-U = TypeVar("U")
 
 CARD_RESPONSE = "application/vnd.microsoft.card.adaptive"
 MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
@@ -108,24 +105,6 @@ def card_activity(message: Message | dict[str, Any]) -> Activity:
     card = message if isinstance(message, dict) else render_card(message)
     return Activity(type=ActivityTypes.message,
                     attachments=[Attachment(content_type=CARD_CONTENT_TYPE, content=card)])
-
-
-async def _all(calls: list[Coroutine[Any, Any, T]]) -> list[T]:
-    """Await independent calls together (one directly: no task for it); the first error is raised
-    once all have ended, so none is left running behind the turn."""
-    if len(calls) <= 1:
-        return [await call for call in calls]
-    results = await asyncio.gather(*calls, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return cast(list[T], results)
-
-
-async def _both(first: Coroutine[Any, Any, T], second: Coroutine[Any, Any, U]) -> tuple[T, U]:
-    """``_all`` for two calls of different types."""
-    a, b = await _all([first, second])
-    return cast(T, a), cast(U, b)
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -182,51 +161,27 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         self._addresses: dict[tuple[int, str], Any] = {}
         self.identities = IdentityCache(host.identity_ttl)
 
-    async def _store_address(self, workspace: Workspace, key: str, payload: dict[str, Any], *,
-                             replace: bool = True) -> None:
-        cache_key = (workspace.id, key)
-        known = self._addresses.get(cache_key)
-        if known is not None and (not replace or known == payload):
-            return
-        await remember_address(workspace, key, payload, replace=replace)
-        self._keep_address(cache_key, payload, replace)
+    def _unknown(self, workspace: Workspace, writes: Iterable[AddressWrite]) -> list[AddressWrite]:
+        """The writes this process has not made already (a replacing one: not with this payload)."""
+        todo = []
+        for write in writes:
+            known = self._addresses.get((workspace.id, write.key))
+            if known is None or (write.replace and known != write.payload):
+                todo.append(write)
+        return todo
 
-    def _keep_address(self, cache_key: tuple[int, str], payload: dict[str, Any], replace: bool) -> None:
+    def _keep(self, workspace: Workspace, writes: Iterable[AddressWrite]) -> None:
         if len(self._addresses) >= 50_000:
             self._addresses.clear()
-        self._addresses[cache_key] = payload if replace else _PRESENT
+        for write in writes:
+            self._addresses[(workspace.id, write.key)] = write.payload if write.replace else _PRESENT
 
-    async def _store_addresses(self, workspace: Workspace, items: list[_AddressWrite]) -> None:
-        """``_store_address`` for several keys, with one read and at most one insert for all of them.
-
-        Same outcome as ``remember_address`` key by key: a missing key is created, an existing one
-        is replaced only with ``replace`` and a different payload (through ``remember_address``).
-        If the insert meets a row created meanwhile, every key falls back to ``remember_address``.
-        """
-        todo: dict[str, _AddressWrite] = {}
-        for key, payload, replace in items:
-            known = self._addresses.get((workspace.id, key))
-            if known is None or (replace and known != payload):
-                todo[key] = (key, payload, replace)
-        if len(todo) <= 1:
-            for key, payload, replace in todo.values():
-                await self._store_address(workspace, key, payload, replace=replace)
-            return
-        existing = {a.key: a for a in await Address.filter(workspace_id=workspace.id, key__in=list(todo))}
-        missing = [Address(workspace_id=workspace.id, key=key, payload=dict(payload))
-                   for key, (_, payload, _) in todo.items() if key not in existing]
-        if missing:
-            try:
-                await Address.bulk_create(missing)
-            except IntegrityError:  # created by someone else meanwhile: the careful way, key by key
-                for key, payload, replace in todo.values():
-                    await self._store_address(workspace, key, payload, replace=replace)
-                return
-        for key, payload, replace in todo.values():
-            row = existing.get(key)
-            if row is not None and replace and dict(row.payload) != payload:
-                await remember_address(workspace, key, payload, replace=True)
-            self._keep_address((workspace.id, key), payload, replace)
+    async def _store_addresses(self, workspace: Workspace, writes: Iterable[AddressWrite]) -> None:
+        """Store the addresses this process has not stored already, in one transaction."""
+        todo = self._unknown(workspace, writes)
+        if todo:
+            await store_addresses(workspace, todo)
+            self._keep(workspace, todo)
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         try:
@@ -257,74 +212,81 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
                 # Settings, rights or departments may change in this turn: forget them at its end.
                 context.turn_state[_FORGET_AFTER_TURN] = workspace
         sender = activity.from_property
+        mentioned = people or []
+        persons = [Person(sender.id, sender.name, activity.locale),
+                   *(Person(p.id, p.name, is_bot=p.is_bot) for p in mentioned)]
 
-        async def who() -> Member:
-            member = await self._member(workspace, sender.id, sender.name, activity.locale, cached=cached)
-            aad = act.aad_object_id(activity)
-            if aad and aad in self.host.settings.teams_admin_ids:
-                await grant_configured_admin(member)
-            return member
-
-        recipients: list[Member] | None = None
-        if people:
-            member, mentioned = await _both(who(), self._members(workspace, people))
+        def addresses(members: dict[str, Member]) -> list[AddressWrite]:
             # The recipients' addresses must exist before ``give_thanks`` (``_recipient_addresses``).
-            await self._store_addresses(workspace, self._sender_addresses(activity, member)
-                                        + self._recipient_addresses(activity, mentioned))
-            recipients = mentioned
-        else:
-            member = await who()
-            await self._store_addresses(workspace, self._sender_addresses(activity, member))
+            return (self._sender_addresses(activity, members[sender.id])
+                    + self._recipient_addresses(activity, [members[p.id] for p in mentioned]))
+
+        member, *recipients = await self._people(workspace, persons, cached=cached, addresses=addresses)
+        aad = act.aad_object_id(activity)
+        if aad and aad in self.host.settings.teams_admin_ids:
+            await grant_configured_admin(member)
         locale = resolve_locale(activity.locale, member.locale or workspace.default_locale)
         context.turn_state[_TURN_LOCALE] = locale
-        return Turn(context, workspace, member, locale, recipients)
+        return Turn(context, workspace, member, locale, recipients if people else None)
 
-    async def _members(self, workspace: Workspace, people: list[act.Mention]) -> list[Member]:
-        """The mentioned people as members, looked up together (a bot is a member marked as one, so
-        the core can refuse thanking it)."""
-        distinct = {p.id: p for p in reversed(people)}
-        members = await _all([self._member(workspace, p.id, p.name, cached=True, is_bot=p.is_bot)
-                              for p in distinct.values()])
-        found = dict(zip(distinct, members, strict=True))
-        return [found[p.id] for p in people]
+    async def _people(self, workspace: Workspace, people: list[Person], *, cached: bool,
+                      addresses: Callable[[dict[str, Member]], list[AddressWrite]] | None = None) -> list[Member]:
+        """The members for ``people`` and the turn's ``addresses`` (a function of the members), stored
+        in one transaction: a first-time sender thanking first-time recipients waits for one trip
+        to the database. On a ``cached`` turn, people this process just saw (and would not change)
+        are not looked up again, and addresses it already stored are not written again.
+        """
+        known: dict[str, Member] = {}
+        if cached:
+            for person in people:
+                member = self.identities.member(workspace.id, person.platform_user_id, person.display_name,
+                                                person.locale)
+                if member is not None and not (person.is_bot and not member.is_bot):
+                    known[person.platform_user_id] = member  # else ensure_member would change it
+        todo = [p for p in people if p.platform_user_id not in known]
+        if not todo:
+            if addresses is not None:
+                await self._store_addresses(workspace, addresses(known))
+            return [known[p.platform_user_id] for p in people]
+        written: list[AddressWrite] = []
 
-    async def _member(self, workspace: Workspace, user_id: str, display_name: str | None,
-                      locale: str | None = None, *, cached: bool, is_bot: bool = False) -> Member:
-        """``ensure_member``, skipped on a cached turn while it would change nothing."""
-        member = self.identities.member(workspace.id, user_id, display_name, locale) if cached else None
-        if member is not None and is_bot and not member.is_bot:
-            member = None  # ensure_member would mark it a bot
-        if member is None:
-            member = await ensure_member(workspace, user_id, display_name=display_name, locale=locale,
-                                         is_bot=is_bot)
+        def writes(found: Sequence[Member]) -> list[AddressWrite]:
+            # Called inside the transaction (on SQLite, on the database's thread): it only computes.
+            if addresses is not None:
+                written.extend(addresses({**known, **{m.platform_user_id: m for m in found}}))
+            return written
+
+        for member in await ensure_members(workspace, todo, writes):
+            known[member.platform_user_id] = member
             if cached:
                 self.identities.keep_member(member)
-        return member
+        self._keep(workspace, written)
+        return [known[p.platform_user_id] for p in people]
 
     @staticmethod
-    def _sender_addresses(activity: Activity, member: Member) -> list[_AddressWrite]:
+    def _sender_addresses(activity: Activity, member: Member) -> list[AddressWrite]:
         """How to reach this person/conversation again, and their Entra id → Teams id."""
-        items: list[_AddressWrite] = [(key, payload, True) for key, payload in act.address_keys(activity)]
+        items = [AddressWrite(key, payload) for key, payload in act.address_keys(activity)]
         aad = act.aad_object_id(activity)
         if aad:
-            items.append((f"aad:{aad}", {"id": member.platform_user_id, "name": member.display_name}, True))
-            items.append((aad_reverse_key(member.platform_user_id), {"aad": aad}, True))
+            items.append(AddressWrite(f"aad:{aad}", {"id": member.platform_user_id, "name": member.display_name}))
+            items.append(AddressWrite(aad_reverse_key(member.platform_user_id), {"aad": aad}))
         return items
 
     @staticmethod
-    def _recipient_addresses(activity: Activity, recipients: list[Member]) -> list[_AddressWrite]:
+    def _recipient_addresses(activity: Activity, recipients: list[Member]) -> list[AddressWrite]:
         """Recipients without a 1:1 reference yet get a "create a 1:1 chat" address for their notification.
 
         Stored *before* ``give_thanks``: its transaction commits the notification rows, and the
         outbox worker may claim one at once; the address it needs must already be there.
         """
         sender_id = activity.from_property.id if activity.from_property is not None else None
-        items: dict[str, _AddressWrite] = {}
+        items: dict[str, AddressWrite] = {}
         for recipient in recipients:
             if recipient.platform_user_id == sender_id or recipient.is_bot:
                 continue  # never notified: their own thanks, or a bot (core refuses thanking one)
             key = member_key(recipient.platform_user_id)
-            items.setdefault(key, (key, {
+            items.setdefault(key, AddressWrite(key, {
                 "create": {"serviceUrl": activity.service_url, "tenantId": act.tenant_id(activity),
                            "user": {"id": recipient.platform_user_id, "name": recipient.display_name},
                            "bot": {"id": activity.recipient.id, "name": activity.recipient.name or "Kizuna"}},
@@ -392,8 +354,9 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
     async def _thanks(self, turn: Turn, rest: str, people: list[act.Mention]) -> Message | None:
         recipients = turn.recipients
         if recipients is None:
-            recipients = await self._members(turn.workspace, people)
-            await self._store_addresses(turn.workspace, self._recipient_addresses(turn.activity, recipients))
+            recipients = await self._people(
+                turn.workspace, [Person(p.id, p.name, is_bot=p.is_bot) for p in people], cached=True,
+                addresses=lambda members: self._recipient_addresses(turn.activity, list(members.values())))
         message, tags = split_tags(act.message_without_mentions(rest, people))
         channel = act.base_conversation_id(turn.activity.conversation.id)
         result = await give_thanks(turn.workspace, turn.member, recipients, message, tags,
@@ -409,7 +372,8 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         if command.kind == "feed_here":
             channel = act.base_conversation_id(turn.activity.conversation.id)
             await update_settings(workspace, actor, feed_channel=channel)
-            await self._store_address(workspace, f"channel:{channel}", act.channel_reference(turn.activity, channel))
+            await self._store_addresses(workspace, [AddressWrite(channel_key(channel),
+                                                                 act.channel_reference(turn.activity, channel))])
             return notice_message(lang, "notice.feed_set")
         if command.kind == "feed_off":
             await update_settings(workspace, actor, feed_channel="")
@@ -711,7 +675,8 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             return invoke(meeting_task(turn.locale, form))
         # The scheduler posts to ``channel:<conversation id>``: make sure that address exists (a 1:1
         # chat only stores a member address otherwise).
-        await self._store_address(turn.workspace, channel_key(channel), act.channel_reference(activity, channel))
+        await self._store_addresses(turn.workspace, [AddressWrite(channel_key(channel),
+                                                                  act.channel_reference(activity, channel))])
         card = await self._meeting_card(turn, view, "meeting.created")
         status = await self._post_within(turn, card, deadline, what=f"meeting {view.id}")
         if status in (403, 404):
@@ -832,8 +797,9 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
                 log.warning("could not resolve person %s: %s", raw, error_detail(error))
                 raise UnknownMember(name=raw) from None
             member = await ensure_member(turn.workspace, account.id, display_name=account.name)
-            await self._store_address(turn.workspace, f"aad:{raw}", {"id": account.id, "name": account.name})
-            await self._store_address(turn.workspace, aad_reverse_key(account.id), {"aad": raw})
+            await self._store_addresses(turn.workspace, [
+                AddressWrite(f"aad:{raw}", {"id": account.id, "name": account.name}),
+                AddressWrite(aad_reverse_key(account.id), {"aad": raw})])
             members.append(member)
         return members
 

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
 from core.models import Address, Workspace
+from core.sql import Plan, marks, run_in_transaction
+
+
+@dataclass(frozen=True)
+class AddressWrite:
+    """An address to store: ``replace=False`` keeps a payload already stored under ``key``."""
+
+    key: str
+    payload: Mapping[str, Any]
+    replace: bool = True
 
 
 def member_key(platform_user_id: str) -> str:
@@ -46,3 +58,32 @@ async def remember_address(workspace: Workspace, key: str, payload: Mapping[str,
     existing.payload = data
     await existing.save(update_fields=["payload", "updated_at"])
     return True
+
+
+async def store_addresses(workspace: Workspace, writes: Iterable[AddressWrite]) -> None:
+    """``remember_address`` for several keys at once, in one transaction (one trip on SQLite)."""
+    distinct: dict[str, AddressWrite] = {}
+    for write in writes:
+        distinct.setdefault(write.key, write)
+    if distinct:
+        await run_in_transaction(addresses_plan(workspace.id, list(distinct.values()), datetime.now(UTC)))
+
+
+def addresses_plan(workspace_id: int, writes: list[AddressWrite], now: datetime) -> Plan[None]:
+    """Insert the missing keys; replace a stored payload only with ``replace`` and when it differs.
+
+    The keys are written in sorted order, so two transactions never wait for each other's rows
+    in opposite orders. One key at most once per call.
+    """
+    encode = Address._meta.fields_map["payload"].to_db_value
+    for replace in (False, True):
+        batch = sorted((w for w in writes if w.replace is replace), key=lambda w: w.key)
+        if not batch:
+            continue
+        values: list[object] = []
+        for w in batch:
+            values += [workspace_id, w.key, encode(dict(w.payload), Address), now]
+        on_conflict = ("DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at "
+                       "WHERE address.payload <> excluded.payload" if replace else "DO NOTHING")
+        yield (f"INSERT INTO address (workspace_id, key, payload, updated_at) VALUES {marks(len(batch), 4)} "
+               f"ON CONFLICT (workspace_id, key) {on_conflict}", values)

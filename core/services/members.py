@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -14,52 +16,123 @@ from core.errors import ImportRowError, InvalidDepartmentName, UnknownDepartment
 from core.i18n import fold, normalize_locale
 from core.models import Department, Member, Workspace
 from core.services.access import require_admin
+from core.services.addresses import AddressWrite, addresses_plan
+from core.sql import Plan, marks, placeholders, run_in_transaction
 
 MAX_DEPARTMENT_NAME = 100
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone as the platform describes them on an incoming event; ``None`` says nothing.
+
+    ``role_ids`` (Discord) put the member in the department mapped to one of their roles.
+    """
+
+    platform_user_id: str
+    display_name: str | None = None
+    locale: str | None = None
+    is_bot: bool = False
+    role_ids: tuple[str, ...] | None = None
+
+
+AddressesFor = Callable[[Sequence[Member]], Iterable[AddressWrite]]
 
 
 async def ensure_member(workspace: Workspace, platform_user_id: str, *, display_name: str | None = None,
                         locale: str | None = None, is_bot: bool = False,
                         role_ids: Sequence[str] | None = None) -> Member:
-    """The member with this platform id, created on first sight and refreshed from what the platform says.
+    """The member with this platform id, created on first sight and refreshed from what the platform says."""
+    person = Person(platform_user_id, display_name, locale, is_bot, tuple(role_ids) if role_ids is not None else None)
+    return (await ensure_members(workspace, [person]))[0]
 
-    ``role_ids`` (Discord) put the member in the department mapped to one of their roles.
+
+async def ensure_members(workspace: Workspace, people: Sequence[Person],
+                         addresses: AddressesFor | Iterable[AddressWrite] = ()) -> list[Member]:
+    """The members for ``people``, in their order, in one transaction with the ``addresses`` to store.
+
+    A new person is created; a known one gets the display name, language, bot flag and (from
+    roles) department the platform gave now, when they differ. Someone listed twice is one member,
+    as their first listing describes them. ``addresses`` may be a function of the members (for
+    payloads that name them). On SQLite this is one trip to the database, shared with the writes
+    arriving at the same time (``core.sql``), so a turn that meets several new people waits once.
     """
-    member = await Member.get_or_none(workspace_id=workspace.id, platform_user_id=platform_user_id)
-    if member is None:
-        try:
-            member = await Member.create(workspace=workspace, platform_user_id=platform_user_id,
-                                         display_name=(display_name or platform_user_id)[:255],
-                                         locale=normalize_locale(locale), is_bot=is_bot)
-        except IntegrityError:
-            member = await Member.get(workspace_id=workspace.id, platform_user_id=platform_user_id)
-    changed: list[str] = []
-    if display_name and display_name[:255] != member.display_name:
-        member.display_name = display_name[:255]
-        changed.append("display_name")
-    lang = normalize_locale(locale)
-    if lang and lang != member.locale:
-        member.locale = lang
-        changed.append("locale")
-    if is_bot and not member.is_bot:
-        member.is_bot = True
-        changed.append("is_bot")
-    if role_ids is not None:
-        department_id = await _department_for_roles(workspace, role_ids)
-        if department_id is not None and department_id != member.department_id:
-            member.department_id = department_id
-            changed.append("department_id")
-    if changed:
-        await member.save(update_fields=changed)
-    return member
+    if not people:
+        return []
+    distinct: dict[str, Person] = {}
+    for person in people:
+        distinct.setdefault(person.platform_user_id, person)
+    plan = _members_plan(workspace.id, list(distinct.values()), datetime.now(UTC), addresses)
+    members = await run_in_transaction(plan)
+    return [members[p.platform_user_id] for p in people]
 
 
-async def _department_for_roles(workspace: Workspace, role_ids: Sequence[str]) -> int | None:
-    if not role_ids:
-        return None
-    department = await Department.filter(workspace_id=workspace.id, platform_role_id__in=list(role_ids)) \
-        .order_by("id").first()
-    return department.id if department else None
+def _changes(person: Person, row: dict[str, Any], department_id: int | None) -> dict[str, object]:
+    """The columns ``ensure_member`` updates on a known member, with their new values."""
+    changes: dict[str, object] = {}
+    name = (person.display_name or "")[:255]
+    if name and name != row["display_name"]:
+        changes["display_name"] = name
+    lang = normalize_locale(person.locale)
+    if lang and lang != row["locale"]:
+        changes["locale"] = lang
+    if person.is_bot and not row["is_bot"]:
+        changes["is_bot"] = True
+    if department_id is not None and department_id != row["department_id"]:
+        changes["department_id"] = department_id
+    return changes
+
+
+_MEMBER_COLUMNS = ("workspace_id", "platform_user_id", "display_name", "department_id", "locale", "timezone",
+                   "is_admin", "platform_admin", "is_bot", "notifications_enabled", "received_count", "sent_count",
+                   "created_at")
+
+
+def _members_plan(workspace_id: int, people: list[Person], now: datetime,
+                  addresses: AddressesFor | Iterable[AddressWrite]) -> Plan[dict[str, Member]]:
+    """Read, create (sorted by id, so concurrent creators lock rows in one order) and refresh, then addresses."""
+    ids = sorted(p.platform_user_id for p in people)
+    rows = yield (f"SELECT * FROM member WHERE workspace_id = ? AND platform_user_id IN ({placeholders(len(ids))})",
+                  [workspace_id, *ids])
+    found = {r["platform_user_id"]: r for r in rows}
+    role_ids = sorted({role for p in people for role in p.role_ids or ()})
+    mapped: dict[str, int] = {}
+    if role_ids:
+        departments = yield ("SELECT id, platform_role_id FROM department WHERE workspace_id = ? AND "
+                             f"platform_role_id IN ({placeholders(len(role_ids))})", [workspace_id, *role_ids])
+        mapped = {r["platform_role_id"]: int(r["id"]) for r in departments}
+
+    def department_of(person: Person) -> int | None:
+        return min((mapped[r] for r in person.role_ids or () if r in mapped), default=None)
+
+    missing = sorted((p for p in people if p.platform_user_id not in found), key=lambda p: p.platform_user_id)
+    if missing:
+        values: list[object] = []
+        for p in missing:
+            values += [workspace_id, p.platform_user_id, (p.display_name or p.platform_user_id)[:255],
+                       department_of(p), normalize_locale(p.locale), None, False, False, p.is_bot, True, 0, 0, now]
+        created = yield (f"INSERT INTO member ({', '.join(_MEMBER_COLUMNS)}) VALUES "
+                         f"{marks(len(missing), len(_MEMBER_COLUMNS))} "
+                         "ON CONFLICT (workspace_id, platform_user_id) DO NOTHING RETURNING *", values)
+        found.update((r["platform_user_id"], r) for r in created)
+        raced = [p.platform_user_id for p in missing if p.platform_user_id not in found]
+        if raced:  # created by someone else since the read: theirs, refreshed below like any other
+            rows = yield ("SELECT * FROM member WHERE workspace_id = ? AND platform_user_id IN "
+                          f"({placeholders(len(raced))})", [workspace_id, *raced])
+            found.update((r["platform_user_id"], r) for r in rows)
+    for person in sorted(people, key=lambda p: found[p.platform_user_id]["id"]):
+        row = found[person.platform_user_id]
+        changes = _changes(person, row, department_of(person))
+        if changes:
+            yield (f"UPDATE member SET {', '.join(f'{c} = ?' for c in changes)} WHERE id = ?",
+                   [*changes.values(), row["id"]])
+            row.update(changes)
+    members = {key: Member._init_from_db(**row) for key, row in found.items()}
+    writes: dict[str, AddressWrite] = {}
+    for write in addresses(list(members.values())) if callable(addresses) else addresses:
+        writes.setdefault(write.key, write)
+    yield from addresses_plan(workspace_id, list(writes.values()), now)
+    return members
 
 
 def _clean_department_name(name: str) -> str:

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import sqlite3
 import unicodedata
-import weakref
 from collections import Counter
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from tortoise import connections
-from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -38,6 +32,7 @@ from core.errors import (
 )
 from core.models import NO_DEPARTMENT, Clap, Member, Thanks, ThanksRecipient, ThanksValue, Workspace
 from core.services.values import ValueRow, pick_values, to_ref
+from core.sql import Plan, Sql, marks, placeholders
 from core.views import MemberRef, ThanksView
 
 MAX_RECIPIENTS = 10
@@ -119,11 +114,11 @@ async def give_thanks(
 
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     day = local_day(moment, sender.timezone or workspace.timezone)
-    client = connections.get("default")
-    plan = _thanks_plan(client.capabilities.dialect == "postgres", workspace, sender, people, value_tags, text,
+    sql = Sql()
+    plan = _thanks_plan(sql.postgres, workspace, sender, people, value_tags, text,
                         moment, day, idempotency_key, channel_ref, notify_recipients)
     try:
-        written = await _Sql(client).run_in_transaction(plan)
+        written = await sql.run_in_transaction(plan)
     except IntegrityError:
         if idempotency_key:
             # The same event, delivered twice at the same moment: the other one won.
@@ -180,167 +175,18 @@ class _Written:
     values: list[ValueRow]
 
 
-# A plan yields (SQL with ``?`` placeholders, parameters) and is sent back each statement's rows.
-Plan = Generator[tuple[str, list[object]], list[dict[str, Any]], _Written]
-
-
-class _Sql:
-    """Runs hand-written statements on the hot path, for both databases.
-
-    ``give_thanks`` is the busiest write. Building its statements through the ORM cost more than
-    running them, and on SQLite every statement is a hop to aiosqlite's thread, so a whole plan
-    runs in one hop there (docs/performance.md has the figures).
-    """
-
-    def __init__(self, client: BaseDBAsyncClient) -> None:
-        self.client = client
-        self.postgres = client.capabilities.dialect == "postgres"
-
-    def _text(self, sql: str) -> str:
-        if not self.postgres:
-            return sql
-        parts = sql.split("?")
-        return "".join(part + (f"${i + 1}" if i < len(parts) - 1 else "") for i, part in enumerate(parts))
-
-    async def rows(self, sql: str, params: Sequence[object]) -> list[dict[str, Any]]:
-        """One statement's rows (``execute_query_dict``: asyncpg's ``execute_query`` drops RETURNING rows)."""
-        return list(await self.client.execute_query_dict(self._text(sql), list(params)))
-
-    async def run_in_transaction(self, plan: Plan) -> _Written:
-        """Drive ``plan`` to its end in one transaction and return its result.
-
-        SQLite, outside any transaction: through the connection's ``_GroupCommit``, which runs the
-        plans waiting at that moment in one call on aiosqlite's thread and one transaction (each in
-        its own savepoint), holding the lock tortoise's own transactions take. Otherwise
-        (PostgreSQL, or already inside a transaction) through ``in_transaction``, one statement at
-        a time.
-        """
-        if not self.postgres and not isinstance(self.client, TransactionalDBClient):
-            group = _GroupCommit.of(self.client)
-            if group is not None:
-                return await group.submit(plan)
-        async with in_transaction() as conn:
-            return await _Sql(conn).run_plan(plan)
-
-    async def run_plan(self, plan: Plan) -> _Written:
-        """Drive ``plan`` statement by statement on this client."""
-        try:
-            sql, params = next(plan)
-            while True:
-                sql, params = plan.send(await self.rows(sql, params))
-        except StopIteration as done:
-            written: _Written = done.value
-            return written
-
-
-class _GroupCommit:
-    """Group commit for one SQLite connection: thanks that arrive together share one transaction.
-
-    While a group is being written, newcomers queue; the next group takes them all (up to
-    ``MAX_GROUP``). Each plan runs in its own savepoint, so a broken rule rolls back that thanks
-    alone; everyone is answered after the one ``COMMIT``. One call on aiosqlite's thread and one
-    commit per group instead of per thanks is what lets a busy server keep up (docs/performance.md).
-    """
-
-    MAX_GROUP = 64
-    _groups: ClassVar[weakref.WeakKeyDictionary[Any, _GroupCommit]] = weakref.WeakKeyDictionary()
-
-    def __init__(self, client: BaseDBAsyncClient) -> None:
-        self.client = client
-        self.waiting: list[tuple[Plan, asyncio.Future[_Written]]] = []
-        self.writing: asyncio.Task[None] | None = None
-
-    @classmethod
-    def of(cls, client: BaseDBAsyncClient) -> _GroupCommit | None:
-        """The group committer of this client's connection (None if it is not an aiosqlite one)."""
-        connection = getattr(client, "_connection", None)
-        if connection is None or not hasattr(connection, "_execute") or not hasattr(connection, "_conn"):
-            return None
-        group = cls._groups.get(connection)
-        if group is None:
-            group = cls._groups[connection] = cls(client)
-        return group
-
-    async def submit(self, plan: Plan) -> _Written:
-        future: asyncio.Future[_Written] = asyncio.get_running_loop().create_future()
-        self.waiting.append((plan, future))
-        if self.writing is None or self.writing.done():
-            self.writing = asyncio.create_task(self._write())
-        return await future
-
-    async def _write(self) -> None:
-        while self.waiting:
-            group, self.waiting = self.waiting[:self.MAX_GROUP], self.waiting[self.MAX_GROUP:]
-            try:
-                async with self.client.acquire_connection() as connection:
-                    outcomes = await connection._execute(_drive_sqlite_group, connection._conn,
-                                                         [plan for plan, _ in group])
-            except BaseException as error:  # the transaction itself failed: nobody's thanks was written
-                outcomes = [error] * len(group)
-                if isinstance(error, asyncio.CancelledError):
-                    for _, future in group:
-                        if not future.done():
-                            future.set_exception(IntegrityError("the write was interrupted"))
-                    raise
-            for (_, future), outcome in zip(group, outcomes, strict=True):
-                if future.done():
-                    continue
-                if isinstance(outcome, BaseException):
-                    future.set_exception(outcome)
-                else:
-                    future.set_result(outcome)
-
-
-def _drive_sqlite_group(raw: sqlite3.Connection, plans: list[Plan]) -> list[_Written | BaseException]:
-    """Run plans in one transaction on aiosqlite's own thread, each in a savepoint (autocommit mode)."""
-    outcomes: list[_Written | BaseException] = []
-    raw.execute("BEGIN")
-    try:
-        for plan in plans:
-            raw.execute("SAVEPOINT kizuna_thanks")
-            try:
-                outcomes.append(_drive_sqlite(raw, plan))
-            except Exception as error:
-                raw.execute("ROLLBACK TO kizuna_thanks")
-                outcomes.append(error)
-            raw.execute("RELEASE kizuna_thanks")
-        raw.execute("COMMIT")
-    except BaseException:
-        if raw.in_transaction:
-            raw.execute("ROLLBACK")
-        raise
-    return outcomes
-
-
-def _drive_sqlite(raw: sqlite3.Connection, plan: Plan) -> _Written:
-    """Run a plan statement after statement on a sqlite3 connection."""
-    try:
-        sql, params = next(plan)
-        while True:
-            try:
-                rows = [dict(r) for r in raw.execute(sql, params).fetchall()]
-            except sqlite3.IntegrityError as error:
-                raise IntegrityError(error) from error
-            sql, params = plan.send(rows)
-    except StopIteration as done:
-        written: _Written = done.value
-        return written
+ThanksPlan = Plan[_Written]
 
 
 async def _find_by_key(workspace_id: int, key: str) -> int | None:
-    rows = await _Sql(connections.get("default")).rows(
+    rows = await Sql().rows(
         "SELECT id FROM thanks WHERE workspace_id = ? AND idempotency_key = ?", [workspace_id, key])
     return int(rows[0]["id"]) if rows else None
 
 
-def _marks(count: int, width: int) -> str:
-    row = "(" + ", ".join("?" * width) + ")"
-    return ", ".join([row] * count)
-
-
 def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: Sequence[Member],
                  value_tags: Sequence[str], text: str, moment: datetime, day: date,
-                 idempotency_key: str | None, channel_ref: str | None, notify_recipients: bool) -> Plan:
+                 idempotency_key: str | None, channel_ref: str | None, notify_recipients: bool) -> ThanksPlan:
     """The rest of the rules and every row of one thanks, as statements, in one transaction.
 
     The workspace's settings are read here, in the transaction, so a copy of the workspace that a
@@ -389,15 +235,15 @@ def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: S
         recipient_rows += [thanks_id, m.id, position, workspace.id, sender.id, moment, from_department,
                            m.department_id or NO_DEPARTMENT]
     yield ("INSERT INTO thanks_recipient (thanks_id, recipient_id, position, workspace_id, sender_id, "
-           f"created_at, sender_department_id, recipient_department_id) VALUES {_marks(len(people), 8)}",
+           f"created_at, sender_department_id, recipient_department_id) VALUES {marks(len(people), 8)}",
            recipient_rows)
     if values:
         value_rows: list[object] = []
         for position, v in enumerate(values):
             value_rows += [thanks_id, v.id, position]
-        yield f"INSERT INTO thanks_value (thanks_id, value_id, position) VALUES {_marks(len(values), 3)}", value_rows
+        yield f"INSERT INTO thanks_value (thanks_id, value_id, position) VALUES {marks(len(values), 3)}", value_rows
     recipient_ids = [m.id for m in people]
-    id_marks = ", ".join("?" * len(recipient_ids))
+    id_marks = placeholders(len(recipient_ids))
     yield (
         "UPDATE member SET sent_count = sent_count + CASE WHEN id = ? THEN 1 ELSE 0 END, "
         f"received_count = received_count + CASE WHEN id IN ({id_marks}) THEN 1 ELSE 0 END "
@@ -409,13 +255,13 @@ def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: S
         flow_rows += [workspace.id, day, a, b, n]
     yield (
         "INSERT INTO department_flow (workspace_id, day, sender_department_id, recipient_department_id, count) "
-        f"VALUES {_marks(len(flows), 5)} ON CONFLICT (workspace_id, day, sender_department_id, "
+        f"VALUES {marks(len(flows), 5)} ON CONFLICT (workspace_id, day, sender_department_id, "
         "recipient_department_id) DO UPDATE SET count = department_flow.count + excluded.count", flow_rows)
     deliveries = _deliveries(workspace, settings, thanks_id, people, channel_ref, notify_recipients, moment)
     if deliveries:
         yield (
             "INSERT INTO delivery (workspace_id, platform, address_key, kind, message, locale, dedupe_key, status, "
-            f"attempts, next_attempt_at, late, created_at) VALUES {_marks(len(deliveries) // 12, 12)} "
+            f"attempts, next_attempt_at, late, created_at) VALUES {marks(len(deliveries) // 12, 12)} "
             "ON CONFLICT (dedupe_key) DO NOTHING", deliveries)
     return _Written(thanks_id, True, values)
 

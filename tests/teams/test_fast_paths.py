@@ -22,6 +22,7 @@ from adapters.teams.testing import ALICE, BOB, User
 from adapters.teams.wire import activity_json
 from cards.model import NoticeMessage
 from core.models import Address, Delivery, Department, DepartmentFlow, Member, Thanks, Value, Workspace
+from core.services.addresses import AddressWrite
 
 
 def _reply_like_turn_context(incoming: dict) -> Activity:
@@ -150,13 +151,13 @@ async def test_thanks_turns_reuse_the_workspace_and_members_they_read(teams, con
     client, _ = teams
     await _thanks(client, connector.url, ALICE, BOB)
     reads = []
-    real = bot_module.ensure_member
+    real = bot_module.ensure_members
 
-    async def counting(*args, **kwargs):
-        reads.append(args[1])
-        return await real(*args, **kwargs)
+    async def counting(workspace, people, *args, **kwargs):
+        reads.extend(p.platform_user_id for p in people)
+        return await real(workspace, people, *args, **kwargs)
 
-    monkeypatch.setattr(bot_module, "ensure_member", counting)
+    monkeypatch.setattr(bot_module, "ensure_members", counting)
     await _thanks(client, connector.url, ALICE, BOB, "again")
     assert reads == []
     # A new display name is written at once.
@@ -279,49 +280,27 @@ async def test_the_direct_reply_leaves_send_handlers_to_the_sdk():
     assert len(seen) == 1 and adapter.sent == seen
 
 
-async def _store_addresses_case(make_adapter):
+async def test_addresses_this_process_stored_are_not_written_again(make_adapter, monkeypatch):
     from core.services.workspaces import ensure_workspace
 
     bot = make_adapter().bot
     workspace = await ensure_workspace("teams", "tenant-batch")
     await Address.create(workspace_id=workspace.id, key="kept", payload={"v": "old"})
-    await Address.create(workspace_id=workspace.id, key="replaced", payload={"v": "old"})
-    await Address.create(workspace_id=workspace.id, key="same", payload={"v": "same"})
-    items = [("kept", {"v": "new"}, False), ("replaced", {"v": "new"}, True), ("same", {"v": "same"}, True),
-             ("new1", {"v": 1}, True), ("new2", {"v": 2}, False)]
-    return bot, workspace, items
-
-
-async def _payloads_of(workspace):
-    return {a.key: a.payload for a in await Address.filter(workspace_id=workspace.id)}
-
-
-EXPECTED = {"kept": {"v": "old"}, "replaced": {"v": "new"}, "same": {"v": "same"}, "new1": {"v": 1}, "new2": {"v": 2}}
-
-
-async def test_batched_address_writes_do_what_remember_address_does_key_by_key(make_adapter, monkeypatch):
-    bot, workspace, items = await _store_addresses_case(make_adapter)
+    items = [AddressWrite("kept", {"v": "new"}, replace=False), AddressWrite("ref", {"v": 1})]
     await bot._store_addresses(workspace, items)
-    assert await _payloads_of(workspace) == EXPECTED
-    rows = await Address.filter(workspace_id=workspace.id)
-    assert len(rows) == 5 and all(a.updated_at is not None for a in rows)
+    assert {a.key: a.payload for a in await Address.filter(workspace_id=workspace.id)} == {
+        "kept": {"v": "old"}, "ref": {"v": 1}}
+    calls = []
+    real = bot_module.store_addresses
 
-    def refuse(*args, **kwargs):
-        raise AssertionError("read again")
+    async def counting(workspace, writes):
+        calls.append([w.key for w in writes])
+        await real(workspace, writes)
 
-    monkeypatch.setattr(Address, "filter", refuse)  # known now: nothing is read or written again
+    monkeypatch.setattr(bot_module, "store_addresses", counting)
     await bot._store_addresses(workspace, items)
-
-
-async def test_batched_address_writes_fall_back_when_a_row_appears_meanwhile(make_adapter, monkeypatch):
-    bot, workspace, items = await _store_addresses_case(make_adapter)
-    original = Address.filter
-
-    def stale_read(*args, **kwargs):  # as if every row had been created after the read
-        return original(workspace_id=-1)
-
-    monkeypatch.setattr(Address, "filter", stale_read)
-    await bot._store_addresses(workspace, items)
-    monkeypatch.setattr(Address, "filter", original)
-    assert await _payloads_of(workspace) == EXPECTED
-    assert await Address.filter(workspace_id=workspace.id).count() == 5
+    assert calls == []  # known now: nothing is written again
+    await bot._store_addresses(workspace, [AddressWrite("kept", {"v": "newer"}, replace=False),
+                                           AddressWrite("ref", {"v": 2})])
+    assert calls == [["ref"]]  # only a replacing write with a new payload goes to the database
+    assert (await Address.get(workspace_id=workspace.id, key="ref")).payload == {"v": 2}
