@@ -10,7 +10,14 @@ import pytest
 from core.models import Address, Department, Member, Workspace
 from core.services import members as members_module
 from core.services.addresses import AddressWrite, store_addresses
-from core.services.members import Person, ensure_member, ensure_members, map_role_to_department
+from core.services.members import (
+    Person,
+    ensure_member,
+    ensure_members,
+    map_role_to_department,
+    set_department,
+    set_notifications,
+)
 from core.sql import Sql
 
 
@@ -137,3 +144,12 @@ async def test_addresses_of_another_workspace_are_left_alone(workspace):
     assert await _payloads(other) == {"member:amy": {"v": "other"}}
     assert await _payloads(workspace) == {"member:amy": {"v": "ours"}}
     assert await Department.all().count() == 0
+
+
+async def test_members_from_the_plan_are_ordinary_saved_models(workspace, admin):
+    amy, = await ensure_members(workspace, [Person("amy", "Amy")])
+    await set_notifications(amy, False)
+    await set_department(workspace, admin, amy, "Sales")
+    stored = await Member.get(id=amy.id)
+    assert (stored.notifications_enabled, stored.department_id) == (False, amy.department_id)
+    assert stored.department_id is not None and await Member.filter(platform_user_id="amy").count() == 1
