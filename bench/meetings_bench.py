@@ -20,10 +20,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from aiohttp import ClientSession, web
 from tortoise import connections
 
-from cards.model import message_to_dict
 from core import db
 from core.meetings.models import Meeting
 from core.meetings.recurrence import local_key, start_of_time, to_local, zone
@@ -31,66 +29,11 @@ from core.meetings.scheduler import run_due
 from core.meetings.service import plan_next_reminder
 from core.models import Delivery
 from core.services.workspaces import ensure_workspace
-from kizuna.plugin import DeliveryFailed, OutgoingMessage
+from kizuna.loopback import FakeApi, HttpAdapter
 from kizuna.worker import OutboxWorker
 
 T0 = datetime(2030, 6, 3, 0, 0, tzinfo=UTC)  # when the due reminders are due
 TZ = "Asia/Tokyo"
-
-
-class FakeApi:
-    """A chat API on loopback that accepts every POST."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.runner: web.AppRunner | None = None
-        self.url = ""
-
-    async def handle(self, request: web.Request) -> web.Response:
-        await request.read()
-        self.count += 1
-        return web.json_response({"id": str(self.count)})
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/messages", self.handle)
-        self.runner = web.AppRunner(app, access_log=None)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
-
-    async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
-
-
-class BenchAdapter:
-    """One POST of the rendered message per delivery."""
-
-    name = "bench"
-    platform = "bench"
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.session: ClientSession | None = None
-
-    def mount(self, app: web.Application) -> None:
-        """No routes."""
-
-    async def start(self) -> None:
-        self.session = ClientSession()
-
-    async def close(self) -> None:
-        if self.session is not None:
-            await self.session.close()
-
-    async def deliver(self, outgoing: OutgoingMessage) -> None:
-        assert self.session is not None
-        async with self.session.post(f"{self.url}/messages", json=message_to_dict(outgoing.message)) as response:
-            if response.status != 200:
-                raise DeliveryFailed(f"HTTP {response.status}")
 
 
 async def seed(total: int, due: int) -> None:
@@ -140,19 +83,17 @@ async def bench_backend(url: str, label: str, total: int, due: int) -> None:
         print(f"[{label}] scheduler pass, nothing due, {total:,} meetings: median {statistics.median(idle):.2f} ms, "
               f"p95 {idle[int(len(idle) * 0.95)]:.2f} ms, max {idle[-1]:.2f} ms (target < 20 ms)", flush=True)
 
-        api = FakeApi()
-        await api.start()
-        adapter = BenchAdapter(api.url)
-        await adapter.start()
-        try:
-            started = time.perf_counter()
-            result = await run_due(T0 + timedelta(seconds=1))
-            scheduled = time.perf_counter() - started
-            await OutboxWorker([adapter], worker_id="bench").drain()
-            elapsed = time.perf_counter() - started
-        finally:
-            await adapter.close()
-            await api.stop()
+        async with FakeApi(record=False) as api:  # counts the POSTs; keeping their bodies is not measured
+            adapter = HttpAdapter(api.url, platform="bench")
+            await adapter.start()
+            try:
+                started = time.perf_counter()
+                result = await run_due(T0 + timedelta(seconds=1))
+                scheduled = time.perf_counter() - started
+                await OutboxWorker([adapter], worker_id="bench").drain()
+                elapsed = time.perf_counter() - started
+            finally:
+                await adapter.close()
         delivered = await Delivery.filter(status="delivered").count()
         print(f"[{label}] {result.sent} reminders due: scheduler pass {scheduled * 1000:.0f} ms, all {delivered} "
               f"delivered to the fake API ({api.count} POSTs) in {elapsed:.2f} s (target < 5 s)", flush=True)

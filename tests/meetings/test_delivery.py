@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 from core import outbox
 from core.meetings import scheduler
 from core.models import Delivery
+from kizuna.loopback import FakeApi, HttpAdapter
 from kizuna.worker import OutboxWorker
-
-from .fake_upstream import FakeApi, HttpAdapter
 
 
 def utc(*args: int) -> datetime:

@@ -1,4 +1,4 @@
-"""A fake chat API on loopback and a tiny adapter that POSTs outbox messages to it (real HTTP both ways)."""
+"""A fake chat API on loopback and the smallest real adapter that POSTs outbox messages to it (tests, benchmarks)."""
 
 from __future__ import annotations
 
@@ -12,28 +12,40 @@ from kizuna.plugin import DeliveryFailed, OutgoingMessage
 
 
 class FakeApi:
-    """Answers the scripted statuses in order (then 200), records every request."""
+    """A chat API on 127.0.0.1: ``POST /messages`` answers the scripted statuses in order, then 200.
 
-    def __init__(self, statuses: Sequence[int] = ()) -> None:
+    ``count`` is every request seen. With ``record`` (the default) each JSON body is kept in ``requests``,
+    and in ``accepted`` when it was answered 200; a benchmark that only counts passes ``record=False``.
+    Use it as ``async with FakeApi(...) as api`` and give ``api.url`` to the adapter.
+    """
+
+    def __init__(self, statuses: Sequence[int] = (), *, record: bool = True) -> None:
         self.statuses = list(statuses)
+        self.record = record
+        self.count = 0
         self.requests: list[dict[str, Any]] = []
         self.accepted: list[dict[str, Any]] = []
         self.runner: web.AppRunner | None = None
         self.url = ""
 
     async def handle(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        self.requests.append(body)
+        self.count += 1
         status = self.statuses.pop(0) if self.statuses else 200
+        if not self.record:
+            await request.read()
+        else:
+            body = await request.json()
+            self.requests.append(body)
+            if status == 200:
+                self.accepted.append(body)
         if status != 200:
             return web.json_response({"message": "unavailable"}, status=status, headers={"Retry-After": "1"})
-        self.accepted.append(body)
-        return web.json_response({"id": str(len(self.accepted))})
+        return web.json_response({"id": str(self.count)})
 
     async def __aenter__(self) -> FakeApi:
         app = web.Application()
         app.router.add_post("/messages", self.handle)
-        self.runner = web.AppRunner(app)
+        self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()
@@ -47,7 +59,7 @@ class FakeApi:
 
 
 class HttpAdapter:
-    """The smallest real adapter: one POST per delivery; 429/5xx are retried, 403 is permanent."""
+    """The smallest real outbox adapter: one POST per delivery, failures judged by ``DeliveryFailed.for_status``."""
 
     name = "fake"
 
@@ -73,6 +85,6 @@ class HttpAdapter:
         async with self.session.post(f"{self.base_url}/messages", json=body) as response:
             if response.status == 200:
                 return
-            retry_after = float(response.headers.get("Retry-After", "0") or 0)
-            raise DeliveryFailed(f"HTTP {response.status}", permanent=response.status in (401, 403, 404),
-                                 retry_after=retry_after)
+            retry_after = response.headers.get("Retry-After")
+            raise DeliveryFailed.for_status(response.status, f"HTTP {response.status}",
+                                            float(retry_after) if retry_after else None)
