@@ -396,9 +396,19 @@ def parse_activity(body: Any) -> tuple[Activity | None, str]:
             return None, f"the activity's {name} must be a list"
     try:
         activity = act.read_activity(body)
-    except Exception as error:  # msrest raises its own DeserializationError, or anything else on odd input
-        return None, f"malformed activity: {type(error).__name__}"
+    except Exception:  # msrest raises its own DeserializationError, or anything else on odd input
+        return None, f"the activity's {_malformed_field(body)} does not match the Bot Framework schema"
     return activity, ""
+
+
+def _malformed_field(body: dict[str, Any]) -> str:
+    """The first top-level field the SDK cannot read on its own (for the 400; never an exception's name)."""
+    for key, value in body.items():
+        try:
+            Activity().deserialize({key: value})
+        except Exception:
+            return json.dumps(key, ensure_ascii=False)[:80]
+    return "content"
 
 
 def _problem(status: int, message: str, *, retry_after: int | None = None) -> web.Response:

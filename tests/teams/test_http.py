@@ -28,6 +28,22 @@ async def test_malformed_bodies_get_400(teams, body):
     assert "error" in await response.json()
 
 
+@pytest.mark.parametrize(("field", "value"), [
+    ("conversation", {"id": "19:c@thread.tacv2", "isGroup": []}),
+    ("timestamp", "yesterday"),
+    ("membersAdded", [5]),
+    ("entities", [{"type": "mention"}, "mention"]),
+])
+async def test_a_field_of_the_wrong_type_gets_a_400_that_names_it_and_no_exception(teams, connector, field, value):
+    client, _ = teams
+    activity = t.base_activity("message", connector.url, ALICE) | {field: value}
+    response = await client.post("/api/messages", json=activity)
+    assert response.status == 400
+    answer = await response.json()
+    assert answer == {"error": f'the activity\'s "{field}" does not match the Bot Framework schema'}
+    assert "Error" not in answer["error"]  # msrest's DeserializationError is for the log, not the caller
+
+
 async def test_a_body_that_is_not_json_content_gets_415(teams):
     client, _ = teams
     response = await client.post("/api/messages", data=b"type=message", headers={"Content-Type": "text/plain"})
