@@ -9,6 +9,16 @@ from tortoise.models import Model
 # "no department" can be 0 and take part in unique constraints and GROUP BY like any other.
 NO_DEPARTMENT = 0
 
+# Primary keys are ``IntField``s: 32-bit on PostgreSQL. An id that comes from outside (a button, a
+# typed command) beyond that range names no row; it must not reach the database, which refuses the
+# query (PostgreSQL: out of range for integer; SQLite: Python int too large).
+MAX_ID = 2**31 - 1
+
+
+def is_row_id(value: int) -> bool:
+    """Whether ``value`` can be the id of a row (1 to ``MAX_ID``)."""
+    return 1 <= value <= MAX_ID
+
 
 class Workspace(Model):
     """One Teams tenant, one Discord guild or one console workspace."""

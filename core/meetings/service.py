@@ -40,7 +40,7 @@ from core.meetings.recurrence import (
     to_local,
     zone,
 )
-from core.models import Delivery, Member, Workspace
+from core.models import Delivery, Member, Workspace, is_row_id
 from core.services.members import find_department
 from core.views import MemberRef
 
@@ -187,6 +187,8 @@ async def _get(workspace: Workspace, meeting_id: int | str) -> Meeting:
         wanted = int(str(meeting_id).lstrip("#＃"))
     except ValueError:
         raise errors.MeetingNotFound(id=str(meeting_id)) from None
+    if not is_row_id(wanted):
+        raise errors.MeetingNotFound(id=str(meeting_id))
     meeting = await Meeting.get_or_none(id=wanted, workspace_id=workspace.id)
     if meeting is None:
         raise errors.MeetingNotFound(id=str(meeting_id))

@@ -30,7 +30,7 @@ from core.errors import (
     TooManyValues,
     ValueRequired,
 )
-from core.models import NO_DEPARTMENT, Clap, Member, Thanks, ThanksRecipient, ThanksValue, Workspace
+from core.models import NO_DEPARTMENT, Clap, Member, Thanks, ThanksRecipient, ThanksValue, Workspace, is_row_id
 from core.services.values import ValueRow, pick_values, to_ref
 from core.sql import Plan, Sql, marks, placeholders
 from core.views import MemberRef, ThanksView
@@ -288,6 +288,8 @@ def _deliveries(workspace: Workspace, settings: _Settings, thanks_id: int, peopl
 
 async def load_thanks_view(workspace: Workspace, thanks_id: int) -> ThanksView:
     """A thanks of this workspace with its people and values, or ``ThanksNotFound``."""
+    if not is_row_id(thanks_id):
+        raise ThanksNotFound()
     thanks = await Thanks.get_or_none(id=thanks_id, workspace_id=workspace.id).prefetch_related("sender")
     if thanks is None:
         raise ThanksNotFound()
@@ -302,6 +304,8 @@ async def load_thanks_view(workspace: Workspace, thanks_id: int) -> ThanksView:
 
 
 async def _clappable(workspace: Workspace, thanks_id: int, member: Member) -> Thanks:
+    if not is_row_id(thanks_id):
+        raise ThanksNotFound()
     thanks = await Thanks.get_or_none(id=thanks_id, workspace_id=workspace.id)
     if thanks is None:
         raise ThanksNotFound()

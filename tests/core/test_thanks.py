@@ -9,7 +9,7 @@ import pytest
 from core import errors
 from core.models import Clap, DepartmentFlow, Member, Thanks, ThanksRecipient, Workspace
 from core.services.members import ensure_member
-from core.services.thanks import clap, give_thanks, unclap
+from core.services.thanks import clap, give_thanks, load_thanks_view, unclap
 
 
 async def counts() -> tuple[int, int, int]:
@@ -147,6 +147,18 @@ async def test_clap_on_another_workspaces_thanks_is_not_found(workspace, alice, 
     stranger = await ensure_member(other, "zed")
     with pytest.raises(errors.ThanksNotFound):
         await clap(other, view.id, stranger)
+
+
+@pytest.mark.parametrize("thanks_id", [0, -1, 2**31, 2**63, 10**30])
+async def test_an_id_no_row_can_have_is_not_found_without_asking_the_database(workspace, alice, bob, thanks_id):
+    # PostgreSQL refuses a query with an integer out of range, SQLite one beyond 64 bits.
+    await give_thanks(workspace, alice, [bob], "x")
+    with pytest.raises(errors.ThanksNotFound):
+        await clap(workspace, thanks_id, bob)
+    with pytest.raises(errors.ThanksNotFound):
+        await unclap(workspace, thanks_id, bob)
+    with pytest.raises(errors.ThanksNotFound):
+        await load_thanks_view(workspace, thanks_id)
 
 
 @pytest.mark.parametrize("text", ["🙏🏽 ありがとう!", "שלום תודה", "a\u200db", "<at>Bob</at> ${x} **bold** {\"a\":1}"])

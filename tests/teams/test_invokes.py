@@ -92,6 +92,19 @@ async def test_a_clap_on_a_missing_thanks_or_a_bad_action_is_not_a_server_error(
     assert answer["statusCode"] == 400
 
 
+@pytest.mark.parametrize("thanks_id", ["2147483648", "99999999999999999999999", "-5", "0"])
+@pytest.mark.parametrize("verb", ["clap", "refresh"])
+async def test_a_clap_on_an_id_no_thanks_can_have_says_it_no_longer_exists(teams, connector, thanks_id, verb):
+    client, _ = teams
+    await give(client, connector)
+    response = await client.post("/api/messages", json=t.clap_invoke(connector.url, DAVE, thanks_id, verb=verb))
+    assert response.status == 200
+    answer = await response.json()
+    assert answer == {"statusCode": 200, "type": "application/vnd.microsoft.activity.message",
+                      "value": translate("en", "error.thanks_not_found")}
+    assert await Clap.all().count() == 0
+
+
 async def test_refresh_returns_the_current_card(teams, connector, check_card):
     client, _ = teams
     thanks = await give(client, connector)

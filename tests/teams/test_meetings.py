@@ -518,6 +518,24 @@ async def test_rsvp_problems_are_answered_politely(teams, connector):
     assert await Rsvp.all().count() == 0
 
 
+@pytest.mark.parametrize("meeting_id", ["2147483648", "99999999999999999999999"])
+async def test_a_meeting_id_too_big_for_any_row_is_not_found(teams, connector, check_card, meeting_id):
+    client, _ = teams
+    await create_through_dialog(client, connector, departments="")
+    connector.clear()
+    for command in ("show", "edit", "pause", "cancel"):
+        response = await client.post("/api/messages", json=t.message(connector.url, ALICE,
+                                                                     f"meeting {command} {meeting_id}"))
+        assert response.status == 201
+        card = check_card(connector.activities()[-1].card())
+        assert any(f"There is no meeting #{meeting_id}" in x for x in texts(card)), command
+    answer = await (await client.post("/api/messages", json=rsvp(connector, BOB, meeting_id, "2030-12-02T10:00",
+                                                                 "yes"))).json()
+    assert answer["type"] == "application/vnd.microsoft.activity.message"
+    assert meeting_id in answer["value"]
+    assert (await Meeting.get()).status == "active"
+
+
 async def test_the_organiser_sees_who_answered(teams, connector, check_card):
     client, _ = teams
     await create_through_dialog(client, connector, departments="")
