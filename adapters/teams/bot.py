@@ -499,6 +499,11 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             log.debug("ignoring invoke %r", name)
             return invoke({})
         handler, answer = handlers[name]
+        sender = turn_context.activity.from_property
+        if sender is None or not sender.id:
+            # Every Kizuna invoke acts for someone; with nobody named there is no one to act for
+            # (the message path ignores such an activity; an invoke must be answered).
+            return answer(translate(self._locale_of(turn_context), "teams.error.no_sender"))
         # Like the message path: a failure is answered in the user's language, in the invoke's own
         # shape (a message in the dialog, or next to the card), never as an HTTP error Teams shows
         # as "Something went wrong".

@@ -14,7 +14,7 @@ from adapters.teams.dialog import SUBMIT_MARKER
 from adapters.teams.render import OPEN_MEETING_FORM
 from adapters.teams.testing import ALICE, BOB, CAROL, Failure, User
 from core.i18n import translate
-from core.models import Clap, Delivery, Thanks
+from core.models import Clap, Delivery, Member, Thanks
 
 DAVE = User("29:dave", "Dave", "aad-dave")
 
@@ -259,6 +259,28 @@ FAILING_INVOKES = {
     "task/fetch": ("task/fetch", {"data": {"kizuna": OPEN_MEETING_FORM}}, "list_departments", "task"),
     "task/submit": ("task/submit", {"data": {"kizuna": SUBMIT_MARKER, **_thanks_data()}}, "give_thanks", "task"),
 }
+
+
+@pytest.mark.parametrize("case", FAILING_INVOKES)
+@pytest.mark.parametrize("sender", [None, {"name": "Nobody"}, {"id": ""}])
+async def test_an_invoke_that_names_no_sender_is_answered_and_changes_nothing(teams, connector, case, sender):
+    client, _ = teams
+    name, value, _, shape = FAILING_INVOKES[case]
+    activity = t.invoke(connector.url, ALICE, name, value, locale="ja-JP")
+    if sender is None:
+        del activity["from"]
+    else:
+        activity["from"] = sender
+    response = await client.post("/api/messages", json=activity)
+    assert response.status == 200
+    expected = translate("ja", "teams.error.no_sender")
+    if shape == "card":
+        assert await response.json() == {"statusCode": 200, "type": "application/vnd.microsoft.activity.message",
+                                         "value": expected}
+    else:
+        assert await response.json() == {"task": {"type": "message", "value": expected}}
+    assert await Member.all().count() == 0
+    assert await Thanks.all().count() == 0
 
 
 @pytest.mark.parametrize("case", FAILING_INVOKES)
