@@ -135,9 +135,11 @@ class _TextExtractor(HTMLParser):
         self.parts.append(data)
 
 
-def message_text(payload: Mapping[str, Any] | None) -> str:
-    """The plain text of the message the action was started from (``messagePayload.body``)."""
-    body = (payload or {}).get("body") or {}
+def message_text(payload: Any) -> str:
+    """The plain text of the message the action was started from (``messagePayload.body``; untrusted)."""
+    if not isinstance(payload, Mapping):
+        return ""
+    body = payload.get("body") or {}
     content = body.get("content") if isinstance(body, Mapping) else None
     if not isinstance(content, str):
         return ""

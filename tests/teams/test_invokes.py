@@ -156,6 +156,15 @@ async def test_the_dialog_has_a_people_picker_values_and_a_prefilled_message(tea
     assert form_inputs(card)["values"]["choices"][0]["title"] == "🤝 協力"
 
 
+@pytest.mark.parametrize("payload", ["0", 5, [], {"body": "text"}, {"body": {"content": 7}}])
+async def test_a_message_payload_of_the_wrong_shape_opens_the_dialog_empty(teams, connector, check_card, payload):
+    client, _ = teams
+    response = await client.post("/api/messages", json=fetch_task(connector, context="message", payload=payload))
+    assert response.status == 200
+    card = check_card((await response.json())["task"]["value"]["card"]["content"])
+    assert "value" not in form_inputs(card)["message"]
+
+
 async def test_submitting_the_dialog_posts_the_thanks_card(teams, connector, check_card):
     client, _ = teams
     started = time.monotonic()
