@@ -409,7 +409,7 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
         bot_id = activity.recipient.id if activity.recipient else None
-        added = [m for m in (activity.members_added or []) if m.id]
+        added = [m for m in (activity.members_added or []) if m is not None and m.id]  # untrusted: [null] happens
         if bot_id and any(m.id == bot_id for m in added) and activity.from_property is not None:
             await self._installed(turn_context)
 

@@ -238,6 +238,20 @@ async def test_the_first_installer_is_admin_and_can_configure(teams, connector, 
     assert await Delivery.filter(kind="feed", address_key="channel:19:feed@thread.tacv2").count() == 1
 
 
+async def test_an_install_listing_null_members_still_welcomes_the_installer(teams, connector, check_card):
+    client, _ = teams
+    activity = t.installed(connector.url, ALICE)
+    activity["membersAdded"] = [None, {"id": t.BOT_ID}, None]
+    await post(client, activity)
+    check_card(connector.activities()[0].card())
+    assert (await Member.get(platform_user_id="29:alice")).is_admin
+    connector.clear()
+    activity = t.installed(connector.url, BOB, conversation="19:other@thread.tacv2")
+    activity["membersAdded"] = [None]  # nobody (not the bot) was added: nothing to say
+    await post(client, activity)
+    assert connector.activities() == []
+
+
 async def test_configured_admin_ids_are_admins(db, settings, make_client, connector):
     adapter = TeamsAdapter(replace(settings, teams_admin_ids=("aad-carol",)))
     client = await make_client(adapter)
