@@ -24,8 +24,9 @@ from tortoise.transactions import in_transaction
 
 T = TypeVar("T")
 Rows = list[dict[str, Any]]
-# Yields (SQL with ``?`` placeholders, parameters), is sent back each statement's rows, returns T.
-Plan = Generator[tuple[str, list[object]], Rows, T]
+Statement = tuple[str, list[object]]  # SQL with ``?`` placeholders, and its parameters
+# Yields statements, is sent back each statement's rows, returns T.
+Plan = Generator[Statement, Rows, T]
 
 
 def placeholders(count: int) -> str:
@@ -36,6 +37,21 @@ def placeholders(count: int) -> str:
 def marks(count: int, width: int) -> str:
     """``(?, ?), (?, ?)``: placeholders for ``count`` rows of ``width`` columns."""
     return ", ".join([f"({placeholders(width)})"] * count)
+
+
+def together(postgres: bool, writes: Sequence[Statement]) -> Generator[Statement, Rows, None]:
+    """Statements that neither return rows nor depend on each other's effects, in one round trip
+    on PostgreSQL (data-modifying ``WITH`` parts of one statement), one by one elsewhere.
+
+    On SQLite a plan costs no round trip per statement (it runs on the database's thread); on
+    PostgreSQL every statement is one, and each is a wait for the whole turn.
+    """
+    if postgres and len(writes) > 1:
+        parts = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(writes))
+        yield f"WITH {parts} SELECT 1", [p for _, params in writes for p in params]
+        return
+    for statement in writes:  # noqa: UP028 (rows are sent back: ``yield from`` a list would fail)
+        yield statement
 
 
 class Sql:

@@ -281,6 +281,9 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         outbox worker may claim one at once; the address it needs must already be there.
         """
         sender_id = activity.from_property.id if activity.from_property is not None else None
+        # The bot as the activity names it (an activity without ``recipient`` is answered all the same).
+        bot = {"id": activity.recipient.id if activity.recipient else None,
+               "name": (activity.recipient.name if activity.recipient else None) or "Kizuna"}
         items: dict[str, AddressWrite] = {}
         for recipient in recipients:
             if recipient.platform_user_id == sender_id or recipient.is_bot:
@@ -289,7 +292,7 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             items.setdefault(key, AddressWrite(key, {
                 "create": {"serviceUrl": activity.service_url, "tenantId": act.tenant_id(activity),
                            "user": {"id": recipient.platform_user_id, "name": recipient.display_name},
-                           "bot": {"id": activity.recipient.id, "name": activity.recipient.name or "Kizuna"}},
+                           "bot": dict(bot)},
             }, False))
         return list(items.values())
 

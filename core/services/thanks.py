@@ -32,7 +32,7 @@ from core.errors import (
 )
 from core.models import NO_DEPARTMENT, Clap, Member, Thanks, ThanksRecipient, ThanksValue, Workspace, is_row_id
 from core.services.values import ValueRow, pick_values, to_ref
-from core.sql import Plan, Sql, marks, placeholders
+from core.sql import Plan, Sql, Statement, marks, placeholders, together
 from core.views import MemberRef, ThanksView
 
 MAX_RECIPIENTS = 10
@@ -193,27 +193,36 @@ def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: S
     caller cached can never apply an old limit.
     """
     if postgres:
-        # Serialises one sender's thanks (first, so a replayed event finds the original committed),
-        # so two at once cannot both pass the daily limit.
-        yield "SELECT id FROM member WHERE id = ? FOR UPDATE", [sender.id]
-    if idempotency_key:
-        found = yield ("SELECT id FROM thanks WHERE workspace_id = ? AND idempotency_key = ?",
-                       [workspace.id, idempotency_key])
-        if found:
-            return _Written(int(found[0]["id"]), False, [])
-    current = yield ("SELECT daily_limit, max_message_length, value_required, feed_channel, default_locale "
-                     "FROM workspace WHERE id = ?", [workspace.id])
-    settings = _Settings(int(current[0]["daily_limit"]), int(current[0]["max_message_length"]),
-                         bool(current[0]["value_required"]), current[0]["feed_channel"],
-                         current[0]["default_locale"])
+        # The sender's row lock serialises one sender's thanks (first, so a replayed event finds the
+        # original committed), so two at once cannot both pass the daily limit. The recipients' rows
+        # are locked with it, in id order: the counters below need them, and two people thanking
+        # each other at the same moment would otherwise each hold one and wait for the other.
+        ids = sorted({sender.id, *(m.id for m in people)})
+        yield f"SELECT id FROM member WHERE id IN ({placeholders(len(ids))}) ORDER BY id FOR UPDATE", list(ids)
+    # One read: was this event seen already, the settings, and (when tags were given) the values.
+    read = ("SELECT w.daily_limit, w.max_message_length, w.value_required, w.feed_channel, w.default_locale, "
+            "(SELECT id FROM thanks WHERE workspace_id = w.id AND idempotency_key = ?) AS existing")
+    if value_tags:
+        read += (", v.id AS value_id, v.key, v.name_en, v.name_ja, v.emoji, v.description_en, v.description_ja, "
+                 "v.active FROM workspace w LEFT JOIN value v ON v.workspace_id = w.id WHERE w.id = ? "
+                 "ORDER BY v.position, v.id")
+    else:
+        read += " FROM workspace w WHERE w.id = ?"
+    current = yield read, [idempotency_key or None, workspace.id]
+    first = current[0]
+    if first["existing"] is not None:
+        return _Written(int(first["existing"]), False, [])
+    settings = _Settings(int(first["daily_limit"]), int(first["max_message_length"]), bool(first["value_required"]),
+                         first["feed_channel"], first["default_locale"])
     if len(text) > settings.max_message_length:
         raise MessageTooLong(max=settings.max_message_length, length=len(text))
     values: list[ValueRow] = []
     if value_tags or settings.value_required:
-        rows = yield ("SELECT id, key, name_en, name_ja, emoji, description_en, description_ja, active FROM value "
-                      "WHERE workspace_id = ? ORDER BY position, id", [workspace.id])
-        known = [ValueRow(int(r["id"]), r["key"], r["name_en"], r["name_ja"], r["emoji"], r["description_en"],
-                          r["description_ja"], bool(r["active"])) for r in rows]
+        rows = current if value_tags else (yield (
+            "SELECT id AS value_id, key, name_en, name_ja, emoji, description_en, description_ja, active FROM value "
+            "WHERE workspace_id = ? ORDER BY position, id", [workspace.id]))
+        known = [ValueRow(int(r["value_id"]), r["key"], r["name_en"], r["name_ja"], r["emoji"], r["description_en"],
+                          r["description_ja"], bool(r["active"])) for r in rows if r["value_id"] is not None]
         values = pick_values(known, value_tags)
         if len(values) > MAX_VALUES:
             raise TooManyValues(max=MAX_VALUES)
@@ -234,21 +243,33 @@ def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: S
     for position, m in enumerate(people):
         recipient_rows += [thanks_id, m.id, position, workspace.id, sender.id, moment, from_department,
                            m.department_id or NO_DEPARTMENT]
-    yield ("INSERT INTO thanks_recipient (thanks_id, recipient_id, position, workspace_id, sender_id, "
-           f"created_at, sender_department_id, recipient_department_id) VALUES {marks(len(people), 8)}",
-           recipient_rows)
+    # The other rows depend only on the thanks id: on PostgreSQL they go as one statement.
+    writes: list[Statement] = [(
+        "INSERT INTO thanks_recipient (thanks_id, recipient_id, position, workspace_id, sender_id, "
+        f"created_at, sender_department_id, recipient_department_id) VALUES {marks(len(people), 8)}",
+        recipient_rows)]
     if values:
         value_rows: list[object] = []
         for position, v in enumerate(values):
             value_rows += [thanks_id, v.id, position]
-        yield f"INSERT INTO thanks_value (thanks_id, value_id, position) VALUES {marks(len(values), 3)}", value_rows
+        writes.append((f"INSERT INTO thanks_value (thanks_id, value_id, position) VALUES {marks(len(values), 3)}",
+                       value_rows))
     recipient_ids = [m.id for m in people]
     id_marks = placeholders(len(recipient_ids))
-    yield (
+    writes.append((
         "UPDATE member SET sent_count = sent_count + CASE WHEN id = ? THEN 1 ELSE 0 END, "
         f"received_count = received_count + CASE WHEN id IN ({id_marks}) THEN 1 ELSE 0 END "
         f"WHERE id IN (?, {id_marks})",
-        [sender.id, *recipient_ids, sender.id, *recipient_ids])
+        [sender.id, *recipient_ids, sender.id, *recipient_ids]))
+    deliveries = _deliveries(workspace, settings, thanks_id, people, channel_ref, notify_recipients, moment)
+    if deliveries:
+        writes.append((
+            "INSERT INTO delivery (workspace_id, platform, address_key, kind, message, locale, dedupe_key, status, "
+            f"attempts, next_attempt_at, late, created_at) VALUES {marks(len(deliveries) // 12, 12)} "
+            "ON CONFLICT (dedupe_key) DO NOTHING", deliveries))
+    yield from together(postgres, writes)
+    # The day's rollup row is shared by every thanks between the same two departments: it is
+    # locked last, after every member row, so two thanks never wait for each other in a circle.
     flows = Counter((from_department, m.department_id or NO_DEPARTMENT) for m in people)
     flow_rows: list[object] = []
     for (a, b), n in flows.items():
@@ -257,12 +278,6 @@ def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: S
         "INSERT INTO department_flow (workspace_id, day, sender_department_id, recipient_department_id, count) "
         f"VALUES {marks(len(flows), 5)} ON CONFLICT (workspace_id, day, sender_department_id, "
         "recipient_department_id) DO UPDATE SET count = department_flow.count + excluded.count", flow_rows)
-    deliveries = _deliveries(workspace, settings, thanks_id, people, channel_ref, notify_recipients, moment)
-    if deliveries:
-        yield (
-            "INSERT INTO delivery (workspace_id, platform, address_key, kind, message, locale, dedupe_key, status, "
-            f"attempts, next_attempt_at, late, created_at) VALUES {marks(len(deliveries) // 12, 12)} "
-            "ON CONFLICT (dedupe_key) DO NOTHING", deliveries)
     return _Written(thanks_id, True, values)
 
 

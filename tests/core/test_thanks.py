@@ -241,3 +241,22 @@ async def test_thanks_arriving_together_share_a_commit_but_not_their_failures(wo
     assert len(ids) == 3 and sum(r.created for r in accepted) == 3
     assert await Thanks.all().count() == 3 and await ThanksRecipient.all().count() == 3
     assert (await Member.get(id=alice.id)).sent_count == 3
+
+
+@pytest.mark.postgres_only
+async def test_people_thanking_each_other_at_the_same_moment_all_succeed(workspace: Workspace):
+    """A ring of people each thanking the next at once (A→B, B→C … F→A), several times over: each
+    thanks locks its sender and recipient rows, so an unordered lock would leave two of them
+    waiting for each other (PostgreSQL then aborts one with "deadlock detected")."""
+    import asyncio
+
+    from core.services.members import ensure_member
+
+    ring = [await ensure_member(workspace, f"ring-{i}", display_name=f"Ring {i}") for i in range(6)]
+    for round_ in range(4):
+        calls = [give_thanks(workspace, ring[i], [ring[(i + 1) % 6], ring[(i + 3) % 6]], f"round {round_}")
+                 for i in range(6)]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        assert [r for r in results if isinstance(r, BaseException)] == []
+    assert await Thanks.all().count() == 24
+    assert {m.sent_count for m in await Member.filter(platform_user_id__startswith="ring-")} == {4}

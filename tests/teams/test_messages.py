@@ -252,6 +252,17 @@ async def test_an_install_listing_null_members_still_welcomes_the_installer(team
     assert connector.activities() == []
 
 
+async def test_a_thanks_in_an_activity_that_does_not_name_the_bot_is_still_given(teams, connector, check_card):
+    client, _ = teams
+    activity = t.message(connector.url, ALICE, f"thanks {BOB.tag} for the fix", [BOB], mention_bot=False)
+    del activity["recipient"]
+    await post(client, activity)
+    assert await Thanks.all().count() == 1
+    check_card(connector.wait_for(1)[0].card())
+    address = await Address.get(key="member:29:bob")
+    assert address.payload["create"]["user"]["id"] == "29:bob"
+
+
 async def test_configured_admin_ids_are_admins(db, settings, make_client, connector):
     adapter = TeamsAdapter(replace(settings, teams_admin_ids=("aad-carol",)))
     client = await make_client(adapter)
