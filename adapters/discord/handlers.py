@@ -231,7 +231,7 @@ class InteractionHandler:
                                     locale=interaction.get("locale"), is_bot=bool(user.get("bot")),
                                     role_ids=list(guild_member.get("roles", [])), fresh=fresh)
         try:
-            permissions = int(guild_member.get("permissions", "0"))
+            permissions = int(guild_member.get("permissions") or "0")  # a string; absent or null: none
         except ValueError:
             permissions = 0
         await sync_platform_admin(member, bool(permissions & (wire.MANAGE_GUILD | wire.ADMINISTRATOR)))

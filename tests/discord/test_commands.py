@@ -83,6 +83,17 @@ async def test_admin_rights_follow_discord_permissions_on_each_interaction(disco
     assert "embeds" in (await discord.send(administrator))["data"]
 
 
+@pytest.mark.parametrize("permissions", [None, "", "not a number"])
+async def test_missing_or_unreadable_permissions_mean_none(discord: Discord, permissions):
+    await discord.send(discord.admin("settings", [], admin=True, user=ALICE))
+    payload = discord.admin("settings", [], user=ALICE, locale="en")
+    payload["member"]["permissions"] = permissions
+    refused = await discord.send(payload)
+    assert "Only an admin" in refused["data"]["content"]
+    assert not (await Member.get(platform_user_id=ALICE)).may_administer
+    assert (await discord.send(discord.command("values", user=ALICE)))["data"]["embeds"]
+
+
 async def test_an_admin_granted_by_kizuna_stays_one_without_discord_permissions(discord: Discord):
     # e.g. from `kizuna members import`: Discord's permissions do not take Kizuna's own grant away.
     await discord.send(discord.admin("settings", [], admin=False, user=ALICE))
