@@ -79,19 +79,66 @@ def shape_problem(payload: Any) -> str | None:
     data = payload.get("data")
     if not isinstance(data, dict):
         return "missing data"
+    for key in ("locale", "guild_locale", "guild_id", "channel_id"):
+        if not _optional(payload.get(key), str):
+            return f"malformed {key}"
     member = payload.get("member")
-    if member is not None and not (isinstance(member, dict) and isinstance(member.get("user"), dict)
-                                   and isinstance(member["user"].get("id"), str)):
+    if member is not None and not (isinstance(member, dict) and _user_ok(member.get("user"))
+                                   and _optional(member.get("nick"), str)
+                                   and _optional(member.get("permissions"), str)
+                                   and _string_list(member.get("roles", []))):
         return "malformed member"
+    message = payload.get("message")
+    if message is not None and not (isinstance(message, dict) and isinstance(message.get("embeds", []), list)
+                                    and all(isinstance(e, dict) for e in message.get("embeds", []))):
+        return "malformed message"
     if kind == wire.MESSAGE_COMPONENT and not isinstance(data.get("custom_id"), str):
         return "missing custom_id"
     if kind == wire.MODAL_SUBMIT and not (isinstance(data.get("custom_id"), str)
                                           and isinstance(data.get("components", []), list)):
         return "malformed modal submit"
     if kind in (wire.APPLICATION_COMMAND, wire.APPLICATION_COMMAND_AUTOCOMPLETE) and not (
-            isinstance(data.get("name"), str) and isinstance(data.get("options", []), list)):
+            isinstance(data.get("name"), str) and _options_ok(data.get("options", []))
+            and _optional(data.get("target_id"), str)):
         return "malformed command"
+    if not _resolved_ok(data.get("resolved")):
+        return "malformed resolved"
     return None
+
+
+def _optional(value: Any, kind: type) -> bool:
+    """``value`` is absent (None) or of ``kind``."""
+    return value is None or isinstance(value, kind)
+
+
+def _string_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _options_ok(options: Any) -> bool:
+    """Command options as Discord sends them: objects with a string name, sub-commands holding their own."""
+    return isinstance(options, list) and all(
+        isinstance(o, dict) and isinstance(o.get("name"), str) and _optional(o.get("focused"), bool)
+        and (o.get("options") is None or _options_ok(o["options"])) for o in options)
+
+
+def _resolved_ok(resolved: Any) -> bool:
+    """``data.resolved`` (absent, or users and members by id, as objects)."""
+    if resolved is None:
+        return True
+    if not isinstance(resolved, dict):
+        return False
+    users, members = resolved.get("users", {}), resolved.get("members", {})
+    return (isinstance(users, dict) and all(_user_ok(u) for u in users.values())
+            and isinstance(members, dict) and all(
+                isinstance(m, dict) and _optional(m.get("nick"), str) and _string_list(m.get("roles", []))
+                for m in members.values()))
+
+
+def _user_ok(user: Any) -> bool:
+    """A Discord user object as Kizuna reads it: a string id, string names, a boolean ``bot``."""
+    return (isinstance(user, dict) and isinstance(user.get("id"), str) and _optional(user.get("username"), str)
+            and _optional(user.get("global_name"), str) and _optional(user.get("bot"), bool))
 
 
 def deferral_for(interaction: Interaction) -> InteractionResponse | None:

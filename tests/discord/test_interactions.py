@@ -54,6 +54,42 @@ async def test_malformed_interactions_get_a_clear_400(discord: Discord, body: by
     assert "error" in answer
 
 
+def _set(payload: dict, path: str, value) -> dict:
+    *parents, last = path.split(".")
+    target = payload
+    for key in parents:
+        target = target[key] if not key.isdigit() else target[int(key)]
+    target[last] = value
+    return payload
+
+
+@pytest.mark.parametrize(("path", "value", "error"), [
+    ("locale", 1.0, "malformed locale"),
+    ("guild_locale", ["ja"], "malformed guild_locale"),
+    ("channel_id", 555, "malformed channel_id"),
+    ("member.nick", 5, "malformed member"),
+    ("member.roles", "1,2", "malformed member"),
+    ("member.roles", [1], "malformed member"),
+    ("member.permissions", 32, "malformed member"),
+    ("member.user.global_name", {}, "malformed member"),
+    ("message", [], "malformed message"),
+    ("message", {"id": "1", "embeds": ["late"]}, "malformed message"),
+    ("data.options", [None], "malformed command"),
+    ("data.options", ["user"], "malformed command"),
+    ("data.options.0.name", 6, "malformed command"),
+    ("data.options.0.options", {}, "malformed command"),
+    ("data.resolved", [], "malformed resolved"),
+    ("data.resolved.users", {"1002": "bob"}, "malformed resolved"),
+    ("data.resolved.members", {"1002": {"roles": None}}, "malformed resolved"),
+])
+async def test_interaction_fields_of_the_wrong_type_get_a_400_that_names_them(discord: Discord, path, value, error):
+    payload = _set(discord.thanks(BOB), path, value)
+    body = json.dumps(payload).encode()
+    status, answer = await discord.post_raw(body, discord.sign(body))
+    assert (status, answer) == (400, {"error": error})
+    assert await Thanks.all().count() == 0
+
+
 async def test_thanks_with_every_option_posts_a_public_embed(discord: Discord):
     payload = discord.thanks(BOB, CAROL, DAVE, message="great release notes", value="teamwork")
     answer = await discord.send(payload)
