@@ -79,14 +79,17 @@ def shape_problem(payload: Any) -> str | None:
     data = payload.get("data")
     if not isinstance(data, dict):
         return "missing data"
-    for key in ("locale", "guild_locale", "guild_id", "channel_id"):
+    for key in ("locale", "guild_locale"):
         if not _optional(payload.get(key), str):
+            return f"malformed {key}"
+    for key in ("guild_id", "channel_id"):
+        if payload.get(key) is not None and not wire.is_snowflake(payload[key]):
             return f"malformed {key}"
     member = payload.get("member")
     if member is not None and not (isinstance(member, dict) and _user_ok(member.get("user"))
                                    and _optional(member.get("nick"), str)
                                    and _optional(member.get("permissions"), str)
-                                   and _string_list(member.get("roles", []))):
+                                   and _snowflakes(member.get("roles", []))):
         return "malformed member"
     message = payload.get("message")
     if message is not None and not (isinstance(message, dict) and isinstance(message.get("embeds", []), list)
@@ -99,7 +102,7 @@ def shape_problem(payload: Any) -> str | None:
         return "malformed modal submit"
     if kind in (wire.APPLICATION_COMMAND, wire.APPLICATION_COMMAND_AUTOCOMPLETE) and not (
             isinstance(data.get("name"), str) and _options_ok(data.get("options", []))
-            and _optional(data.get("target_id"), str)):
+            and (data.get("target_id") is None or wire.is_snowflake(data["target_id"]))):
         return "malformed command"
     if not _resolved_ok(data.get("resolved")):
         return "malformed resolved"
@@ -111,8 +114,8 @@ def _optional(value: Any, kind: type) -> bool:
     return value is None or isinstance(value, kind)
 
 
-def _string_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+def _snowflakes(value: Any) -> bool:
+    return isinstance(value, list) and all(wire.is_snowflake(item) for item in value)
 
 
 def _options_ok(options: Any) -> bool:
@@ -129,15 +132,15 @@ def _resolved_ok(resolved: Any) -> bool:
     if not isinstance(resolved, dict):
         return False
     users, members = resolved.get("users", {}), resolved.get("members", {})
-    return (isinstance(users, dict) and all(_user_ok(u) for u in users.values())
+    return (isinstance(users, dict) and all(wire.is_snowflake(k) and _user_ok(u) for k, u in users.items())
             and isinstance(members, dict) and all(
-                isinstance(m, dict) and _optional(m.get("nick"), str) and _string_list(m.get("roles", []))
-                for m in members.values()))
+                wire.is_snowflake(k) and isinstance(m, dict) and _optional(m.get("nick"), str)
+                and _snowflakes(m.get("roles", [])) for k, m in members.items()))
 
 
 def _user_ok(user: Any) -> bool:
-    """A Discord user object as Kizuna reads it: a string id, string names, a boolean ``bot``."""
-    return (isinstance(user, dict) and isinstance(user.get("id"), str) and _optional(user.get("username"), str)
+    """A Discord user object as Kizuna reads it: a snowflake id, string names, a boolean ``bot``."""
+    return (isinstance(user, dict) and wire.is_snowflake(user.get("id")) and _optional(user.get("username"), str)
             and _optional(user.get("global_name"), str) and _optional(user.get("bot"), bool))
 
 

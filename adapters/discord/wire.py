@@ -6,6 +6,7 @@ adds never break us (see notes/platform-facts.md B.1).
 
 from __future__ import annotations
 
+import re
 from typing import Any, NotRequired, TypedDict
 
 # Interaction types (receiving-and-responding.mdx:54-62).
@@ -59,6 +60,13 @@ CREATE_EVENTS = 1 << 44
 
 # Guild text channel types an admin may pick as the feed (text, announcement).
 FEED_CHANNEL_TYPES = (0, 5)
+
+_SNOWFLAKE = re.compile(r"[0-9]{1,20}")
+
+
+def is_snowflake(value: Any) -> bool:
+    """Whether ``value`` is a Discord id as the API writes it: a string of at most 20 digits."""
+    return isinstance(value, str) and _SNOWFLAKE.fullmatch(value) is not None
 
 
 class User(TypedDict):

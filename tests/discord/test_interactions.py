@@ -90,6 +90,31 @@ async def test_interaction_fields_of_the_wrong_type_get_a_400_that_names_them(di
     assert await Thanks.all().count() == 0
 
 
+@pytest.mark.parametrize(("path", "value", "error"), [
+    ("guild_id", "a" * 300, "malformed guild_id"),
+    ("guild_id", "", "malformed guild_id"),
+    ("channel_id", "general", "malformed channel_id"),
+    ("member.user.id", "1" * 21, "malformed member"),
+    ("member.roles", ["moderators"], "malformed member"),
+    ("data.resolved.users", {"bob": {"id": "bob"}}, "malformed resolved"),
+    ("data.resolved.members", {"1002": {"roles": ["x" * 70]}}, "malformed resolved"),
+])
+async def test_ids_that_are_not_snowflakes_get_a_400_that_names_them(discord: Discord, path, value, error):
+    # Discord ids are strings of digits; anything else would reach the database as an id (a workspace, a
+    # member, a role) and could be longer than its column.
+    payload = _set(discord.thanks(BOB), path, value)
+    body = json.dumps(payload).encode()
+    status, answer = await discord.post_raw(body, discord.sign(body))
+    assert (status, answer) == (400, {"error": error})
+    assert await Thanks.all().count() == 0
+
+
+async def test_a_user_command_on_a_target_that_is_not_a_snowflake_gets_a_400(discord: Discord):
+    data = {"id": "2", "name": "Send thanks", "type": wire.USER_COMMAND, "target_id": "x" * 300}
+    body = json.dumps(discord.interaction(wire.APPLICATION_COMMAND, data)).encode()
+    assert await discord.post_raw(body, discord.sign(body)) == (400, {"error": "malformed command"})
+
+
 async def test_thanks_with_every_option_posts_a_public_embed(discord: Discord):
     payload = discord.thanks(BOB, CAROL, DAVE, message="great release notes", value="teamwork")
     answer = await discord.send(payload)
