@@ -29,6 +29,7 @@ from adapters.discord.handlers import (
 from adapters.discord.meetings import EPHEMERAL_SUBCOMMANDS
 from adapters.discord.rest import DiscordHTTPError, RestClient
 from adapters.discord.wire import Interaction, InteractionResponse
+from core.text import parse_json
 
 log = logging.getLogger("kizuna.discord")
 
@@ -186,7 +187,7 @@ class InteractionEndpoint:
                             request.headers.get("X-Signature-Timestamp"), body):
             return _json({"error": "invalid request signature"}, 401)
         try:
-            payload = json.loads(body)
+            payload = parse_json(body)  # strings made storable: no NUL, no lone surrogates (core.text)
         except (ValueError, UnicodeDecodeError):
             return _json({"error": "the body is not JSON"}, 400)
         problem = shape_problem(payload)

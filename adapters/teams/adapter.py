@@ -45,6 +45,7 @@ from core.config import ConfigurationError, Settings
 from core.i18n import translate
 from core.models import Workspace
 from core.services.addresses import remember_address
+from core.text import parse_json
 from kizuna.plugin import DeliveryFailed, OutgoingMessage
 
 log = logging.getLogger("kizuna.teams")
@@ -252,7 +253,7 @@ class TeamsAdapter:
             return _problem(415, "Content-Type must be application/json")
         raw = await request.read()
         try:
-            body = json.loads(raw)
+            body = parse_json(raw)  # strings made storable: no NUL, no lone surrogates (core.text)
         except (UnicodeDecodeError, ValueError):
             return _problem(400, "the body is not JSON")
         activity, why = parse_activity(body)

@@ -134,6 +134,16 @@ async def test_thanks_with_every_option_posts_a_public_embed(discord: Discord):
     assert thanks.channel_ref == CHANNEL
 
 
+async def test_nul_and_lone_surrogates_in_an_interaction_are_dropped_or_replaced(discord: Discord):
+    # PostgreSQL cannot store a NUL; no encoding can write a lone surrogate. JSON can spell both.
+    payload = discord.thanks(BOB, message="great\x00 notes \ud800")
+    payload["member"]["nick"] = "Ali\x00ce"
+    answer = await discord.send(payload)
+    assert answer["data"]["embeds"][0]["description"] == "great notes \ufffd"
+    assert (await Thanks.get()).message == "great notes \ufffd"
+    assert (await Member.get(platform_user_id=ALICE)).display_name == "Alice"
+
+
 async def test_replies_follow_the_interaction_locale(discord: Discord):
     answer = await discord.send(discord.thanks(BOB, value="チームワーク", locale="ja"))
     embed = answer["data"]["embeds"][0]

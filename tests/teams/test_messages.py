@@ -263,6 +263,18 @@ async def test_a_thanks_in_an_activity_that_does_not_name_the_bot_is_still_given
     assert address.payload["create"]["user"]["id"] == "29:bob"
 
 
+async def test_nul_and_lone_surrogates_in_an_activity_are_dropped_or_replaced(teams, connector, check_card):
+    # PostgreSQL cannot store a NUL; no encoding can write a lone surrogate. JSON can spell both.
+    client, _ = teams
+    bob = t.User(BOB.id, "Bob\ud800", BOB.aad)
+    activity = t.message(connector.url, ALICE, f"thanks {bob.tag} for the\x00 fix", [bob])
+    await post(client, activity)
+    thanks = await Thanks.get()
+    assert thanks.message == "for the fix"
+    assert (await Member.get(platform_user_id=BOB.id)).display_name == "Bob\ufffd"
+    check_card(connector.wait_for(1)[0].card())
+
+
 async def test_configured_admin_ids_are_admins(db, settings, make_client, connector):
     adapter = TeamsAdapter(replace(settings, teams_admin_ids=("aad-carol",)))
     client = await make_client(adapter)
