@@ -114,12 +114,16 @@ class Mention:
 # teams and chats (a conversation, never a person).
 BOT_ID_PREFIX = "28:"
 _CONVERSATION_ID_PREFIX = "19:"
+# Real Teams ids are far shorter (a 1:1 conversation id, the longest, is about 150 characters). The
+# rows and address keys built from an id (``channel:<conversation id>``…) must fit their 255-character
+# columns, so a longer "id" names nobody and nothing.
+MAX_ID_LENGTH = 200
 
 
 def _is_person(mentioned: dict[str, Any]) -> bool:
     """Whether a mention's ``mentioned`` account is a user or a bot, not a channel, team or tag."""
     user_id = str(mentioned.get("id") or "")
-    if not user_id or user_id.startswith(_CONVERSATION_ID_PREFIX):
+    if not user_id or user_id.startswith(_CONVERSATION_ID_PREFIX) or len(user_id) > MAX_ID_LENGTH:
         return False
     # A channel or team mention names its kind; a tag mention says ``"type": "tag"``.
     return not mentioned.get("conversationIdentityType") and mentioned.get("type") != "tag"

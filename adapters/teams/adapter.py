@@ -395,6 +395,15 @@ def parse_activity(body: Any) -> tuple[Activity | None, str]:
     for name in ("entities", "membersAdded", "membersRemoved", "attachments"):
         if name in body and body[name] is not None and not isinstance(body[name], list):
             return None, f"the activity's {name} must be a list"
+    recipient, channel_data = body.get("recipient"), body.get("channelData")
+    tenant = channel_data.get("tenant") if isinstance(channel_data, dict) else None
+    for name, holder, key in (("from.id", sender, "id"), ("from.aadObjectId", sender, "aadObjectId"),
+                              ("recipient.id", recipient, "id"), ("conversation.id", conversation, "id"),
+                              ("conversation.tenantId", conversation, "tenantId"),
+                              ("channelData.tenant.id", tenant, "id")):
+        value = holder.get(key) if isinstance(holder, dict) else None
+        if value is not None and len(str(value)) > act.MAX_ID_LENGTH:
+            return None, f"the activity's {name} is too long to be a Teams id"
     try:
         activity = act.read_activity(body)
     except Exception:  # msrest raises its own DeserializationError, or anything else on odd input

@@ -787,6 +787,8 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         members: list[Member] = []
         loop = asyncio.get_running_loop()
         for raw in ids:
+            if len(raw) > act.MAX_ID_LENGTH:  # no Teams or Entra id is that long
+                raise UnknownMember(name=f"{raw[:40]}…")
             if raw.startswith(("29:", "8:", act.BOT_ID_PREFIX)):
                 members.append(await ensure_member(turn.workspace, raw, is_bot=raw.startswith(act.BOT_ID_PREFIX)))
                 continue

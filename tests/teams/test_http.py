@@ -44,6 +44,25 @@ async def test_a_field_of_the_wrong_type_gets_a_400_that_names_it_and_no_excepti
     assert "Error" not in answer["error"]  # msrest's DeserializationError is for the log, not the caller
 
 
+@pytest.mark.parametrize(("field", "change"), [
+    ("from.id", lambda a: a["from"].update(id="29:" + "x" * 300)),
+    ("from.aadObjectId", lambda a: a["from"].update(aadObjectId="a" * 201)),
+    ("recipient.id", lambda a: a["recipient"].update(id="28:" + "x" * 300)),
+    ("conversation.id", lambda a: a["conversation"].update(id="19:" + "x" * 300 + "@thread.tacv2")),
+    ("conversation.tenantId", lambda a: a["conversation"].update(tenantId="t" * 201)),
+    ("channelData.tenant.id", lambda a: a["channelData"].update(tenant={"id": 10 ** 250})),
+])
+async def test_an_id_too_long_for_teams_gets_a_400_that_names_it(teams, connector, field, change):
+    # Rows and address keys are built from these ids (255-character columns); Teams' own are far shorter.
+    client, _ = teams
+    activity = t.message(connector.url, ALICE, "help")
+    change(activity)
+    response = await client.post("/api/messages", json=activity)
+    assert response.status == 400
+    assert await response.json() == {"error": f"the activity's {field} is too long to be a Teams id"}
+    assert connector.activities() == []
+
+
 async def test_a_body_that_is_not_json_content_gets_415(teams):
     client, _ = teams
     response = await client.post("/api/messages", data=b"type=message", headers={"Content-Type": "text/plain"})

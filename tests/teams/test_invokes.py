@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import replace
 
@@ -163,6 +164,16 @@ async def test_a_message_payload_of_the_wrong_shape_opens_the_dialog_empty(teams
     assert response.status == 200
     card = check_card((await response.json())["task"]["value"]["card"]["content"])
     assert "value" not in form_inputs(card)["message"]
+
+
+async def test_a_picked_id_too_long_for_teams_is_an_unknown_person_in_the_dialog(teams, connector, check_card):
+    client, _ = teams
+    raw = "29:" + "x" * 300
+    response = await client.post("/api/messages", json=submit(connector, {"recipients": raw, "message": "Thanks!"}))
+    card = check_card((await response.json())["task"]["value"]["card"]["content"])
+    assert f"I do not know “{raw[:40]}…” in this workspace yet." in json.dumps(card, ensure_ascii=False)
+    assert await Thanks.all().count() == 0
+    assert all(len(m.platform_user_id) <= 200 for m in await Member.all())
 
 
 async def test_submitting_the_dialog_posts_the_thanks_card(teams, connector, check_card):

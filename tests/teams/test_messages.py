@@ -275,6 +275,16 @@ async def test_nul_and_lone_surrogates_in_an_activity_are_dropped_or_replaced(te
     check_card(connector.wait_for(1)[0].card())
 
 
+async def test_a_mention_whose_id_is_too_long_for_teams_is_not_a_recipient(teams, connector, check_card):
+    client, _ = teams
+    stranger = t.User("29:" + "x" * 300, "Stranger", "aad-stranger")
+    await post(client, t.message(connector.url, ALICE, f"thanks {stranger.tag} for the help", [stranger]))
+    card = check_card(connector.wait_for(1)[0].card())
+    assert any("Who would you like to thank?" in x for x in texts(card))
+    assert await Thanks.all().count() == 0
+    assert all(len(m.platform_user_id) <= 200 for m in await Member.all())
+
+
 async def test_configured_admin_ids_are_admins(db, settings, make_client, connector):
     adapter = TeamsAdapter(replace(settings, teams_admin_ids=("aad-carol",)))
     client = await make_client(adapter)
