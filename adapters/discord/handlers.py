@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from adapters.discord import limits, wire
+from adapters.discord import ids, limits, wire
 from adapters.discord.meetings import MEETING_THANKS_FORM, MeetingCommands
 from adapters.discord.render import allowed_mentions, decode_action, escape, render
 from adapters.discord.rest import RestClient
@@ -295,14 +295,14 @@ class InteractionHandler:
     async def _cmd_thanks(self, interaction: Interaction, caller: Caller, data: dict[str, Any]) -> InteractionResponse:
         options = options_of(data.get("options"))
         resolved = cast(Resolved, data.get("resolved", {}))
-        recipients = [await self._resolved_member(caller.workspace, str(options[key]), resolved)
+        recipients = [await self._resolved_member(caller.workspace, ids.user_id(options[key]), resolved)
                       for key in ("user", "user2", "user3") if options.get(key)]
         tags = [str(options["value"])] if options.get("value") else []
         return await self._post_thanks(interaction, caller, recipients, str(options.get("message") or ""), tags)
 
     async def _open_thanks_form(self, interaction: Interaction, caller: Caller) -> InteractionResponse:
         data = interaction["data"]
-        target_id = data.get("target_id", "")
+        target_id = ids.user_id(data.get("target_id", ""))
         target = await self._resolved_member(caller.workspace, target_id, data.get("resolved", {}))
         locale = caller.locale
         message_input = {
@@ -333,7 +333,7 @@ class InteractionHandler:
     async def _submit_thanks_form(self, interaction: Interaction, caller: Caller,
                                   target_id: str) -> InteractionResponse:
         fields = modal_fields(interaction["data"].get("components", []))
-        target = await ensure_member(caller.workspace, target_id)
+        target = await ensure_member(caller.workspace, ids.user_id(target_id))
         value = fields.get("value") or []
         tags = [str(v) for v in (value if isinstance(value, list) else [value]) if v]
         return await self._post_thanks(interaction, caller, [target], str(fields.get("message") or ""), tags)
@@ -379,7 +379,7 @@ class InteractionHandler:
         fields = modal_fields(data.get("components", []))
         people = fields.get("people") or []
         resolved: Resolved = data.get("resolved", {})
-        recipients = [await self._resolved_member(caller.workspace, str(uid), resolved)
+        recipients = [await self._resolved_member(caller.workspace, ids.user_id(uid), resolved)
                       for uid in (people if isinstance(people, list) else [people]) if uid]
         value = fields.get("value") or []
         tags = [str(v) for v in (value if isinstance(value, list) else [value]) if v]
@@ -423,11 +423,11 @@ class InteractionHandler:
 
         name = sub.get("name")
         if name == "feed-channel":
-            channel = options.get("channel")
-            await update_settings(workspace, member, feed_channel=str(channel) if channel else "")
+            channel = ids.channel_id(options["channel"]) if options.get("channel") else ""
+            await update_settings(workspace, member, feed_channel=channel)
             return done("notice.feed_set" if channel else "discord.feed_cleared")
         if name == "department-role":
-            department = await map_role_to_department(workspace, member, str(options.get("role") or ""),
+            department = await map_role_to_department(workspace, member, ids.role_id(options.get("role") or ""),
                                                       str(options.get("department") or ""))
             return done("notice.department_role_set", department=department.name)
         if name == "values-add":

@@ -21,7 +21,7 @@ from typing import Any, cast
 from urllib.parse import quote
 from zoneinfo import available_timezones
 
-from adapters.discord import limits, wire
+from adapters.discord import ids, limits, wire
 from adapters.discord.render import CUSTOM_ID_PREFIX, allowed_mentions, escape, render
 from adapters.discord.rest import DiscordHTTPError, RestClient
 from adapters.discord.wire import Interaction, InteractionResponse
@@ -217,7 +217,8 @@ class MeetingCommands:
 
     async def _create(self, interaction: Interaction, workspace: Workspace, member: Member, locale: str,
                       options: dict[str, Any]) -> InteractionResponse:
-        channel = str(options.get("channel") or interaction.get("channel_id") or "")
+        channel = ids.channel_id(options["channel"]) if options.get("channel") else \
+            str(interaction.get("channel_id") or "")
         view = await service.create_meeting(
             workspace, member, title=str(options.get("title") or ""), start=str(options.get("start") or ""),
             channel=channel, timezone=_opt(options, "timezone"), repeat=_opt(options, "repeat"),
@@ -237,8 +238,13 @@ class MeetingCommands:
                                ("timezone", "timezone"), ("remind", "remind"), ("departments", "departments"),
                                ("place", "place"), ("agenda", "agenda"), ("channel", "channel"),
                                ("duration", "duration_minutes")):
-            if options.get(option) is not None:
-                fields[target] = options[option] if target == "duration_minutes" else str(options[option])
+            value = options.get(option)
+            if value is not None:
+                if target == "channel":
+                    value = ids.channel_id(value)
+                elif target != "duration_minutes":
+                    value = str(value)
+                fields[target] = value
         if not fields:
             raise errors.InvalidMeetingCommand(hint="/meeting edit: title, start, repeat …")
         view = await service.edit_meeting(workspace, member, str(options.get("meeting") or ""), **fields)

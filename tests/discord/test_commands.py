@@ -111,6 +111,18 @@ async def test_admin_sets_and_clears_the_feed_channel(discord: Discord):
     assert (await Workspace.get(external_id=GUILD)).feed_channel is None
 
 
+async def test_a_channel_or_role_option_that_is_not_an_id_is_refused_and_nothing_changes(discord: Discord):
+    answer = await discord.send(discord.admin("feed-channel", [{"name": "channel", "type": 7, "value": "c" * 300}],
+                                              locale="ja"))
+    assert answer["data"]["flags"] == wire.EPHEMERAL and "チャンネルではありません" in answer["data"]["content"]
+    answer = await discord.send(discord.admin("department-role", [{"name": "role", "type": 8, "value": "mods"},
+                                                                  {"name": "department", "type": 3, "value": "Sales"}]))
+    assert answer["data"]["flags"] == wire.EPHEMERAL
+    assert "“mods” is not a role of this server" in answer["data"]["content"]
+    assert (await Workspace.get(external_id=GUILD)).feed_channel is None
+    assert await Department.all().count() == 0
+
+
 async def test_admin_maps_a_role_to_a_department(discord: Discord):
     answer = await discord.send(discord.admin("department-role", [
         {"name": "role", "type": 8, "value": "42"}, {"name": "department", "type": 3, "value": "営業部"}], locale="ja"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adapters.discord import wire
-from core.models import Clap, Thanks, ThanksValue, Value
+from core.models import Clap, Member, Thanks, ThanksValue, Value
 from core.services.members import ensure_member
 from core.services.values import set_value_active
 from core.services.workspaces import ensure_workspace
@@ -93,6 +93,22 @@ async def test_modal_without_a_value_and_legacy_action_rows_work(discord: Discor
     assert posted["data"]["embeds"][0]["description"] == "hi"
     empty = await discord.send(modal_submit(discord, f"kizuna:thanksform:{CAROL}", "again", []))
     assert empty["type"] == wire.CHANNEL_MESSAGE_WITH_SOURCE
+
+
+async def test_a_modal_or_menu_that_names_no_user_id_is_an_unknown_person(discord: Discord):
+    for payload in (modal_submit(discord, "kizuna:thanksform:abc", "hi", None),
+                    discord.interaction(wire.APPLICATION_COMMAND, {"id": "2", "name": "Send thanks",
+                                                                   "type": wire.USER_COMMAND}),
+                    discord.interaction(wire.MODAL_SUBMIT, {"custom_id": "kizuna:meetingthanks:1", "components": [
+                        {"type": wire.LABEL, "component": {"type": wire.USER_SELECT, "custom_id": "people",
+                                                           "values": ["everyone"]}},
+                        {"type": wire.LABEL, "component": {"type": wire.TEXT_INPUT, "custom_id": "message",
+                                                           "value": "hi"}}]})):
+        answer = await discord.send(payload)
+        assert answer["data"]["flags"] == wire.EPHEMERAL
+        assert "I do not know" in answer["data"]["content"]
+    assert await Thanks.all().count() == 0
+    assert [m.platform_user_id for m in await Member.all()] == [ALICE]
 
 
 async def test_modal_title_is_cut_to_45_characters(discord: Discord):

@@ -180,6 +180,17 @@ async def test_core_errors_are_ephemeral_localised_replies(discord: Discord, mak
     assert await Thanks.all().count() == 0
 
 
+@pytest.mark.parametrize("user", ["abc", "x" * 300, "<@1002>"])
+async def test_a_user_option_that_is_not_a_user_id_is_an_unknown_person(discord: Discord, user):
+    payload = discord.command("thanks", [{"name": "user", "type": wire.OPT_USER, "value": user},
+                                         {"name": "message", "type": wire.OPT_STRING, "value": "hi"}])
+    answer = await discord.send(payload)
+    assert answer["data"]["flags"] == wire.EPHEMERAL
+    assert "I do not know" in answer["data"]["content"]
+    assert await Thanks.all().count() == 0
+    assert [m.platform_user_id for m in await Member.all()] == [ALICE]
+
+
 async def test_daily_limit_is_an_ephemeral_reply(discord: Discord):
     workspace = await ensure_workspace("discord", GUILD)
     workspace.daily_limit = 1

@@ -192,6 +192,17 @@ async def test_core_errors_are_ephemeral_and_localised(discord: Discord):
     assert answer["data"]["flags"] == wire.EPHEMERAL and "#99" in answer["data"]["content"]
 
 
+async def test_a_channel_option_that_is_not_a_channel_id_is_refused(discord: Discord):
+    answer = await discord.send(meeting(discord, "create", {"title": "x", "start": FUTURE, "channel": "c" * 300}))
+    assert answer["data"]["flags"] == wire.EPHEMERAL and "is not a channel of this server" in answer["data"]["content"]
+    assert await service.list_meetings(await guild()) == []
+    await create(discord, event=False)
+    [view] = await service.list_meetings(await guild())
+    answer = await discord.send(meeting(discord, "edit", {"meeting": str(view.id), "channel": "general"}))
+    assert "“general” is not a channel of this server" in answer["data"]["content"]
+    assert (await service.get_meeting(await guild(), view.id)).channel == CHANNEL
+
+
 async def test_autocomplete_offers_meetings_dates_and_time_zones(discord: Discord):
     await create(discord, event=False)
     [view] = await service.list_meetings(await guild())
