@@ -10,7 +10,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 
 from core.models import Address, Workspace
-from core.sql import Plan, marks, run_in_transaction
+from core.sql import Plan, marks, placeholders, run_in_transaction
 
 
 @dataclass(frozen=True)
@@ -70,20 +70,35 @@ async def store_addresses(workspace: Workspace, writes: Iterable[AddressWrite]) 
 
 
 def addresses_plan(workspace_id: int, writes: list[AddressWrite], now: datetime) -> Plan[None]:
-    """Insert the missing keys; replace a stored payload only with ``replace`` and when it differs.
+    """Insert the missing keys; replace a stored payload only where the write says ``replace`` and
+    the payload differs. One key at most once per call.
 
-    The keys are written in sorted order, so two transactions never wait for each other's rows
-    in opposite orders. One key at most once per call.
+    What is stored is read first and only what must change is written: on PostgreSQL an upsert
+    locks the row it meets even when it changes nothing, and a channel's reference is met by
+    every event in that channel. The rows go in key order, so two transactions never wait for
+    each other's rows in opposite orders.
     """
-    encode = Address._meta.fields_map["payload"].to_db_value
-    for replace in (False, True):
-        batch = sorted((w for w in writes if w.replace is replace), key=lambda w: w.key)
-        if not batch:
-            continue
-        values: list[object] = []
-        for w in batch:
-            values += [workspace_id, w.key, encode(dict(w.payload), Address), now]
+    if not writes:
+        return
+    field = Address._meta.fields_map["payload"]
+    batch = sorted(writes, key=lambda w: w.key)
+    rows = yield (f"SELECT key, payload FROM address WHERE workspace_id = ? AND key IN ({placeholders(len(batch))})",
+                  [workspace_id, *(w.key for w in batch)])
+    stored = {r["key"]: field.to_python_value(r["payload"]) for r in rows}
+    batch = [w for w in batch if w.key not in stored or (w.replace and stored[w.key] != dict(w.payload))]
+    if not batch:
+        return
+    values: list[object] = []
+    for w in batch:
+        values += [workspace_id, w.key, field.to_db_value(dict(w.payload), Address), now]
+    replaced = [w.key for w in batch if w.replace]
+    if not replaced:
+        on_conflict = "DO NOTHING"
+    else:  # a row created since the read: replaced too where the write says so
+        only = "" if len(replaced) == len(batch) else f" AND excluded.key IN ({placeholders(len(replaced))})"
         on_conflict = ("DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at "
-                       "WHERE address.payload <> excluded.payload" if replace else "DO NOTHING")
-        yield (f"INSERT INTO address (workspace_id, key, payload, updated_at) VALUES {marks(len(batch), 4)} "
-               f"ON CONFLICT (workspace_id, key) {on_conflict}", values)
+                       f"WHERE address.payload <> excluded.payload{only}")
+        if only:
+            values += replaced
+    yield (f"INSERT INTO address (workspace_id, key, payload, updated_at) VALUES {marks(len(batch), 4)} "
+           f"ON CONFLICT (workspace_id, key) {on_conflict}", values)

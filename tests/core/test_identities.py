@@ -9,7 +9,7 @@ import pytest
 
 from core.models import Address, Department, Member, Workspace
 from core.services import members as members_module
-from core.services.addresses import AddressWrite, store_addresses
+from core.services.addresses import AddressWrite, addresses_plan, store_addresses
 from core.services.members import (
     Person,
     ensure_member,
@@ -153,3 +153,26 @@ async def test_members_from_the_plan_are_ordinary_saved_models(workspace, admin)
     stored = await Member.get(id=amy.id)
     assert (stored.notifications_enabled, stored.department_id) == (False, amy.department_id)
     assert stored.department_id is not None and await Member.filter(platform_user_id="amy").count() == 1
+
+
+async def test_addresses_created_meanwhile_are_kept_or_replaced_as_asked(workspace):
+    """The plan read no rows, then someone else stored both keys before its insert."""
+    await store_addresses(workspace, [AddressWrite("kept", {"v": "theirs"}), AddressWrite("replaced", {"v": "theirs"})])
+    plan = addresses_plan(workspace.id, [AddressWrite("kept", {"v": "ours"}, replace=False),
+                                         AddressWrite("replaced", {"v": "ours"})], datetime.now(UTC))
+    sql = Sql()
+    next(plan)  # the read …
+    statement = plan.send([])  # … as if it had run before their rows existed
+    with pytest.raises(StopIteration):
+        plan.send(await sql.rows(*statement))
+    assert await _payloads(workspace) == {"kept": {"v": "theirs"}, "replaced": {"v": "ours"}}
+
+
+async def test_unchanged_addresses_are_not_written(workspace):
+    await store_addresses(workspace, [AddressWrite("same", {"v": 1})])
+    plan = addresses_plan(workspace.id, [AddressWrite("same", {"v": 1}), AddressWrite("kept", {"v": 2}, False)],
+                          datetime.now(UTC))
+    await store_addresses(workspace, [AddressWrite("kept", {"v": 1})])
+    statement = next(plan)
+    with pytest.raises(StopIteration):  # nothing to write: the plan ends after its read
+        plan.send(await Sql().rows(*statement))
