@@ -199,19 +199,23 @@ def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: S
         # each other at the same moment would otherwise each hold one and wait for the other.
         ids = sorted({sender.id, *(m.id for m in people)})
         yield f"SELECT id FROM member WHERE id IN ({placeholders(len(ids))}) ORDER BY id FOR UPDATE", list(ids)
-    # One read: was this event seen already, the settings, and (when tags were given) the values.
-    read = ("SELECT w.daily_limit, w.max_message_length, w.value_required, w.feed_channel, w.default_locale, "
-            "(SELECT id FROM thanks WHERE workspace_id = w.id AND idempotency_key = ?) AS existing")
+    if idempotency_key:
+        # On its own: as a subquery of the read below, PostgreSQL kept a plan made while the table
+        # was empty, and a new workspace's first thousand thanks went 20 % slower.
+        found = yield ("SELECT id FROM thanks WHERE workspace_id = ? AND idempotency_key = ?",
+                       [workspace.id, idempotency_key])
+        if found:
+            return _Written(int(found[0]["id"]), False, [])
+    # One read: the settings and (when tags were given) the values.
+    read = "SELECT w.daily_limit, w.max_message_length, w.value_required, w.feed_channel, w.default_locale"
     if value_tags:
         read += (", v.id AS value_id, v.key, v.name_en, v.name_ja, v.emoji, v.description_en, v.description_ja, "
                  "v.active FROM workspace w LEFT JOIN value v ON v.workspace_id = w.id WHERE w.id = ? "
                  "ORDER BY v.position, v.id")
     else:
         read += " FROM workspace w WHERE w.id = ?"
-    current = yield read, [idempotency_key or None, workspace.id]
+    current = yield read, [workspace.id]
     first = current[0]
-    if first["existing"] is not None:
-        return _Written(int(first["existing"]), False, [])
     settings = _Settings(int(first["daily_limit"]), int(first["max_message_length"]), bool(first["value_required"]),
                          first["feed_channel"], first["default_locale"])
     if len(text) > settings.max_message_length:
