@@ -25,33 +25,21 @@ reached.
 
 from __future__ import annotations
 
-import builtins
 import json
 import logging
-import os
-import re
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given
-from hypothesis import settings as hypothesis_settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from adapters.discord import validate, wire
 from adapters.discord.handlers import THANKS_FORM
 from adapters.discord.meetings import MEETING_THANKS_FORM
-from core.i18n import translate
 from core.meetings.models import Meeting
 from core.models import Thanks
 from tests.discord.kit import ADMIN, ALICE, BOB, BOT, CAROL, CHANNEL, DAVE, Discord, FakeDiscord
-
-FUZZ = hypothesis_settings(max_examples=int(os.environ.get("KIZUNA_FUZZ_EXAMPLES", "60")), deadline=None,
-                           suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-_EXCEPTION_NAMES = sorted(name for name, obj in vars(builtins).items()
-                          if isinstance(obj, type) and issubclass(obj, BaseException) and name != "Warning")
-LEAK = re.compile(r"Traceback|\b(?:" + "|".join(_EXCEPTION_NAMES) + r")\b|\b[A-Z]\w*(?:Error|Exception)\b")
-APOLOGIES = tuple(translate(lang, "error.internal") for lang in ("en", "ja"))
+from tests.fuzzing import FUZZ, assert_clean, assert_nothing_failed
 
 # ---- strategies ---------------------------------------------------------------------------------
 
@@ -280,22 +268,15 @@ class Probe:
         event(f"HTTP {status}")
         event(f"answer: {_words(answer)[:60]}")
         assert status < 500, text
-        self.assert_clean(text, raw, "the HTTP answer")
+        assert_clean(text, raw, "the HTTP answer")
         if status == 200:
             assert validate.check_response(answer) == [], (answer, validate.check_response(answer))
         for request in self.fake.requests:
-            self.assert_clean(json.dumps(request.body, ensure_ascii=False), raw, f"{request.method} {request.path}")
+            assert_clean(json.dumps(request.body, ensure_ascii=False), raw, f"{request.method} {request.path}")
         assert self.fake.problems == [], self.fake.problems
-        failures = [r for r in self.caplog.records if r.exc_info or r.levelno >= logging.CRITICAL]
-        assert not failures, "\n".join(f"{r.name}: {r.getMessage()}" for r in failures)
+        assert_nothing_failed(self.caplog.records)
         return status, answer
 
-    @staticmethod
-    def assert_clean(text: str, sent: str, where: str) -> None:
-        leaks = {m.group(0) for m in LEAK.finditer(text)} - {m.group(0) for m in LEAK.finditer(sent)}
-        assert not leaks, f"{where} leaks {leaks}: {text[:500]}"
-        for apology in APOLOGIES:
-            assert apology not in text or apology in sent, f"{where} apologises for an internal error: {text[:500]}"
 
 
 @pytest.fixture

@@ -20,16 +20,12 @@ earlier examples left (thanks, meetings, members) is part of what later ones mee
 
 from __future__ import annotations
 
-import builtins
 import json
 import logging
-import os
-import re
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given
-from hypothesis import settings as hypothesis_settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from adapters.teams import testing as t
@@ -47,17 +43,10 @@ from adapters.teams.render import (
 )
 from adapters.teams.testing import ALICE, BOB, BOT, CAROL, User
 from core.config import Settings
-from core.i18n import translate
 from core.meetings.models import Meeting
 from core.models import Thanks
+from tests.fuzzing import FUZZ, assert_clean, assert_nothing_failed
 
-FUZZ = hypothesis_settings(max_examples=int(os.environ.get("KIZUNA_FUZZ_EXAMPLES", "60")), deadline=None,
-                           suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-_EXCEPTION_NAMES = sorted(name for name, obj in vars(builtins).items()
-                          if isinstance(obj, type) and issubclass(obj, BaseException) and name != "Warning")
-LEAK = re.compile(r"Traceback|\b(?:" + "|".join(_EXCEPTION_NAMES) + r")\b|\b[A-Z]\w*(?:Error|Exception)\b")
-APOLOGIES = tuple(translate(lang, "error.internal") for lang in ("en", "ja"))
 DAVE = User("29:dave", "Dave", "aad-dave")
 _DELETE = object()
 
@@ -198,25 +187,18 @@ class Probe:
         body = await response.text()
         await self.adapter.close()  # waits for the posts an invoke left running (the sender reopens lazily)
         assert response.status < 500, body
-        self.assert_clean(body, raw, "the HTTP answer")
+        assert_clean(body, raw, "the HTTP answer")
         for request in self.connector.requests:
-            self.assert_clean(json.dumps(request.body, ensure_ascii=False), raw, f"{request.method} {request.path}")
+            assert_clean(json.dumps(request.body, ensure_ascii=False), raw, f"{request.method} {request.path}")
         assert not self.connector.violations, self.connector.violations
         event(f"HTTP {response.status}")
         for request in self.connector.activities():
             event(f"reply: {_words(request.body.get('attachments'))[:60]}")
         if body.startswith("{"):
             event(f"answer: {_words(json.loads(body))[:60]}")
-        failures = [r for r in self.caplog.records if r.exc_info or r.levelno >= logging.CRITICAL]
-        assert not failures, "\n".join(f"{r.name}: {r.getMessage()}" for r in failures)
+        assert_nothing_failed(self.caplog.records)
         return response.status, body
 
-    @staticmethod
-    def assert_clean(text: str, sent: str, where: str) -> None:
-        leaks = {m.group(0) for m in LEAK.finditer(text)} - {m.group(0) for m in LEAK.finditer(sent)}
-        assert not leaks, f"{where} leaks {leaks}: {text[:500]}"
-        for apology in APOLOGIES:
-            assert apology not in text or apology in sent, f"{where} apologises for an internal error: {text[:500]}"
 
 
 def _words(node: Any) -> str:
