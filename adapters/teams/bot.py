@@ -72,7 +72,14 @@ from core.meetings import errors as meeting_errors
 from core.meetings import service as meetings
 from core.models import Member, Workspace
 from core.services.access import require_admin
-from core.services.addresses import AddressWrite, channel_key, get_address, member_key, store_addresses
+from core.services.addresses import (
+    AddressWrite,
+    channel_key,
+    get_address,
+    get_addresses,
+    member_key,
+    store_addresses,
+)
 from core.services.installs import grant_configured_admin, grant_installer_admin
 from core.services.members import (
     Person,
@@ -783,34 +790,41 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         return invoke({})
 
     async def _resolve_people(self, turn: Turn, ids: tuple[str, ...], deadline: float) -> list[Member]:
-        """People-picker ids (Entra object ids, or Teams ``29:`` ids) → members of this workspace."""
-        members: list[Member] = []
-        loop = asyncio.get_running_loop()
+        """People-picker ids (Entra object ids, or Teams ``29:`` ids) → members of this workspace.
+
+        Entra ids seen before are mapped with one read of the stored mappings; the others are
+        asked of Teams at the same time, within the dialog's deadline. Then every member, and the
+        new mappings, are stored in one ``ensure_members``.
+        """
         for raw in ids:
             if len(raw) > act.MAX_ID_LENGTH:  # no Teams or Entra id is that long
                 raise UnknownMember(name=f"{raw[:40]}…")
-            if raw.startswith(("29:", "8:", act.BOT_ID_PREFIX)):
-                members.append(await ensure_member(turn.workspace, raw, is_bot=raw.startswith(act.BOT_ID_PREFIX)))
-                continue
-            known = await get_address(turn.workspace, f"aad:{raw}")
-            if known and known.get("id"):
-                members.append(await ensure_member(turn.workspace, str(known["id"])))
-                continue
-            remaining = deadline - loop.time() - 1.0
-            if remaining <= 0:
+        entra = [raw for raw in dict.fromkeys(ids) if not raw.startswith(("29:", "8:", act.BOT_ID_PREFIX))]
+        stored = await get_addresses(turn.workspace, [f"aad:{raw}" for raw in entra])
+        people: dict[str, Person] = {raw: Person(raw, is_bot=raw.startswith(act.BOT_ID_PREFIX))
+                                     for raw in ids if raw not in entra}
+        for raw in entra:
+            mapped = (stored.get(f"aad:{raw}") or {}).get("id")
+            if mapped:
+                people[raw] = Person(str(mapped))
+        unknown = [raw for raw in entra if raw not in people]
+        remaining = deadline - asyncio.get_running_loop().time() - 1.0
+        if unknown and remaining <= 0:
+            raise UnknownMember(name=unknown[0])
+        accounts = await asyncio.gather(*(
+            asyncio.wait_for(call_with_retries(partial(TeamsInfo.get_member, turn.context, raw), self.host.retry,
+                                               what="get member"), timeout=remaining)
+            for raw in unknown), return_exceptions=True)
+        writes: list[AddressWrite] = []
+        for raw, account in zip(unknown, accounts, strict=True):
+            if isinstance(account, BaseException):
+                log.warning("could not resolve person %s: %s", raw, error_detail(account))
                 raise UnknownMember(name=raw)
-            try:
-                account = await asyncio.wait_for(
-                    call_with_retries(partial(TeamsInfo.get_member, turn.context, raw), self.host.retry,
-                                      what="get member"), timeout=remaining)
-            except Exception as error:
-                log.warning("could not resolve person %s: %s", raw, error_detail(error))
-                raise UnknownMember(name=raw) from None
-            member = await ensure_member(turn.workspace, account.id, display_name=account.name)
-            await self._store_addresses(turn.workspace, [
-                AddressWrite(f"aad:{raw}", {"id": account.id, "name": account.name}),
-                AddressWrite(aad_reverse_key(account.id), {"aad": raw})])
-            members.append(member)
+            people[raw] = Person(account.id, account.name)
+            writes += [AddressWrite(f"aad:{raw}", {"id": account.id, "name": account.name}),
+                       AddressWrite(aad_reverse_key(account.id), {"aad": raw})]
+        members = await ensure_members(turn.workspace, [people[raw] for raw in ids], writes)
+        self._keep(turn.workspace, writes)
         return members
 
     async def on_unrecognized_activity_type(self, turn_context: TurnContext) -> None:

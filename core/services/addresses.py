@@ -38,6 +38,14 @@ async def get_address(workspace: Workspace, key: str) -> dict[str, Any] | None:
     return dict(address.payload) if address is not None else None
 
 
+async def get_addresses(workspace: Workspace, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The payloads stored under ``keys`` (those that exist), with one read."""
+    wanted = list(dict.fromkeys(keys))
+    if not wanted:
+        return {}
+    return {a.key: dict(a.payload) for a in await Address.filter(workspace_id=workspace.id, key__in=wanted)}
+
+
 async def remember_address(workspace: Workspace, key: str, payload: Mapping[str, Any], *,
                            replace: bool = True) -> bool:
     """Store ``payload`` under ``key``; with ``replace=False`` an existing payload is kept.

@@ -15,7 +15,7 @@ from adapters.teams.dialog import SUBMIT_MARKER
 from adapters.teams.render import OPEN_MEETING_FORM
 from adapters.teams.testing import ALICE, BOB, CAROL, Failure, User
 from core.i18n import translate
-from core.models import Clap, Delivery, Member, Thanks
+from core.models import Address, Clap, Delivery, Member, Thanks, ThanksRecipient
 
 DAVE = User("29:dave", "Dave", "aad-dave")
 
@@ -200,6 +200,19 @@ async def test_submitting_the_dialog_posts_the_thanks_card(teams, connector, che
     connector.clear()
     await client.post("/api/messages", json=submit(connector, {"recipients": "aad-bob", "message": "Again"}))
     assert not [r for r in connector.requests if r.method == "GET"]
+    # Known, unknown and Teams ids together: only the unknown Entra id is asked of Teams.
+    connector.clear()
+    connector.members[DAVE.aad] = {"id": DAVE.id, "name": DAVE.name, "aadObjectId": DAVE.aad}
+    response = await client.post("/api/messages", json=submit(
+        connector, {"recipients": "aad-carol,aad-dave,29:erin,aad-bob", "message": "Together"}))
+    assert await response.json() == {}
+    lookups = [r for r in connector.requests if r.method == "GET" and "/members/" in r.path]
+    assert [r.path.rsplit("/", 1)[-1] for r in lookups] == ["aad-dave"]
+    together = await Thanks.get(message="Together")
+    names = await ThanksRecipient.filter(thanks_id=together.id).order_by("position").values_list(
+        "recipient__platform_user_id", flat=True)
+    assert names == ["29:carol", "29:dave", "29:erin", "29:bob"]
+    assert (await Address.get(key="aad:aad-dave")).payload == {"id": "29:dave", "name": "Dave"}
 
 
 async def test_dialog_errors_are_shown_in_the_dialog(teams, connector, check_card):
