@@ -14,12 +14,14 @@ the per-round throughput ratio, which compares two measurements taken a few seco
     make bench            # every benchmark
     .venv/bin/python -m bench teams
     .venv/bin/python -m bench.teams_bench [--requests 2000] [--concurrency 32] [--rounds 3]
+        [--postgres postgres://postgres@127.0.0.1:5432/test]   # Kizuna on PostgreSQL instead of SQLite
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -28,9 +30,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
@@ -102,7 +107,7 @@ def serve_connector(port: int) -> None:
     FakeBotConnector(record=False, port=port).serve_forever()
 
 
-def serve_kizuna(port: int, database: str) -> None:
+def serve_kizuna(port: int, database_url: str) -> None:
     import logging
 
     from aiohttp import web
@@ -112,7 +117,7 @@ def serve_kizuna(port: int, database: str) -> None:
     from kizuna.server import build_app
 
     logging.basicConfig(level=logging.WARNING)
-    settings = Settings(database_url=f"sqlite://{database}", auto_migrate=True, port=port)
+    settings = Settings(database_url=database_url, auto_migrate=True, port=port)
     app = build_app(settings, adapters=[TeamsAdapter(settings)], run_workers=False)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
@@ -212,16 +217,45 @@ ECHO = "botbuilder echo bot (stock)"
 KIZUNA = "Kizuna thanks (parse+store+card+reply)"
 
 
+@contextlib.contextmanager
+def fresh_database(postgres_url: str | None) -> Iterator[str]:
+    """A new, empty database for one bot process: a SQLite file, or a database created on the
+    PostgreSQL server of ``postgres_url`` (dropped afterwards)."""
+    if postgres_url is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite://{Path(tmp) / 'bench.sqlite3'}"
+        return
+    import asyncpg
+
+    name = f"kizuna_bench_{uuid.uuid4().hex[:12]}"
+
+    async def admin(sql: str) -> None:
+        connection = await asyncpg.connect(postgres_url)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield urlunsplit(urlsplit(postgres_url)._replace(path=f"/{name}"))
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}"'))
+
+
 def one_round(service_url: str, requests: int, concurrency: int, warmup: int, *,
-              kizuna_first: bool) -> dict[str, Result]:
-    """Both bots, one after the other, each in a fresh process (Kizuna on a fresh SQLite file)."""
+              kizuna_first: bool, postgres_url: str | None = None) -> dict[str, Result]:
+    """Both bots, one after the other, each in a fresh process (Kizuna on a fresh database)."""
     results: dict[str, Result] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        order = [KIZUNA, ECHO] if kizuna_first else [ECHO, KIZUNA]
-        for name in order:
-            port = free_port()
-            args = ["echo", str(port)] if name == ECHO else ["kizuna", str(port), str(Path(tmp) / "bench.sqlite3")]
-            results[name] = measure(name, args, port, service_url, requests, concurrency, warmup)
+    order = [KIZUNA, ECHO] if kizuna_first else [ECHO, KIZUNA]
+    for name in order:
+        port = free_port()
+        if name == ECHO:
+            results[name] = measure(name, ["echo", str(port)], port, service_url, requests, concurrency, warmup)
+            continue
+        with fresh_database(postgres_url) as database_url:
+            results[name] = measure(name, ["kizuna", str(port), database_url], port, service_url, requests,
+                                    concurrency, warmup)
     return results
 
 
@@ -237,6 +271,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--postgres", metavar="URL", default=None,
+                        help="store Kizuna's data on this PostgreSQL server (a new database per round) "
+                             "instead of a SQLite file, e.g. postgres://postgres@127.0.0.1:5432/test")
     args = parser.parse_args([] if argv is None else argv)
     connector_port = free_port()
     connector = spawn("connector", str(connector_port))
@@ -246,11 +283,12 @@ def main(argv: list[str] | None = None) -> None:
         wait_port(connector_port)
         for i in range(args.rounds):
             rounds.append(one_round(service_url, args.requests, args.concurrency, args.warmup,
-                                    kizuna_first=i % 2 == 1))
+                                    kizuna_first=i % 2 == 1, postgres_url=args.postgres))
     finally:
         stop(connector)
     print(f"{args.requests} unique activities per bot, concurrency {args.concurrency}, "
-          f"Python {sys.version.split()[0]}, SQLite, fake Bot Connector on loopback, {os.cpu_count()} CPUs")
+          f"Python {sys.version.split()[0]}, {'PostgreSQL' if args.postgres else 'SQLite'}, "
+          f"fake Bot Connector on loopback, {os.cpu_count()} CPUs")
     header = f"{'bot':42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>8} {'errors':>7}"
     ratios = []
     for i, results in enumerate(rounds, 1):
