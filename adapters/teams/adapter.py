@@ -44,7 +44,7 @@ from cards.text import render_text
 from core.config import ConfigurationError, Settings
 from core.i18n import translate
 from core.models import Workspace
-from core.services.addresses import remember_address
+from core.services.addresses import AddressWrite, store_addresses
 from core.text import parse_json
 from kizuna.plugin import DeliveryFailed, OutgoingMessage
 
@@ -345,7 +345,7 @@ class TeamsAdapter:
                 workspace = await Workspace.get_or_none(platform=self.platform,
                                                         external_id=outgoing.workspace_external_id)
                 if workspace is not None:
-                    await remember_address(workspace, outgoing.address_key, reference)
+                    await store_addresses(workspace, [AddressWrite(outgoing.address_key, reference)])
                 await self.post(reference, activity)
                 return
         except DeliveryFailed:

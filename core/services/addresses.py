@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
-
 from core.models import Address, Workspace
 from core.sql import Plan, marks, placeholders, run_in_transaction
 
@@ -46,30 +44,8 @@ async def get_addresses(workspace: Workspace, keys: Iterable[str]) -> dict[str, 
     return {a.key: dict(a.payload) for a in await Address.filter(workspace_id=workspace.id, key__in=wanted)}
 
 
-async def remember_address(workspace: Workspace, key: str, payload: Mapping[str, Any], *,
-                           replace: bool = True) -> bool:
-    """Store ``payload`` under ``key``; with ``replace=False`` an existing payload is kept.
-
-    Returns True when something was written. Writes are skipped when the payload is unchanged,
-    so calling this on every incoming event is cheap.
-    """
-    data = dict(payload)
-    existing = await Address.get_or_none(workspace_id=workspace.id, key=key)
-    if existing is None:
-        try:
-            await Address.create(workspace_id=workspace.id, key=key, payload=data)
-            return True
-        except IntegrityError:
-            existing = await Address.get(workspace_id=workspace.id, key=key)
-    if not replace or dict(existing.payload) == data:
-        return False
-    existing.payload = data
-    await existing.save(update_fields=["payload", "updated_at"])
-    return True
-
-
 async def store_addresses(workspace: Workspace, writes: Iterable[AddressWrite]) -> None:
-    """``remember_address`` for several keys at once, in one transaction (one trip on SQLite)."""
+    """Store each write's payload under its key (see ``addresses_plan``), in one transaction (one trip on SQLite)."""
     distinct: dict[str, AddressWrite] = {}
     for write in writes:
         distinct.setdefault(write.key, write)
