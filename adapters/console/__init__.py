@@ -14,7 +14,7 @@ from core.commands import CommandKind, parse_command, split_tags
 from core.errors import KizunaError
 from core.i18n import resolve_locale
 from core.models import Member, Workspace
-from core.services.members import ensure_member
+from core.services.members import Person, ensure_member, ensure_members
 from core.services.thanks import clap, give_thanks, unclap
 from core.services.workspaces import ensure_workspace
 
@@ -74,7 +74,7 @@ class ConsoleSession:
 
     async def _thanks(self, rest: str) -> Message:
         names = list(dict.fromkeys(_MENTION.findall(rest)))
-        recipients = [await ensure_member(self.workspace, name, display_name=name) for name in names]
+        recipients = await ensure_members(self.workspace, [Person(name, name) for name in names])
         text, tags = split_tags(_MENTION.sub("", rest))
         result = await give_thanks(self.workspace, self.member, recipients, text, tags)
         return thanks_message(result.view, self.locale, self.workspace.timezone)

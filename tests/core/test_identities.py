@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from core.errors import UnknownMember
 from core.models import Address, Department, Member, Workspace
 from core.services import members as members_module
 from core.services.addresses import AddressWrite, addresses_plan, store_addresses
@@ -176,3 +177,11 @@ async def test_unchanged_addresses_are_not_written(workspace):
     statement = next(plan)
     with pytest.raises(StopIteration):  # nothing to write: the plan ends after its read
         plan.send(await Sql().rows(*statement))
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "x" * 256])
+async def test_an_id_that_cannot_name_anyone_is_an_unknown_member_and_nothing_is_written(workspace, bad):
+    with pytest.raises(UnknownMember):
+        await ensure_members(workspace, [Person("amy", "Amy"), Person(bad, "Nobody")])
+    assert not await Member.exists(platform_user_id="amy")
+    assert (await ensure_member(workspace, "x" * 255)).platform_user_id == "x" * 255
