@@ -294,7 +294,7 @@ class InteractionHandler:
 
     async def _cmd_thanks(self, interaction: Interaction, caller: Caller, data: dict[str, Any]) -> InteractionResponse:
         options = options_of(data.get("options"))
-        resolved = cast(Resolved, data.get("resolved", {}))
+        resolved = cast(Resolved, data.get("resolved") or {})
         recipients = [await self._resolved_member(caller.workspace, ids.user_id(options[key]), resolved)
                       for key in ("user", "user2", "user3") if options.get(key)]
         tags = [str(options["value"])] if options.get("value") else []
@@ -303,7 +303,7 @@ class InteractionHandler:
     async def _open_thanks_form(self, interaction: Interaction, caller: Caller) -> InteractionResponse:
         data = interaction["data"]
         target_id = ids.user_id(data.get("target_id", ""))
-        target = await self._resolved_member(caller.workspace, target_id, data.get("resolved", {}))
+        target = await self._resolved_member(caller.workspace, target_id, data.get("resolved") or {})
         locale = caller.locale
         message_input = {
             "type": wire.TEXT_INPUT, "custom_id": "message", "style": wire.TEXT_PARAGRAPH, "required": True,
@@ -378,7 +378,7 @@ class InteractionHandler:
         data = interaction["data"]
         fields = modal_fields(data.get("components", []))
         people = fields.get("people") or []
-        resolved: Resolved = data.get("resolved", {})
+        resolved: Resolved = data.get("resolved") or {}
         recipients = [await self._resolved_member(caller.workspace, ids.user_id(uid), resolved)
                       for uid in (people if isinstance(people, list) else [people]) if uid]
         value = fields.get("value") or []

@@ -115,6 +115,16 @@ async def test_a_user_command_on_a_target_that_is_not_a_snowflake_gets_a_400(dis
     assert await discord.post_raw(body, discord.sign(body)) == (400, {"error": "malformed command"})
 
 
+async def test_a_null_resolved_is_read_as_nothing_resolved(discord: Discord):
+    data = {"id": "2", "name": "Send thanks", "type": wire.USER_COMMAND, "target_id": BOB, "resolved": None}
+    answer = await discord.send(discord.interaction(wire.APPLICATION_COMMAND, data))
+    assert answer["type"] == wire.MODAL  # the thanks form, not the internal-error apology
+    payload = discord.thanks(BOB)
+    payload["data"]["resolved"] = None
+    answer = await discord.send(payload)
+    assert answer["type"] == wire.CHANNEL_MESSAGE_WITH_SOURCE and await Thanks.all().count() == 1
+
+
 async def test_thanks_with_every_option_posts_a_public_embed(discord: Discord):
     payload = discord.thanks(BOB, CAROL, DAVE, message="great release notes", value="teamwork")
     answer = await discord.send(payload)
