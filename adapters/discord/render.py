@@ -27,7 +27,6 @@ from cards.model import (
 from core.i18n import translate
 
 KIZUNA_COLOR = 0xE8A33D
-ERROR_COLOR = 0xD9534F
 _MARKDOWN = re.compile(r"([\\*_~`|>\[\]()<:#-])")
 _SNOWFLAKE = re.compile(r"^\d{1,20}$")
 CUSTOM_ID_PREFIX = "kizuna"

@@ -166,10 +166,6 @@ class RestClient:
         return await self.request("DELETE", "/guilds/{guild_id}/scheduled-events/{event_id}",
                                   {"guild_id": guild_id, "event_id": event_id}, reason=reason)
 
-    async def list_scheduled_events(self, guild_id: str) -> Any:
-        """``GET /guilds/{guild_id}/scheduled-events``."""
-        return await self.request("GET", "/guilds/{guild_id}/scheduled-events", {"guild_id": guild_id})
-
     # ---- the machinery ------------------------------------------------------------------------
 
     def _bucket(self, route_key: str, major: tuple[str, ...]) -> _Bucket:

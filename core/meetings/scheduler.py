@@ -54,8 +54,6 @@ class RunDueResult:
     enqueued: list[int] = field(default_factory=list)
     late: int = 0
     dropped: int = 0
-    duplicates: int = 0
-    lost_races: int = 0
     errors: int = 0
 
     @property
@@ -111,7 +109,7 @@ async def _run_batch(moment: datetime, batch: int, result: RunDueResult) -> int:
                 async with in_transaction():
                     await _handle(meeting, workspaces[meeting.workspace_id], moment, result)
             except _LostRace:
-                result.lost_races += 1
+                log.debug("meeting %s: another pass or an edit changed it first", meeting.id)
             except Exception:
                 # One broken meeting must not stop the others; it is retried in an hour.
                 log.exception("reminders of meeting %s failed", meeting.id)
@@ -170,16 +168,13 @@ async def _apply(meeting: Meeting, workspace: Workspace, decision: _Decision, oc
         dropped = await outbox.enqueue(workspace, workspace.platform, address, REMINDER_KIND, payload,
                                        locale=workspace.default_locale, dedupe_key=dedupe, not_before=moment,
                                        late=True, dropped_because=reason)
-        if dropped is None:
-            result.duplicates += 1
-        else:
+        if dropped is not None:  # None: this drop was recorded already
             result.dropped += 1
         return
     delivery = await outbox.enqueue(workspace, workspace.platform, address, REMINDER_KIND, payload,
                                     locale=workspace.default_locale, dedupe_key=dedupe,
                                     late=decision.action == "late")
-    if delivery is None:
-        result.duplicates += 1
+    if delivery is None:  # queued already (same dedupe key)
         return
     result.enqueued.append(delivery.id)
     if decision.action == "late":
