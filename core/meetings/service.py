@@ -519,13 +519,7 @@ async def skip_occurrence(workspace: Workspace, actor: Member, meeting_id: int |
     moment = _aware(now)
     meeting = await _changeable(workspace, actor, meeting_id)
     key = await _resolve(meeting, occurrence, moment)
-    async with in_transaction():
-        await OccurrenceOverride.update_or_create({"skipped": True, "moved_to_local": None},
-                                                  meeting_id=meeting.id, occurrence=key)
-        overrides = await overrides_of(meeting.id)
-        await _save_schedule(meeting, overrides, _resume_point(meeting, moment))
-        await _cancel_pending_reminders(meeting.id, key, "occurrence skipped")
-    return await _view(meeting, moment, overrides)
+    return await _override(meeting, key, moment, {"skipped": True, "moved_to_local": None}, "occurrence skipped")
 
 
 async def move_occurrence(workspace: Workspace, actor: Member, meeting_id: int | str, occurrence: str,
@@ -535,12 +529,17 @@ async def move_occurrence(workspace: Workspace, actor: Member, meeting_id: int |
     meeting = await _changeable(workspace, actor, meeting_id)
     key = await _resolve(meeting, occurrence, moment)
     local = _local_start(new_start, meeting.timezone)
+    return await _override(meeting, key, moment, {"skipped": False, "moved_to_local": local_key(local)},
+                           "occurrence moved")
+
+
+async def _override(meeting: Meeting, key: str, moment: datetime, change: dict[str, Any], why: str) -> MeetingView:
+    """Skip or move one occurrence: store the override, plan again, drop its queued reminders."""
     async with in_transaction():
-        await OccurrenceOverride.update_or_create({"skipped": False, "moved_to_local": local_key(local)},
-                                                  meeting_id=meeting.id, occurrence=key)
+        await OccurrenceOverride.update_or_create(change, meeting_id=meeting.id, occurrence=key)
         overrides = await overrides_of(meeting.id)
         await _save_schedule(meeting, overrides, _resume_point(meeting, moment))
-        await _cancel_pending_reminders(meeting.id, key, "occurrence moved")
+        await _cancel_pending_reminders(meeting.id, key, why)
     return await _view(meeting, moment, overrides)
 
 
