@@ -8,13 +8,12 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 from nacl.signing import SigningKey
 
 from adapters.discord import DiscordAdapter
 from core.config import Settings
-from kizuna.server import build_app
-from tests.discord.kit import APP_ID, Discord, FakeDiscord
+from tests.discord.kit import APP_ID, Discord, FakeDiscord, serve
 
 
 @pytest_asyncio.fixture
@@ -51,12 +50,7 @@ async def adapter(settings: Settings) -> DiscordAdapter:
 @pytest_asyncio.fixture
 async def discord(db: Any, settings: Settings, adapter: DiscordAdapter,
                   signing_key: SigningKey) -> AsyncIterator[Discord]:
-    app = build_app(settings, adapters=[adapter], manage_database=False, run_workers=False)
-    client = TestClient(TestServer(app, host="127.0.0.1"))
-    await client.start_server()
-    try:
-        yield Discord(client, signing_key, adapter)
-    finally:
-        await client.close()
+    async with serve(settings, adapter, signing_key) as discord:
+        yield discord
 
 

@@ -7,18 +7,22 @@ and checks it with the same validator as every interaction response.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import re
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from nacl.signing import SigningKey
 
 from adapters.discord import DiscordAdapter, validate, wire
+from core.config import Settings
+from kizuna.server import build_app
 
 APP_ID = "777000000000000001"
 GUILD = "900000000000000001"
@@ -173,3 +177,15 @@ class Discord:
 def clap_id(answer: dict[str, Any]) -> str:
     """The custom id of the 👏 button in a thanks message."""
     return str(answer["data"]["components"][0]["components"][0]["custom_id"])
+
+
+@contextlib.asynccontextmanager
+async def serve(settings: Settings, adapter: DiscordAdapter, key: SigningKey) -> AsyncIterator[Discord]:
+    """The whole app with this adapter on a loopback test server, and a client that signs with ``key``."""
+    app = build_app(settings, adapters=[adapter], manage_database=False, run_workers=False)
+    client = TestClient(TestServer(app, host="127.0.0.1"))
+    await client.start_server()
+    try:
+        yield Discord(client, key, adapter)
+    finally:
+        await client.close()

@@ -7,13 +7,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.discord import DiscordAdapter, handlers, wire
 from core.config import Settings
 from core.models import Thanks
-from kizuna.server import build_app
-from tests.discord.kit import APP_ID, BOB, CAROL, Discord, FakeDiscord, clap_id
+from tests.discord.kit import APP_ID, BOB, CAROL, Discord, FakeDiscord, clap_id, serve
 
 SLOW = 0.3
 
@@ -30,13 +28,8 @@ async def slow_discord(db, settings: Settings, signing_key, monkeypatch) -> Asyn
 
         monkeypatch.setattr(handlers, name, slow)
     adapter = DiscordAdapter(settings, defer_after=0.05)
-    app = build_app(settings, adapters=[adapter], manage_database=False, run_workers=False)
-    client = TestClient(TestServer(app, host="127.0.0.1"))
-    await client.start_server()
-    try:
-        yield Discord(client, signing_key, adapter)
-    finally:
-        await client.close()
+    async with serve(settings, adapter, signing_key) as discord:
+        yield discord
 
 
 async def test_slow_thanks_is_deferred_then_completed_by_editing_the_original(slow_discord: Discord,
