@@ -18,10 +18,10 @@ from tortoise.context import TortoiseContext
 
 from adapters.teams.adapter import TeamsAdapter
 from adapters.teams.render import MAX_CARD_BYTES, card_size
-from adapters.teams.sdk import RetryPolicy
 from adapters.teams.testing import ALICE, BOB, CAROL, FakeBotConnector, adaptive_cards
 from core.config import Settings
 from kizuna.server import build_app
+from tests.teams.cards import no_sleep_policy
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 
@@ -105,15 +105,6 @@ class CardCheckingClient(TestClient):  # type: ignore[type-arg]
         return response
 
 
-def no_sleep_policy(**overrides: Any) -> RetryPolicy:
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    policy = RetryPolicy(sleep=sleep, **overrides)
-    policy.slept = slept  # type: ignore[attr-defined]
-    return policy
 
 
 @pytest.fixture

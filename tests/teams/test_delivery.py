@@ -10,23 +10,13 @@ from msrest.universal_http import requests as msrest_requests
 
 from adapters.teams import bot
 from adapters.teams import testing as t
-from adapters.teams.sdk import RetryPolicy, apply_sdk_fixes, retry_after_of
+from adapters.teams.sdk import apply_sdk_fixes, retry_after_of
 from adapters.teams.testing import ALICE, BOB, Failure
 from cards.model import NoticeMessage
 from core.models import Address, Delivery, Workspace
 from kizuna.plugin import DeliveryFailed, OutgoingMessage
 from kizuna.worker import OutboxWorker
-
-
-def recording_policy(**kwargs) -> RetryPolicy:
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    policy = RetryPolicy(sleep=sleep, **kwargs)
-    policy.slept = slept  # type: ignore[attr-defined]
-    return policy
+from tests.teams.cards import no_sleep_policy
 
 
 async def test_notifications_open_a_personal_chat_once_and_survive_in_the_database(teams, connector, check_card):
@@ -82,7 +72,7 @@ def reference(connector) -> dict:
 
 
 async def test_429_with_retry_after_is_retried(make_adapter, connector):
-    policy = recording_policy()
+    policy = no_sleep_policy()
     adapter = make_adapter(retry=policy)
     connector.fail_next(Failure(429, {"Retry-After": "2"}), Failure(503))
     await adapter.deliver(outgoing(reference(connector)))
@@ -93,7 +83,7 @@ async def test_429_with_retry_after_is_retried(make_adapter, connector):
 
 @pytest.mark.parametrize("status", [412, 429, 502, 503, 504])
 async def test_retries_are_bounded_and_then_the_outbox_retries(make_adapter, connector, status):
-    policy = recording_policy(attempts=3)
+    policy = no_sleep_policy(attempts=3)
     adapter = make_adapter(retry=policy)
     connector.fail_next(*[Failure(status, {"Retry-After": "1"})] * 5)
     with pytest.raises(DeliveryFailed) as failure:
@@ -105,7 +95,7 @@ async def test_retries_are_bounded_and_then_the_outbox_retries(make_adapter, con
 
 
 async def test_a_long_retry_after_is_left_to_the_outbox(make_adapter, connector):
-    policy = recording_policy()
+    policy = no_sleep_policy()
     adapter = make_adapter(retry=policy)
     connector.fail_next(Failure(429, {"Retry-After": "120"}))
     with pytest.raises(DeliveryFailed) as failure:
@@ -116,7 +106,7 @@ async def test_a_long_retry_after_is_left_to_the_outbox(make_adapter, connector)
 
 @pytest.mark.parametrize("status", [400, 403, 404])
 async def test_refusals_are_permanent_and_not_retried(make_adapter, connector, status, caplog):
-    adapter = make_adapter(retry=recording_policy())
+    adapter = make_adapter(retry=no_sleep_policy())
     connector.fail_next(Failure(status, body={"error": {"code": "MessageWritesBlocked", "message": "blocked"}}))
     with pytest.raises(DeliveryFailed) as failure:
         await adapter.deliver(outgoing(reference(connector)))

@@ -16,6 +16,7 @@ from adapters.teams.render import OPEN_MEETING_FORM
 from adapters.teams.testing import ALICE, BOB, CAROL, Failure, User
 from core.i18n import translate
 from core.models import Address, Clap, Delivery, Member, Thanks, ThanksRecipient
+from tests.teams.cards import body_texts
 
 DAVE = User("29:dave", "Dave", "aad-dave")
 
@@ -28,21 +29,6 @@ async def give(client, connector, sender=ALICE, recipients=(BOB,), text="for the
     return await Thanks.all().order_by("-id").first()
 
 
-def body_texts(card):
-    out = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("type") in ("TextBlock", "TextRun"):
-                out.append(node["text"])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(card["body"])
-    return out
 
 
 async def test_a_clap_returns_the_refreshed_card_and_counts_once(teams, connector, check_card):

@@ -28,6 +28,7 @@ from core.services.members import ensure_department
 from kizuna.cli import main
 from kizuna.cli_meetings import run_due_and_deliver
 from kizuna.server import build_app
+from tests.teams.cards import inputs, texts
 
 CHANNEL = "19:channel@thread.tacv2"
 # 2030-12-02 10:00 in Tokyo is 01:00 UTC; the "1 day before" reminder is due at 2030-12-01T01:00Z.
@@ -39,34 +40,8 @@ FORM = {"kizuna": "create_meeting", "title": "Sales x Eng sync", "date": START_D
         "departments": "Sales,Engineering", "place": "Room 3", "agenda": "What each team shipped"}
 
 
-def texts(node) -> list[str]:
-    out: list[str] = []
-    if isinstance(node, dict):
-        if node.get("type") in ("TextBlock", "TextRun"):
-            out.append(node["text"])
-        for value in node.values():
-            out.extend(texts(value))
-    elif isinstance(node, list):
-        for value in node:
-            out.extend(texts(value))
-    return out
 
 
-def inputs(card) -> dict[str, dict]:
-    found: dict[str, dict] = {}
-
-    def walk(node):
-        if isinstance(node, dict):
-            if str(node.get("type", "")).startswith("Input."):
-                found[node["id"]] = node
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(card["body"])
-    return found
 
 
 def task_fetch(connector, data, sender=ALICE, **kwargs):

@@ -9,6 +9,7 @@ from adapters.teams import testing as t
 from adapters.teams.adapter import TeamsAdapter
 from adapters.teams.testing import ALICE, BOB, CAROL, User
 from core.models import Address, Delivery, Department, Member, Thanks, Value, Workspace
+from tests.teams.cards import body_texts as texts
 
 DAVE = User("29:dave", "Dave", "aad-dave")
 
@@ -19,22 +20,6 @@ async def post(client, activity):
     return response
 
 
-def texts(card) -> list[str]:
-    """Every text a card shows (TextBlock text and TextRun text), in order."""
-    found = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("type") in ("TextBlock", "TextRun"):
-                found.append(node["text"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(card["body"])
-    return found
 
 
 async def test_thanks_with_mentions_replies_with_a_card(teams, connector, check_card):
