@@ -21,7 +21,7 @@ from adapters.teams.render import MAX_CARD_BYTES, card_size
 from adapters.teams.testing import ALICE, BOB, CAROL, FakeBotConnector, adaptive_cards
 from core.config import Settings
 from kizuna.server import build_app
-from tests.teams.cards import no_sleep_policy
+from tests.teams.cards import no_sleep_policy, nodes
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 
@@ -56,22 +56,12 @@ def check_card(card_validator: jsonschema.Draft6Validator) -> Callable[[dict[str
         for entity in entities:  # every mention entity is used by exactly the tag it declares
             assert entity["type"] == "mention"
             assert json.dumps(entity["text"], ensure_ascii=False)[1:-1] in text
-        for element in _walk(card["body"]):
+        for element in nodes(card["body"]):
             if element.get("type") == "Input.ChoiceSet" and "choices.data" in element:
                 assert element["choices.data"] == {"type": "Data.Query", "dataset": "graph.microsoft.com/users"}
         return card
 
     return check
-
-
-def _walk(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value)
 
 
 @pytest.fixture
