@@ -18,40 +18,21 @@ from cards.model import (
     ValueLine,
     ValuesMessage,
 )
+from core.app.grammar import help_entries
 from core.errors import KizunaError
 from core.i18n import format_date, format_datetime, normalize_locale, translate
-from core.models import Value
 from core.services.stats import Leaderboard
-from core.views import MemberRef, ThanksView
+from core.views import MemberRef, ThanksView, ValueRef
 
-PLATFORM_HELP: dict[str, tuple[tuple[str, str], ...]] = {
-    # (message id of the command as typed, message id of its description); the words are localised
-    # because Teams and the console understand both languages' words.
-    "teams": (
-        ("help.cmd.thanks", "help.thanks"),
-        ("help.cmd.leaderboard", "help.leaderboard"),
-        ("help.cmd.values", "help.values"),
-        ("help.cmd.meeting", "help.meeting"),
-        ("help.cmd.notifications", "help.notifications"),
-        ("help.cmd.help", "help.help"),
-    ),
-    "discord": (
-        ("help.cmd.discord.thanks", "help.thanks"),
-        ("help.cmd.discord.leaderboard", "help.leaderboard"),
-        ("help.cmd.discord.values", "help.values"),
-        ("help.cmd.discord.meeting", "help.meeting"),
-        ("help.cmd.discord.help", "help.help"),
-    ),
-    "console": (
-        ("help.cmd.thanks", "help.thanks"),
-        ("help.cmd.leaderboard", "help.leaderboard"),
-        ("help.cmd.values", "help.values"),
-        ("help.cmd.console.meeting", "help.meeting"),
-        ("help.cmd.console.clap", "help.clap"),
-        ("help.cmd.notifications", "help.notifications"),
-        ("help.cmd.help", "help.help"),
-    ),
-}
+# Discord's help names its slash commands; every text surface's help comes from the grammar.
+DISCORD_HELP: tuple[tuple[str, str], ...] = (
+    # (message id of the command as typed, message id of its description)
+    ("help.cmd.discord.thanks", "help.thanks"),
+    ("help.cmd.discord.leaderboard", "help.leaderboard"),
+    ("help.cmd.discord.values", "help.values"),
+    ("help.cmd.discord.meeting", "help.meeting"),
+    ("help.cmd.discord.help", "help.help"),
+)
 
 
 def _lang(locale: str) -> str:
@@ -98,7 +79,7 @@ def leaderboard_message(board: Leaderboard, locale: str) -> LeaderboardMessage:
     return LeaderboardMessage(lang, title, subtitle, rows, translate(lang, "leaderboard.empty"))
 
 
-def values_message(values: Sequence[Value], locale: str) -> ValuesMessage:
+def values_message(values: Sequence[ValueRef], locale: str) -> ValuesMessage:
     """The active values, with both names."""
     lang = _lang(locale)
     lines = tuple(
@@ -110,11 +91,14 @@ def values_message(values: Sequence[Value], locale: str) -> ValuesMessage:
     return ValuesMessage(lang, translate(lang, "values.title"), lines, translate(lang, "values.hint"))
 
 
-def help_message(platform: str, locale: str) -> HelpMessage:
-    """How to use Kizuna on ``platform``."""
+def help_message(platform: str, locale: str, *, topic: str | None = None, admin: bool = False) -> HelpMessage:
+    """How to use Kizuna on ``platform``: its slash commands on Discord, else the text grammar
+    (``topic``: one command's family; admins also see the admin commands)."""
     lang = _lang(locale)
-    commands = PLATFORM_HELP.get(platform, PLATFORM_HELP["console"])
-    lines = tuple(HelpLine(translate(lang, cmd), translate(lang, mid)) for cmd, mid in commands)
+    if platform == "discord":
+        lines = tuple(HelpLine(translate(lang, cmd), translate(lang, mid)) for cmd, mid in DISCORD_HELP)
+    else:
+        lines = tuple(HelpLine(e.usage, e.description) for e in help_entries(lang, topic, admin=admin))
     return HelpMessage(lang, translate(lang, "help.title"), translate(lang, "help.intro"), lines)
 
 

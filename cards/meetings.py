@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from babel.dates import get_day_names
 
 from cards.model import Action, NoticeMessage, ReminderMessage
+from core.app.outcomes import ReminderShown
 from core.i18n import format_datetime, normalize_locale, translate
 from core.meetings import service
 from core.meetings.recurrence import LOCAL_FORMAT, Occurrence, Repeat, format_offset, nth_weekday
 from core.meetings.service import MeetingView, RsvpSummary
-from core.models import Workspace
 
 
 def _lang(locale: str) -> str:
@@ -73,8 +73,7 @@ def rsvp_actions(meeting_id: int, occurrence: str, locale: str) -> tuple[Action,
     )
 
 
-async def reminder_message(workspace: Workspace, meeting_id: int, occurrence: str, locale: str, late: bool = False,
-                           *, now: datetime | None = None) -> ReminderMessage:
+def reminder_message(reminder: ReminderShown, locale: str) -> ReminderMessage:
     """The reminder card of one occurrence, with the current RSVP counts.
 
     Before the occurrence ends it offers RSVP buttons; afterwards "Thank someone from this
@@ -82,25 +81,23 @@ async def reminder_message(workspace: Workspace, meeting_id: int, occurrence: st
     (e.g. a Teams refresh) turns it into a thank-you prompt.
     """
     lang = _lang(locale)
-    view = await service.get_meeting(workspace, meeting_id, now=now)
-    occ = await service.get_occurrence(workspace, meeting_id, occurrence)
-    summary = await service.rsvp_summary(workspace, meeting_id, occurrence)
-    if service.occurrence_over(occ, now or datetime.now(UTC)):
+    view, occurrence = reminder.view, reminder.occurrence.key
+    if reminder.over:
         actions: tuple[Action, ...] = (Action("thank_attendees", translate(lang, "meeting.thank_attendees"),
-                                              {"meeting_id": str(meeting_id), "occurrence": occurrence}),)
+                                              {"meeting_id": str(view.id), "occurrence": occurrence}),)
     else:
-        actions = rsvp_actions(meeting_id, occurrence, lang)
+        actions = rsvp_actions(view.id, occurrence, lang)
     return ReminderMessage(
         locale=lang,
         title=translate(lang, "meeting.reminder.title", title=view.title),
         meeting_id=view.id,
         occurrence=occurrence,
-        starts_at_text=occurrence_text(occ, view.timezone, lang),
+        starts_at_text=occurrence_text(reminder.occurrence, view.timezone, lang),
         agenda=view.agenda,
         place=view.place,
         departments=view.departments,
-        rsvp_summary=rsvp_text(summary, lang),
-        late_note=translate(lang, "meeting.reminder.late") if late else "",
+        rsvp_summary=rsvp_text(reminder.summary, lang),
+        late_note=translate(lang, "meeting.reminder.late") if reminder.late else "",
         actions=actions,
     )
 

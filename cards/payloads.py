@@ -1,27 +1,24 @@
-"""Outbox payloads → neutral messages, rendered at delivery time in the audience's locale."""
+"""Outbox deliveries → neutral messages, in the audience's locale (pure: ``core.app.deliveries`` reads)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from cards.build import recipient_notification, thanks_message
-from cards.meetings import reminder_message
+from cards.build import recipient_notification
 from cards.model import Message, message_from_dict
-from core.models import Workspace
-from core.services.thanks import load_thanks_view
+from cards.outcomes import Audience, render_outcome, renders
+from core.app.deliveries import Notified, Prepared
+from core.app.outcomes import Outcome
 
 
-async def render_payload(workspace: Workspace, payload: dict[str, Any], locale: str) -> Message:
-    """The message an outbox payload stands for."""
-    kind = payload.get("type")
-    if kind == "thanks":
-        view = await load_thanks_view(workspace, int(payload["thanks_id"]))
-        if payload.get("audience") == "recipient":
-            return recipient_notification(view, locale, workspace.timezone)
-        return thanks_message(view, locale, workspace.timezone)
-    if kind == "reminder":
-        return await reminder_message(workspace, int(payload["meeting_id"]), str(payload["occurrence"]), locale,
-                                      late=bool(payload.get("late")))
-    if kind == "message":
-        return message_from_dict(payload["message"])
-    raise ValueError(f"unknown outbox payload type {kind!r}")
+@renders(Notified)
+def _notified(outcome: Notified, audience: Audience) -> Message:
+    return recipient_notification(outcome.view, audience.lang, audience.timezone)
+
+
+@renders(Prepared)
+def _prepared(outcome: Prepared, audience: Audience) -> Message:
+    return message_from_dict(dict(outcome.data))
+
+
+def delivery_message(outcome: Outcome, locale: str, timezone: str) -> Message:
+    """The message of one delivery."""
+    return render_outcome(outcome, Audience(locale, timezone))

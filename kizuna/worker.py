@@ -8,7 +8,8 @@ import os
 import socket
 from collections.abc import Iterable
 
-from cards.payloads import render_payload
+from cards.payloads import delivery_message
+from core.app.deliveries import load_delivery
 from core import outbox
 from core.errors import KizunaError
 from core.models import Address, Delivery, Workspace
@@ -73,7 +74,8 @@ class OutboxWorker:
             return
         try:
             try:
-                message = await render_payload(workspace, dict(delivery.message), delivery.locale)
+                message = delivery_message(await load_delivery(workspace, dict(delivery.message)), delivery.locale,
+                                           workspace.timezone)
             except KizunaError as gone:
                 # What it was about no longer exists (a skipped occurrence, a deleted thanks): retrying cannot help.
                 raise DeliveryFailed(f"nothing to send: {gone.localized('en')}", permanent=True) from gone

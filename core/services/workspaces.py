@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from core.commands import parse_switch
 from core.errors import InvalidSetting
-from core.i18n import SUPPORTED_LOCALES
+from core.i18n import SUPPORTED_LOCALES, fold
 from core.models import Member, Workspace
 from core.services.access import require_admin
 from core.services.values import seed_default_values
+from core.words import SETTING_WORDS, parse_switch
 
 __all__ = ["ensure_workspace", "parse_setting", "require_admin", "settings_view", "update_settings"]
 
@@ -112,3 +112,11 @@ async def update_settings(workspace: Workspace, actor: Member, **changes: Any) -
 def settings_view(workspace: Workspace) -> dict[str, Any]:
     """The settings as ``{public name: value}``."""
     return {name: getattr(workspace, spec.field) for name, spec in SETTINGS.items()}
+
+
+def setting_name(name: str) -> str:
+    """The setting ``name`` names, in either language (``言語``, ``daily-limit``…); refused if none."""
+    key = SETTING_WORDS.get(fold(name)) or fold(name).replace("-", "_")
+    if key not in SETTINGS:
+        raise InvalidSetting(name=name[:40], allowed=", ".join(SETTINGS))
+    return key

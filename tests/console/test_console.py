@@ -19,7 +19,8 @@ async def test_thanks_clap_and_unclap_in_both_languages(db):
     assert "拍手はできません" in render_text(await bob.handle(f"拍手 {number}"))
     assert "Claps: 0" in render_text(await carol.handle(f"unclap {number}"))
     assert await Clap.all().count() == 0
-    assert "not understand" in render_text(await carol.handle("clap soon"))
+    assert "Usage: clap NUMBER" in render_text(await carol.handle("clap soon"))
+    assert "Usage: clap NUMBER" in render_text(await carol.handle("clap"))
     assert "no longer exists" in render_text(await carol.handle("clap 999"))
 
 

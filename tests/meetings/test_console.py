@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from adapters.console.meetings import handle_meeting_command, parse_line
+from adapters.console import ConsoleSession
 from cards.text import render_text
+from core.app import commands as c
+from core.app.grammar import parse
 from core.meetings.models import Meeting, Rsvp
+from core.models import Member, Workspace
 
 
 def test_values_with_spaces_run_until_the_next_key():
-    positional, options = parse_line('create "Sales x Eng" start=2026-12-07 10:00 remind=1d,15m place=Room 3')
-    assert positional == ["create", "Sales x Eng"]
-    assert options == {"start": "2026-12-07 10:00", "remind": "1d,15m", "place": "Room 3"}
-    positional, options = parse_line("作成 「営業×開発 定例」 開始＝2026-12-07 10:00 繰り返し=毎月第n曜日")
-    assert positional == ["作成", "営業×開発 定例"] and options["repeat"] == "毎月第n曜日"
+    command = parse('meeting create "Sales x Eng" start=2026-12-07 10:00 remind=1d,15m place=Room 3')
+    assert command == c.CreateMeeting(c.MeetingFields(title="Sales x Eng", start="2026-12-07 10:00", remind="1d,15m",
+                                                      place="Room 3"))
+    command = parse("ミーティング 作成 「営業×開発 定例」 開始＝2026-12-07 10:00 繰り返し=毎月第n曜日")
+    assert isinstance(command, c.CreateMeeting)
+    assert command.fields.title == "営業×開発 定例" and command.fields.repeat == "毎月第n曜日"
+
+
+async def handle_meeting_command(workspace: Workspace, member: Member, rest: str, locale: str):
+    """``meeting <rest>`` typed by ``member`` in the console."""
+    session = ConsoleSession(workspace, member, locale)
+    word = "ミーティング" if locale == "ja" else "meeting"
+    return await session.handle(f"{word} {rest}")
 
 
 async def test_create_rsvp_and_list_in_the_console(workspace, alice, bob, departments):
@@ -36,10 +47,10 @@ async def test_create_rsvp_and_list_in_the_console(workspace, alice, bob, depart
 
 
 async def test_mistakes_get_a_polite_answer(workspace, alice):
-    for line, expected in [("frobnicate", "meeting help"), ("create x", "start="), ("skip", "meeting skip ID"),
+    for line, expected in [("frobnicate", "Usage: meeting [list"), ("create x", "start="), ("skip", "meeting skip ID"),
                            ('create "X" start=tomorrow', "2026-12-07 10:00"), ("show 42", "#42"),
                            ("create X start=2030-12-02 10:00 colour=red", "colour=")]:
         text = render_text(await handle_meeting_command(workspace, alice, line, "en"))
         assert text.startswith("⚠️") and expected in text, (line, text)
     help_text = render_text(await handle_meeting_command(workspace, alice, "ヘルプ", "ja"))
-    assert "繰り返し=なし|毎週" in help_text
+    assert "ミーティング 作成 「タイトル」 開始=" in help_text and "繰り返し=" in help_text
