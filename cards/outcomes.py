@@ -41,10 +41,13 @@ OutcomeT = TypeVar("OutcomeT", bound=o.Outcome)
 _RENDERERS: dict[type[o.Outcome], Callable[[Any, Audience], Message]] = {}
 
 
-def renders(kind: type[OutcomeT]) -> Callable[[Callable[[OutcomeT, Audience], Message]], Callable[[OutcomeT, Audience], Message]]:
+Renderer = Callable[[OutcomeT, Audience], Message]
+
+
+def renders(kind: type[OutcomeT]) -> Callable[[Renderer[OutcomeT]], Renderer[OutcomeT]]:
     """Register the message of one outcome type."""
 
-    def register(function: Callable[[OutcomeT, Audience], Message]) -> Callable[[OutcomeT, Audience], Message]:
+    def register(function: Renderer[OutcomeT]) -> Renderer[OutcomeT]:
         _RENDERERS[kind] = function
         return function
 
