@@ -56,7 +56,7 @@ class IdentityCache:
 
     def forget(self, workspace: Workspace) -> None:
         """Drop the workspace and its members (after anything that may have changed settings or rights)."""
-        for key in [k for k, (_, w) in self._workspaces.items() if w.id == workspace.id]:
-            del self._workspaces[key]
-        for key in [k for k in self._members if k[0] == workspace.id]:
-            del self._members[key]
+        for external_id in [k for k, (_, w) in self._workspaces.items() if w.id == workspace.id]:
+            del self._workspaces[external_id]
+        for member_key in [k for k in self._members if k[0] == workspace.id]:
+            del self._members[member_key]
