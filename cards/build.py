@@ -83,7 +83,8 @@ def values_message(values: Sequence[ValueRef], locale: str) -> ValuesMessage:
     """The active values, with both names."""
     lang = _lang(locale)
     lines = tuple(
-        ValueLine(v.key, v.emoji, v.name_ja if lang == "ja" else v.name_en,
+        ValueLine(v.key, v.emoji, (v.name_ja if lang == "ja" else v.name_en)
+                  + ("" if v.active else " " + translate(lang, "values.archived")),
                   v.name_en if lang == "ja" else v.name_ja,
                   (v.description_ja or v.description_en) if lang == "ja" else (v.description_en or v.description_ja))
         for v in values

@@ -37,6 +37,8 @@ class Audience:
         return normalize_locale(self.locale) or "ja"
 
 
+# Surfaces that speak the text grammar (their hints show its words).
+TEXT_SURFACES = frozenset({"teams", "console"})
 OutcomeT = TypeVar("OutcomeT", bound=o.Outcome)
 _RENDERERS: dict[type[o.Outcome], Callable[[Any, Audience], Message]] = {}
 
@@ -177,7 +179,8 @@ def _settings(outcome: o.SettingsShown, audience: Audience) -> Message:
     lang = audience.lang
     lines = [f"{translate(lang, f'discord.setting.{name}')} ({name}): {_shown(lang, name, value)}"
              for name, value in outcome.settings.items()]
-    lines.append(translate(lang, "settings.hint", usage=usage("settings", lang)))
+    if audience.platform in TEXT_SURFACES:
+        lines.append(translate(lang, "settings.hint", usage=usage("settings", lang)))
     title = translate(lang, "notice.settings_saved") if outcome.changed else translate(lang, "discord.settings.title")
     return NoticeMessage(lang, "\n".join(lines), title)
 

@@ -17,15 +17,13 @@ from core import db
 from core.config import ConfigurationError, Settings
 from core.errors import KizunaError
 from core.models import Workspace
-from core.services.access import SYSTEM_ACTOR
 from core.services.members import ImportFailed, import_members, parse_members_csv
-from core.services.values import add_value, list_values, set_value_active
 from kizuna.logs import configure_logging
 
 log = logging.getLogger("kizuna.cli")
 
 # Modules that add their own sub-commands with ``add_cli(subparsers)``.
-EXTENSIONS = ("adapters.teams.cli", "adapters.discord.cli", "kizuna.cli_meetings")
+EXTENSIONS = ("adapters.teams.cli", "adapters.discord.cli", "kizuna.cli_meetings", "kizuna.cli_admin")
 
 
 class CommandError(Exception):
@@ -135,24 +133,6 @@ def cmd_chat(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     return run_with_database(settings, body)
 
 
-def cmd_values(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    async def body() -> int:
-        workspace = await find_workspace(args.workspace, args.platform)
-        if args.values_command == "add":
-            await add_value(workspace, SYSTEM_ACTOR, args.key, args.name_en, args.name_ja or "", args.emoji or "",
-                            args.description_en or "", args.description_ja or "")
-        elif args.values_command == "archive":
-            await set_value_active(workspace, SYSTEM_ACTOR, args.key, False)
-        elif args.values_command == "restore":
-            await set_value_active(workspace, SYSTEM_ACTOR, args.key, True)
-        for value in await list_values(workspace, include_archived=True):
-            state = "" if value.active else "  (archived)"
-            print(f"{value.emoji} #{value.key}\t{value.name_en}\t{value.name_ja}{state}", file=out)
-        return 0
-
-    return run_with_database(settings, body)
-
-
 def cmd_members_import(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     try:
         text = Path(args.file).read_text(encoding="utf-8-sig")
@@ -250,24 +230,6 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--user", required=True, help="who you are (your console id and display name)")
     chat.add_argument("--locale", choices=["ja", "en"], help="reply language (default: the workspace's)")
     chat.set_defaults(handler=cmd_chat)
-
-    values = sub.add_parser("values", help="list, add, archive or restore values")
-    values_sub = values.add_subparsers(dest="values_command", required=True)
-    listing = values_sub.add_parser("list")
-    add = values_sub.add_parser("add")
-    add.add_argument("key")
-    add.add_argument("name_en")
-    add.add_argument("name_ja", nargs="?")
-    add.add_argument("--emoji")
-    add.add_argument("--description-en")
-    add.add_argument("--description-ja")
-    archive = values_sub.add_parser("archive")
-    archive.add_argument("key")
-    restore = values_sub.add_parser("restore")
-    restore.add_argument("key")
-    for p in (listing, add, archive, restore):
-        _workspace_options(p)
-        p.set_defaults(handler=cmd_values)
 
     members = sub.add_parser("members", help="import members and departments")
     members_sub = members.add_subparsers(dest="members_command", required=True)
