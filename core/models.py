@@ -170,6 +170,9 @@ class ThanksRecipient(Model):
     created_at = fields.DatetimeField()
     sender_department_id = fields.IntField(default=NO_DEPARTMENT)
     recipient_department_id = fields.IntField(default=NO_DEPARTMENT)
+    # The names as they were at that moment (the export shows them); empty on rows from before 0006.
+    sender_name = fields.CharField(max_length=255, default="")
+    recipient_name = fields.CharField(max_length=255, default="")
 
     class Meta:
         table = "thanks_recipient"

@@ -18,7 +18,8 @@ BATCH = 1000
 
 
 async def export_rows(workspaces: list[Workspace], since: datetime | None = None) -> AsyncIterator[list[str]]:
-    """Rows of EXPORT_COLUMNS, oldest first; departments are those at the time of the thanks."""
+    """Rows of EXPORT_COLUMNS, oldest first; names and departments are those at the time of the thanks
+    (thanks from before names were kept show the current name)."""
     for workspace in workspaces:
         tz = ZoneInfo(workspace.timezone)
         departments = {d.id: d.name for d in await Department.filter(workspace_id=workspace.id)}
@@ -48,8 +49,8 @@ async def export_rows(workspaces: list[Workspace], since: datetime | None = None
                 yield [
                     r.created_at.astimezone(tz).isoformat(timespec="seconds"),
                     f"{workspace.platform}:{workspace.external_id}", str(r.thanks_id),
-                    sender[0], sender[1], departments.get(r.sender_department_id, ""),
-                    recipient[0], recipient[1], departments.get(r.recipient_department_id, ""),
+                    sender[0], r.sender_name or sender[1], departments.get(r.sender_department_id, ""),
+                    recipient[0], r.recipient_name or recipient[1], departments.get(r.recipient_department_id, ""),
                     " ".join(tags.get(r.thanks_id, [])), r.thanks.message, str(r.thanks.clap_count),
                 ]
 

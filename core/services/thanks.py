@@ -246,12 +246,12 @@ def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: S
     recipient_rows: list[object] = []
     for position, m in enumerate(people):
         recipient_rows += [thanks_id, m.id, position, workspace.id, sender.id, moment, from_department,
-                           m.department_id or NO_DEPARTMENT]
+                           m.department_id or NO_DEPARTMENT, sender.display_name, m.display_name]
     # The other rows depend only on the thanks id: on PostgreSQL they go as one statement.
     writes: list[Statement] = [(
         "INSERT INTO thanks_recipient (thanks_id, recipient_id, position, workspace_id, sender_id, "
-        f"created_at, sender_department_id, recipient_department_id) VALUES {marks(len(people), 8)}",
-        recipient_rows)]
+        "created_at, sender_department_id, recipient_department_id, sender_name, recipient_name) "
+        f"VALUES {marks(len(people), 10)}", recipient_rows)]
     if values:
         value_rows: list[object] = []
         for position, v in enumerate(values):
