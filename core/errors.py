@@ -103,3 +103,11 @@ class ImportRowError(KizunaError):
 
 class UnknownMember(KizunaError):
     message_id = "error.unknown_member"
+
+
+class DepartmentNameTaken(KizunaError):
+    message_id = "error.department_name_taken"
+
+
+class DepartmentMergedIntoItself(KizunaError):
+    message_id = "error.department_merge_self"
