@@ -111,3 +111,7 @@ class DepartmentNameTaken(KizunaError):
 
 class DepartmentMergedIntoItself(KizunaError):
     message_id = "error.department_merge_self"
+
+
+class CannotRevokeLastAdmin(KizunaError):
+    message_id = "error.last_admin"

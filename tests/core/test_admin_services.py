@@ -1,4 +1,4 @@
-"""Admin services: renaming and merging departments."""
+"""Admin services: renaming and merging departments, granting and revoking admin rights."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from tortoise.transactions import in_transaction
 from core import errors
 from core.meetings.models import Meeting
 from core.meetings.service import create_meeting
-from core.models import NO_DEPARTMENT, Department, DepartmentFlow, Member, ThanksRecipient
+from core.models import NO_DEPARTMENT, Department, DepartmentFlow, Member, ThanksRecipient, Workspace
+from core.services.access import SYSTEM_ACTOR
+from core.services.admins import grant_admin, list_admins, revoke_admin
 from core.services.export import export_rows
 from core.services.members import (
     ensure_member,
@@ -237,3 +239,80 @@ async def test_merge_touches_no_other_workspace(workspace, admin, alice, bob):
     await merge_departments(workspace, admin, "Sales", "Marketing")
     assert await _department_of(other_sales_member) == "Sales"
     assert (await get_department(other, "Sales")).workspace_id == other.id
+
+
+# ---- admins ----------------------------------------------------------------------------------
+
+
+async def test_only_admins_grant_and_revoke(workspace, admin, alice, bob):
+    with pytest.raises(errors.NotAnAdmin):
+        await grant_admin(workspace, alice, bob)
+    with pytest.raises(errors.NotAnAdmin):
+        await revoke_admin(workspace, alice, admin)
+    assert [m.id for m in await list_admins(workspace)] == [admin.id]
+
+
+async def test_grant_and_revoke_are_saved_and_idempotent(workspace, admin, alice):
+    granted = await grant_admin(workspace, admin, alice)
+    assert granted.is_admin and granted.may_administer
+    assert (await grant_admin(workspace, admin, alice)).is_admin
+    assert (await Member.get(id=alice.id)).is_admin
+    assert [m.display_name for m in await list_admins(workspace)] == ["Admin", "Alice"]
+    revoked = await revoke_admin(workspace, admin, alice)
+    assert not revoked.is_admin and not revoked.may_administer
+    assert not (await revoke_admin(workspace, admin, alice)).is_admin
+    assert not (await Member.get(id=alice.id)).is_admin
+    assert [m.display_name for m in await list_admins(workspace)] == ["Admin"]
+
+
+async def test_the_last_admin_cannot_be_revoked(workspace, admin, alice):
+    with pytest.raises(errors.CannotRevokeLastAdmin) as caught:
+        await revoke_admin(workspace, admin, admin)
+    assert "Admin" in caught.value.localized("en") and "Admin" in caught.value.localized("ja")
+    with pytest.raises(errors.CannotRevokeLastAdmin):
+        await revoke_admin(workspace, SYSTEM_ACTOR, admin)
+    assert (await Member.get(id=admin.id)).is_admin
+    # With a second admin, either may step down, but not both.
+    await grant_admin(workspace, SYSTEM_ACTOR, alice)
+    await revoke_admin(workspace, admin, admin)
+    with pytest.raises(errors.CannotRevokeLastAdmin):
+        await revoke_admin(workspace, alice, alice)
+    assert [m.display_name for m in await list_admins(workspace)] == ["Alice"]
+
+
+async def test_platform_admins_count_as_admins(workspace, admin, bob):
+    bob.platform_admin = True
+    await bob.save()
+    assert [m.display_name for m in await list_admins(workspace)] == ["Admin", "Bob"]
+    await revoke_admin(workspace, admin, admin)
+    assert [m.display_name for m in await list_admins(workspace)] == ["Bob"]
+    # Kizuna's own grant of a platform admin can be withdrawn: they stay an admin while the platform says so.
+    await grant_admin(workspace, bob, bob)
+    still = await revoke_admin(workspace, bob, bob)
+    assert (still.is_admin, still.may_administer) == (False, True)
+
+
+async def test_a_revocation_waits_for_the_one_in_progress_and_sees_its_outcome(workspace, admin, alice):
+    await grant_admin(workspace, admin, alice)
+    outside = contextvars.copy_context()  # the second revocation runs in its own transaction, not in this one
+    async with in_transaction():
+        # A revocation in progress: it holds the workspace's admin lock and has withdrawn Alice's grant.
+        await Workspace.filter(id=workspace.id).select_for_update(no_key=True).only("id")
+        await Member.filter(id=alice.id).update(is_admin=False)
+        second = asyncio.create_task(revoke_admin(workspace, alice, admin), context=outside)
+        await asyncio.sleep(0.3)
+        assert not second.done()
+    with pytest.raises(errors.CannotRevokeLastAdmin):
+        await second
+    assert [m.display_name for m in await list_admins(workspace)] == ["Admin"]
+
+
+async def test_members_of_another_workspace_are_unknown(workspace, admin):
+    other = await ensure_workspace("console", "other")
+    stranger = await ensure_member(other, "stranger", display_name="Stranger")
+    with pytest.raises(errors.UnknownMember):
+        await grant_admin(workspace, admin, stranger)
+    with pytest.raises(errors.UnknownMember):
+        await revoke_admin(workspace, admin, stranger)
+    assert not (await Member.get(id=stranger.id)).is_admin
+    assert await list_admins(other) == []
