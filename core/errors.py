@@ -103,3 +103,15 @@ class ImportRowError(KizunaError):
 
 class UnknownMember(KizunaError):
     message_id = "error.unknown_member"
+
+
+class DepartmentNameTaken(KizunaError):
+    message_id = "error.department_name_taken"
+
+
+class DepartmentMergedIntoItself(KizunaError):
+    message_id = "error.department_merge_self"
+
+
+class CannotRevokeLastAdmin(KizunaError):
+    message_id = "error.last_admin"

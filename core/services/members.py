@@ -1,4 +1,4 @@
-"""Members and departments: first sight, admin assignment, role mapping and CSV import."""
+"""Members and departments: first sight, admin assignment, role mapping, renames and merges, and CSV import."""
 
 from __future__ import annotations
 
@@ -10,14 +10,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from core.errors import ImportRowError, InvalidDepartmentName, UnknownDepartment, UnknownMember
+from core.errors import (
+    DepartmentMergedIntoItself,
+    DepartmentNameTaken,
+    ImportRowError,
+    InvalidDepartmentName,
+    UnknownDepartment,
+    UnknownMember,
+)
 from core.i18n import fold, normalize_locale
-from core.models import Department, Member, Workspace
+from core.meetings.models import Meeting
+from core.models import Department, DepartmentFlow, Member, ThanksRecipient, Workspace
 from core.services.access import require_admin
 from core.services.addresses import AddressWrite, addresses_plan
-from core.sql import Plan, marks, placeholders, run_in_transaction
+from core.sql import Plan, Sql, marks, placeholders, run_in_transaction
 
 MAX_DEPARTMENT_NAME = 100
 MAX_PLATFORM_ID = 255
@@ -200,6 +209,101 @@ async def get_department(workspace: Workspace, name: str) -> Department:
     if department is None:
         raise UnknownDepartment(name=name)
     return department
+
+
+async def rename_department(workspace: Workspace, actor: Member, old_name: str, new_name: str) -> Department:
+    """Call department ``old_name`` ``new_name`` from now on (admins only).
+
+    Names compare like ``find_department``; a name another department already has is
+    ``DepartmentNameTaken`` (``merge_departments`` brings two together), a new spelling of the
+    same name is fine. Members, the role mapping and statistics keep the department by id;
+    meetings, which show names, show the new one.
+    """
+    require_admin(actor)
+    department = await get_department(workspace, old_name)
+    cleaned = _clean_department_name(new_name)
+    holder = await find_department(workspace, cleaned)
+    if holder is not None and holder.id != department.id:
+        raise DepartmentNameTaken(name=holder.name)
+    if cleaned == department.name:
+        return department
+    try:
+        async with in_transaction():
+            await Department.filter(id=department.id).update(name=cleaned)
+            for meeting in await _meetings_with(workspace, department.id):
+                names = [cleaned if i == department.id else name
+                         for i, name in zip(meeting.department_ids, meeting.departments, strict=True)]
+                await Meeting.filter(id=meeting.id).update(departments=names)
+    except IntegrityError:  # the same name, created or renamed to at the same moment
+        raise DepartmentNameTaken(name=cleaned) from None
+    department.name = cleaned
+    return department
+
+
+async def merge_departments(workspace: Workspace, actor: Member, source_name: str, target_name: str) -> Department:
+    """Move everything of department ``source_name`` into ``target_name`` and delete it (admins only).
+
+    In one transaction: its members, its Discord role mapping (unless the target has a role of its
+    own, which it keeps: a department maps one role), the meetings that list it, and the
+    statistics. History is restated as if the two had always been one department: each thanks
+    names the target, and the daily rollup rows are re-pointed and added up, so a thanks between
+    the two now counts as one within the target. Merging a department into itself is
+    ``DepartmentMergedIntoItself``.
+    """
+    require_admin(actor)
+    source = await get_department(workspace, source_name)
+    target = await get_department(workspace, target_name)
+    if source.id == target.id:
+        raise DepartmentMergedIntoItself(name=source.name)
+    async with in_transaction() as connection:
+        # Both rows first, in id order: a second merge of either department waits, then finds
+        # what this one left. NO KEY: members may still be put in them meanwhile (foreign key checks).
+        found = {d.id: d for d in await Department.filter(workspace_id=workspace.id, id__in=[source.id, target.id])
+                 .order_by("id").select_for_update(no_key=True)}
+        if source.id not in found or target.id not in found:
+            raise UnknownDepartment(name=source_name if source.id not in found else target_name)
+        source, target = found[source.id], found[target.id]
+        # The members' rows in id order, the order a thanks locks them in, so neither waits for the other in a circle.
+        moving = await Member.filter(workspace_id=workspace.id, department_id=source.id).order_by("id") \
+            .select_for_update().only("id")  # (values_list would drop the lock)
+        if moving:
+            await Member.filter(id__in=[m.id for m in moving]).update(department_id=target.id)
+        if source.platform_role_id is not None and target.platform_role_id is None:
+            await Department.filter(id=target.id).update(platform_role_id=source.platform_role_id)
+            target.platform_role_id = source.platform_role_id
+        for meeting in await _meetings_with(workspace, source.id):
+            pairs = list(zip(meeting.department_ids, meeting.departments, strict=True))
+            if target.id in meeting.department_ids:
+                pairs = [p for p in pairs if p[0] != source.id]
+            else:
+                pairs = [(target.id, target.name) if i == source.id else (i, n) for i, n in pairs]
+            await Meeting.filter(id=meeting.id).update(department_ids=[i for i, _ in pairs],
+                                                       departments=[n for _, n in pairs])
+        await ThanksRecipient.filter(workspace_id=workspace.id, sender_department_id=source.id) \
+            .update(sender_department_id=target.id)
+        await ThanksRecipient.filter(workspace_id=workspace.id, recipient_department_id=source.id) \
+            .update(recipient_department_id=target.id)
+        # Rows naming the source are added into the rows they become (grouped first: several fold
+        # into one, e.g. source→target and target→source into target→target), then deleted.
+        ids = [source.id, target.id, source.id, target.id, workspace.id, source.id, source.id]
+        await Sql(connection).rows(
+            "INSERT INTO department_flow (workspace_id, day, sender_department_id, recipient_department_id, count) "
+            "SELECT workspace_id, day, CASE WHEN sender_department_id = ? THEN ? ELSE sender_department_id END, "
+            "CASE WHEN recipient_department_id = ? THEN ? ELSE recipient_department_id END, SUM(count) "
+            "FROM department_flow WHERE workspace_id = ? AND (sender_department_id = ? OR recipient_department_id = ?) "
+            "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4 "
+            "ON CONFLICT (workspace_id, day, sender_department_id, recipient_department_id) "
+            "DO UPDATE SET count = department_flow.count + excluded.count", ids)
+        await DepartmentFlow.filter(Q(sender_department_id=source.id) | Q(recipient_department_id=source.id),
+                                    workspace_id=workspace.id).delete()
+        await Department.filter(id=source.id).delete()
+    return target
+
+
+async def _meetings_with(workspace: Workspace, department_id: int) -> list[Meeting]:
+    """The workspace's meetings that list the department (read only: names and ids)."""
+    meetings = await Meeting.filter(workspace_id=workspace.id).only("id", "departments", "department_ids")
+    return [m for m in meetings if department_id in m.department_ids]
 
 
 async def set_notifications(member: Member, enabled: bool) -> Member:
