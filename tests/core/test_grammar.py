@@ -101,3 +101,15 @@ def test_an_unknown_word_is_named_and_a_mention_cannot_be_forged():
     assert "frobnicate" in raised.value.localized("en")
     forged = without_markers(f"thanks {mention_token(0)} hi")
     assert parse(forged, [BOB]) == c.GiveThanks((), "0 hi", ())
+
+
+@pytest.mark.parametrize("locale", ["en", "ja"])
+def test_the_option_words_the_help_shows_are_understood(locale):
+    hint = catalog(locale)["grammar.leaderboard.args"]
+    for option in hint.split()[:2]:  # [week|month|all] [sent]; the third names a department
+        for word in option.strip("[]").split("|"):
+            command = parse(f"{usage('leaderboard', locale).split()[0]} {word}")
+            assert isinstance(command, c.ShowLeaderboard) and command.department is None, word
+    on, off = catalog(locale)["grammar.notifications.args"].split("|")
+    word = usage("notifications", locale).split()[0]
+    assert (parse(f"{word} {on}"), parse(f"{word} {off}")) == (c.SetNotifications(True), c.SetNotifications(False))

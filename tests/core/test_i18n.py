@@ -28,6 +28,8 @@ def test_every_message_id_used_in_code_exists():
     root = Path(__file__).parents[2]
     used: set[str] = set()
     for path in [*root.glob("core/**/*.py"), *root.glob("cards/**/*.py"), *root.glob("adapters/**/*.py")]:
+        if path.name == "grammar.py":
+            continue  # its strings are command keys; tests/core/test_grammar.py checks their messages
         used |= set(re.findall(r'"((?:error|notice|thanks|leaderboard|values|help|period)\.[a-z_.]+)"',
                                path.read_text(encoding="utf-8")))
     missing = {m for m in used if m not in catalog("en") and not m.endswith(".")}
@@ -60,20 +62,3 @@ def test_numbers_and_dates_follow_the_locale():
 def test_fold_makes_width_and_case_equal():
     assert fold("＃ＴｅａｍＷｏｒｋ") == fold("#teamwork")
     assert fold("ﾁｰﾑﾜｰｸ") == fold("チームワーク")
-
-
-@pytest.mark.parametrize("locale", ["ja", "en"])
-def test_the_words_help_shows_are_the_words_kizuna_understands(locale):
-    from core.commands import CommandKind, parse_command, parse_leaderboard_options, parse_switch
-
-    expected = {"help.cmd.thanks": CommandKind.THANKS, "help.cmd.leaderboard": CommandKind.LEADERBOARD,
-                "help.cmd.values": CommandKind.VALUES, "help.cmd.meeting": CommandKind.MEETING,
-                "help.cmd.notifications": CommandKind.NOTIFICATIONS, "help.cmd.help": CommandKind.HELP}
-    for message_id, kind in expected.items():
-        assert parse_command(translate(locale, message_id)).kind is kind, message_id
-    options = translate(locale, "help.cmd.leaderboard").split()[1:]
-    words = [w.strip("[]") for option in options for w in option.split("|")]
-    parsed = [parse_leaderboard_options(w) for w in words]
-    assert all(p.department is None for p in parsed), words
-    on, off = translate(locale, "help.cmd.notifications").split()[1].split("|")
-    assert (parse_switch(on), parse_switch(off)) == (True, False)

@@ -12,7 +12,9 @@ import pytest
 from tortoise import connections
 
 from cards.meetings import reminder_message
-from cards.payloads import render_payload
+from cards.payloads import delivery_message
+from core.app.deliveries import load_delivery
+from core.app.execute import reminder
 from core import outbox
 from core.meetings import scheduler, service
 from core.meetings.models import Meeting
@@ -44,7 +46,7 @@ async def test_a_due_reminder_goes_to_the_outbox_once_and_the_next_is_planned(wo
     assert again.sent == 0
     row = await Meeting.get(id=meeting.id)
     assert (row.next_reminder_at, row.next_reminder_offset) == (utc(2026, 12, 7, 0, 45), 15)
-    message = await render_payload(workspace, dict(delivery.message), "en")
+    message = delivery_message(await load_delivery(workspace, dict(delivery.message)), "en", workspace.timezone)
     assert message.kind == "reminder" and message.title == "Reminder: Sales x Eng sync"
 
 
@@ -65,7 +67,7 @@ async def test_late_but_before_the_start_is_sent_once_marked_late(workspace, mee
     assert (result.sent, result.late, result.dropped) == (1, 1, 0)
     delivery = await Delivery.get(id=result.enqueued[0])
     assert delivery.late and delivery.message["late"] is True
-    card = await render_payload(workspace, dict(delivery.message), "ja")
+    card = delivery_message(await load_delivery(workspace, dict(delivery.message)), "ja", workspace.timezone)
     assert "遅れて" in card.late_note
     assert (await scheduler.run_due(utc(2026, 12, 6, 3))).sent == 0
 
@@ -106,11 +108,11 @@ async def test_moving_an_occurrence_reminds_again_at_the_new_time(workspace, ali
 
 async def test_after_the_occurrence_the_card_offers_to_thank_attendees(workspace, alice, meeting):
     occ = "2026-12-07T10:00"
-    before = await reminder_message(workspace, meeting.id, occ, "en", now=utc(2026, 12, 6, 1))
+    before = reminder_message(await reminder(workspace, meeting.id, occ, now=utc(2026, 12, 6, 1)), "en")
     assert [(a.kind, a.data["answer"]) for a in before.actions] == [("rsvp", "yes"), ("rsvp", "maybe"),
                                                                      ("rsvp", "no")]
     assert before.actions[0].data == {"meeting_id": str(meeting.id), "occurrence": occ, "answer": "yes"}
-    after = await reminder_message(workspace, meeting.id, occ, "ja", now=utc(2026, 12, 7, 2, 1))
+    after = reminder_message(await reminder(workspace, meeting.id, occ, now=utc(2026, 12, 7, 2, 1)), "ja")
     assert [a.kind for a in after.actions] == ["thank_attendees"]
     assert after.actions[0].data == {"meeting_id": str(meeting.id), "occurrence": occ}
 
