@@ -108,3 +108,7 @@ class ImportRowError(KizunaError):
 
 class UnknownMember(KizunaError):
     message_id = "error.unknown_member"
+
+
+class NameTooLong(KizunaError):
+    message_id = "error.name_too_long"
