@@ -112,3 +112,15 @@ class UnknownMember(KizunaError):
 
 class NameTooLong(KizunaError):
     message_id = "error.name_too_long"
+
+
+class ValueNameTaken(KizunaError):
+    message_id = "error.value_name_taken"
+
+
+class NotAnEmoji(KizunaError):
+    message_id = "error.not_an_emoji"
+
+
+class InvalidWorkspaceId(KizunaError):
+    message_id = "error.invalid_workspace_id"
