@@ -9,9 +9,9 @@ from babel.dates import get_day_names
 
 from cards.model import Action, NoticeMessage, ReminderMessage
 from core.app.outcomes import ReminderShown
-from core.i18n import format_datetime, normalize_locale, translate
+from core.i18n import format_datetime, format_duration, format_durations, normalize_locale, translate
 from core.meetings import service
-from core.meetings.recurrence import LOCAL_FORMAT, Occurrence, Repeat, format_offset, nth_weekday
+from core.meetings.recurrence import LOCAL_FORMAT, Occurrence, Repeat, nth_weekday
 from core.meetings.service import MeetingView, RsvpSummary
 
 
@@ -56,7 +56,7 @@ def occurrence_text(occurrence: Occurrence, timezone: str, locale: str) -> str:
     lang = _lang(locale)
     minutes = int((occurrence.ends_at - occurrence.starts_at).total_seconds() // 60)
     text = translate(lang, "meeting.when", start=format_datetime(occurrence.starts_at, lang, timezone),
-                     duration=format_offset(minutes), timezone=timezone)
+                     duration=format_duration(minutes, lang), timezone=timezone)
     if occurrence.moved:
         original = datetime.strptime(occurrence.key, LOCAL_FORMAT)
         text += " " + translate(lang, "meeting.moved_from", original=original.strftime("%Y-%m-%d %H:%M"))
@@ -127,7 +127,7 @@ def meeting_details_message(view: MeetingView, locale: str, title_id: str = "mee
     """A confirmation (created, changed, skipped …) with the meeting's details and next dates."""
     lang = _lang(locale)
     lines = [_line(view, lang)]
-    reminders = ", ".join(format_offset(m) for m in view.reminder_offsets) or "—"
+    reminders = format_durations(view.reminder_offsets, lang) or "—"
     lines.append("   " + translate(lang, "meeting.reminders", offsets=reminders, channel=view.channel))
     if upcoming:
         lines.append(translate(lang, "meeting.upcoming"))

@@ -11,6 +11,8 @@ class KizunaError(Exception):
     """A rule was broken; ``localized(locale)`` is the polite message for the user."""
 
     message_id: ClassVar[str] = "error.generic"
+    # The parameter a message with plural forms agrees with ("1 thank-you", "2 thanks"), if not ``count``.
+    count_param: ClassVar[str | None] = None
 
     def __init__(self, **params: Any) -> None:
         self.params = params
@@ -18,7 +20,9 @@ class KizunaError(Exception):
 
     def localized(self, locale: str) -> str:
         """The message in ``locale`` (``ja`` or ``en``)."""
-        return translate(locale, self.message_id, **self.params)
+        params = self.params if self.count_param is None else {"count": self.params[self.count_param],
+                                                               **self.params}
+        return translate(locale, self.message_id, **params)
 
 
 class NoRecipients(KizunaError):
@@ -59,6 +63,7 @@ class ValueRequired(KizunaError):
 
 class DailyLimitReached(KizunaError):
     message_id = "error.daily_limit"
+    count_param = "limit"
 
 
 class ClapOwnThanks(KizunaError):
@@ -115,3 +120,19 @@ class DepartmentMergedIntoItself(KizunaError):
 
 class CannotRevokeLastAdmin(KizunaError):
     message_id = "error.last_admin"
+
+
+class NameTooLong(KizunaError):
+    message_id = "error.name_too_long"
+
+
+class ValueNameTaken(KizunaError):
+    message_id = "error.value_name_taken"
+
+
+class NotAnEmoji(KizunaError):
+    message_id = "error.not_an_emoji"
+
+
+class InvalidWorkspaceId(KizunaError):
+    message_id = "error.invalid_workspace_id"

@@ -2,12 +2,17 @@
 
 Messages live in ``core/locale/<lang>/LC_MESSAGES/kizuna.po`` and are read with Babel, so the
 catalogs are ordinary gettext files that translators' tools open. Message ids are stable
-symbolic names (``error.self_thanks``); placeholders use ``{name}``.
+symbolic names (``error.self_thanks``); placeholders use ``{name}``. A message that counts
+something is a gettext plural entry (``msgid_plural`` with the same id, one ``msgstr[i]`` per
+form of the catalog's ``Plural-Forms``): ``translate`` picks the form that agrees with ``count``.
 """
 
 from __future__ import annotations
 
+import io
 import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -17,23 +22,61 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date as _babel_format_date
 from babel.dates import format_datetime as _babel_format_datetime
+from babel.lists import format_list
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
+from babel.support import Translations
 
 SUPPORTED_LOCALES = ("ja", "en")
 DEFAULT_LOCALE = "ja"
 _LOCALE_DIR = Path(__file__).parent / "locale"
 
 
+@dataclass(frozen=True)
+class _Messages:
+    """One locale's catalog: every id with its text or plural forms, and gettext to choose a form."""
+
+    forms: dict[str, tuple[str, ...]]
+    plural_ids: frozenset[str]
+    translations: Translations
+
+    def lookup(self, message_id: str, count: Any) -> str | None:
+        """The text of ``message_id`` (in the form for ``count``, if it counts), or None if absent."""
+        if message_id not in self.plural_ids:
+            forms = self.forms.get(message_id)
+            return forms[0] if forms else None
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise TypeError(f"{message_id} has plural forms: pass the number as count=")
+        return str(self.translations.ngettext(message_id, message_id, count))
+
+
 @cache
-def catalog(locale: str) -> dict[str, str]:
-    """The message table of one supported locale."""
+def _messages(locale: str) -> _Messages:
     path = _LOCALE_DIR / locale / "LC_MESSAGES" / "kizuna.po"
     with path.open("rb") as handle:
         po = read_po(handle, locale=locale)
-    return {str(m.id): str(m.string) for m in po if m.id and m.string}
+    forms: dict[str, tuple[str, ...]] = {}
+    plural_ids: set[str] = set()
+    for m in po:
+        if not m.id:
+            continue
+        key = str(m.id[0] if isinstance(m.id, tuple | list) else m.id)
+        strings = tuple(str(t) for t in m.string) if isinstance(m.string, tuple | list) else (str(m.string),)
+        if all(strings):
+            forms[key] = strings
+            if m.pluralizable:
+                plural_ids.add(key)
+    # The catalog's Plural-Forms header chooses the form, as gettext reads it from a compiled catalog.
+    compiled = io.BytesIO()
+    write_mo(compiled, po)
+    compiled.seek(0)
+    return _Messages(forms, frozenset(plural_ids), Translations(compiled))
 
 
+def catalog(locale: str) -> dict[str, tuple[str, ...]]:
+    """The message table of one supported locale: each id with its text (or its plural forms)."""
+    return dict(_messages(locale).forms)
 def normalize_locale(tag: str | None) -> str | None:
     """``ja-JP``, ``ja_JP``, ``JA`` → ``ja``; an unsupported or empty tag → None."""
     if not tag:
@@ -48,9 +91,15 @@ def resolve_locale(member_locale: str | None, workspace_locale: str | None = Non
 
 
 def translate(locale: str, message_id: str, /, **params: Any) -> str:
-    """The message ``message_id`` in ``locale`` with ``params`` filled in."""
+    """The message ``message_id`` in ``locale`` with ``params`` filled in.
+
+    A plural message takes the form that agrees with ``params["count"]`` (``1 clap`` / ``2 claps``);
+    it is a ``TypeError`` to ask for one without a whole-number ``count``.
+    """
     lang = normalize_locale(locale) or DEFAULT_LOCALE
-    text = catalog(lang).get(message_id) or catalog("en").get(message_id) or message_id
+    count = params.get("count")
+    text = (_messages(lang).lookup(message_id, count) or _messages("en").lookup(message_id, count)
+            or message_id)
     if not params:
         return text
     formatted = {k: format_number(v, lang) if isinstance(v, int) and not isinstance(v, bool) else v
@@ -79,3 +128,27 @@ def format_datetime(moment: datetime, locale: str, tz: str | None = None) -> str
 def fold(text: str) -> str:
     """NFKC + case folding: how tags and names are compared (``＃Ｔｅａｍ`` ≡ ``#team``)."""
     return unicodedata.normalize("NFKC", text).casefold().strip()
+
+
+# Units a length of time is told in, largest first: (minutes in one, plural message id).
+_DURATION_UNITS = ((7 * 1440, "duration.weeks"), (1440, "duration.days"), (60, "duration.hours"),
+                   (1, "duration.minutes"))
+
+
+def format_duration(minutes: int, locale: str) -> str:
+    """A length of time in words: ``90`` → ``1 hour 30 minutes`` / ``1時間30分``; ``0`` → ``0 minutes``."""
+    lang = normalize_locale(locale) or DEFAULT_LOCALE
+    parts, rest = [], max(minutes, 0)
+    for size, message_id in _DURATION_UNITS:
+        number, rest = divmod(rest, size)
+        if number:
+            parts.append(translate(lang, message_id, count=number))
+    # CLDR's narrow unit list joins the parts of one length: a space in English, nothing in Japanese.
+    return str(format_list(parts, style="unit-narrow", locale=lang)) if parts else \
+        translate(lang, "duration.minutes", count=0)
+
+
+def format_durations(minutes: Sequence[int], locale: str) -> str:
+    """Several lengths as one list: ``[1440, 15]`` → ``1 day and 15 minutes`` / ``1日、15分``."""
+    lang = normalize_locale(locale) or DEFAULT_LOCALE
+    return str(format_list([format_duration(m, lang) for m in minutes], locale=lang)) if minutes else ""

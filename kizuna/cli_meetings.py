@@ -210,7 +210,7 @@ def _series_options(parser: argparse.ArgumentParser, *, create: bool) -> None:
     parser.add_argument("--remind", help="reminder offsets, e.g. 1d,15m (default 1d,15m)")
     parser.add_argument("--departments", help="comma-separated department names")
     parser.add_argument("--place", help="room or link")
-    parser.add_argument("--duration", help="length, e.g. 60 (minutes) or 1h30m")
+    parser.add_argument("--duration", help="length: 90 (minutes), 90m, 1h30m, 1.5h or 1時間30分")
     parser.add_argument("--agenda")
     parser.add_argument("--channel", help="channel id to remind (console workspaces: console)")
     parser.add_argument("--until", help="last day of the series, YYYY-MM-DD")

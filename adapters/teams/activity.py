@@ -130,13 +130,13 @@ def _is_person(mentioned: dict[str, Any]) -> bool:
 
 
 def tenant_id(activity: Activity) -> str:
-    """The Teams tenant (the Kizuna workspace); ``emulator`` when nothing says (local emulator)."""
+    """The Teams tenant (the Kizuna workspace); ``emulator`` when nothing (or only blanks) says (local emulator)."""
     conversation = activity.conversation
-    if conversation is not None and getattr(conversation, "tenant_id", None):
+    if conversation is not None and str(getattr(conversation, "tenant_id", None) or "").strip():
         return str(conversation.tenant_id)
     data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
     tenant = data.get("tenant") if isinstance(data.get("tenant"), dict) else None
-    if tenant and tenant.get("id"):
+    if tenant and str(tenant.get("id") or "").strip():
         return str(tenant["id"])
     return "emulator"
 

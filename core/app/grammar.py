@@ -548,7 +548,7 @@ def usage(key: str, locale: str) -> str:
     parent = _BY_KEY[key.split(".")[0]] if "." in key else None
     words = [parent.words(locale)[0]] if parent else []
     words.append(phrase.words(locale)[0])
-    hint = catalog(normalize_locale(locale) or "ja").get(f"grammar.{key}.args", "")
+    hint = "".join(catalog(normalize_locale(locale) or "ja").get(f"grammar.{key}.args", ())[:1])
     return " ".join(words + ([hint] if hint else []))
 
 

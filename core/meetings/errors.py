@@ -59,3 +59,7 @@ class InvalidRsvpAnswer(KizunaError):
 
 class InvalidMeetingCommand(KizunaError):
     message_id = "error.meeting_command"
+
+
+class UnreadableDuration(KizunaError):
+    message_id = "error.meeting_duration_unreadable"

@@ -9,9 +9,11 @@ Pure functions only: no database here.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -302,28 +304,54 @@ def next_reminder(series: Series, overrides: Mapping[str, Override], offsets: Se
     return best
 
 
+# One part of a length of time: a number (a decimal point allowed) and its unit; "半" adds a half.
+_DURATION_PART = re.compile(
+    r"\s*(?P<number>\d+(?:\.\d+)?)\s*"
+    r"(?P<unit>weeks?|wks?|w|週間|週|days?|d|日|hours?|hrs?|h|時間|minutes?|mins?|m|分)?(?P<half>半)?\s*")
+_UNIT_MINUTES = {"w": 7 * 1440, "週": 7 * 1440, "d": 1440, "日": 1440, "h": 60, "時": 60, "m": 1, "分": 1}
+
+
+def parse_duration(text: str) -> int:
+    """A length of time in whole minutes: ``90``, ``90m``, ``1h30m``, ``1h 30m``, ``1.5h``, ``1時間30分``,
+    ``１時間半`` (full-width too). A bare number is minutes; units go from the largest to the smallest,
+    each once. Anything else (``1h30``, ``1x``, ``1.33h``…) is ``RecurrenceError("duration")``."""
+    normalized = unicodedata.normalize("NFKC", text).strip().lower()
+    minutes, position, last_unit = Decimal(0), 0, None
+    while position < len(normalized):
+        match = _DURATION_PART.match(normalized, position)
+        if match is None or match.end() == position:
+            raise RecurrenceError("duration", text)
+        unit = match["unit"]
+        if unit is None and (match["half"] or position or match.end() < len(normalized)):
+            raise RecurrenceError("duration", text)  # a bare number is the whole length or nothing
+        size = _UNIT_MINUTES[unit[0]] if unit else 1
+        if last_unit is not None and size >= last_unit:
+            raise RecurrenceError("duration", text)  # 30m1h, 1h1h
+        minutes += (Decimal(match["number"]) + (Decimal("0.5") if match["half"] else 0)) * size
+        position, last_unit = match.end(), size
+    if position == 0 or minutes != minutes.to_integral_value():
+        raise RecurrenceError("duration", text)
+    return int(minutes)
+
+
 def parse_offsets(text: str | Sequence[int] | None) -> tuple[int, ...]:
     """``"1d,15m"`` / ``"2h 30m"`` / ``"1日,15分"`` / ``[1440, 15]`` → minutes, largest first, no duplicates.
 
-    Units: d/day/日, h/hour/時間, m/min/分, w/week/週; a bare number is minutes.
+    Commas and spaces separate reminders; each is a ``parse_duration`` length without spaces
+    (``1h30m``, ``1時間30分``).
     """
     if text is None:
         return ()
     if not isinstance(text, str):
         values = [int(v) for v in text]
     else:
-        values = []
-        for part in re.split(r"[,、，\s]+", text.strip()):
-            if not part:
-                continue
-            match = re.fullmatch(r"(\d+)\s*(w|weeks?|週間?|d|days?|日|h|hours?|時間|m|mins?|minutes?|分)?",
-                                 part.lower())
-            if match is None:
-                raise RecurrenceError("remind", text)
-            number, unit = int(match.group(1)), match.group(2) or "m"
-            factor = (7 * 1440 if unit[0] in "w週" else 1440 if unit[0] in "d日"
-                      else 60 if unit[0] in "h時" else 1)
-            values.append(number * factor)
+        try:
+            values = [parse_duration(part) for part in re.split(r"[,、，\s]+", unicodedata.normalize("NFKC", text))
+                      if part]
+        except RecurrenceError:
+            raise RecurrenceError("remind", text) from None
+        if not values:
+            raise RecurrenceError("remind", text)
     if any(v < 0 or v > 60 * 24 * 60 for v in values) or len(values) > 5:
         raise RecurrenceError("remind", str(text))
     return tuple(sorted(set(values), reverse=True))
@@ -369,6 +397,7 @@ def neutral_recurrence(rule: str, start: datetime) -> NeutralRecurrence | None:
 __all__ = [
     "DAILY", "MONTHLY", "WEEKLY", "YEARLY", "NeutralRecurrence", "Occurrence", "Override", "RecurrenceError",
     "Reminder", "ReminderKey", "Repeat", "Series", "build_rule", "classify_rule", "format_offset", "local_key",
-    "neutral_recurrence", "next_reminder", "occurrence_at", "occurrences", "parse_local", "parse_offsets",
+    "neutral_recurrence", "next_reminder", "occurrence_at", "occurrences", "parse_duration", "parse_local",
+    "parse_offsets",
     "start_of_time", "to_local", "to_utc", "zone",
 ]

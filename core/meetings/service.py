@@ -34,6 +34,7 @@ from core.meetings.recurrence import (
     next_reminder,
     occurrence_at,
     occurrences,
+    parse_duration,
     parse_local,
     parse_offsets,
     start_of_time,
@@ -302,11 +303,15 @@ def _title(title: str) -> str:
 
 
 def _duration(minutes: int | str) -> int:
-    try:
-        value = int(minutes) if not isinstance(minutes, str) or minutes.strip().isdigit() \
-            else parse_offsets(minutes)[0]
-    except (RecurrenceError, ValueError, IndexError):
-        value = -1
+    """Minutes from ``90``, ``"90m"``, ``"1h30m"``, ``"1h 30m"``, ``"1.5h"``, ``"1時間30分"``; all of it or an error."""
+    if isinstance(minutes, str):
+        try:
+            value = parse_duration(minutes)
+        except RecurrenceError:
+            shown = minutes.strip()
+            raise errors.UnreadableDuration(duration=shown if len(shown) <= 40 else f"{shown[:40]}…") from None
+    else:
+        value = int(minutes)
     if not 0 < value <= MAX_DURATION:
         raise errors.InvalidDuration(max=MAX_DURATION)
     return value

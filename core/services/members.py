@@ -18,6 +18,7 @@ from core.errors import (
     DepartmentNameTaken,
     ImportRowError,
     InvalidDepartmentName,
+    NameTooLong,
     UnknownDepartment,
     UnknownMember,
 )
@@ -70,10 +71,12 @@ async def ensure_members(workspace: Workspace, people: Sequence[Person],
     if not people:
         return []
     for person in people:
-        if not person.platform_user_id.strip() or len(person.platform_user_id) > MAX_PLATFORM_ID:
-            # No platform's id is empty or this long (the column holds 255): it names nobody.
-            name = person.platform_user_id
-            raise UnknownMember(name=name if len(name) <= 40 else f"{name[:40]}…")
+        # No platform's id is empty or this long (the column holds 255): it names nobody.
+        name = person.platform_user_id
+        if not name.strip():
+            raise UnknownMember(name=name)
+        if len(name) > MAX_PLATFORM_ID:
+            raise NameTooLong(name=f"{name[:40]}…", max=MAX_PLATFORM_ID)
     distinct: dict[str, Person] = {}
     for person in people:
         distinct.setdefault(person.platform_user_id, person)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -10,7 +11,7 @@ from typing import Protocol, TypeVar
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from core.errors import InvalidValueDefinition, UnknownValue, ValueKeyTaken
+from core.errors import InvalidValueDefinition, NotAnEmoji, UnknownValue, ValueKeyTaken, ValueNameTaken
 from core.i18n import fold
 from core.models import Member, Value, Workspace
 from core.services.access import require_admin
@@ -133,6 +134,30 @@ def _check_definition(key: str, name_en: str, name_ja: str, emoji: str) -> None:
             raise InvalidValueDefinition(reason="name")
     if len(emoji) > 32:
         raise InvalidValueDefinition(reason="emoji")
+    if emoji.strip() and not _is_emoji(emoji.strip()):
+        raise NotAnEmoji(emoji=emoji.strip())
+
+
+_KEYCAP = "\u20e3"  # 1️⃣, #️⃣, *️⃣: a digit, # or * (and a variation selector) in a keycap
+
+
+def _is_emoji(text: str) -> bool:
+    """Whether ``text`` is made of emoji: pictographs and symbols with their joiners, variation
+    selectors, skin tones and tag characters, keycaps included; no letters, digits, spaces or ASCII."""
+    for index, char in enumerate(text):
+        if char in "0123456789#*" and text[index + 1:index + 3].lstrip("\ufe0f").startswith(_KEYCAP):
+            continue
+        category = unicodedata.category(char)
+        if char.isascii() or category[0] in "LNZ" or category in ("Cc", "Co", "Cn", "Cs"):
+            return False
+    return bool(text)
+
+
+def _check_names_free(others: Sequence[ValueLike], *names: str) -> None:
+    """``ValueNameTaken`` if a name would also be another value's tag (its key or one of its names)."""
+    for name in names:
+        if any(fold(name) in _match_keys(v) for v in others):
+            raise ValueNameTaken(name=name.strip())
 
 
 async def add_value(workspace: Workspace, actor: Member, key: str, name_en: str, name_ja: str = "",
@@ -143,9 +168,9 @@ async def add_value(workspace: Workspace, actor: Member, key: str, name_en: str,
     name_ja = name_ja or name_en
     _check_definition(key, name_en, name_ja, emoji)
     existing = await Value.filter(workspace_id=workspace.id)
-    if any(key == v.key or fold(name_en) in _match_keys(v) or fold(name_ja) in _match_keys(v)
-           for v in existing):
+    if any(key == v.key for v in existing):
         raise ValueKeyTaken(key=key)
+    _check_names_free(existing, name_en, name_ja)
     position = max((v.position for v in existing), default=-1) + 1
     try:
         return await Value.create(workspace=workspace, key=key, name_en=name_en.strip(),
@@ -173,8 +198,7 @@ async def rename_value(workspace: Workspace, actor: Member, tag: str, *, name_en
     new_emoji = value.emoji if emoji is None else emoji
     _check_definition(value.key, new_en, new_ja, new_emoji)
     others = await Value.filter(workspace_id=workspace.id).exclude(id=value.id)
-    if any(fold(name) in _match_keys(v) for v in others for name in (new_en, new_ja)):
-        raise ValueKeyTaken(key=new_en)
+    _check_names_free(others, new_en, new_ja)
     value.name_en, value.name_ja, value.emoji = new_en.strip(), new_ja.strip(), new_emoji.strip()
     await value.save(update_fields=["name_en", "name_ja", "emoji"])
     return value

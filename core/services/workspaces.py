@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from core.errors import InvalidSetting
+from core.errors import InvalidSetting, InvalidWorkspaceId
 from core.i18n import SUPPORTED_LOCALES, fold
 from core.models import Member, Workspace
 from core.services.access import require_admin
@@ -21,11 +21,17 @@ __all__ = ["ensure_workspace", "parse_setting", "require_admin", "settings_view"
 MAX_DAILY_LIMIT = 1000
 # Discord's text inputs stop at 4000 characters; no platform lets a longer thanks through.
 MAX_MESSAGE_LENGTH_LIMIT = 4000
+MAX_EXTERNAL_ID = 255  # the column's length
 
 
 async def ensure_workspace(platform: str, external_id: str, *, name: str | None = None,
                            default_locale: str | None = None) -> Workspace:
-    """The workspace for ``(platform, external_id)``, created with default values on first use."""
+    """The workspace for ``(platform, external_id)``, created with default values on first use.
+
+    ``InvalidWorkspaceId`` for an id that is blank or longer than any platform's (255 characters).
+    """
+    if not external_id.strip() or len(external_id) > MAX_EXTERNAL_ID:
+        raise InvalidWorkspaceId(max=MAX_EXTERNAL_ID)
     workspace = await Workspace.get_or_none(platform=platform, external_id=external_id)
     if workspace is not None:
         return workspace

@@ -13,11 +13,11 @@ async def test_thanks_clap_and_unclap_in_both_languages(db):
     carol = await ConsoleSession.open("demo", "carol", "en")
     posted = render_text(await alice.handle("thanks @bob for the demo #teamwork"))
     number = (await Thanks.get()).id
-    assert f"#{number}" in posted and "Claps: 0" in posted
-    assert "Claps: 1" in render_text(await carol.handle(f"clap {number}"))
+    assert f"#{number}" in posted and "0 claps" in posted
+    assert "1 clap" in render_text(await carol.handle(f"clap {number}"))
     assert "already clapped" in render_text(await carol.handle(f"clap #{number}"))
     assert "拍手はできません" in render_text(await bob.handle(f"拍手 {number}"))
-    assert "Claps: 0" in render_text(await carol.handle(f"unclap {number}"))
+    assert "0 claps" in render_text(await carol.handle(f"unclap {number}"))
     assert await Clap.all().count() == 0
     assert "Usage: clap NUMBER" in render_text(await carol.handle("clap soon"))
     assert "Usage: clap NUMBER" in render_text(await carol.handle("clap"))

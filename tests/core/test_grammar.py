@@ -20,7 +20,7 @@ def test_every_word_the_help_shows_is_accepted(locale):
     entries = [e for top in PHRASES for e in help_entries(locale, top.key, admin=True)]
     assert len(entries) == len(all_keys())
     for entry in entries:
-        hint = catalog(locale).get(f"grammar.{entry.key}.args", "")
+        hint = "".join(catalog(locale).get(f"grammar.{entry.key}.args", ())[:1])
         words = entry.usage[: len(entry.usage) - len(hint)].strip() if hint else entry.usage
         try:
             command = parse(words, [BOB])
@@ -105,11 +105,11 @@ def test_an_unknown_word_is_named_and_a_mention_cannot_be_forged():
 
 @pytest.mark.parametrize("locale", ["en", "ja"])
 def test_the_option_words_the_help_shows_are_understood(locale):
-    hint = catalog(locale)["grammar.leaderboard.args"]
+    hint = catalog(locale)["grammar.leaderboard.args"][0]
     for option in hint.split()[:2]:  # [week|month|all] [sent]; the third names a department
         for word in option.strip("[]").split("|"):
             command = parse(f"{usage('leaderboard', locale).split()[0]} {word}")
             assert isinstance(command, c.ShowLeaderboard) and command.department is None, word
-    on, off = catalog(locale)["grammar.notifications.args"].split("|")
+    on, off = catalog(locale)["grammar.notifications.args"][0].split("|")
     word = usage("notifications", locale).split()[0]
     assert (parse(f"{word} {on}"), parse(f"{word} {off}")) == (c.SetNotifications(True), c.SetNotifications(False))

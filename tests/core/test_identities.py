@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.errors import UnknownMember
+from core.errors import NameTooLong, UnknownMember
 from core.models import Address, Department, Member, Workspace
 from core.services import members as members_module
 from core.services.addresses import AddressWrite, addresses_plan, store_addresses
@@ -179,9 +179,18 @@ async def test_unchanged_addresses_are_not_written(workspace):
         plan.send(await Sql().rows(*statement))
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "x" * 256])
+@pytest.mark.parametrize("bad", ["", "   "])
 async def test_an_id_that_cannot_name_anyone_is_an_unknown_member_and_nothing_is_written(workspace, bad):
     with pytest.raises(UnknownMember):
         await ensure_members(workspace, [Person("amy", "Amy"), Person(bad, "Nobody")])
     assert not await Member.exists(platform_user_id="amy")
     assert (await ensure_member(workspace, "x" * 255)).platform_user_id == "x" * 255
+
+
+@pytest.mark.parametrize("length", [256, 300])
+async def test_a_name_too_long_says_so_and_nothing_is_written(workspace, length):
+    with pytest.raises(NameTooLong) as caught:
+        await ensure_members(workspace, [Person("amy", "Amy"), Person("x" * length, "Nobody")])
+    assert caught.value.localized("en") == f"“{'x' * 40}…” is too long to be a name: a name has at most 255 characters."
+    assert caught.value.localized("ja") == f"「{'x' * 40}…」は名前として長すぎます。名前は255文字までです。"
+    assert not await Member.exists(platform_user_id="amy")

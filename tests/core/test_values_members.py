@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core import errors
-from core.models import Department, Member, Value
+from core.models import Department, Member, Value, Workspace
 from core.services.access import SYSTEM_ACTOR
 from core.services.members import (
     ImportFailed,
@@ -41,7 +41,7 @@ async def test_only_admins_edit_values(workspace, alice, admin):
     assert value.key == "kaizen" and value.position == 5
     with pytest.raises(errors.ValueKeyTaken):
         await add_value(workspace, admin, "kaizen", "Other")
-    with pytest.raises(errors.ValueKeyTaken):
+    with pytest.raises(errors.ValueNameTaken):
         await add_value(workspace, admin, "tw", "Teamwork")
     with pytest.raises(errors.InvalidValueDefinition):
         await add_value(workspace, admin, "bad key!", "Bad")
@@ -134,9 +134,49 @@ async def test_system_actor_is_an_admin_that_is_never_saved(workspace):
 
 
 async def test_a_rename_cannot_take_another_values_name(workspace, admin):
-    with pytest.raises(errors.ValueKeyTaken):
+    with pytest.raises(errors.ValueNameTaken):
         await rename_value(workspace, admin, "growth", name_en="Teamwork")
-    with pytest.raises(errors.ValueKeyTaken):
+    with pytest.raises(errors.ValueNameTaken):
         await rename_value(workspace, admin, "growth", name_ja="挑戦")
     renamed = await rename_value(workspace, admin, "growth", name_en="Growth mindset")
     assert renamed.name_en == "Growth mindset"
+
+
+async def test_a_new_value_whose_name_is_taken_blames_the_name_not_the_key(workspace, admin):
+    with pytest.raises(errors.ValueNameTaken) as caught:
+        await add_value(workspace, admin, "x2", "Teamwork")
+    assert "“Teamwork”" in caught.value.localized("en") and "name" in caught.value.localized("en")
+    assert "「Teamwork」という名前" in caught.value.localized("ja")
+    with pytest.raises(errors.ValueNameTaken):
+        await add_value(workspace, admin, "x3", "Team spirit", "チームワーク")
+    with pytest.raises(errors.ValueKeyTaken) as key_taken:
+        await add_value(workspace, admin, "teamwork", "Something else")
+    assert "“teamwork”" in key_taken.value.localized("en")
+    assert await Value.filter(workspace_id=workspace.id).count() == 5
+
+
+@pytest.mark.parametrize("emoji", ["notanemoji", "123", "x🤝", ":smile:", "🤝 🙌", "ａ"])
+async def test_an_emoji_that_is_not_an_emoji_is_refused(workspace, admin, emoji):
+    with pytest.raises(errors.NotAnEmoji) as caught:
+        await add_value(workspace, admin, "kaizen", "Kaizen", "改善", emoji)
+    assert f"“{emoji}”" in caught.value.localized("en") and f"「{emoji}」" in caught.value.localized("ja")
+    with pytest.raises(errors.NotAnEmoji):
+        await rename_value(workspace, admin, "teamwork", emoji=emoji)
+    assert not await Value.filter(key="kaizen").exists()
+    assert (await Value.get(workspace_id=workspace.id, key="teamwork")).emoji == "🙌"
+
+
+@pytest.mark.parametrize("emoji", ["🔧", "", " 🤝 ", "👨\u200d👩\u200d👧", "👍🏽", "🇯🇵", "1️⃣", "#️⃣", "❤️", "★"])
+async def test_emoji_of_every_kind_are_accepted(workspace, admin, emoji):
+    value = await add_value(workspace, admin, "kaizen", "Kaizen", "改善", emoji)
+    assert value.emoji == emoji.strip()
+
+
+@pytest.mark.parametrize("external_id", ["", "   ", "\t", "w" * 256])
+async def test_a_workspace_needs_an_id(db, external_id):
+    with pytest.raises(errors.InvalidWorkspaceId) as caught:
+        await ensure_workspace("console", external_id)
+    assert caught.value.localized("ja") != caught.value.localized("en")
+    assert "255" in caught.value.localized("en")
+    assert await Workspace.all().count() == 0
+    assert (await ensure_workspace("console", "w" * 255)).name == "w" * 255

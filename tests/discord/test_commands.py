@@ -19,7 +19,7 @@ async def test_leaderboard_shows_mentions_but_pings_nobody(discord: Discord):
     assert data["allowed_mentions"] == {"parse": [], "users": []}
     description = data["embeds"][0]["description"]
     assert f"**1.** <@{BOB}> — 2 thanks" in description
-    assert f"**2.** <@{CAROL}> — 1 thanks" in description
+    assert f"**2.** <@{CAROL}> — 1 thank\\-you" in description  # Discord markdown escapes the hyphen
     sent = await discord.send(discord.command("leaderboard", [{"name": "direction", "type": 3, "value": "sent"}],
                                               locale="ja"))
     assert sent["data"]["embeds"][0]["title"] == "🏆 感謝したランキング"

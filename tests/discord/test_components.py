@@ -16,7 +16,7 @@ async def test_clap_updates_the_same_message_with_the_new_count(discord: Discord
     assert answer["type"] == wire.UPDATE_MESSAGE
     data = answer["data"]
     # The message keeps the language it was posted in, whoever clicks.
-    assert "Claps: 1" in data["embeds"][0]["footer"]["text"]
+    assert "1 clap" in data["embeds"][0]["footer"]["text"]
     assert data["components"][0]["components"][0]["label"].endswith("· 1")
     assert data["allowed_mentions"] == {"parse": [], "users": [BOB]}
     assert (await Thanks.get()).clap_count == 1

@@ -72,7 +72,7 @@ async def test_slow_clap_is_a_deferred_update_then_an_edit(slow_discord: Discord
     assert (await slow_discord.send(click)) == {"type": wire.DEFERRED_UPDATE_MESSAGE}
     await slow_discord.adapter.endpoint.drain()
     edit = fake_discord.calls("PATCH", click["token"])[0]
-    assert "Claps: 1" in edit.body["embeds"][0]["footer"]["text"]
+    assert "1 clap" in edit.body["embeds"][0]["footer"]["text"]
     assert posted["type"] == wire.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE and clap_id({"data": edit.body}) == custom_id
 
 

@@ -136,7 +136,7 @@ async def test_thanks_with_every_option_posts_a_public_embed(discord: Discord):
     assert embed["description"] == "great release notes"
     assert embed["fields"][0]["value"] == f"<@{BOB}>, <@{CAROL}>, <@{DAVE}>"
     assert embed["fields"][1]["value"] == "🙌 Teamwork"
-    assert "Claps: 0" in embed["footer"]["text"]
+    assert "0 claps" in embed["footer"]["text"]
     assert data["allowed_mentions"] == {"parse": [], "users": [BOB, CAROL, DAVE]}
     thanks = await Thanks.get()
     assert clap_id(answer) == f"kizuna:clap:thanks_id={thanks.id}:en"

@@ -48,7 +48,7 @@ def test_meeting_commands_for_a_console_workspace(kizuna):
     code, text = kizuna("meeting", "skip", "1", "2030-12-09", "--locale", "en")
     assert code == 0 and "2030-12-09T10:00" not in text and "2030-12-16T10:00" in text
     code, text = kizuna("meeting", "edit", "1", "--title", "Weekly sync", "--remind", "2h", "--locale", "en")
-    assert code == 0 and "Weekly sync" in text and "Reminders 2h before" in text
+    assert code == 0 and "Weekly sync" in text and "Reminders 2 hours before" in text
     code, text = kizuna("meeting", "move", "1", "2030-12-16", "2030-12-17 11:00", "--locale", "en")
     assert code == 0 and "moved from 2030-12-16 10:00" in text
     assert "#1 Weekly sync" in kizuna("meeting", "list", "--locale", "en")[1]

@@ -164,3 +164,46 @@ async def test_the_same_create_event_twice_makes_one_meeting(workspace, alice):
     assert await Meeting.filter(workspace_id=workspace.id).count() == 1
     other = await service.create_meeting(workspace, alice, **{**args, "idempotency_key": "activity-2"})
     assert other.id != first.id
+
+
+@pytest.mark.parametrize("duration", ["90", "90m", "1h30m", "1h 30m", "1.5h", "1 hour 30 minutes", "1時間30分",
+                                      "１時間３０分", "1時間半", 90])
+async def test_a_length_is_read_whole(workspace, alice, duration):
+    view = await service.create_meeting(workspace, alice, title="T", start="2026-12-07 10:00", channel="c",
+                                        duration_minutes=duration, now=NOW)
+    assert view.duration_minutes == 90
+    edited = await service.edit_meeting(workspace, alice, view.id, duration_minutes="2h 15m", now=NOW)
+    assert edited.duration_minutes == 135
+
+
+@pytest.mark.parametrize("duration", ["1h30", "1h 30x", "an hour", "1.33h", "30m 1h", "1h, 30m", ""])
+async def test_a_length_that_is_not_all_readable_is_refused(workspace, alice, duration):
+    with pytest.raises(errors.UnreadableDuration) as caught:
+        await service.create_meeting(workspace, alice, title="T", start="2026-12-07 10:00", channel="c",
+                                     duration_minutes=duration, now=NOW)
+    assert f"“{duration}”" in caught.value.localized("en") and f"「{duration}」" in caught.value.localized("ja")
+    assert await Meeting.all().count() == 0
+
+
+async def test_a_length_out_of_range_says_the_range(workspace, alice):
+    for duration in ("0", "25h", 0):
+        with pytest.raises(errors.InvalidDuration):
+            await service.create_meeting(workspace, alice, title="T", start="2026-12-07 10:00", channel="c",
+                                         duration_minutes=duration, now=NOW)
+
+
+@pytest.mark.parametrize(("remind", "offsets"), [
+    ("1d,15m", (1440, 15)), ("1日,15分", (1440, 15)), ("１日、１５分", (1440, 15)), ("1h30m,15m", (90, 15)),
+    ("1時間30分", (90,)), ("2h 30m", (120, 30)),
+])
+async def test_reminder_offsets_in_both_languages(workspace, alice, remind, offsets):
+    view = await service.create_meeting(workspace, alice, title="T", start="2026-12-07 10:00", channel="c",
+                                        remind=remind, now=NOW)
+    assert view.reminder_offsets == offsets
+
+
+@pytest.mark.parametrize("remind", ["1d,15x", "1d,soon", "1h30", "1d,,x", "1.33h"])
+async def test_reminder_offsets_that_are_not_all_readable_are_refused(workspace, alice, remind):
+    with pytest.raises(errors.InvalidReminderOffsets):
+        await service.create_meeting(workspace, alice, title="T", start="2026-12-07 10:00", channel="c",
+                                     remind=remind, now=NOW)

@@ -42,7 +42,7 @@ async def test_a_clap_returns_the_refreshed_card_and_counts_once(teams, connecto
     assert answer["statusCode"] == 200
     assert answer["type"] == "application/vnd.microsoft.card.adaptive"
     card = check_card(answer["value"])
-    assert any("Claps: 1" in x for x in body_texts(card))
+    assert any("1 clap" in x for x in body_texts(card))
     # Everyone else's copy is updated too.
     updates = [r for r in connector.activities() if r.method == "PUT"]
     assert updates and updates[0].path.endswith("/activities/activity-1")

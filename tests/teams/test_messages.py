@@ -340,3 +340,10 @@ async def test_channel_and_tag_mentions_are_not_recipients(teams, connector):
     assert any("Who would you like to thank" in x for x in texts(connector.activities()[0].card()))
     assert await Thanks.all().count() == 1
     assert {m.platform_user_id for m in await Member.all()} == {"29:alice", "29:bob"}
+
+
+async def test_a_blank_tenant_is_no_tenant(teams, connector):
+    client, _ = teams
+    await post(client, t.message(connector.url, ALICE, "help", tenant="   "))
+    assert len(connector.wait_for(1)) == 1
+    assert [w.external_id for w in await Workspace.all()] == ["emulator"]
