@@ -18,7 +18,7 @@ from adapters.teams.activity import card_activity, read_activity, reference_payl
 from adapters.teams.adapter import TeamsAdapter
 from adapters.teams.handler import reply
 from adapters.teams.render import render_card
-from adapters.teams.testing import ALICE, BOB, User
+from adapters.teams.testing import ALICE, BOB, CAROL, User
 from adapters.teams.wire import activity_json
 from cards.model import NoticeMessage
 from core.app import identities as identity_module
@@ -166,6 +166,23 @@ async def test_thanks_turns_reuse_the_workspace_and_members_they_read(teams, con
     assert reads == ["29:alice"]
     assert (await Member.get(platform_user_id="29:alice")).display_name == "Alice Liddell"
     assert await Thanks.all().count() == 3
+
+
+async def test_a_first_thanks_resolves_sender_and_recipients_in_one_trip(teams, connector, monkeypatch):
+    client, _ = teams
+    calls = []
+    real = people_module.ensure_members
+
+    async def counting(workspace, people, *args, **kwargs):
+        calls.append(sorted(p.platform_user_id for p in people))
+        return await real(workspace, people, *args, **kwargs)
+
+    monkeypatch.setattr(people_module, "ensure_members", counting)
+    await client.post("/api/messages", json=t.message(connector.url, ALICE, f"thanks {BOB.tag} {CAROL.tag} for it",
+                                                      [BOB, CAROL]))
+    assert calls == [["29:alice", "29:bob", "29:carol"]]
+    assert await Thanks.all().count() == 1
+    assert await Address.filter(key__in=["member:29:bob", "member:29:carol"]).count() == 2
 
 
 async def test_a_cached_admin_flag_never_grants_rights(teams, connector, check_card):

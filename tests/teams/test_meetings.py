@@ -84,13 +84,14 @@ async def create_through_dialog(client, connector, *, where=None, **overrides):
 # ---- the dialog ----------------------------------------------------------------------------------
 
 
-async def test_meeting_offers_a_button_that_opens_the_dialog(teams, connector, check_card):
+async def test_meeting_lists_and_offers_a_button_that_opens_the_dialog(teams, connector, check_card):
     client, _ = teams
     await departments_for_teams(client, connector)
     response = await client.post("/api/messages", json=t.message(connector.url, ALICE, "meeting"))
     assert response.status == 201
     launcher = check_card(connector.activities()[-1].card())
-    button = launcher["actions"][0]
+    assert any("no meetings" in x.lower() or "Meetings" in x for x in texts(launcher)), texts(launcher)
+    button = launcher["actions"][-1]
     assert button["type"] == "Action.Submit" and button["data"]["msteams"] == {"type": "task/fetch"}
     assert button["title"] == "Schedule a meeting"
 
@@ -110,8 +111,8 @@ async def test_meeting_offers_a_button_that_opens_the_dialog(teams, connector, c
 
     await client.post("/api/messages", json=t.message(connector.url, ALICE, "ミーティング", locale="ja-JP"))
     ja = check_card(connector.activities()[-1].card())
-    assert ja["actions"][0]["title"] == "ミーティングを予定する"
-    answer = await (await client.post("/api/messages", json=task_fetch(connector, ja["actions"][0]["data"],
+    assert ja["actions"][-1]["title"] == "ミーティングを予定する"
+    answer = await (await client.post("/api/messages", json=task_fetch(connector, ja["actions"][-1]["data"],
                                                                        locale="ja-JP"))).json()
     form = check_card(answer["task"]["value"]["card"]["content"])
     assert inputs(form)["repeat"]["choices"][1]["title"] == "毎週"
