@@ -51,19 +51,19 @@ def _stores_this_channel(command: c.Command) -> bool:
 async def answer_message(people: People, incoming: Incoming, text: str, mentions: Sequence[Mention]) -> Card | None:
     """The card answering one message (None: nothing to say, e.g. a thanks delivered twice)."""
     line, persons = read_text(text, mentions)
-    command: c.Command | None = None
+    command: c.Command | KizunaError
     try:
         command = parse(line, persons)
     except KizunaError as error:
-        failure = error
-    fresh = command is not None and command.reads_fresh()
+        command = error  # answered in the sender's language, once they are known
+    fresh = isinstance(command, c.Command) and command.reads_fresh()
     recipients = command.recipients if isinstance(command, c.GiveThanks) else ()
     try:
         caller = await people.caller(incoming, fresh=fresh, people=recipients)
     except KizunaError as error:
         return render_card(error_message(error, resolve_locale(incoming.locale)))
-    if command is None:
-        return render_card(error_message(failure, caller.locale))
+    if isinstance(command, KizunaError):
+        return render_card(error_message(command, caller.locale))
     try:
         return await _run(people, incoming, caller, command)
     except KizunaError as error:
