@@ -1,4 +1,10 @@
-"""Microsoft Teams adapter (Bot Framework SDK 4.17, ``CloudAdapter``): every botbuilder import lives here."""
+"""Microsoft Teams adapter (Bot Framework SDK 4.17, ``CloudAdapter``): every botbuilder import lives here.
+
+Only the modules that speak the Bot Framework protocol import the SDK: ``adapter`` (HTTP, auth,
+outbound), ``handler`` (the activity handler), ``activity`` (reading activities), ``sdk`` (its
+work-arounds) and ``wire`` (the connector fast path). ``text``, ``invokes``, ``people``,
+``outcomes``, ``dialog``, ``meetings`` and ``render`` work on plain data (``incoming``).
+"""
 
 from __future__ import annotations
 

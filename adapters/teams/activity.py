@@ -1,20 +1,30 @@
-"""Reading Bot Framework activities: who, where, which mentions, and what text is left for the command."""
+"""Reading and writing Bot Framework activities: who, where, which mentions (as ``incoming`` plain
+data), conversation references, and the card activity Kizuna sends."""
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from botbuilder.core import TurnContext
-from botbuilder.schema import Activity, ChannelAccount, ConversationAccount, ConversationReference, Entity
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    Attachment,
+    ChannelAccount,
+    ConversationAccount,
+    ConversationReference,
+    Entity,
+)
 from msrest.serialization import Deserializer, Model
 
-from core.services.addresses import channel_key, member_key
+from adapters.teams.incoming import BOT_ID_PREFIX, MAX_ID_LENGTH, PLATFORM, Incoming, Mention, event_key
+from core.services.addresses import AddressWrite, channel_key, member_key
+from core.services.members import Person
 
-PLATFORM = "teams"
+__all__ = ["BOT_ID_PREFIX", "MAX_ID_LENGTH", "PLATFORM", "Incoming", "Mention", "card_activity", "read_incoming"]
+CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 _NBSP = re.compile(r"&nbsp;|\xa0", re.IGNORECASE)
 
 
@@ -92,32 +102,7 @@ def read_activity(body: dict[str, Any]) -> Activity:
     return activity
 
 
-@dataclass(frozen=True)
-class Mention:
-    """One ``mention`` entity: the MRI (``29:…``), the display name and the exact ``<at>…</at>`` text.
-
-    ``person`` is False for a mention of a channel, team or tag (not someone who can be thanked);
-    ``is_bot`` is True for a bot (Teams bot ids start with ``28:``).
-    """
-
-    id: str
-    name: str
-    text: str
-    person: bool = True
-
-    @property
-    def is_bot(self) -> bool:
-        return self.id.startswith(BOT_ID_PREFIX)
-
-
-# Teams ids: ``29:`` users, ``8:`` guests and federated users, ``28:`` bots, ``19:`` channels,
-# teams and chats (a conversation, never a person).
-BOT_ID_PREFIX = "28:"
-_CONVERSATION_ID_PREFIX = "19:"
-# Real Teams ids are far shorter (a 1:1 conversation id, the longest, is about 150 characters). The
-# rows and address keys built from an id (``channel:<conversation id>``…) must fit their 255-character
-# columns, so a longer "id" names nobody and nothing.
-MAX_ID_LENGTH = 200
+_CONVERSATION_ID_PREFIX = "19:"  # channels, teams and chats: a conversation, never a person
 
 
 def _is_person(mentioned: dict[str, Any]) -> bool:
@@ -160,9 +145,7 @@ def aad_object_id(activity: Activity) -> str | None:
 
 def idempotency_key(activity: Activity, prefix: str) -> str:
     """The activity id, scoped to its conversation (Teams message ids are only unique per conversation)."""
-    conversation = activity.conversation.id if activity.conversation else ""
-    digest = hashlib.sha256(conversation.encode()).hexdigest()[:16]
-    return f"teams:{prefix}:{digest}:{activity.id}"[:255]
+    return event_key(activity.conversation.id if activity.conversation else "", activity.id, prefix)
 
 
 def mentions(activity: Activity) -> list[Mention]:
@@ -207,26 +190,6 @@ def split_mentions(activity: Activity) -> tuple[str, list[Mention]]:
         else:
             people.append(mention)
     return text.strip(), people
-
-
-def message_without_mentions(text: str, people: list[Mention]) -> str:
-    """The thanks message: the leading ``<at>`` recipients are dropped, later ones become plain names.
-
-    ``<at>Bob</at> <at>Carol</at> for the notes`` → ``for the notes``;
-    ``<at>Bob</at> for helping <at>Carol</at>`` → ``for helping Carol``.
-    """
-    rest = text.strip()
-    tags = {m.text: m.name for m in people}
-    changed = True
-    while changed and rest:
-        changed = False
-        for tag in tags:
-            if rest.startswith(tag):
-                rest = rest[len(tag):].lstrip(" ,、，:：")
-                changed = True
-    for tag, name in tags.items():
-        rest = rest.replace(tag, name)
-    return rest.strip()
 
 
 _PLAIN_ACCOUNT_TYPES = {"str", "bool", "object"}
@@ -306,3 +269,31 @@ def address_keys(activity: Activity) -> list[tuple[str, dict[str, Any]]]:
         return [(member_key(sender.id), reference_payload(activity))]
     base = base_conversation_id(activity.conversation.id)
     return [(channel_key(base), channel_reference(activity, base))]
+
+
+def read_incoming(activity: Activity) -> Incoming | None:
+    """Who and where, as plain data; None for an activity that names no sender (nobody to act for)."""
+    sender = activity.from_property
+    if sender is None or not sender.id:
+        return None
+    conversation = activity.conversation.id if activity.conversation is not None else ""
+    channel = base_conversation_id(conversation)
+    bot = {"id": activity.recipient.id if activity.recipient else None,
+           "name": (activity.recipient.name if activity.recipient else None) or "Kizuna"}
+    reference = reference_payload(activity)
+    in_channel = channel_reference(activity, channel)
+    # What ``address_keys`` gives, from the references just built (each is built once).
+    here: tuple[AddressWrite, ...] = ()
+    if activity.conversation is not None and activity.service_url:
+        here = ((AddressWrite(member_key(sender.id), reference),) if conversation_type(activity) == "personal"
+                else (AddressWrite(channel_key(channel), in_channel),))
+    return Incoming(
+        tenant=tenant_id(activity), sender=Person(sender.id, sender.name, activity.locale),
+        aad=aad_object_id(activity), locale=activity.locale, conversation=conversation, channel=channel,
+        activity_id=activity.id, service_url=activity.service_url or "", bot=bot,
+        reference=reference, channel_reference=in_channel, here=here, reply_to_id=activity.reply_to_id)
+
+
+def card_activity(card: dict[str, Any]) -> Activity:
+    """A message activity carrying one Adaptive Card."""
+    return Activity(type=ActivityTypes.message, attachments=[Attachment(content_type=CARD_CONTENT_TYPE, content=card)])

@@ -29,8 +29,8 @@ from botframework.connector.auth._connector_factory_impl import _ConnectorFactor
 from msrest.exceptions import ClientRequestError
 
 from adapters.teams import activity as act
-from adapters.teams.bot import KizunaTeamsBot, card_activity
-from adapters.teams.identity import DEFAULT_TTL as DEFAULT_IDENTITY_TTL
+from adapters.teams.handler import KizunaTeamsBot
+from adapters.teams.render import render_card
 from adapters.teams.sdk import (
     RetryPolicy,
     apply_sdk_fixes,
@@ -41,6 +41,7 @@ from adapters.teams.sdk import (
 )
 from adapters.teams.wire import ConnectorSender
 from cards.text import render_text
+from core.app.identities import DEFAULT_TTL as DEFAULT_IDENTITY_TTL
 from core.config import ConfigurationError, Settings
 from core.i18n import translate
 from core.models import Workspace
@@ -200,7 +201,7 @@ class TeamsAdapter:
         self.retry = retry or RetryPolicy()
         # Teams gives an invoke 5 s (composeExtension/submitAction); keep a second for everything else.
         self.invoke_budget = invoke_budget
-        # How long a workspace/member row read by a turn that needs no rights is reused (identity.py).
+        # How long a workspace/member row read by a turn that needs no rights is reused (core.app.identities).
         self.identity_ttl = identity_ttl
         self.configuration = BotConfiguration(settings, auth_overrides)
         try:
@@ -244,6 +245,11 @@ class TeamsAdapter:
         """Keep a background post alive until it ends (and let ``close`` wait for it)."""
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    @property
+    def admin_ids(self) -> tuple[str, ...]:
+        """Entra object ids the operator made admins (``KIZUNA_TEAMS_ADMIN_IDS``)."""
+        return tuple(self.settings.teams_admin_ids)
 
     # ---- inbound ------------------------------------------------------------------------------
 
@@ -297,6 +303,10 @@ class TeamsAdapter:
         factory = self.authentication.create_connector_factory(claims)
         return await self.cloud.connector_client(factory, service_url, None)
 
+    async def post_card(self, reference: Mapping[str, Any], card: dict[str, Any]) -> str:
+        """Post an Adaptive Card into the conversation of a stored reference."""
+        return await self.post(reference, act.card_activity(card))
+
     async def post(self, reference: Mapping[str, Any], outgoing: Activity) -> str:
         """Post ``outgoing`` into the conversation of a stored reference (a new message, not a reply)."""
         conversation = (reference.get("conversation") or {}).get("id")
@@ -336,7 +346,7 @@ class TeamsAdapter:
         """Send one outbox message (feed post or 1:1 notification), or raise ``DeliveryFailed``."""
         payload = dict(outgoing.address)
         try:
-            activity = card_activity(outgoing.message)
+            activity = act.card_activity(render_card(outgoing.message))
             if "conversation" in payload:
                 await self.post(payload, activity)
                 return

@@ -9,7 +9,7 @@ from typing import Any
 
 from adapters.teams.render import CARD_SCHEMA, CARD_VERSION, attachment, check_size, rich, run
 from core.i18n import translate
-from core.models import Value
+from core.views import ValueRef
 
 COMMAND_ID = "sendThanks"
 SUBMIT_MARKER = "send_thanks"
@@ -51,7 +51,7 @@ def parse_submission(data: Mapping[str, Any] | None) -> ThanksSubmission:
                             message if isinstance(message, str) else "")
 
 
-def thanks_form(locale: str, values: Sequence[Value], *, max_length: int, message: str = "",
+def thanks_form(locale: str, values: Sequence[ValueRef], *, max_length: int, message: str = "",
                 submission: ThanksSubmission | None = None, error: str | None = None,
                 people: Sequence[tuple[str, str]] = (), submit_data: Mapping[str, str] | None = None,
                 ) -> dict[str, Any]:

@@ -1,15 +1,15 @@
-"""Meetings in Teams: the "Schedule a meeting" / "Edit meeting" dialog, its answer, and ``meeting …`` text.
+"""Meetings in Teams: the "Schedule a meeting" / "Edit meeting" dialog, its answer, and the cards
+that open it (the launcher, "Edit" on a meeting card).
 
 The dialog is an Adaptive Card form shown by ``task/fetch`` (from the launcher card's button, or the
 "Edit" button of a meeting card) or ``composeExtension/fetchTask`` (the "Schedule meeting" compose
-extension); what it sends back is untrusted and is checked by ``core.meetings.service`` — an error
-(including "only the organiser or an admin") comes back into the dialog.
+extension); what it sends back is untrusted and becomes a ``CreateMeeting`` / ``EditMeeting``
+command, checked by the core — an error (including "only the organiser or an admin") comes back
+into the dialog. Text commands (``meeting list``…) are the core grammar's.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +28,8 @@ from adapters.teams.render import (
     run,
     task_fetch_button,
 )
-from core.i18n import fold, translate
+from core.app.commands import MeetingFields
+from core.i18n import translate
 from core.meetings import errors
 from core.meetings.recurrence import RecurrenceError, format_offset, parse_offsets
 from core.meetings.service import MeetingView
@@ -70,16 +71,15 @@ class MeetingSubmission:
     place: str = ""
     agenda: str = ""
 
-    def fields(self) -> dict[str, Any]:
-        """Keyword arguments for ``core.meetings.service.create_meeting`` (channel and organiser aside)."""
+    def fields(self) -> MeetingFields:
+        """The meeting this dialog describes (for ``CreateMeeting``)."""
         if not self.date.strip() or not self.time.strip():
             raise errors.InvalidMeetingStart(start=f"{self.date} {self.time}".strip() or "—")
-        return {
-            "title": self.title, "start": f"{self.date.strip()} {self.time.strip()[:5]}",
-            "timezone": self.timezone.strip() or None, "repeat": self.repeat.strip() or "none",
-            "remind": self.remind, "duration_minutes": self.duration.strip() or "60",
-            "departments": list(self.departments), "place": self.place, "agenda": self.agenda,
-        }
+        return MeetingFields(
+            title=self.title, start=f"{self.date.strip()} {self.time.strip()[:5]}",
+            timezone=self.timezone.strip() or None, repeat=self.repeat.strip() or "none",
+            remind=self.remind, duration=self.duration.strip() or "60",
+            departments=",".join(self.departments), place=self.place, agenda=self.agenda)
 
 
 def _text(data: Mapping[str, Any], key: str, default: str = "") -> str:
@@ -123,8 +123,8 @@ def submission_from_view(view: MeetingView) -> MeetingSubmission:
         departments=tuple(view.departments), place=view.place, agenda=view.agenda)
 
 
-def edit_changes(view: MeetingView, submission: MeetingSubmission) -> dict[str, Any]:
-    """Keyword arguments for ``edit_meeting``: only what the dialog changed (``None`` keeps a field).
+def edit_changes(view: MeetingView, submission: MeetingSubmission) -> MeetingFields:
+    """What the dialog changed (for ``EditMeeting``; ``None`` keeps a field).
 
     Values are passed as typed: checking them is the core's job, so a bad one comes back as its error.
     """
@@ -147,14 +147,14 @@ def edit_changes(view: MeetingView, submission: MeetingSubmission) -> dict[str, 
     if not same_reminders:
         changes["remind"] = submission.remind
     if submission.duration.strip() != before.duration:
-        changes["duration_minutes"] = submission.duration.strip()
+        changes["duration"] = submission.duration.strip()
     if submission.departments != before.departments:
-        changes["departments"] = list(submission.departments)
+        changes["departments"] = ",".join(submission.departments)
     if submission.place != before.place:
         changes["place"] = submission.place
     if submission.agenda != before.agenda:
         changes["agenda"] = submission.agenda
-    return changes
+    return MeetingFields(**changes)
 
 
 def edit_button(locale: str, meeting_id: int) -> dict[str, Any]:
@@ -270,69 +270,25 @@ def meeting_task(locale: str, card: dict[str, Any], *, editing: bool = False) ->
     }}}
 
 
-def launcher_card(locale: str) -> dict[str, Any]:
-    """What ``meeting`` with no arguments answers: a button that opens the dialog, and the text commands."""
-    card: dict[str, Any] = {
-        "type": "AdaptiveCard", "$schema": CARD_SCHEMA, "version": CARD_VERSION, "lang": locale,
-        "body": [label(translate(locale, "teams.meeting.launcher.title"), weight="Bolder", size="Medium"),
-                 label(translate(locale, "teams.meeting.launcher.text"))],
-        "actions": [task_fetch_button(translate(locale, "teams.meeting.launcher.button"),
-                                      {"kizuna": OPEN_MEETING_FORM})],
-    }
+def launcher_button(locale: str) -> dict[str, Any]:
+    """"Schedule a meeting": opens the dialog."""
+    return task_fetch_button(translate(locale, "teams.meeting.launcher.button"), {"kizuna": OPEN_MEETING_FORM})
+
+
+def with_launcher_button(card: dict[str, Any], locale: str) -> dict[str, Any]:
+    """The meeting list with "Schedule a meeting" under it."""
+    card["actions"] = [*card.get("actions", []), launcher_button(locale)]
     check_size(card)
     return card
 
 
-# ---- text commands ------------------------------------------------------------------------------
-
-_ACTIONS = {
-    "create": "create", "new": "create", "add": "create", "schedule": "create", "作成": "create", "登録": "create",
-    "list": "list", "ls": "list", "一覧": "list", "リスト": "list",
-    "show": "show", "info": "show", "詳細": "show",
-    "skip": "skip", "スキップ": "skip", "休み": "skip",
-    "cancel": "cancel", "end": "cancel", "中止": "cancel", "キャンセル": "cancel", "終了": "cancel",
-    "edit": "edit", "change": "edit", "編集": "edit", "変更": "edit",
-    "pause": "pause", "一時停止": "pause", "停止": "pause",
-    "resume": "resume", "再開": "resume",
-    "move": "move", "移動": "move",
-    "help": "help", "ヘルプ": "help", "?": "help",
-}
-
-
-@dataclass(frozen=True)
-class MeetingText:
-    """``meeting <action> <args…>`` as typed after the bot's mention."""
-
-    action: str
-    args: tuple[str, ...]
-
-
-def parse_meeting_text(rest: str) -> MeetingText:
-    """``list`` / ``skip 3 2026-12-07`` / ``中止 3`` (full-width digits and ``＃3`` are fine)."""
-    words = unicodedata.normalize("NFKC", rest).replace("　", " ").split()
-    if not words:
-        return MeetingText("create", ())
-    action = _ACTIONS.get(fold(words[0]))
-    if action is None:
-        raise errors.InvalidMeetingCommand(hint=words[0][:30])
-    return MeetingText(action, tuple(words[1:]))
-
-
-_TIME = re.compile(r"\d{1,2}:\d{2}")
-
-
-def parse_move(meeting_id: str, args: Sequence[str]) -> tuple[str, str]:
-    """``move ID DATE NEWSTART`` → (which occurrence, its new local start).
-
-    ``DATE`` is a date, an occurrence key (``2030-12-02T10:00``) or a date and time; ``NEWSTART`` is
-    ``YYYY-MM-DD HH:MM``, or just ``HH:MM`` for the same day.
-    """
-    rest = list(args)
-    if len(rest) < 2:
-        raise errors.InvalidMeetingCommand(hint=f"meeting move {meeting_id} YYYY-MM-DD YYYY-MM-DD HH:MM")
-    occurrence = rest.pop(0)
-    if len(rest) >= 3 and _TIME.fullmatch(rest[0]):
-        occurrence += " " + rest.pop(0)
-    if len(rest) == 1 and _TIME.fullmatch(rest[0]):
-        return occurrence, f"{occurrence.replace('T', ' ').split()[0]} {rest[0]}"
-    return occurrence, " ".join(rest[:2])
+def launcher_card(locale: str) -> dict[str, Any]:
+    """What ``meeting create`` with no arguments answers: a button that opens the dialog, and the text commands."""
+    card: dict[str, Any] = {
+        "type": "AdaptiveCard", "$schema": CARD_SCHEMA, "version": CARD_VERSION, "lang": locale,
+        "body": [label(translate(locale, "teams.meeting.launcher.title"), weight="Bolder", size="Medium"),
+                 label(translate(locale, "teams.meeting.launcher.text"))],
+        "actions": [launcher_button(locale)],
+    }
+    check_size(card)
+    return card

@@ -21,15 +21,17 @@ Rights = Literal["anyone", "admin"]
 class Command:
     """Base of every command. ``rights`` is who may run it; ``changes_workspace`` says that the
     command may change settings, rights or departments (a cached identity must not be trusted
-    for it, and caches are forgotten after it)."""
+    for it, and caches are forgotten after it); ``checks_rights`` that its service decides by
+    the caller's admin flag itself (e.g. "the organiser or an admin")."""
 
     rights: ClassVar[Rights] = "anyone"
     changes_workspace: ClassVar[bool] = False
+    checks_rights: ClassVar[bool] = False
 
     @classmethod
     def reads_fresh(cls) -> bool:
         """Anything that checks rights or changes the workspace reads its caller fresh."""
-        return cls.rights != "anyone" or cls.changes_workspace
+        return cls.rights != "anyone" or cls.changes_workspace or cls.checks_rights
 
 
 class AdminCommand(Command):
@@ -166,6 +168,8 @@ class ShowMeeting(Command):
 class EditMeeting(Command):
     """Change a meeting series (its organiser or an admin)."""
 
+    checks_rights: ClassVar[bool] = True  # the organiser or an admin
+
     meeting: str
     fields: MeetingFields
 
@@ -173,6 +177,8 @@ class EditMeeting(Command):
 @dataclass(frozen=True)
 class SkipOccurrence(Command):
     """Skip one date of a series."""
+
+    checks_rights: ClassVar[bool] = True  # the organiser or an admin
 
     meeting: str
     occurrence: str
@@ -182,6 +188,8 @@ class SkipOccurrence(Command):
 class RestoreOccurrence(Command):
     """Undo a skip or a move."""
 
+    checks_rights: ClassVar[bool] = True  # the organiser or an admin
+
     meeting: str
     occurrence: str
 
@@ -189,6 +197,8 @@ class RestoreOccurrence(Command):
 @dataclass(frozen=True)
 class MoveOccurrence(Command):
     """Move one date of a series to ``to`` (``YYYY-MM-DD HH:MM``, or ``HH:MM`` on the same day)."""
+
+    checks_rights: ClassVar[bool] = True  # the organiser or an admin
 
     meeting: str
     occurrence: str
@@ -199,6 +209,8 @@ class MoveOccurrence(Command):
 class PauseMeeting(Command):
     """Stop reminders until resumed."""
 
+    checks_rights: ClassVar[bool] = True  # the organiser or an admin
+
     meeting: str
 
 
@@ -206,12 +218,16 @@ class PauseMeeting(Command):
 class ResumeMeeting(Command):
     """Start reminders again."""
 
+    checks_rights: ClassVar[bool] = True  # the organiser or an admin
+
     meeting: str
 
 
 @dataclass(frozen=True)
 class CancelMeeting(Command):
     """End a series."""
+
+    checks_rights: ClassVar[bool] = True  # the organiser or an admin
 
     meeting: str
 
@@ -228,6 +244,8 @@ class AnswerRsvp(Command):
 @dataclass(frozen=True)
 class ShowRsvps(Command):
     """Who answered what (the organiser or an admin); the next date when ``occurrence`` is None."""
+
+    checks_rights: ClassVar[bool] = True  # the organiser or an admin
 
     meeting: str
     occurrence: str | None = None

@@ -381,6 +381,10 @@ def _meeting_move(args: Args) -> c.Command:
         to = options["to"]
     else:
         occurrence, rest = _occurrence(positional, args)
+        if not rest and " " in occurrence:
+            # ``ID DATE HH:MM``: the time is where the date moves to (the same day), not part of it.
+            occurrence, time = occurrence.split(" ", 1)
+            rest = [time]
         to = " ".join(rest)
     if not to:
         raise args.usage()

@@ -8,12 +8,12 @@ import time
 import pytest
 from msrest.universal_http import requests as msrest_requests
 
-from adapters.teams import bot
 from adapters.teams import testing as t
 from adapters.teams.sdk import apply_sdk_fixes, retry_after_of
 from adapters.teams.testing import ALICE, BOB, Failure
 from cards.model import NoticeMessage
 from core.models import Address, Delivery, Workspace
+from core.services import thanks as thanks_service
 from kizuna.plugin import DeliveryFailed, OutgoingMessage
 from kizuna.worker import OutboxWorker
 from tests.teams.cards import no_sleep_policy
@@ -143,7 +143,7 @@ async def test_a_notification_claimed_before_its_address_exists_is_delivered_lat
 async def test_the_address_is_stored_before_the_notification_is_written(teams, connector, monkeypatch, via):
     """The outbox worker may claim a notification the moment ``give_thanks`` commits it."""
     client, adapter = teams
-    real_give_thanks = bot.give_thanks
+    real_give_thanks = thanks_service.give_thanks
     outcomes: list[str] = []
 
     async def give_thanks_then_the_worker_runs(*args, **kwargs):
@@ -153,7 +153,7 @@ async def test_the_address_is_stored_before_the_notification_is_written(teams, c
         outcomes.extend(await Delivery.filter(kind="notification").values_list("status", flat=True))
         return result
 
-    monkeypatch.setattr(bot, "give_thanks", give_thanks_then_the_worker_runs)
+    monkeypatch.setattr(thanks_service, "give_thanks", give_thanks_then_the_worker_runs)
     if via == "message":
         activity = t.message(connector.url, ALICE, f"thanks {BOB.tag} for the demo", [BOB])
     else:

@@ -12,15 +12,16 @@ from botbuilder.schema import Activity, ResourceResponse
 from msrest.exceptions import DeserializationError
 from msrest.serialization import Model
 
-from adapters.teams import bot as bot_module
-from adapters.teams import identity as identity_module
+from adapters.teams import people as people_module
 from adapters.teams import testing as t
-from adapters.teams.activity import read_activity, reference_payload
+from adapters.teams.activity import card_activity, read_activity, reference_payload
 from adapters.teams.adapter import TeamsAdapter
-from adapters.teams.bot import KizunaTeamsBot, card_activity
-from adapters.teams.testing import ALICE, BOB, User
+from adapters.teams.handler import reply
+from adapters.teams.render import render_card
+from adapters.teams.testing import ALICE, BOB, CAROL, User
 from adapters.teams.wire import activity_json
 from cards.model import NoticeMessage
+from core.app import identities as identity_module
 from core.models import Address, Delivery, Department, DepartmentFlow, Member, Thanks, Value, Workspace
 from core.services.addresses import AddressWrite
 
@@ -28,7 +29,7 @@ from core.services.addresses import AddressWrite
 def _reply_like_turn_context(incoming: dict) -> Activity:
     """The reply ``TurnContext.send_activity`` hands to the adapter (reference applied, input hint set)."""
     activity = Activity().deserialize(incoming)
-    reply = card_activity(NoticeMessage("en", "Thanks for ${x} <at>Bob</at> {\"json\": 1}", "title"))
+    reply = card_activity(render_card(NoticeMessage("en", "Thanks for ${x} <at>Bob</at> {\"json\": 1}", "title")))
     reply = TurnContext.apply_conversation_reference(copy.deepcopy(reply),
                                                      TurnContext.get_conversation_reference(activity))
     reply.input_hint = "acceptingInput"
@@ -135,7 +136,7 @@ def test_teams_messages_and_invokes_do_not_need_the_sdk_deserializer(monkeypatch
         read_activity(payload)
 
 
-# ---- the identity cache (adapters/teams/identity.py) ---------------------------------------------
+# ---- the identity cache (core/app/identities.py) ---------------------------------------------
 
 async def _thanks(client, url, sender, recipient, text="for the help", **kwargs):
     response = await client.post("/api/messages", json=t.message(url, sender, f"thanks {recipient.tag} {text}",
@@ -151,13 +152,13 @@ async def test_thanks_turns_reuse_the_workspace_and_members_they_read(teams, con
     client, _ = teams
     await _thanks(client, connector.url, ALICE, BOB)
     reads = []
-    real = bot_module.ensure_members
+    real = people_module.ensure_members
 
     async def counting(workspace, people, *args, **kwargs):
         reads.extend(p.platform_user_id for p in people)
         return await real(workspace, people, *args, **kwargs)
 
-    monkeypatch.setattr(bot_module, "ensure_members", counting)
+    monkeypatch.setattr(people_module, "ensure_members", counting)
     await _thanks(client, connector.url, ALICE, BOB, "again")
     assert reads == []
     # A new display name is written at once.
@@ -165,6 +166,23 @@ async def test_thanks_turns_reuse_the_workspace_and_members_they_read(teams, con
     assert reads == ["29:alice"]
     assert (await Member.get(platform_user_id="29:alice")).display_name == "Alice Liddell"
     assert await Thanks.all().count() == 3
+
+
+async def test_a_first_thanks_resolves_sender_and_recipients_in_one_trip(teams, connector, monkeypatch):
+    client, _ = teams
+    calls = []
+    real = people_module.ensure_members
+
+    async def counting(workspace, people, *args, **kwargs):
+        calls.append(sorted(p.platform_user_id for p in people))
+        return await real(workspace, people, *args, **kwargs)
+
+    monkeypatch.setattr(people_module, "ensure_members", counting)
+    await client.post("/api/messages", json=t.message(connector.url, ALICE, f"thanks {BOB.tag} {CAROL.tag} for it",
+                                                      [BOB, CAROL]))
+    assert calls == [["29:alice", "29:bob", "29:carol"]]
+    assert await Thanks.all().count() == 1
+    assert await Address.filter(key__in=["member:29:bob", "member:29:carol"]).count() == 2
 
 
 async def test_a_cached_admin_flag_never_grants_rights(teams, connector, check_card):
@@ -258,8 +276,8 @@ async def test_the_direct_reply_sends_what_send_activity_sends(incoming):
     sdk_adapter, our_adapter = _CapturingAdapter(), _CapturingAdapter()
     sdk_context = TurnContext(sdk_adapter, read_activity(copy.deepcopy(incoming)))
     our_context = TurnContext(our_adapter, read_activity(copy.deepcopy(incoming)))
-    await sdk_context.send_activity(card_activity(message))
-    await KizunaTeamsBot._reply(our_context, card_activity(message))
+    await sdk_context.send_activity(card_activity(render_card(message)))
+    await reply(our_context, card_activity(render_card(message)))
     assert [_state(a) for a in our_adapter.sent] == [_state(a) for a in sdk_adapter.sent]
     assert [activity_json(a) for a in our_adapter.sent] == [a.serialize() for a in sdk_adapter.sent]
     assert our_context.responded and sdk_context.responded
@@ -276,31 +294,31 @@ async def test_the_direct_reply_leaves_send_handlers_to_the_sdk():
         return await next_send()
 
     context.on_send_activities(handler)
-    await KizunaTeamsBot._reply(context, card_activity(NoticeMessage("en", "hi", "title")))
+    await reply(context, card_activity(render_card(NoticeMessage("en", "hi", "title"))))
     assert len(seen) == 1 and adapter.sent == seen
 
 
 async def test_addresses_this_process_stored_are_not_written_again(make_adapter, monkeypatch):
     from core.services.workspaces import ensure_workspace
 
-    bot = make_adapter().bot
+    people = make_adapter().bot.people
     workspace = await ensure_workspace("teams", "tenant-batch")
     await Address.create(workspace_id=workspace.id, key="kept", payload={"v": "old"})
     items = [AddressWrite("kept", {"v": "new"}, replace=False), AddressWrite("ref", {"v": 1})]
-    await bot._store_addresses(workspace, items)
+    await people.store_addresses(workspace, items)
     assert {a.key: a.payload for a in await Address.filter(workspace_id=workspace.id)} == {
         "kept": {"v": "old"}, "ref": {"v": 1}}
     calls = []
-    real = bot_module.store_addresses
+    real = people_module.store_addresses
 
     async def counting(workspace, writes):
         calls.append([w.key for w in writes])
         await real(workspace, writes)
 
-    monkeypatch.setattr(bot_module, "store_addresses", counting)
-    await bot._store_addresses(workspace, items)
+    monkeypatch.setattr(people_module, "store_addresses", counting)
+    await people.store_addresses(workspace, items)
     assert calls == []  # known now: nothing is written again
-    await bot._store_addresses(workspace, [AddressWrite("kept", {"v": "newer"}, replace=False),
+    await people.store_addresses(workspace, [AddressWrite("kept", {"v": "newer"}, replace=False),
                                            AddressWrite("ref", {"v": 2})])
     assert calls == [["ref"]]  # only a replacing write with a new payload goes to the database
     assert (await Address.get(workspace_id=workspace.id, key="ref")).payload == {"v": 2}

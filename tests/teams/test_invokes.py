@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from adapters.teams import bot
+from adapters.teams import people as teams_people
 from adapters.teams import testing as t
 from adapters.teams.adapter import TeamsAdapter
 from adapters.teams.dialog import SUBMIT_MARKER
@@ -16,6 +16,9 @@ from adapters.teams.render import OPEN_MEETING_FORM
 from adapters.teams.testing import ALICE, BOB, CAROL, Failure, User
 from core.i18n import translate
 from core.models import Address, Clap, Delivery, Member, Thanks, ThanksRecipient
+from core.services import members as members_service
+from core.services import thanks as thanks_service
+from core.services import values as values_service
 from tests.teams.cards import body_texts
 
 DAVE = User("29:dave", "Dave", "aad-dave")
@@ -264,19 +267,21 @@ def _thanks_data():
     return {"recipients": "29:bob", "message": "Thanks!"}
 
 
-# (invoke name, value, the core function the handler calls, where its answer text is)
+# (invoke name, value, (module, function) the invoke ends up calling, where its answer text is)
 FAILING_INVOKES = {
     "clap": ("adaptiveCard/action", {"action": {"type": "Action.Execute", "verb": "clap",
-                                                "data": {"thanks_id": "1"}}}, "clap", "card"),
+                                                "data": {"thanks_id": "1"}}}, (thanks_service, "clap"), "card"),
     "clap, before the turn is read": ("adaptiveCard/action", {"action": {"type": "Action.Execute", "verb": "clap",
                                                                          "data": {"thanks_id": "1"}}},
-                                      "ensure_workspace", "card"),
+                                      (teams_people, "ensure_workspace"), "card"),
     "compose fetchTask": ("composeExtension/fetchTask", {"commandId": "sendThanks", "commandContext": "compose"},
-                          "list_values", "task"),
+                          (values_service, "list_values"), "task"),
     "compose submitAction": ("composeExtension/submitAction", {"commandId": "sendThanks", "data": _thanks_data()},
-                             "give_thanks", "task"),
-    "task/fetch": ("task/fetch", {"data": {"kizuna": OPEN_MEETING_FORM}}, "list_departments", "task"),
-    "task/submit": ("task/submit", {"data": {"kizuna": SUBMIT_MARKER, **_thanks_data()}}, "give_thanks", "task"),
+                             (thanks_service, "give_thanks"), "task"),
+    "task/fetch": ("task/fetch", {"data": {"kizuna": OPEN_MEETING_FORM}}, (members_service, "list_departments"),
+                   "task"),
+    "task/submit": ("task/submit", {"data": {"kizuna": SUBMIT_MARKER, **_thanks_data()}},
+                    (thanks_service, "give_thanks"), "task"),
 }
 
 
@@ -308,7 +313,7 @@ async def test_an_unexpected_failure_in_an_invoke_is_answered_in_the_users_langu
         teams, connector, monkeypatch, caplog, case, locale):
     client, _ = teams
     name, value, core_call, shape = FAILING_INVOKES[case]
-    monkeypatch.setattr(bot, core_call, _broken)  # an edge fake for a fault
+    monkeypatch.setattr(*core_call, _broken)  # an edge fake for a fault
     response = await client.post("/api/messages", json=t.invoke(connector.url, ALICE, name, value, locale=locale))
     assert response.status == 200
     answer = await response.json()

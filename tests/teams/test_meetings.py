@@ -15,13 +15,14 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.teams import testing as t
 from adapters.teams.adapter import TeamsAdapter
-from adapters.teams.meetings import parse_move
 from adapters.teams.render import reminder_card
 from adapters.teams.testing import ALICE, BOB, CAROL
 from cards.meetings import reminder_message
+from core.app import commands as c
+from core.app.execute import reminder
+from core.app.grammar import parse
 from core.config import Settings
 from core.meetings import service
-from core.meetings.errors import InvalidMeetingCommand
 from core.meetings.models import Meeting, Rsvp
 from core.models import Address, Member, Thanks, Workspace
 from core.services.members import ensure_department
@@ -83,13 +84,14 @@ async def create_through_dialog(client, connector, *, where=None, **overrides):
 # ---- the dialog ----------------------------------------------------------------------------------
 
 
-async def test_meeting_offers_a_button_that_opens_the_dialog(teams, connector, check_card):
+async def test_meeting_lists_and_offers_a_button_that_opens_the_dialog(teams, connector, check_card):
     client, _ = teams
     await departments_for_teams(client, connector)
     response = await client.post("/api/messages", json=t.message(connector.url, ALICE, "meeting"))
     assert response.status == 201
     launcher = check_card(connector.activities()[-1].card())
-    button = launcher["actions"][0]
+    assert any("no meetings" in x.lower() or "Meetings" in x for x in texts(launcher)), texts(launcher)
+    button = launcher["actions"][-1]
     assert button["type"] == "Action.Submit" and button["data"]["msteams"] == {"type": "task/fetch"}
     assert button["title"] == "Schedule a meeting"
 
@@ -109,8 +111,8 @@ async def test_meeting_offers_a_button_that_opens_the_dialog(teams, connector, c
 
     await client.post("/api/messages", json=t.message(connector.url, ALICE, "ミーティング", locale="ja-JP"))
     ja = check_card(connector.activities()[-1].card())
-    assert ja["actions"][0]["title"] == "ミーティングを予定する"
-    answer = await (await client.post("/api/messages", json=task_fetch(connector, ja["actions"][0]["data"],
+    assert ja["actions"][-1]["title"] == "ミーティングを予定する"
+    answer = await (await client.post("/api/messages", json=task_fetch(connector, ja["actions"][-1]["data"],
                                                                        locale="ja-JP"))).json()
     form = check_card(answer["task"]["value"]["card"]["content"])
     assert inputs(form)["repeat"]["choices"][1]["title"] == "毎週"
@@ -366,8 +368,9 @@ async def test_list_skip_and_cancel_as_text(teams, connector, check_card):
 
     await client.post("/api/messages", json=t.message(connector.url, ALICE, "meeting skip"))
     assert any("meeting skip ID" in x for x in texts(check_card(connector.activities()[-1].card())))
+    # An unknown sub-command is answered with the grammar's usage of ``meeting``.
     await client.post("/api/messages", json=t.message(connector.url, ALICE, "meeting frobnicate"))
-    assert any("frobnicate" in x for x in texts(check_card(connector.activities()[-1].card())))
+    assert any("Usage: meeting [list|create" in x for x in texts(check_card(connector.activities()[-1].card())))
 
 
 async def test_pause_resume_and_move_as_text(teams, connector, check_card):
@@ -399,21 +402,19 @@ async def test_pause_resume_and_move_as_text(teams, connector, check_card):
     assert any("meeting move" in x for x in await say(ALICE, f"meeting move {meeting.id} 2030-12-23"))
 
 
-def test_move_arguments():
-    assert parse_move("3", ["2030-12-09", "2030-12-10", "14:00"]) == ("2030-12-09", "2030-12-10 14:00")
-    assert parse_move("3", ["2030-12-09", "14:00"]) == ("2030-12-09", "2030-12-09 14:00")
-    assert parse_move("3", ["2030-12-09T10:00", "9:30"]) == ("2030-12-09T10:00", "2030-12-09 9:30")
-    assert parse_move("3", ["2030-12-09", "10:00", "2030-12-10", "14:00"]) == (
-        "2030-12-09 10:00", "2030-12-10 14:00")
-    with pytest.raises(InvalidMeetingCommand):
-        parse_move("3", ["2030-12-09"])
+def test_positional_move_arguments_are_the_grammars():
+    assert parse("meeting move 3 2030-12-09 2030-12-10 14:00") == c.MoveOccurrence("3", "2030-12-09",
+                                                                                  "2030-12-10 14:00")
+    assert parse("meeting move 3 2030-12-09 14:00") == c.MoveOccurrence("3", "2030-12-09", "14:00")
+    assert parse("meeting move 3 2030-12-09 10:00 2030-12-10 14:00") == c.MoveOccurrence(
+        "3", "2030-12-09 10:00", "2030-12-10 14:00")
 
 
 # ---- reminders and RSVPs -------------------------------------------------------------------------
 
 
 async def reminder_for(workspace: Workspace, meeting_id: int, occurrence: str = "2030-12-02T10:00", **kwargs):
-    return reminder_card(await reminder_message(workspace, meeting_id, occurrence, "en", **kwargs))
+    return reminder_card(reminder_message(await reminder(workspace, meeting_id, occurrence, **kwargs), "en"))
 
 
 async def test_the_reminder_card_has_rsvp_buttons_counts_and_who_is_coming(teams, connector, check_card):

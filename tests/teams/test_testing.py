@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.teams import bot
+from adapters.teams import invokes
 from adapters.teams import testing as t
-from adapters.teams.bot import card_activity
+from adapters.teams.activity import card_activity
 from adapters.teams.testing import ALICE, BOB, adaptive_cards
 
 INVALID_CARD = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "NoSuchElement"}]}
@@ -36,6 +36,6 @@ async def test_an_invalid_card_posted_to_the_connector_is_a_violation(make_adapt
 async def test_an_invalid_card_in_an_invoke_answer_fails_at_the_request(teams, connector, monkeypatch):
     client, _ = teams
     await client.post("/api/messages", json=t.message(connector.url, ALICE, f"thanks {BOB.tag} for it", [BOB]))
-    monkeypatch.setattr(bot, "render_card", lambda message: INVALID_CARD)
+    monkeypatch.setattr(invokes, "render_card", lambda message: INVALID_CARD)
     with pytest.raises(AssertionError, match="NoSuchElement"):
         await client.post("/api/messages", json=t.clap_invoke(connector.url, BOB, 1, verb="refresh"))
