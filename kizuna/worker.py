@@ -9,8 +9,8 @@ import socket
 from collections.abc import Iterable
 
 from cards.payloads import delivery_message
-from core.app.deliveries import load_delivery
 from core import outbox
+from core.app.deliveries import load_delivery
 from core.errors import KizunaError
 from core.models import Address, Delivery, Workspace
 from kizuna.plugin import Adapter, DeliveryFailed, OutgoingMessage

@@ -73,7 +73,8 @@ def test_values_add_and_archive(tmp_path):
     added = run(tmp_path, "values", "add", "kaizen", "Kaizen", "改善", "--emoji", "🔧", "--workspace", "demo")
     assert "#kaizen" in added.stdout
     archived = run(tmp_path, "values", "archive", "kaizen", "--workspace", "demo")
-    assert "#kaizen\tKaizen\t改善  (archived)" in archived.stdout
+    assert "Archived the value #kaizen" in archived.stdout
+    assert "🔧 #kaizen Kaizen (archived) / 改善" in run(tmp_path, "values", "list", "--workspace", "demo").stdout
     refused = run(tmp_path, "values", "add", "bad key", "X", "--workspace", "demo")
     assert refused.returncode == 1 and "key" in refused.stderr
 

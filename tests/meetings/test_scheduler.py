@@ -13,9 +13,9 @@ from tortoise import connections
 
 from cards.meetings import reminder_message
 from cards.payloads import delivery_message
+from core import outbox
 from core.app.deliveries import load_delivery
 from core.app.execute import reminder
-from core import outbox
 from core.meetings import scheduler, service
 from core.meetings.models import Meeting
 from core.models import Delivery
