@@ -12,8 +12,11 @@ import pytest
 from tortoise import connections
 
 from cards.meetings import reminder_message
-from cards.payloads import render_payload
+from cards.model import Message, ReminderMessage
+from cards.payloads import delivery_message
 from core import outbox
+from core.app.deliveries import load_delivery
+from core.app.execute import reminder
 from core.meetings import scheduler, service
 from core.meetings.models import Meeting
 from core.models import Delivery
@@ -25,6 +28,15 @@ ROOT = Path(__file__).parents[2]
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
+
+
+async def delivered(workspace, delivery: Delivery, locale: str) -> Message:
+    """The message an outbox row stands for, as it is delivered."""
+    return delivery_message(await load_delivery(workspace, dict(delivery.message)), locale, workspace.timezone)
+
+
+async def reminder_card(workspace, meeting_id: int, occurrence: str, locale: str, now: datetime) -> ReminderMessage:
+    return reminder_message(await reminder(workspace, meeting_id, occurrence, now=now), locale)
 
 
 async def test_nothing_due_means_nothing_written(meeting):
@@ -44,7 +56,7 @@ async def test_a_due_reminder_goes_to_the_outbox_once_and_the_next_is_planned(wo
     assert again.sent == 0
     row = await Meeting.get(id=meeting.id)
     assert (row.next_reminder_at, row.next_reminder_offset) == (utc(2026, 12, 7, 0, 45), 15)
-    message = await render_payload(workspace, dict(delivery.message), "en")
+    message = await delivered(workspace, delivery, "en")
     assert message.kind == "reminder" and message.title == "Reminder: Sales x Eng sync"
 
 
@@ -65,7 +77,7 @@ async def test_late_but_before_the_start_is_sent_once_marked_late(workspace, mee
     assert (result.sent, result.late, result.dropped) == (1, 1, 0)
     delivery = await Delivery.get(id=result.enqueued[0])
     assert delivery.late and delivery.message["late"] is True
-    card = await render_payload(workspace, dict(delivery.message), "ja")
+    card = await delivered(workspace, delivery, "ja")
     assert "遅れて" in card.late_note
     assert (await scheduler.run_due(utc(2026, 12, 6, 3))).sent == 0
 
@@ -106,11 +118,11 @@ async def test_moving_an_occurrence_reminds_again_at_the_new_time(workspace, ali
 
 async def test_after_the_occurrence_the_card_offers_to_thank_attendees(workspace, alice, meeting):
     occ = "2026-12-07T10:00"
-    before = await reminder_message(workspace, meeting.id, occ, "en", now=utc(2026, 12, 6, 1))
+    before = await reminder_card(workspace, meeting.id, occ, "en", now=utc(2026, 12, 6, 1))
     assert [(a.kind, a.data["answer"]) for a in before.actions] == [("rsvp", "yes"), ("rsvp", "maybe"),
                                                                      ("rsvp", "no")]
     assert before.actions[0].data == {"meeting_id": str(meeting.id), "occurrence": occ, "answer": "yes"}
-    after = await reminder_message(workspace, meeting.id, occ, "ja", now=utc(2026, 12, 7, 2, 1))
+    after = await reminder_card(workspace, meeting.id, occ, "ja", now=utc(2026, 12, 7, 2, 1))
     assert [a.kind for a in after.actions] == ["thank_attendees"]
     assert after.actions[0].data == {"meeting_id": str(meeting.id), "occurrence": occ}
 
