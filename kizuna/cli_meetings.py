@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, TextIO
 
 from aiohttp import web
 
-from cards.meetings import meeting_details_message, meeting_list_message
-from cards.model import NoticeMessage
+from cards.outcomes import Audience, render_outcome
 from cards.text import render_text
 from core import outbox
+from core.app import commands as c
+from core.app.execute import Context, execute
 from core.config import ConfigurationError, Settings
-from core.i18n import resolve_locale, translate
-from core.meetings import scheduler, service
+from core.i18n import resolve_locale
+from core.meetings import scheduler
 from core.models import Delivery, Workspace
 from core.services.access import SYSTEM_ACTOR
 from core.services.workspaces import ensure_workspace
@@ -136,20 +138,40 @@ def cmd_outbox(settings: Settings, args: argparse.Namespace, out: TextIO) -> int
     return run_with_database(settings, body)
 
 
-def _meeting_fields(args: argparse.Namespace) -> dict[str, Any]:
-    names = {"title": "title", "start": "start", "repeat": "repeat", "rrule": "rrule", "timezone": "timezone",
-             "remind": "remind", "departments": "departments", "place": "place", "duration": "duration_minutes",
-             "agenda": "agenda", "channel": "channel"}
-    fields = {target: getattr(args, source) for source, target in names.items()
-              if getattr(args, source, None) is not None}
-    if getattr(args, "until", None):
-        fields["until"] = date.fromisoformat(args.until)
-    return fields
+def _meeting_fields(args: argparse.Namespace) -> c.MeetingFields:
+    """The series options given on the command line, as the meetings service reads them."""
+    from kizuna.cli import CommandError
+
+    until = getattr(args, "until", None)
+    try:
+        last_day = date.fromisoformat(until) if until else None
+    except ValueError:
+        raise CommandError(f"--until must be a date like 2030-12-31, not {until!r}") from None
+    return c.MeetingFields(**{name: getattr(args, name, None) for name in (
+        "title", "start", "timezone", "repeat", "rrule", "duration", "agenda", "place", "departments", "remind",
+        "channel")}, until=last_day)
+
+
+# ``kizuna meeting <subcommand>`` → the command it stands for (``list`` and ``create`` take no id).
+_MEETING_COMMANDS: dict[str, Callable[[argparse.Namespace], c.Command]] = {
+    "list": lambda a: c.ListMeetings(include_ended=a.all),
+    "create": lambda a: c.CreateMeeting(_meeting_fields(a)),
+    "show": lambda a: c.ShowMeeting(a.id),
+    "edit": lambda a: c.EditMeeting(a.id, _meeting_fields(a)),
+    "skip": lambda a: c.SkipOccurrence(a.id, a.occurrence),
+    "move": lambda a: c.MoveOccurrence(a.id, a.occurrence, a.to),
+    "pause": lambda a: c.PauseMeeting(a.id),
+    "resume": lambda a: c.ResumeMeeting(a.id),
+    "cancel": lambda a: c.CancelMeeting(a.id),
+}
 
 
 def cmd_meeting(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    """``kizuna meeting create|list|show|skip|move|edit|pause|resume|cancel`` for a workspace."""
+    """``kizuna meeting create|list|show|skip|move|edit|pause|resume|cancel`` for a workspace, run as the
+    operator (an admin of every workspace) through the same commands as every chat surface."""
     from kizuna.cli import find_workspace, run_with_database
+
+    command = _MEETING_COMMANDS[args.meeting_command](args)
 
     async def body() -> int:
         workspace: Workspace
@@ -158,40 +180,12 @@ def cmd_meeting(settings: Settings, args: argparse.Namespace, out: TextIO) -> in
         else:
             workspace = await find_workspace(args.workspace, args.platform)
         locale = resolve_locale(args.locale, workspace.default_locale)
-        command = args.meeting_command
-        if command == "list":
-            views = await service.list_meetings(workspace, include_ended=args.all)
-            print(render_text(meeting_list_message(views, locale)), file=out)
-            return 0
-        if command == "create":
-            fields = _meeting_fields(args)
-            fields.setdefault("channel", CONSOLE_CHANNEL if workspace.platform == "console" else "")
-            view = await service.create_meeting(workspace, SYSTEM_ACTOR, **fields)
-            title_id = "meeting.created"
-        elif command == "show":
-            view = await service.get_meeting(workspace, args.id)
-            title_id = "meeting.details"
-        elif command == "edit":
-            view = await service.edit_meeting(workspace, SYSTEM_ACTOR, args.id, **_meeting_fields(args))
-            title_id = "meeting.edited"
-        elif command == "skip":
-            key = await service.resolve_occurrence(workspace, args.id, args.occurrence)
-            view = await service.skip_occurrence(workspace, SYSTEM_ACTOR, args.id, key)
-            title_id = "meeting.skipped"
-        elif command == "move":
-            key = await service.resolve_occurrence(workspace, args.id, args.occurrence)
-            view = await service.move_occurrence(workspace, SYSTEM_ACTOR, args.id, key, args.to)
-            title_id = "meeting.moved"
-        else:
-            change = {"pause": service.pause_meeting, "resume": service.resume_meeting,
-                      "cancel": service.end_meeting}[command]
-            view = await change(workspace, SYSTEM_ACTOR, args.id)
-            title_id = {"pause": "meeting.paused", "resume": "meeting.resumed", "cancel": "meeting.ended"}[command]
-            print(render_text(NoticeMessage(locale, f"#{view.id} {view.title}",
-                                            translate(locale, title_id, title=view.title))), file=out)
-            return 0
-        upcoming = await service.upcoming_occurrences(workspace, view.id, 5)
-        print(render_text(meeting_details_message(view, locale, title_id, upcoming)), file=out)
+        # Reminders of a console meeting go to the console; elsewhere, to the channel given.
+        channel = CONSOLE_CHANNEL if workspace.platform == "console" else None
+        context = Context(workspace, SYSTEM_ACTOR, locale, workspace.platform, channel=channel)
+        outcome = await execute(context, command)
+        print(render_text(render_outcome(outcome, Audience(locale, workspace.timezone, workspace.platform))),
+              file=out)
         return 0
 
     return run_with_database(settings, body)

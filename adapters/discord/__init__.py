@@ -11,10 +11,11 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.discord.handlers import PLATFORM, InteractionHandler
+from adapters.discord.handlers import InteractionHandler
 from adapters.discord.meetings import meeting_event_link, reminder_payload
 from adapters.discord.render import render
 from adapters.discord.rest import DiscordHTTPError, RestClient
+from adapters.discord.routing import PLATFORM
 from adapters.discord.transport import DEFAULT_DEFER_AFTER, ROUTE, InteractionEndpoint, load_verify_key
 from cards.model import ReminderMessage
 from core.config import ConfigurationError, Settings

@@ -83,6 +83,7 @@ def command_definitions() -> list[dict[str, Any]]:
     }
     values = {**_named("discord.cmd.values"), "type": wire.CHAT_INPUT, **guild_only}
     help_ = {**_named("discord.cmd.help"), "type": wire.CHAT_INPUT, **guild_only}
+    member = _option("discord.opt.member", wire.OPT_USER, required=True)
     kizuna = {
         **_named("discord.cmd.kizuna"), "type": wire.CHAT_INPUT, **guild_only,
         "default_member_permissions": ADMIN_PERMISSIONS,
@@ -106,6 +107,32 @@ def command_definitions() -> list[dict[str, Any]]:
                 _option("discord.opt.value", wire.OPT_STRING, required=True, autocomplete=True, max_length=100),
                 _option("discord.opt.restore", wire.OPT_BOOLEAN),
             ]),
+            _subcommand("discord.sub.values_rename", [
+                _option("discord.opt.value", wire.OPT_STRING, required=True, autocomplete=True, max_length=100),
+                _option("discord.opt.name_en", wire.OPT_STRING, max_length=64),
+                _option("discord.opt.name_ja", wire.OPT_STRING, max_length=64),
+                _option("discord.opt.emoji", wire.OPT_STRING, max_length=32),
+            ]),
+            _subcommand("discord.sub.values_reorder", [
+                _option("discord.opt.order", wire.OPT_STRING, required=True, max_length=1000),
+            ]),
+            _subcommand("discord.sub.department_set", [
+                member,
+                _option("discord.opt.department", wire.OPT_STRING, autocomplete=True, max_length=100,
+                        description_id="discord.opt.department_set.desc"),
+            ]),
+            _subcommand("discord.sub.department_rename", [
+                _option("discord.opt.department", wire.OPT_STRING, required=True, autocomplete=True, max_length=100,
+                        description_id="discord.opt.department_name.desc"),
+                _option("discord.opt.new_name", wire.OPT_STRING, required=True, max_length=100),
+            ]),
+            _subcommand("discord.sub.department_merge", [
+                _option("discord.opt.from", wire.OPT_STRING, required=True, autocomplete=True, max_length=100),
+                _option("discord.opt.into", wire.OPT_STRING, required=True, autocomplete=True, max_length=100),
+            ]),
+            _subcommand("discord.sub.admin_grant", [member]),
+            _subcommand("discord.sub.admin_revoke", [member]),
+            _subcommand("discord.sub.admins", []),
             _subcommand("discord.sub.settings", [
                 _option("discord.opt.setting", wire.OPT_STRING, choices=[
                     _choice(name, f"discord.setting.{name}") for name in EDITABLE_SETTINGS]),

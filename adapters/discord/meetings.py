@@ -1,7 +1,7 @@
 """``/meeting`` on Discord: schedule, list, skip, edit and cancel meetings; RSVP buttons; thank attendees.
 
-Only translation happens here: options → ``core.meetings.service`` → ``cards.meetings`` → ``render``.
-Two Discord-only touches:
+Only translation happens here: options → ``core.app`` commands → ``execute`` → the outcome's
+message → ``render``. Two Discord-only touches:
 
 - a series whose rule fits Discord's recurrence subset (platform notes B.2) is published as a Guild
   Scheduled Event (EXTERNAL, located at the place or the reminder channel), and every reminder
@@ -16,27 +16,37 @@ Two Discord-only touches:
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
 from urllib.parse import quote
 from zoneinfo import available_timezones
 
 from adapters.discord import ids, limits, wire
-from adapters.discord.render import CUSTOM_ID_PREFIX, allowed_mentions, escape, render
+from adapters.discord.render import CUSTOM_ID_PREFIX, escape, render
 from adapters.discord.rest import DiscordHTTPError, RestClient
-from adapters.discord.wire import Interaction, InteractionResponse
-from cards.meetings import (
-    meeting_details_message,
-    meeting_list_message,
-    reminder_message,
-    rsvp_details_message,
+from adapters.discord.routing import (
+    Request,
+    Route,
+    Turn,
+    max_message,
+    private,
+    public,
+    response,
+    text,
+    values_for_form,
 )
+from adapters.discord.wire import InteractionResponse
 from cards.model import ReminderMessage
+from core.app import commands as c
+from core.app import outcomes as o
 from core.i18n import fold, normalize_locale, translate
 from core.meetings import errors, service
 from core.meetings.recurrence import LOCAL_FORMAT, Repeat, neutral_recurrence
 from core.meetings.service import MeetingView
-from core.models import Member, Workspace
+from core.models import Workspace
+from core.services.thanks import MAX_RECIPIENTS
 
 log = logging.getLogger("kizuna.discord.meetings")
 
@@ -154,12 +164,6 @@ async def meeting_event_link(workspace: Workspace, meeting_id: int) -> str | Non
     return event_url(workspace.external_id, view.external_event_id)
 
 
-def _message(data: dict[str, Any], *, ephemeral: bool = False) -> InteractionResponse:
-    if ephemeral:
-        data = {**data, "flags": wire.EPHEMERAL}
-    return {"type": wire.CHANNEL_MESSAGE_WITH_SOURCE, "data": limits.fit_message(data)}
-
-
 def _with_lines(data: dict[str, Any], lines: list[str]) -> dict[str, Any]:
     """Append lines (already safe Discord markdown) to a rendered message's content."""
     if not lines:
@@ -168,94 +172,132 @@ def _with_lines(data: dict[str, Any], lines: list[str]) -> dict[str, Any]:
     return {**data, "content": content}
 
 
+def _meeting(options: Mapping[str, Any]) -> str:
+    return str(options.get("meeting") or "")
+
+
+def _fields(options: Mapping[str, Any]) -> c.MeetingFields:
+    """A series' options as typed (a channel option must name a channel of this server)."""
+    channel = options.get("channel")
+    duration = options.get("duration")
+    return c.MeetingFields(
+        title=text(options, "title"), start=text(options, "start"), timezone=text(options, "timezone"),
+        repeat=text(options, "repeat"), remind=text(options, "remind"), departments=text(options, "departments"),
+        place=text(options, "place"), agenda=text(options, "agenda"),
+        duration=str(duration) if duration is not None else None,
+        channel=ids.channel_id(channel) if channel else None)
+
+
+def create_command(request: Request) -> c.Command:
+    return c.CreateMeeting(_fields(request.options))
+
+
+def edit_command(request: Request) -> c.Command:
+    fields = _fields(request.options)
+    if not fields.given():
+        raise errors.InvalidMeetingCommand(hint="/meeting edit: title, start, repeat …")
+    return c.EditMeeting(_meeting(request.options), fields)
+
+
+def rsvp_command(request: Request) -> c.Command:
+    options = request.options
+    return c.AnswerRsvp(str(options.get("meeting_id", "")), str(options.get("occurrence", "")),
+                        str(options.get("answer", "")))
+
+
+def rsvps_button_command(request: Request) -> c.Command:
+    return c.ShowRsvps(str(request.options.get("meeting_id", "")), str(request.options.get("occurrence", "")))
+
+
+def attendees_command(request: Request) -> c.Command:
+    return c.ListAttendees(str(request.options.get("meeting_id", "")), str(request.options.get("occurrence", "")))
+
+
 class MeetingCommands:
-    """The ``/meeting`` command, its autocompletes, the RSVP and "thank attendees" buttons."""
+    """The ``/meeting`` subcommands, the RSVP and "thank attendees" buttons as routes, and their
+    autocompletes; the Guild Scheduled Event follows the series around the outcomes."""
 
     def __init__(self, rest: RestClient | None = None) -> None:
         self.rest = rest
+        self.routes: dict[str, Route] = {
+            "create": Route(create_command, self._created),
+            "list": Route(lambda r: c.ListMeetings(), private),
+            "skip": Route(lambda r: c.SkipOccurrence(_meeting(r.options), str(r.options.get("date") or "")), public),
+            "edit": Route(edit_command, self._edited),
+            "cancel": Route(lambda r: c.CancelMeeting(_meeting(r.options)), self._ended),
+            "rsvps": Route(lambda r: c.ShowRsvps(_meeting(r.options), text(r.options, "date")), private),
+        }
+        self.actions: dict[str, Route] = {
+            "rsvp": Route(rsvp_command, self._redraw_reminder),
+            RSVPS_ACTION: Route(rsvps_button_command, private),
+            "thank_attendees": Route(attendees_command, self._thanks_form),
+        }
 
-    # ---- /meeting ------------------------------------------------------------------------------
+    # ---- answers around the outcomes -----------------------------------------------------------
 
-    async def command(self, interaction: Interaction, workspace: Workspace, member: Member, locale: str,
-                      data: dict[str, Any]) -> InteractionResponse:
-        """One ``/meeting`` subcommand; core errors propagate to the handler, which answers them."""
-        subcommands = data.get("options") or []
-        if not subcommands:
-            raise errors.InvalidMeetingCommand(hint="/meeting")
-        sub = subcommands[0]
-        name = str(sub.get("name", ""))
-        options = {o["name"]: o.get("value") for o in sub.get("options") or [] if "name" in o}
-        if name == "create":
-            return await self._create(interaction, workspace, member, locale, options)
-        if name == "list":
-            views = await service.list_meetings(workspace)
-            return _message(render(meeting_list_message(views, locale)), ephemeral=True)
-        if name == "skip":
-            meeting = str(options.get("meeting") or "")
-            key = await service.resolve_occurrence(workspace, meeting, str(options.get("date") or ""))
-            view = await service.skip_occurrence(workspace, member, meeting, key)
-            return await self._details(workspace, view, locale, "meeting.skipped")
-        if name == "edit":
-            return await self._edit(interaction, workspace, member, locale, options)
-        if name == "cancel":
-            view = await service.end_meeting(workspace, member, str(options.get("meeting") or ""))
-            lines = await self._delete_event(workspace, view, locale)
-            text = escape(translate(locale, "meeting.ended", title=view.title))
-            return _message(_with_lines({"content": f"**{text}**", "allowed_mentions": allowed_mentions()}, lines))
-        if name == "rsvps":
-            meeting = str(options.get("meeting") or "")
-            view = await service.get_meeting(workspace, meeting)
-            if options.get("date"):
-                key = await service.resolve_occurrence(workspace, meeting, str(options["date"]))
-            elif view.next_occurrence is not None:
-                key = view.next_occurrence.key
-            else:
-                raise errors.UnknownOccurrence(occurrence="—")
-            summary = await service.rsvp_details(workspace, member, meeting, key)
-            return _message(render(rsvp_details_message(summary, locale)), ephemeral=True)
-        raise errors.InvalidMeetingCommand(hint=f"/meeting {name[:20]}")
-
-    async def _create(self, interaction: Interaction, workspace: Workspace, member: Member, locale: str,
-                      options: dict[str, Any]) -> InteractionResponse:
-        channel = ids.channel_id(options["channel"]) if options.get("channel") else \
-            str(interaction.get("channel_id") or "")
-        view = await service.create_meeting(
-            workspace, member, title=str(options.get("title") or ""), start=str(options.get("start") or ""),
-            channel=channel, timezone=_opt(options, "timezone"), repeat=_opt(options, "repeat"),
-            remind=_opt(options, "remind"), departments=str(options.get("departments") or ""),
-            place=str(options.get("place") or ""), agenda=str(options.get("agenda") or ""),
-            duration_minutes=options.get("duration") or 60,
-            idempotency_key=f"discord:{interaction.get('id')}" if interaction.get("id") else None)
+    async def _created(self, turn: Turn, outcome: o.Outcome) -> InteractionResponse:
+        shown = cast(o.MeetingShown, outcome)
         lines: list[str] = []
-        if options.get("event", True) is not False:
-            view, lines = await self._publish(workspace, view, locale)
-        return await self._details(workspace, view, locale, "meeting.created", lines)
+        if turn.request.options.get("event", True) is not False:
+            view, lines = await self._publish(turn.context.workspace, shown.view, turn.locale)
+            shown = replace(shown, view=view)
+        return response(_with_lines(render(turn.message(shown)), lines))
 
-    async def _edit(self, interaction: Interaction, workspace: Workspace, member: Member, locale: str,
-                    options: dict[str, Any]) -> InteractionResponse:
-        fields: dict[str, Any] = {}
-        for option, target in (("title", "title"), ("start", "start"), ("repeat", "repeat"),
-                               ("timezone", "timezone"), ("remind", "remind"), ("departments", "departments"),
-                               ("place", "place"), ("agenda", "agenda"), ("channel", "channel"),
-                               ("duration", "duration_minutes")):
-            value = options.get(option)
-            if value is not None:
-                if target == "channel":
-                    value = ids.channel_id(value)
-                elif target != "duration_minutes":
-                    value = str(value)
-                fields[target] = value
-        if not fields:
-            raise errors.InvalidMeetingCommand(hint="/meeting edit: title, start, repeat …")
-        view = await service.edit_meeting(workspace, member, str(options.get("meeting") or ""), **fields)
-        lines = await self._update_event(workspace, view, locale)
-        return await self._details(workspace, view, locale, "meeting.edited", lines)
+    async def _edited(self, turn: Turn, outcome: o.Outcome) -> InteractionResponse:
+        shown = cast(o.MeetingShown, outcome)
+        lines = await self._update_event(turn.context.workspace, shown.view, turn.locale)
+        return response(_with_lines(render(turn.message(shown)), lines))
 
-    async def _details(self, workspace: Workspace, view: MeetingView, locale: str, title_id: str,
-                       lines: list[str] | None = None) -> InteractionResponse:
-        upcoming = await service.upcoming_occurrences(workspace, view.id, 3)
-        data = render(meeting_details_message(view, locale, title_id, upcoming))
-        return _message(_with_lines(data, lines or []))
+    async def _ended(self, turn: Turn, outcome: o.Outcome) -> InteractionResponse:
+        ended = cast(o.MeetingEnded, outcome)
+        lines = await self._delete_event(turn.context.workspace, ended.view, turn.locale)
+        return response(_with_lines(render(turn.message(ended)), lines))
+
+    async def _redraw_reminder(self, turn: Turn, outcome: o.Outcome) -> InteractionResponse:
+        """After an RSVP, the reminder is redrawn (type 7) with the new counts, in the message's language."""
+        recorded = cast(o.RsvpRecorded, outcome)
+        workspace = turn.context.workspace
+        lang = normalize_locale(turn.request.tail) or workspace.default_locale
+        shown = await turn.run(c.ShowReminder(str(recorded.summary.meeting_id), recorded.summary.occurrence))
+        shown = replace(cast(o.ReminderShown, shown), late=_was_late(turn.request.interaction.get("message") or {},
+                                                                       lang))
+        message = cast(ReminderMessage, turn.message(shown, lang))
+        link = event_url(workspace.external_id, shown.view.external_event_id)
+        return {"type": wire.UPDATE_MESSAGE, "data": reminder_payload(message, link=link)}
+
+    async def _thanks_form(self, turn: Turn, outcome: o.Outcome) -> InteractionResponse:
+        """A modal to thank the people who came: a user select prefilled with them, a message, a value."""
+        listed = cast(o.AttendeesListed, outcome)
+        locale = turn.locale
+        view = cast(o.MeetingShown, await turn.run(c.ShowMeeting(str(listed.meeting_id)))).view
+        came = [p for p in listed.people
+                if p.id != turn.context.actor.id and p.platform_user_id.isdigit()]
+        top = max(1, min(MAX_RECIPIENTS, limits.SELECT_OPTIONS))
+        select: dict[str, Any] = {
+            "type": wire.USER_SELECT, "custom_id": "people", "required": True, "min_values": 1, "max_values": top,
+            "placeholder": translate(locale, "discord.meeting.thanks_people_placeholder"),
+        }
+        if came:
+            select["default_values"] = [{"id": p.platform_user_id, "type": "user"} for p in came[:top]]
+        length = max_message(turn)
+        components: list[dict[str, Any]] = [
+            {"type": wire.LABEL, "label": translate(locale, "discord.meeting.thanks_people"), "component": select},
+            {"type": wire.LABEL, "label": translate(locale, "discord.modal.message"), "component": {
+                "type": wire.TEXT_INPUT, "custom_id": "message", "style": wire.TEXT_PARAGRAPH, "required": True,
+                "min_length": 1, "max_length": length,
+                "value": limits.truncate(translate(locale, "discord.meeting.thanks_default", title=view.title),
+                                         length)}},
+        ]
+        value_options = await values_for_form(turn)
+        if value_options:
+            components.append({"type": wire.LABEL, "label": translate(locale, "discord.modal.value"), "component": {
+                "type": wire.STRING_SELECT, "custom_id": "value", "required": False, "min_values": 0,
+                "max_values": 1, "placeholder": translate(locale, "discord.modal.value_placeholder"),
+                "options": value_options[:limits.SELECT_OPTIONS]}})
+        modal = {"custom_id": f"{MEETING_THANKS_FORM}{view.id}",
+                 "title": translate(locale, "discord.meeting.thanks_title", title=view.title),
+                 "components": components}
+        return {"type": wire.MODAL, "data": limits.fit_modal(modal)}
 
     # ---- the scheduled event -------------------------------------------------------------------
 
@@ -338,64 +380,6 @@ class MeetingCommands:
         if option == "timezone":
             return [{"name": z, "value": z} for z in _zones() if wanted in fold(z)][:limits.CHOICES]
         return []
-
-    # ---- buttons -------------------------------------------------------------------------------
-
-    async def rsvp(self, interaction: Interaction, workspace: Workspace, member: Member, data: dict[str, str],
-                   message_locale: str) -> InteractionResponse:
-        """Record an RSVP and redraw the reminder (type 7) with the new counts, in the message's language."""
-        meeting_id, occurrence = data.get("meeting_id", ""), data.get("occurrence", "")
-        await service.answer_rsvp(workspace, member, meeting_id, occurrence, data.get("answer", ""))
-        lang = normalize_locale(message_locale) or workspace.default_locale
-        late = _was_late(interaction.get("message") or {}, lang)
-        message = await reminder_message(workspace, int(meeting_id), occurrence, lang, late=late)
-        link = await meeting_event_link(workspace, int(meeting_id))
-        return {"type": wire.UPDATE_MESSAGE, "data": reminder_payload(message, link=link)}
-
-    async def rsvps(self, interaction: Interaction, workspace: Workspace, member: Member, data: dict[str, str],
-                    locale: str) -> InteractionResponse:
-        """Who answered what, privately, for the organiser (or an admin)."""
-        meeting_id, occurrence = data.get("meeting_id", ""), data.get("occurrence", "")
-        summary = await service.rsvp_details(workspace, member, meeting_id, occurrence)
-        return _message(render(rsvp_details_message(summary, locale)), ephemeral=True)
-
-    async def thank_attendees(self, interaction: Interaction, workspace: Workspace, member: Member,
-                              data: dict[str, str], locale: str, value_options: list[dict[str, Any]],
-                              max_people: int, max_length: int) -> InteractionResponse:
-        """A modal to thank the people who came: a user select prefilled with them, a message, a value."""
-        meeting_id, occurrence = data.get("meeting_id", ""), data.get("occurrence", "")
-        view = await service.get_meeting(workspace, meeting_id)
-        came = [p for p in await service.attendees(workspace, meeting_id, occurrence)
-                if p.id != member.id and p.platform_user_id.isdigit()]
-        top = max(1, min(max_people, limits.SELECT_OPTIONS))
-        select: dict[str, Any] = {
-            "type": wire.USER_SELECT, "custom_id": "people", "required": True, "min_values": 1, "max_values": top,
-            "placeholder": translate(locale, "discord.meeting.thanks_people_placeholder"),
-        }
-        if came:
-            select["default_values"] = [{"id": p.platform_user_id, "type": "user"} for p in came[:top]]
-        components: list[dict[str, Any]] = [
-            {"type": wire.LABEL, "label": translate(locale, "discord.meeting.thanks_people"), "component": select},
-            {"type": wire.LABEL, "label": translate(locale, "discord.modal.message"), "component": {
-                "type": wire.TEXT_INPUT, "custom_id": "message", "style": wire.TEXT_PARAGRAPH, "required": True,
-                "min_length": 1, "max_length": max(1, min(max_length, limits.TEXT_INPUT_MAX)),
-                "value": limits.truncate(translate(locale, "discord.meeting.thanks_default", title=view.title),
-                                         max(1, min(max_length, limits.TEXT_INPUT_MAX)))}},
-        ]
-        if value_options:
-            components.append({"type": wire.LABEL, "label": translate(locale, "discord.modal.value"), "component": {
-                "type": wire.STRING_SELECT, "custom_id": "value", "required": False, "min_values": 0,
-                "max_values": 1, "placeholder": translate(locale, "discord.modal.value_placeholder"),
-                "options": value_options[:limits.SELECT_OPTIONS]}})
-        modal = {"custom_id": f"{MEETING_THANKS_FORM}{view.id}",
-                 "title": translate(locale, "discord.meeting.thanks_title", title=view.title),
-                 "components": components}
-        return {"type": wire.MODAL, "data": limits.fit_modal(modal)}
-
-
-def _opt(options: dict[str, Any], name: str) -> str | None:
-    value = options.get(name)
-    return str(value) if value not in (None, "") else None
 
 
 def _was_late(message: dict[str, Any], lang: str) -> bool:

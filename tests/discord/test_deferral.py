@@ -18,15 +18,14 @@ SLOW = 0.3
 
 @pytest_asyncio.fixture
 async def slow_discord(db, settings: Settings, signing_key, monkeypatch) -> AsyncIterator[Discord]:
-    """The app with a 50 ms deferral threshold and a database that takes 300 ms to give thanks or clap."""
-    for name in ("give_thanks", "clap", "list_values"):
-        real = getattr(handlers, name)
+    """The app with a 50 ms deferral threshold and a core that takes 300 ms to run any command."""
+    real = handlers.execute
 
-        async def slow(*args, _real=real, **kwargs):
-            await asyncio.sleep(SLOW)
-            return await _real(*args, **kwargs)
+    async def slow(*args, **kwargs):
+        await asyncio.sleep(SLOW)
+        return await real(*args, **kwargs)
 
-        monkeypatch.setattr(handlers, name, slow)
+    monkeypatch.setattr(handlers, "execute", slow)
     adapter = DiscordAdapter(settings, defer_after=0.05)
     async with serve(settings, adapter, signing_key) as discord:
         yield discord

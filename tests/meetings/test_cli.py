@@ -56,3 +56,17 @@ def test_meeting_commands_for_a_console_workspace(kizuna):
     assert code == 0 and "終了しました" in text
     assert "No meetings yet" in kizuna("meeting", "list", "--locale", "en")[1]
     assert kizuna("meeting", "skip", "9", "2030-12-09")[0] == 1
+
+
+@pytest.mark.sqlite_only
+def test_meeting_commands_run_as_the_operator_and_explain_bad_input(kizuna, capsys):
+    kizuna("meeting", "create", "Weekly", "--start", "2030-12-02 10:00", "--repeat", "weekly", "--locale", "en")
+    code, text = kizuna("meeting", "pause", "1", "--locale", "en")
+    assert code == 0 and "paused" in text.lower() and "#1 Weekly" in text
+    code, text = kizuna("meeting", "resume", "1", "--locale", "ja")
+    assert code == 0 and "Weekly" in text
+    code, text = kizuna("meeting", "show", "1", "--locale", "en")
+    assert code == 0 and "2030-12-02T10:00" in text
+    assert kizuna("meeting", "edit", "1", "--until", "someday")[0] == 2
+    assert "--until must be a date" in capsys.readouterr().err
+    assert kizuna("meeting", "edit", "1", "--locale", "en")[0] == 1
