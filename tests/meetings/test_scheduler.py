@@ -29,15 +29,6 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-async def delivered(workspace, delivery: Delivery, locale: str) -> Message:
-    """The message an outbox row stands for, as it is delivered."""
-    return delivery_message(await load_delivery(workspace, dict(delivery.message)), locale, workspace.timezone)
-
-
-async def reminder_card(workspace, meeting_id: int, occurrence: str, locale: str, now: datetime) -> ReminderMessage:
-    return reminder_message(await reminder(workspace, meeting_id, occurrence, now=now), locale)
-
-
 async def test_nothing_due_means_nothing_written(meeting):
     result = await scheduler.run_due(utc(2026, 12, 6, 0, 59))
     assert (result.meetings, result.sent) == (0, 0)
