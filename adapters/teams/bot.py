@@ -230,7 +230,7 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
 
         member, *recipients = await self._people(workspace, persons, cached=cached, addresses=addresses)
         aad = act.aad_object_id(activity)
-        if aad and aad in self.host.settings.teams_admin_ids:
+        if aad and aad in self.host.teams.admin_ids:
             await grant_configured_admin(member)
         locale = resolve_locale(activity.locale, member.locale or workspace.default_locale)
         context.turn_state[_TURN_LOCALE] = locale

@@ -70,7 +70,7 @@ def test_the_adapter_is_off_without_a_public_key_and_refuses_a_malformed_one():
     with pytest.raises(AdapterDisabled, match="DISCORD_PUBLIC_KEY is not set"):
         create_adapter(AdapterContext(settings=Settings()))
     with pytest.raises(ConfigurationError, match="64 hexadecimal"):
-        create_adapter(AdapterContext(settings=Settings(discord_public_key="abc")))
+        create_adapter(AdapterContext(settings=Settings(environ={"DISCORD_PUBLIC_KEY": "abc"})))
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -125,7 +125,8 @@ async def test_register_commands_explains_missing_settings_and_refusals(settings
 
     args = parse("discord", "register-commands")
     with pytest.raises(ConfigurationError, match="DISCORD_BOT_TOKEN"):
-        await args.handler(replace(settings, discord_bot_token=""), args, io.StringIO())
+        await args.handler(replace(settings, environ={**settings.environ, "DISCORD_BOT_TOKEN": ""}), args,
+                           io.StringIO())
     fake_discord.script("PUT", "/commands", (401, {"message": "401: Unauthorized", "code": 0}, {}))
     with pytest.raises(ConfigurationError, match="check DISCORD_BOT_TOKEN"):
         await args.handler(settings, args, io.StringIO())
