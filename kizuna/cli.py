@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -20,12 +19,11 @@ from core.models import Workspace
 from core.services.access import SYSTEM_ACTOR
 from core.services.members import ImportFailed, import_members, parse_members_csv
 from core.services.values import add_value, list_values, set_value_active
+from kizuna.cli_meetings import add_cli as add_meeting_commands
 from kizuna.logs import configure_logging
+from kizuna.plugins import add_cli_commands
 
 log = logging.getLogger("kizuna.cli")
-
-# Modules that add their own sub-commands with ``add_cli(subparsers)``.
-EXTENSIONS = ("adapters.teams.cli", "adapters.discord.cli", "kizuna.cli_meetings")
 
 
 class CommandError(Exception):
@@ -113,26 +111,6 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace, out: TextIO) -> in
         return 0
 
     return asyncio.run(main())
-
-
-def cmd_chat(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    from adapters.console import ConsoleSession
-    from cards.text import render_text
-
-    async def body() -> int:
-        session = await ConsoleSession.open(args.workspace, args.user, args.locale)
-        interactive = sys.stdin.isatty()
-        while True:
-            if interactive:
-                print(f"{args.user}> ", end="", file=out, flush=True)
-            line = await asyncio.to_thread(sys.stdin.readline)
-            if not line:
-                return 0
-            reply = await session.handle(line)
-            if reply is not None:
-                print(render_text(reply), file=out, flush=True)
-
-    return run_with_database(settings, body)
 
 
 def cmd_values(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
@@ -245,12 +223,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", help="run the server").set_defaults(handler=cmd_serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(handler=cmd_migrate)
 
-    chat = sub.add_parser("chat", help="talk to Kizuna in the terminal (lines from standard input)")
-    chat.add_argument("--workspace", default="demo")
-    chat.add_argument("--user", required=True, help="who you are (your console id and display name)")
-    chat.add_argument("--locale", choices=["ja", "en"], help="reply language (default: the workspace's)")
-    chat.set_defaults(handler=cmd_chat)
-
     values = sub.add_parser("values", help="list, add, archive or restore values")
     values_sub = values.add_subparsers(dest="values_command", required=True)
     listing = values_sub.add_parser("list")
@@ -296,16 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     departments.add_argument("--locale", choices=["ja", "en"], default="en")
     departments.set_defaults(handler=cmd_stats_departments)
 
-    for name in EXTENSIONS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as missing:
-            if missing.name and name.startswith(missing.name):
-                continue
-            raise
-        add_cli = getattr(module, "add_cli", None)
-        if add_cli is not None:
-            add_cli(sub)
+    add_meeting_commands(sub)
+    add_cli_commands(sub)  # the adapters' commands: entry-point group kizuna.cli (chat, discord, teams)
     return parser
 
 

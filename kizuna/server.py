@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator, Sequence
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from adapters.contract import Adapter, AdapterContext
 from core import db
 from core.config import ConfigurationError, Settings
 from core.meetings import scheduler as reminder_scheduler
-from kizuna.plugin import Adapter, AdapterContext, load_adapters
+from kizuna.plugins import load_adapters
 from kizuna.worker import OutboxWorker
 
 log = logging.getLogger("kizuna.server")

@@ -8,11 +8,11 @@ import os
 import socket
 from collections.abc import Iterable
 
+from adapters.contract import Adapter, DeliveryFailed, OutgoingMessage
 from cards.payloads import render_payload
 from core import outbox
 from core.errors import KizunaError
 from core.models import Address, Delivery, Workspace
-from kizuna.plugin import Adapter, DeliveryFailed, OutgoingMessage
 
 log = logging.getLogger("kizuna.outbox")
 

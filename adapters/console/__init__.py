@@ -7,6 +7,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from adapters.console.adapter import create_adapter as create_adapter
 from cards.answers import answer_info_command
 from cards.build import error_message, notice_message, thanks_message
 from cards.model import Message

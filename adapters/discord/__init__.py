@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.contract import AdapterContext, AdapterDisabled, DeliveryFailed, OutgoingMessage
 from adapters.discord.handlers import PLATFORM, InteractionHandler
 from adapters.discord.meetings import meeting_event_link, reminder_payload
 from adapters.discord.render import render
@@ -20,7 +21,6 @@ from adapters.discord.transport import DEFAULT_DEFER_AFTER, ROUTE, InteractionEn
 from cards.model import ReminderMessage
 from core.config import ConfigurationError, Settings
 from core.models import Workspace
-from kizuna.plugin import AdapterContext, AdapterDisabled, DeliveryFailed, OutgoingMessage
 
 __all__ = ["DiscordAdapter", "create_adapter"]
 

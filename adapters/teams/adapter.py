@@ -28,6 +28,7 @@ from botframework.connector.auth._built_in_bot_framework_authentication import (
 from botframework.connector.auth._connector_factory_impl import _ConnectorFactoryImpl
 from msrest.exceptions import ClientRequestError
 
+from adapters.contract import DeliveryFailed, OutgoingMessage
 from adapters.teams import activity as act
 from adapters.teams.bot import KizunaTeamsBot, card_activity
 from adapters.teams.identity import DEFAULT_TTL as DEFAULT_IDENTITY_TTL
@@ -47,7 +48,6 @@ from core.i18n import translate
 from core.models import Workspace
 from core.services.addresses import AddressWrite, store_addresses
 from core.text import parse_json
-from kizuna.plugin import DeliveryFailed, OutgoingMessage
 
 log = logging.getLogger("kizuna.teams")
 

@@ -7,6 +7,7 @@ import io
 
 import pytest
 
+from adapters.contract import AdapterContext, AdapterDisabled, DeliveryFailed, OutgoingMessage
 from adapters.discord import DiscordAdapter, create_adapter
 from adapters.discord.cli import add_cli
 from adapters.discord.commands import BOT_PERMISSIONS, command_definitions, invite_url
@@ -15,7 +16,6 @@ from cards.build import notice_message
 from core.config import ConfigurationError, Settings
 from core.models import Delivery
 from core.services.workspaces import ensure_workspace
-from kizuna.plugin import AdapterContext, AdapterDisabled, DeliveryFailed, OutgoingMessage
 from kizuna.worker import OutboxWorker
 from tests.discord.kit import APP_ID, BOB, FEED, GUILD, Discord, FakeDiscord
 

@@ -13,13 +13,13 @@ from botframework.connector.auth import ChannelValidation, JwtTokenExtractor
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from adapters import teams as teams_package
+from adapters.contract import AdapterContext
 from adapters.teams import testing as t
 from adapters.teams.adapter import TeamsAdapter
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.testing import ALICE, BOB, CHANNEL_ISSUER, StaticCredentialsFactory
 from core.config import ConfigurationError, Settings
 from core.models import Thanks
-from kizuna.plugin import AdapterContext
 
 APP_ID = "11111111-2222-3333-4444-555555555555"
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
