@@ -48,9 +48,9 @@ async def _serve_async(kind: str, public_key: str, database_url: str, ready: Any
         from core.config import Settings
         from kizuna.server import build_app
 
-        settings = Settings(database_url=database_url, auto_migrate=True, discord_public_key=public_key,
-                            discord_application_id=APP_ID, discord_api_base="http://127.0.0.1:9/api/v10",
-                            adapters=("discord",))
+        settings = Settings(database_url=database_url, auto_migrate=True, adapters=("discord",), environ={
+            "DISCORD_PUBLIC_KEY": public_key, "DISCORD_APPLICATION_ID": APP_ID,
+            "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10"})
         app = build_app(settings, adapters=[DiscordAdapter(settings)], manage_database=True, run_workers=False)
     else:
         app = _bare_app(public_key)

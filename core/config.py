@@ -21,24 +21,20 @@ def _flag(value: str | None) -> bool:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything Kizuna reads from its environment."""
+    """What Kizuna itself reads from its environment; each adapter reads its own variables from ``environ``."""
 
     database_url: str = "sqlite://kizuna.sqlite3"
     host: str = "127.0.0.1"
     port: int = 3978
     auto_migrate: bool = False
-    microsoft_app_id: str = ""
-    microsoft_app_password: str = ""
-    microsoft_app_tenant_id: str = ""
-    microsoft_app_type: str = "SingleTenant"
-    teams_admin_ids: tuple[str, ...] = ()
-    discord_application_id: str = ""
-    discord_public_key: str = ""
-    discord_bot_token: str = ""
-    discord_api_base: str = "https://discord.com/api/v10"
     adapters: tuple[str, ...] | None = None
     log_level: str = "INFO"
-    extra: Mapping[str, str] = field(default_factory=dict)
+    # The whole environment (over the .env file) the settings were read from; kept out of repr (secrets).
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def env(self, name: str, default: str = "") -> str:
+        """The variable ``name`` from ``environ``, stripped; ``default`` when it is unset or blank."""
+        return self.environ.get(name, "").strip() or default
 
     @property
     def binds_loopback(self) -> bool:
@@ -74,16 +70,7 @@ class Settings:
             host=get("KIZUNA_HOST") or "127.0.0.1",
             port=port,
             auto_migrate=_flag(get("KIZUNA_AUTO_MIGRATE")),
-            microsoft_app_id=get("MICROSOFT_APP_ID"),
-            microsoft_app_password=get("MICROSOFT_APP_PASSWORD"),
-            microsoft_app_tenant_id=get("MICROSOFT_APP_TENANT_ID"),
-            microsoft_app_type=get("MICROSOFT_APP_TYPE") or "SingleTenant",
-            teams_admin_ids=tuple(x for x in get("KIZUNA_TEAMS_ADMIN_IDS").replace(",", " ").split() if x),
-            discord_application_id=get("DISCORD_APPLICATION_ID"),
-            discord_public_key=get("DISCORD_PUBLIC_KEY"),
-            discord_bot_token=get("DISCORD_BOT_TOKEN"),
-            discord_api_base=(get("DISCORD_API_BASE") or "https://discord.com/api/v10").rstrip("/"),
             adapters=tuple(a.strip() for a in adapters_text.split(",") if a.strip()) if adapters_text else None,
             log_level=(get("KIZUNA_LOG_LEVEL") or "INFO").upper(),
-            extra={k: v for k, v in values.items() if k.startswith("KIZUNA_")},
+            environ=values,
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -18,12 +17,12 @@ from core.config import ConfigurationError, Settings
 from core.errors import KizunaError
 from core.models import Workspace
 from core.services.members import ImportFailed, import_members, parse_members_csv
+from kizuna.cli_admin import add_cli as add_admin_commands
+from kizuna.cli_meetings import add_cli as add_meeting_commands
 from kizuna.logs import configure_logging
+from kizuna.plugins import add_cli_commands
 
 log = logging.getLogger("kizuna.cli")
-
-# Modules that add their own sub-commands with ``add_cli(subparsers)``.
-EXTENSIONS = ("adapters.teams.cli", "adapters.discord.cli", "kizuna.cli_meetings", "kizuna.cli_admin")
 
 
 class CommandError(Exception):
@@ -113,22 +112,6 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace, out: TextIO) -> in
     return asyncio.run(main())
 
 
-def cmd_chat(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    from adapters.console import ConsoleSession
-    from cards.text import render_text
-
-    async def body() -> int:
-        session = await ConsoleSession.open(args.workspace, args.user, args.locale)
-        interactive = sys.stdin.isatty()
-        while True:
-            if interactive:
-                print(f"{args.user}> ", end="", file=out, flush=True)
-            line = await asyncio.to_thread(sys.stdin.readline)
-            if not line:
-                return 0
-            reply = await session.handle(line)
-            if reply is not None:
-                print(render_text(reply), file=out, flush=True)
 
     return run_with_database(settings, body)
 
@@ -225,11 +208,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", help="run the server").set_defaults(handler=cmd_serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(handler=cmd_migrate)
 
-    chat = sub.add_parser("chat", help="talk to Kizuna in the terminal (lines from standard input)")
-    chat.add_argument("--workspace", default="demo")
-    chat.add_argument("--user", required=True, help="who you are (your console id and display name)")
-    chat.add_argument("--locale", choices=["ja", "en"], help="reply language (default: the workspace's)")
-    chat.set_defaults(handler=cmd_chat)
 
     members = sub.add_parser("members", help="import members and departments")
     members_sub = members.add_subparsers(dest="members_command", required=True)
@@ -258,16 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     departments.add_argument("--locale", choices=["ja", "en"], default="en")
     departments.set_defaults(handler=cmd_stats_departments)
 
-    for name in EXTENSIONS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as missing:
-            if missing.name and name.startswith(missing.name):
-                continue
-            raise
-        add_cli = getattr(module, "add_cli", None)
-        if add_cli is not None:
-            add_cli(sub)
+    add_meeting_commands(sub)
+    add_admin_commands(sub)
+    add_cli_commands(sub)  # the adapters' commands: entry-point group kizuna.cli (chat, discord, teams)
     return parser
 
 

@@ -8,8 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, TextIO
 
-from aiohttp import web
-
+from adapters.contract import Adapter, AdapterContext
 from cards.outcomes import Audience, render_outcome
 from cards.text import render_text
 from core import outbox
@@ -21,35 +20,9 @@ from core.meetings import scheduler
 from core.models import Delivery, Workspace
 from core.services.access import SYSTEM_ACTOR
 from core.services.workspaces import ensure_workspace
-from kizuna.plugin import Adapter, AdapterContext, OutgoingMessage, load_adapters
+from kizuna.plugins import load_adapter, load_adapters
 
 CONSOLE_CHANNEL = "console"
-
-
-class ConsolePrinter:
-    """Delivers console-workspace messages by printing them (there is no chat service to post to)."""
-
-    name = "console-print"
-    platform = "console"
-
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-        self.delivered = 0
-
-    def mount(self, app: web.Application) -> None:
-        """No routes."""
-
-    async def start(self) -> None:
-        """Nothing to open."""
-
-    async def close(self) -> None:
-        """Nothing to close."""
-
-    async def deliver(self, outgoing: OutgoingMessage) -> None:
-        """Print one message under the address it was meant for."""
-        print(f"--- {outgoing.address_key} (#{outgoing.delivery_id}) ---", file=self.out)
-        print(render_text(outgoing.message), file=self.out, flush=True)
-        self.delivered += 1
 
 
 def _parse_now(text: str | None) -> datetime | None:
@@ -65,15 +38,18 @@ def _parse_now(text: str | None) -> datetime | None:
 
 
 def delivery_adapters(settings: Settings, out: TextIO) -> list[Adapter]:
-    """The enabled platform adapters, plus a printer for console workspaces."""
+    """The enabled platform adapters, and always the console's, which prints to ``out``."""
+    context = AdapterContext(settings=settings, out=out)
     try:
-        adapters, _off = load_adapters(AdapterContext(settings=settings))
+        adapters, _off = load_adapters(context)
     except ConfigurationError as error:
         print(f"kizuna: {error}; only console messages are delivered now, the rest stays in the outbox",
               file=sys.stderr)
         adapters = []
     if not any(a.platform == "console" for a in adapters):
-        adapters.append(ConsolePrinter(out))
+        console = load_adapter("console", context)
+        if console is not None:
+            adapters.append(console)
     return adapters
 
 

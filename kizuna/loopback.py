@@ -7,8 +7,8 @@ from typing import Any
 
 from aiohttp import ClientSession, web
 
+from adapters.contract import DeliveryFailed, OutgoingMessage
 from cards.model import message_to_dict
-from kizuna.plugin import DeliveryFailed, OutgoingMessage
 
 
 class FakeApi:

@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator, Sequence
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from adapters.contract import Adapter, AdapterContext
 from core import db
 from core.config import ConfigurationError, Settings
 from core.meetings import scheduler as reminder_scheduler
-from kizuna.plugin import Adapter, AdapterContext, load_adapters
+from kizuna.plugins import load_adapters
 from kizuna.worker import OutboxWorker
 
 log = logging.getLogger("kizuna.server")
@@ -132,12 +133,9 @@ async def ensure_migrated(settings: Settings) -> None:
 
 
 def check_settings(settings: Settings) -> None:
-    """Refuse configurations that cannot be served safely, before anything starts."""
-    if not settings.microsoft_app_id and not settings.binds_loopback and (
-        settings.adapters is None or "teams" in settings.adapters
-    ):
-        raise ConfigurationError(
-            f"MICROSOFT_APP_ID is empty, so Teams runs in local emulator mode without authentication; that is "
-            f"only allowed on a loopback address, not KIZUNA_HOST={settings.host}. Set MICROSOFT_APP_ID (and "
-            "MICROSOFT_APP_PASSWORD, MICROSOFT_APP_TENANT_ID), bind to 127.0.0.1, or set KIZUNA_ADAPTERS without teams."
-        )
+    """Refuse configurations that cannot be served safely, before anything starts.
+
+    Each enabled adapter checks its own settings when it is created (nothing is started or opened),
+    so a broken one stops ``kizuna serve`` before the database is touched.
+    """
+    load_adapters(AdapterContext(settings=settings))

@@ -8,12 +8,12 @@ import os
 import socket
 from collections.abc import Iterable
 
+from adapters.contract import Adapter, DeliveryFailed, OutgoingMessage
 from cards.payloads import delivery_message
 from core import outbox
 from core.app.deliveries import load_delivery
 from core.errors import KizunaError
 from core.models import Address, Delivery, Workspace
-from kizuna.plugin import Adapter, DeliveryFailed, OutgoingMessage
 
 log = logging.getLogger("kizuna.outbox")
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from adapters.contract import OutgoingMessage
 from core import outbox
 from core.models import Delivery
 from core.services.thanks import give_thanks
-from kizuna.plugin import OutgoingMessage
 from kizuna.worker import OutboxWorker
 
 
@@ -67,7 +67,7 @@ async def test_a_worker_claims_only_what_it_sends_at_once(workspace, alice, bob)
 
 
 def test_one_delivery_failure_policy_for_every_platform():
-    from kizuna.plugin import DeliveryFailed
+    from adapters.contract import DeliveryFailed
 
     retried = [None, 401, 408, 412, 429, 500, 502, 503, 504]
     final = [400, 403, 404, 410, 413]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from adapters.console.adapter import create_adapter as create_adapter
 from cards.build import error_message
 from cards.model import Message
 from cards.outcomes import Audience, render_outcome

@@ -11,16 +11,17 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.contract import AdapterContext, AdapterDisabled, DeliveryFailed, OutgoingMessage
 from adapters.discord.handlers import InteractionHandler
 from adapters.discord.meetings import meeting_event_link, reminder_payload
 from adapters.discord.render import render
 from adapters.discord.rest import DiscordHTTPError, RestClient
 from adapters.discord.routing import PLATFORM
+from adapters.discord.settings import DiscordSettings
 from adapters.discord.transport import DEFAULT_DEFER_AFTER, ROUTE, InteractionEndpoint, load_verify_key
 from cards.model import ReminderMessage
 from core.config import ConfigurationError, Settings
 from core.models import Workspace
-from kizuna.plugin import AdapterContext, AdapterDisabled, DeliveryFailed, OutgoingMessage
 
 __all__ = ["DiscordAdapter", "create_adapter"]
 
@@ -33,13 +34,13 @@ class DiscordAdapter:
 
     def __init__(self, settings: Settings, *, logger: logging.Logger | None = None,
                  defer_after: float = DEFAULT_DEFER_AFTER, rest: RestClient | None = None) -> None:
+        self.discord = DiscordSettings.read(settings)
         try:
-            verify_key = load_verify_key(settings.discord_public_key)
+            verify_key = load_verify_key(self.discord.public_key)
         except ValueError as error:
             raise ConfigurationError(str(error)) from None
-        self.settings = settings
         self.log = logger or logging.getLogger("kizuna.discord")
-        self.rest = rest or RestClient(settings.discord_api_base, settings.discord_bot_token)
+        self.rest = rest or RestClient(self.discord.api_base, self.discord.bot_token)
         self.handler = InteractionHandler(rest=self.rest)
         self.endpoint = InteractionEndpoint(verify_key, self.handler, self.rest, defer_after=defer_after)
 
@@ -57,7 +58,7 @@ class DiscordAdapter:
 
     async def deliver(self, outgoing: OutgoingMessage) -> None:
         """Post an outbox message to ``channel:<id>`` (or a DM to ``member:<id>``)."""
-        if not self.settings.discord_bot_token:
+        if not self.discord.bot_token:
             raise DeliveryFailed("DISCORD_BOT_TOKEN is not set, so Kizuna cannot post on its own", permanent=True)
         kind, _, target = outgoing.address_key.partition(":")
         if not target.isdigit() or kind not in ("channel", "member"):
@@ -85,6 +86,6 @@ class DiscordAdapter:
 
 def create_adapter(context: AdapterContext) -> DiscordAdapter:
     """The entry point: the Discord adapter, or ``AdapterDisabled`` when it is not configured."""
-    if not context.settings.discord_public_key:
+    if not DiscordSettings.read(context.settings).public_key:
         raise AdapterDisabled("DISCORD_PUBLIC_KEY is not set")
     return DiscordAdapter(context.settings, logger=context.logger)

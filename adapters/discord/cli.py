@@ -7,21 +7,23 @@ from typing import Any, TextIO
 
 from adapters.discord.commands import BOT_PERMISSIONS, command_definitions, invite_url
 from adapters.discord.rest import DiscordHTTPError, RestClient
+from adapters.discord.settings import DiscordSettings
 from core.config import ConfigurationError, Settings
 
 
 async def register_commands(settings: Settings, out: TextIO, *, guild_id: str | None = None,
                             rest: RestClient | None = None) -> int:
     """Bulk-overwrite the application's commands (globally, or in one guild), then print the invite URL."""
-    missing = [name for name, value in (("DISCORD_APPLICATION_ID", settings.discord_application_id),
-                                        ("DISCORD_BOT_TOKEN", settings.discord_bot_token)) if not value]
+    discord = DiscordSettings.read(settings)
+    missing = [name for name, value in (("DISCORD_APPLICATION_ID", discord.application_id),
+                                        ("DISCORD_BOT_TOKEN", discord.bot_token)) if not value]
     if missing:
         raise ConfigurationError(f"{' and '.join(missing)} must be set to register Discord commands "
                                  "(Developer Portal → your application → General Information / Bot)")
-    client = rest or RestClient(settings.discord_api_base, settings.discord_bot_token)
+    client = rest or RestClient(discord.api_base, discord.bot_token)
     commands = command_definitions()
     try:
-        registered: Any = await client.bulk_overwrite_commands(settings.discord_application_id, commands, guild_id)
+        registered: Any = await client.bulk_overwrite_commands(discord.application_id, commands, guild_id)
     except DiscordHTTPError as error:
         hint = {401: "check DISCORD_BOT_TOKEN", 403: "is the bot in that server with the applications.commands scope?",
                 404: "check DISCORD_APPLICATION_ID and --guild"}.get(error.status, "")
@@ -35,7 +37,7 @@ async def register_commands(settings: Settings, out: TextIO, *, guild_id: str | 
           f"{names}", file=out)
     print(f"Invite Kizuna with exactly the permissions it needs (permissions={BOT_PERMISSIONS}: view channels, "
           "send messages, embed links, create events):", file=out)
-    print(invite_url(settings.discord_application_id), file=out)
+    print(invite_url(discord.application_id), file=out)
     return 0
 
 

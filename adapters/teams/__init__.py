@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from adapters.contract import AdapterContext
     from adapters.teams.adapter import TeamsAdapter
-    from kizuna.plugin import AdapterContext
 
 
 def create_adapter(context: AdapterContext) -> TeamsAdapter:

@@ -28,6 +28,7 @@ from botframework.connector.auth._built_in_bot_framework_authentication import (
 from botframework.connector.auth._connector_factory_impl import _ConnectorFactoryImpl
 from msrest.exceptions import ClientRequestError
 
+from adapters.contract import DeliveryFailed, OutgoingMessage
 from adapters.teams import activity as act
 from adapters.teams.handler import KizunaTeamsBot
 from adapters.teams.render import render_card
@@ -39,6 +40,7 @@ from adapters.teams.sdk import (
     retry_after_of,
     status_of,
 )
+from adapters.teams.settings import TeamsSettings
 from adapters.teams.wire import ConnectorSender
 from cards.text import render_text
 from core.app.identities import DEFAULT_TTL as DEFAULT_IDENTITY_TTL
@@ -47,51 +49,23 @@ from core.i18n import translate
 from core.models import Workspace
 from core.services.addresses import AddressWrite, store_addresses
 from core.text import parse_json
-from kizuna.plugin import DeliveryFailed, OutgoingMessage
 
 log = logging.getLogger("kizuna.teams")
 
 ROUTE = "/api/messages"
-APP_TYPES = {"singletenant": "SingleTenant", "multitenant": "MultiTenant", "userassignedmsi": "UserAssignedMSI"}
 
 
 class BotConfiguration:
     """The attribute bag ``ConfigurationBotFrameworkAuthentication`` reads (``APP_ID``, ``APP_TYPE``…)."""
 
-    def __init__(self, settings: Settings, overrides: Mapping[str, Any] | None = None) -> None:
-        self.APP_ID = settings.microsoft_app_id
-        self.APP_PASSWORD = settings.microsoft_app_password
-        self.APP_TENANTID = settings.microsoft_app_tenant_id
-        app_type = APP_TYPES.get((settings.microsoft_app_type or "SingleTenant").lower())
-        if app_type is None:
-            raise ConfigurationError(
-                f"MICROSOFT_APP_TYPE={settings.microsoft_app_type!r} is not one of SingleTenant, MultiTenant, "
-                "UserAssignedMSI")
+    def __init__(self, teams: TeamsSettings, overrides: Mapping[str, Any] | None = None) -> None:
+        self.APP_ID = teams.app_id
+        self.APP_PASSWORD = teams.app_password
+        self.APP_TENANTID = teams.app_tenant_id
         # Emulator mode (no app id): authentication is off, which the SDK only allows as "MultiTenant".
-        self.APP_TYPE = app_type if settings.microsoft_app_id else "MultiTenant"
+        self.APP_TYPE = "MultiTenant" if teams.emulator else teams.sdk_app_type()
         for key, value in (overrides or {}).items():
             setattr(self, key, value)
-
-
-def check_configuration(settings: Settings) -> None:
-    """Refuse, before anything starts, a Teams configuration that cannot work."""
-    app_type = APP_TYPES.get((settings.microsoft_app_type or "SingleTenant").lower())
-    if app_type is None:
-        raise ConfigurationError(
-            f"MICROSOFT_APP_TYPE={settings.microsoft_app_type!r} is not one of SingleTenant, MultiTenant, "
-            "UserAssignedMSI")
-    if not settings.microsoft_app_id:
-        if not settings.binds_loopback:
-            raise ConfigurationError(
-                "MICROSOFT_APP_ID is empty (local emulator mode, no authentication), which is only allowed "
-                f"on a loopback address, not KIZUNA_HOST={settings.host}.")
-        return
-    if app_type in ("SingleTenant", "UserAssignedMSI") and not settings.microsoft_app_tenant_id:
-        raise ConfigurationError(
-            f"MICROSOFT_APP_TYPE={app_type} needs MICROSOFT_APP_TENANT_ID (the Directory (tenant) ID of the "
-            "Azure bot's app registration). New Azure bots are single-tenant.")
-    if app_type != "UserAssignedMSI" and not settings.microsoft_app_password:
-        raise ConfigurationError("MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD (the client secret) is empty.")
 
 
 class KizunaCloudAdapter(CloudAdapter):  # type: ignore[misc]
@@ -194,16 +168,17 @@ class TeamsAdapter:
                  credentials_factory: ServiceClientCredentialsFactory | None = None,
                  retry: RetryPolicy | None = None, invoke_budget: float = 4.0,
                  identity_ttl: float = DEFAULT_IDENTITY_TTL) -> None:
-        check_configuration(settings)
+        self.teams = TeamsSettings.read(settings)
+        self.teams.check(settings)
         apply_sdk_fixes()
         self.settings = settings
-        self.app_id = settings.microsoft_app_id
+        self.app_id = self.teams.app_id
         self.retry = retry or RetryPolicy()
         # Teams gives an invoke 5 s (composeExtension/submitAction); keep a second for everything else.
         self.invoke_budget = invoke_budget
         # How long a workspace/member row read by a turn that needs no rights is reused (core.app.identities).
         self.identity_ttl = identity_ttl
-        self.configuration = BotConfiguration(settings, auth_overrides)
+        self.configuration = BotConfiguration(self.teams, auth_overrides)
         try:
             self.authentication = ConfigurationBotFrameworkAuthentication(
                 self.configuration, credentials_factory=credentials_factory)
@@ -233,7 +208,7 @@ class TeamsAdapter:
         return page
 
     async def start(self) -> None:
-        if not self.app_id:
+        if self.teams.emulator:
             log.warning("Teams runs in local emulator mode: MICROSOFT_APP_ID is empty, requests are not authenticated")
 
     async def close(self) -> None:
@@ -249,7 +224,7 @@ class TeamsAdapter:
     @property
     def admin_ids(self) -> tuple[str, ...]:
         """Entra object ids the operator made admins (``KIZUNA_TEAMS_ADMIN_IDS``)."""
-        return tuple(self.settings.teams_admin_ids)
+        return tuple(self.teams.admin_ids)
 
     # ---- inbound ------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from adapters.teams.manifest import ManifestError, PackageOptions, write_package
+from adapters.teams.settings import TeamsSettings
 from core.config import Settings
 
 
@@ -39,9 +40,9 @@ def run_manifest(args: argparse.Namespace, *, environ: Mapping[str, str] | None 
                  stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Build and write the package; prints where it went, or why it could not."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
-    settings = Settings.from_env(environ)
+    teams = TeamsSettings.read(Settings.from_env(environ))
     options = PackageOptions(
-        base_url=args.base_url, app_id=(args.app_id or settings.microsoft_app_id).strip(),
+        base_url=args.base_url, app_id=(args.app_id or teams.app_id).strip(),
         developer_name=args.developer_name, website_url=args.website_url, privacy_url=args.privacy_url,
         terms_url=args.terms_url, version=args.package_version)
     try:

@@ -37,9 +37,9 @@ def signing_key() -> SigningKey:
 
 @pytest.fixture
 def settings(signing_key: SigningKey, fake_discord: FakeDiscord) -> Settings:
-    return Settings(database_url="sqlite://:memory:", discord_application_id=APP_ID,
-                    discord_public_key=signing_key.verify_key.encode().hex(), discord_bot_token="test-bot-token",
-                    discord_api_base=fake_discord.url, adapters=("discord",))
+    return Settings(database_url="sqlite://:memory:", adapters=("discord",), environ={
+        "DISCORD_APPLICATION_ID": APP_ID, "DISCORD_PUBLIC_KEY": signing_key.verify_key.encode().hex(),
+        "DISCORD_BOT_TOKEN": "test-bot-token", "DISCORD_API_BASE": fake_discord.url})
 
 
 @pytest_asyncio.fixture

@@ -7,6 +7,7 @@ import io
 
 import pytest
 
+from adapters.contract import AdapterContext, AdapterDisabled, DeliveryFailed, OutgoingMessage
 from adapters.discord import DiscordAdapter, create_adapter
 from adapters.discord.cli import add_cli
 from adapters.discord.commands import BOT_PERMISSIONS, command_definitions, invite_url
@@ -15,7 +16,6 @@ from cards.build import notice_message
 from core.config import ConfigurationError, Settings
 from core.models import Delivery
 from core.services.workspaces import ensure_workspace
-from kizuna.plugin import AdapterContext, AdapterDisabled, DeliveryFailed, OutgoingMessage
 from kizuna.worker import OutboxWorker
 from tests.discord.kit import APP_ID, BOB, FEED, GUILD, Discord, FakeDiscord
 
@@ -70,7 +70,7 @@ def test_the_adapter_is_off_without_a_public_key_and_refuses_a_malformed_one():
     with pytest.raises(AdapterDisabled, match="DISCORD_PUBLIC_KEY is not set"):
         create_adapter(AdapterContext(settings=Settings()))
     with pytest.raises(ConfigurationError, match="64 hexadecimal"):
-        create_adapter(AdapterContext(settings=Settings(discord_public_key="abc")))
+        create_adapter(AdapterContext(settings=Settings(environ={"DISCORD_PUBLIC_KEY": "abc"})))
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -125,7 +125,8 @@ async def test_register_commands_explains_missing_settings_and_refusals(settings
 
     args = parse("discord", "register-commands")
     with pytest.raises(ConfigurationError, match="DISCORD_BOT_TOKEN"):
-        await args.handler(replace(settings, discord_bot_token=""), args, io.StringIO())
+        await args.handler(replace(settings, environ={**settings.environ, "DISCORD_BOT_TOKEN": ""}), args,
+                           io.StringIO())
     fake_discord.script("PUT", "/commands", (401, {"message": "401: Unauthorized", "code": 0}, {}))
     with pytest.raises(ConfigurationError, match="check DISCORD_BOT_TOKEN"):
         await args.handler(settings, args, io.StringIO())

@@ -99,7 +99,7 @@ class CardCheckingClient(TestClient):  # type: ignore[type-arg]
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(database_url="sqlite://:memory:", teams_admin_ids=())
+    return Settings(database_url="sqlite://:memory:")
 
 
 @pytest.fixture

@@ -13,12 +13,13 @@ from botframework.connector.auth import ChannelValidation, JwtTokenExtractor
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from adapters import teams as teams_package
+from adapters.contract import AdapterContext
 from adapters.teams import testing as t
 from adapters.teams.adapter import TeamsAdapter
+from adapters.teams.settings import TeamsSettings
 from adapters.teams.testing import ALICE, BOB, CHANNEL_ISSUER, StaticCredentialsFactory
 from core.config import ConfigurationError, Settings
 from core.models import Thanks
-from kizuna.plugin import AdapterContext
 
 APP_ID = "11111111-2222-3333-4444-555555555555"
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -41,8 +42,8 @@ def fresh_key_cache() -> Iterator[None]:
 
 @pytest.fixture
 def jwt_settings(settings: Settings) -> Settings:
-    return replace(settings, microsoft_app_id=APP_ID, microsoft_app_password="secret",
-                   microsoft_app_tenant_id="tenant-0000", microsoft_app_type="SingleTenant")
+    return replace(settings, environ={"MICROSOFT_APP_ID": APP_ID, "MICROSOFT_APP_PASSWORD": "secret",
+                                      "MICROSOFT_APP_TENANT_ID": "tenant-0000", "MICROSOFT_APP_TYPE": "SingleTenant"})
 
 
 def token(service_url: str, *, key=KEY, kid="test-kid", aud=APP_ID, iss=CHANNEL_ISSUER, expires_in=600,
@@ -122,26 +123,29 @@ async def test_the_builtin_public_cloud_path_also_gives_401(db, jwt_settings, ma
 
 
 def test_single_tenant_without_tenant_id_is_a_startup_error(settings):
-    broken = replace(settings, microsoft_app_id=APP_ID, microsoft_app_password="secret", microsoft_app_type="")
+    broken = replace(settings, environ={"MICROSOFT_APP_ID": APP_ID, "MICROSOFT_APP_PASSWORD": "secret",
+                                        "MICROSOFT_APP_TYPE": ""})
     with pytest.raises(ConfigurationError, match="MICROSOFT_APP_TENANT_ID"):
         teams_package.create_adapter(AdapterContext(settings=broken))
 
 
 def test_settings_default_to_single_tenant():
-    assert Settings.from_env({}, env_file=None).microsoft_app_type == "SingleTenant"
+    assert TeamsSettings.read(Settings.from_env({}, env_file=None)).app_type == "SingleTenant"
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"microsoft_app_id": APP_ID, "microsoft_app_tenant_id": "t"}, "MICROSOFT_APP_PASSWORD"),
-    ({"microsoft_app_id": APP_ID, "microsoft_app_password": "x", "microsoft_app_type": "Weird"}, "MICROSOFT_APP_TYPE"),
-    ({"host": "0.0.0.0"}, "loopback"),
+@pytest.mark.parametrize(("environ", "host", "message"), [
+    ({"MICROSOFT_APP_ID": APP_ID, "MICROSOFT_APP_TENANT_ID": "t"}, "127.0.0.1", "MICROSOFT_APP_PASSWORD"),
+    ({"MICROSOFT_APP_ID": APP_ID, "MICROSOFT_APP_PASSWORD": "x", "MICROSOFT_APP_TYPE": "Weird"}, "127.0.0.1",
+     "MICROSOFT_APP_TYPE"),
+    ({}, "0.0.0.0", "only allowed on a loopback address, not KIZUNA_HOST=0.0.0.0.*KIZUNA_ADAPTERS without teams"),
 ])
-def test_other_broken_configurations_are_explained(settings, changes, message):
+def test_other_broken_configurations_are_explained(settings, environ, host, message):
     with pytest.raises(ConfigurationError, match=message):
-        TeamsAdapter(replace(settings, **changes))
+        TeamsAdapter(replace(settings, environ=environ, host=host))
 
 
 def test_multi_tenant_and_emulator_configurations_start(settings):
     assert TeamsAdapter(settings).app_id == ""
-    legacy = replace(settings, microsoft_app_id=APP_ID, microsoft_app_password="x", microsoft_app_type="MultiTenant")
+    legacy = replace(settings, environ={"MICROSOFT_APP_ID": APP_ID, "MICROSOFT_APP_PASSWORD": "x",
+                                        "MICROSOFT_APP_TYPE": "MultiTenant"})
     assert TeamsAdapter(legacy).configuration.APP_TYPE == "MultiTenant"

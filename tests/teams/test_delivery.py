@@ -8,13 +8,13 @@ import time
 import pytest
 from msrest.universal_http import requests as msrest_requests
 
+from adapters.contract import DeliveryFailed, OutgoingMessage
 from adapters.teams import testing as t
 from adapters.teams.sdk import apply_sdk_fixes, retry_after_of
 from adapters.teams.testing import ALICE, BOB, Failure
 from cards.model import NoticeMessage
 from core.models import Address, Delivery, Workspace
 from core.services import thanks as thanks_service
-from kizuna.plugin import DeliveryFailed, OutgoingMessage
 from kizuna.worker import OutboxWorker
 from tests.teams.cards import no_sleep_policy
 

@@ -54,7 +54,7 @@ _DELETE = object()
 @pytest.fixture
 def settings() -> Settings:
     """Alice is a configured admin, so admin phrases and meeting edits reach the core, not only the refusal."""
-    return Settings(database_url="sqlite://:memory:", teams_admin_ids=(ALICE.aad,))
+    return Settings(database_url="sqlite://:memory:", environ={"KIZUNA_TEAMS_ADMIN_IDS": ALICE.aad})
 
 
 # ---- strategies ---------------------------------------------------------------------------------

@@ -613,7 +613,7 @@ def test_kizuna_reminders_run_due_posts_once_to_the_fake_connector(tmp_path, mon
         return result[0]
 
     async def schedule() -> None:
-        settings = Settings(database_url=url, teams_admin_ids=())
+        settings = Settings(database_url=url)
         adapter = TeamsAdapter(settings)
         app = build_app(settings, adapters=[adapter], run_workers=False)
         client = TestClient(TestServer(app))

@@ -271,7 +271,7 @@ async def test_a_mention_whose_id_is_too_long_for_teams_is_not_a_recipient(teams
 
 
 async def test_configured_admin_ids_are_admins(db, settings, make_client, connector):
-    adapter = TeamsAdapter(replace(settings, teams_admin_ids=("aad-carol",)))
+    adapter = TeamsAdapter(replace(settings, environ={"KIZUNA_TEAMS_ADMIN_IDS": "aad-carol, aad-dave"}))
     client = await make_client(adapter)
     try:
         await post(client, t.message(connector.url, CAROL, "set feed channel here"))

@@ -1,18 +1,28 @@
-"""The adapter plug-in contract: entry-point group ``kizuna.adapters``, each a ``create_adapter(context)``."""
+"""The plug-in contract between Kizuna and its adapters; it imports only ``core``, ``cards`` and aiohttp's types.
+
+Two entry-point groups:
+
+- ``kizuna.adapters``: each a ``create_adapter(context: AdapterContext) -> Adapter`` factory. It reads its
+  own variables from ``context.settings.environ``, raises ``AdapterDisabled`` (the message says why) when
+  it is not configured and ``core.config.ConfigurationError`` when its configuration cannot work.
+- ``kizuna.cli``: each an ``add_cli(subparsers)`` function that adds sub-commands to the ``kizuna`` command.
+  A leaf sets ``handler(settings, args, out)`` (which may return a coroutine) or ``func(args)``.
+"""
 
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TextIO, runtime_checkable
 
 from aiohttp import web
 
 from cards.model import Message
-from core.config import ConfigurationError, Settings
+from core.config import Settings
 
-ENTRY_POINT_GROUP = "kizuna.adapters"
+ADAPTERS_GROUP = "kizuna.adapters"
+CLI_GROUP = "kizuna.cli"
 
 
 class AdapterDisabled(Exception):
@@ -48,12 +58,20 @@ class OutgoingMessage:
     kind: str
 
 
+def _stdout() -> TextIO:
+    return sys.stdout
+
+
 @dataclass
 class AdapterContext:
-    """What every adapter gets: the settings and a logger. Adapters own nothing global."""
+    """What every adapter gets: the settings, a logger, and the terminal (for an adapter that writes there).
+
+    Adapters own nothing global.
+    """
 
     settings: Settings
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("kizuna"))
+    out: TextIO = field(default_factory=_stdout)
 
 
 @runtime_checkable
@@ -74,39 +92,3 @@ class Adapter(Protocol):
 
     async def deliver(self, outgoing: OutgoingMessage) -> None:
         """Send one outbox message, or raise ``DeliveryFailed``."""
-
-
-def installed_adapters() -> dict[str, Any]:
-    """Entry points of the ``kizuna.adapters`` group by name."""
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
-
-
-def load_adapters(context: AdapterContext) -> tuple[list[Adapter], dict[str, str]]:
-    """Create every enabled adapter; returns them and ``{name: why off}`` for the others."""
-    available = installed_adapters()
-    wanted = context.settings.adapters
-    if wanted is not None:
-        unknown = [name for name in wanted if name not in available]
-        if unknown:
-            raise ConfigurationError(
-                f"KIZUNA_ADAPTERS names {', '.join(unknown)}, which is not installed; "
-                f"installed adapters: {', '.join(sorted(available)) or 'none'}"
-            )
-    adapters: list[Adapter] = []
-    off: dict[str, str] = {}
-    for name, ep in sorted(available.items()):
-        if wanted is not None and name not in wanted:
-            off[name] = "not listed in KIZUNA_ADAPTERS"
-            continue
-        try:
-            factory = ep.load()
-        except (ImportError, AttributeError) as error:
-            raise ConfigurationError(
-                f"the {name} adapter ({ep.value}) cannot be loaded: {error}; installed adapters: "
-                f"{', '.join(sorted(available))}. Reinstall it or leave it out of KIZUNA_ADAPTERS."
-            ) from error
-        try:
-            adapters.append(factory(context))
-        except AdapterDisabled as why:
-            off[name] = str(why)
-    return adapters, off
