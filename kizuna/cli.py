@@ -112,10 +112,6 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace, out: TextIO) -> in
     return asyncio.run(main())
 
 
-
-    return run_with_database(settings, body)
-
-
 def cmd_members_import(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     try:
         text = Path(args.file).read_text(encoding="utf-8-sig")

@@ -66,7 +66,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _leaf(sub: Any, name: str, help_text: str, build: Build, *, person: str | None = None,
-          arguments: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.ArgumentParser:
+          arguments: Callable[[argparse.ArgumentParser], object] | None = None) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = sub.add_parser(name, help=help_text)
     if arguments is not None:
         arguments(parser)
