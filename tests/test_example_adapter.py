@@ -63,7 +63,7 @@ def test_the_example_adapter_is_found_and_serves_thanks_and_leaderboards(install
                 time.sleep(0.2)
         thanked = _say(port, workspace="acme", user="alice", name="Alice", locale="en",
                        text="thanks @bob for the demo #teamwork")
-        assert "Alice thanked" in str(thanked["text"]) and "🙌" in str(thanked["text"])
+        assert "Alice sent thanks" in str(thanked["text"]) and "@bob" in str(thanked["text"]) and "🙌" in str(thanked["text"])
         assert thanked["message"]["kind"] == "thanks"  # type: ignore[index]
         board = _say(port, workspace="acme", user="carol", locale="ja", text="ランキング")
         assert "1. bob" in str(board["text"]) and board["message"]["kind"] == "leaderboard"  # type: ignore[index]
@@ -72,7 +72,7 @@ def test_the_example_adapter_is_found_and_serves_thanks_and_leaderboards(install
         assert "cannot thank yourself" in str(refused["text"])
     finally:
         server.terminate()
-        server.wait(timeout=15)
+        server.communicate(timeout=15)
 
 
 def test_the_example_adds_its_own_cli_subcommand(installed, tmp_path):
