@@ -75,7 +75,8 @@ def user(name: str) -> str:
 STEPS = [
     Step("thanks", "thanks @bob @carol for the release notes #teamwork",
          slash("thanks", ("user", wire.OPT_USER, user("bob")), ("message", wire.OPT_STRING, "for the release notes"),
-               ("value", wire.OPT_STRING, "teamwork"), ("user2", wire.OPT_USER, user("carol")), people=("bob", "carol")),
+               ("value", wire.OPT_STRING, "teamwork"), ("user2", wire.OPT_USER, user("carol")),
+               people=("bob", "carol")),
          "for the release notes"),
     Step("self-thanks is refused", "thanks @bob me",
          slash("thanks", ("user", wire.OPT_USER, user("bob")), ("message", wire.OPT_STRING, "me"), people=("bob",)),
@@ -126,10 +127,12 @@ STEPS = [
                ("departments", wire.OPT_STRING, "Field Sales"), ("event", wire.OPT_BOOLEAN, False), sub="create"),
          "Sales x Eng"),
     Step("skip a date", "meeting skip {meeting} 2030-12-09",
-         slash("meeting", ("meeting", wire.OPT_STRING, "{meeting}"), ("date", wire.OPT_STRING, "2030-12-09"), sub="skip"),
+         slash("meeting", ("meeting", wire.OPT_STRING, "{meeting}"), ("date", wire.OPT_STRING, "2030-12-09"),
+               sub="skip"),
          "Sales x Eng"),
     Step("a member cannot cancel someone else's meeting", "meeting cancel {meeting}",
-         slash("meeting", ("meeting", wire.OPT_STRING, "{meeting}"), sub="cancel"), "organiser", who="carol", refused=True),
+         slash("meeting", ("meeting", wire.OPT_STRING, "{meeting}"), sub="cancel"), "organiser", who="carol",
+         refused=True),
 ]
 
 
@@ -239,7 +242,7 @@ async def surfaces(db: Any) -> AsyncIterator[Surfaces]:
     console = {name: await ConsoleSession.open("demo", name, "en") for name in DISCORD}
     # Everyone is known on every surface (names compare case-insensitively: the console knows people by
     # their id, the platforms by their display names), and Alice administers each workspace.
-    for name, person in TEAMS.items():
+    for person in TEAMS.values():
         await client.post("/api/messages", json=t.message(connector.url, person, "help", locale="en-US"))
     for name in DISCORD:
         await kit.send(kit.command("help", user=DISCORD[name]))
