@@ -216,15 +216,15 @@ async def _occurrence(context: Context, meeting: str, occurrence: str) -> str:
 
 @handles(c.SkipOccurrence)
 async def _skip(context: Context, command: c.SkipOccurrence) -> o.Outcome:
-    key = await _occurrence(context, command.meeting, command.occurrence)
-    view = await meetings.skip_occurrence(context.workspace, context.actor, command.meeting, key, now=context.now)
+    # The service reads the occurrence as typed (a key, a date, or a date and time) itself.
+    view = await meetings.skip_occurrence(context.workspace, context.actor, command.meeting, command.occurrence,
+                                          now=context.now)
     return await _shown(context, view, "skipped")
 
 
 @handles(c.RestoreOccurrence)
 async def _restore(context: Context, command: c.RestoreOccurrence) -> o.Outcome:
-    key = await _occurrence(context, command.meeting, command.occurrence)
-    view = await meetings.restore_occurrence(context.workspace, context.actor, command.meeting, key,
+    view = await meetings.restore_occurrence(context.workspace, context.actor, command.meeting, command.occurrence,
                                              now=context.now)
     return await _shown(context, view, "restored")
 
@@ -234,11 +234,11 @@ _TIME_ONLY = re.compile(r"\d{1,2}:\d{2}")
 
 @handles(c.MoveOccurrence)
 async def _move(context: Context, command: c.MoveOccurrence) -> o.Outcome:
-    key = await _occurrence(context, command.meeting, command.occurrence)
     to = command.to.strip()
-    if _TIME_ONLY.fullmatch(to):  # ``HH:MM``: the same day
+    if _TIME_ONLY.fullmatch(to):  # ``HH:MM``: the same day as the occurrence
+        key = await _occurrence(context, command.meeting, command.occurrence)
         to = f"{key.split('T')[0]} {to}"
-    view = await meetings.move_occurrence(context.workspace, context.actor, command.meeting, key, to,
+    view = await meetings.move_occurrence(context.workspace, context.actor, command.meeting, command.occurrence, to,
                                           now=context.now)
     return await _shown(context, view, "moved")
 
