@@ -14,6 +14,7 @@ from cards.model import NoticeMessage
 from cards.text import render_text
 from core import outbox
 from core.config import ConfigurationError, Settings
+from core.errors import KizunaError
 from core.i18n import resolve_locale, translate
 from core.meetings import scheduler, service
 from core.models import Delivery, Workspace
@@ -58,7 +59,7 @@ def _parse_now(text: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise CommandError(f"--now must be an ISO-8601 time like 2026-12-06T01:00:00Z, not {text!r}") from None
+        raise CommandError("cli.now_invalid", value=text) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
@@ -137,13 +138,18 @@ def cmd_outbox(settings: Settings, args: argparse.Namespace, out: TextIO) -> int
 
 
 def _meeting_fields(args: argparse.Namespace) -> dict[str, Any]:
+    from kizuna.cli import CommandError
+
     names = {"title": "title", "start": "start", "repeat": "repeat", "rrule": "rrule", "timezone": "timezone",
              "remind": "remind", "departments": "departments", "place": "place", "duration": "duration_minutes",
              "agenda": "agenda", "channel": "channel"}
     fields = {target: getattr(args, source) for source, target in names.items()
               if getattr(args, source, None) is not None}
     if getattr(args, "until", None):
-        fields["until"] = date.fromisoformat(args.until)
+        try:
+            fields["until"] = date.fromisoformat(args.until)
+        except ValueError:
+            raise CommandError("cli.until_invalid", value=args.until) from None
     return fields
 
 
@@ -158,43 +164,53 @@ def cmd_meeting(settings: Settings, args: argparse.Namespace, out: TextIO) -> in
         else:
             workspace = await find_workspace(args.workspace, args.platform)
         locale = resolve_locale(args.locale, workspace.default_locale)
-        command = args.meeting_command
-        if command == "list":
-            views = await service.list_meetings(workspace, include_ended=args.all)
-            print(render_text(meeting_list_message(views, locale)), file=out)
-            return 0
-        if command == "create":
-            fields = _meeting_fields(args)
-            fields.setdefault("channel", CONSOLE_CHANNEL if workspace.platform == "console" else "")
-            view = await service.create_meeting(workspace, SYSTEM_ACTOR, **fields)
-            title_id = "meeting.created"
-        elif command == "show":
-            view = await service.get_meeting(workspace, args.id)
-            title_id = "meeting.details"
-        elif command == "edit":
-            view = await service.edit_meeting(workspace, SYSTEM_ACTOR, args.id, **_meeting_fields(args))
-            title_id = "meeting.edited"
-        elif command == "skip":
-            key = await service.resolve_occurrence(workspace, args.id, args.occurrence)
-            view = await service.skip_occurrence(workspace, SYSTEM_ACTOR, args.id, key)
-            title_id = "meeting.skipped"
-        elif command == "move":
-            key = await service.resolve_occurrence(workspace, args.id, args.occurrence)
-            view = await service.move_occurrence(workspace, SYSTEM_ACTOR, args.id, key, args.to)
-            title_id = "meeting.moved"
-        else:
-            change = {"pause": service.pause_meeting, "resume": service.resume_meeting,
-                      "cancel": service.end_meeting}[command]
-            view = await change(workspace, SYSTEM_ACTOR, args.id)
-            title_id = {"pause": "meeting.paused", "resume": "meeting.resumed", "cancel": "meeting.ended"}[command]
-            print(render_text(NoticeMessage(locale, f"#{view.id} {view.title}",
-                                            translate(locale, title_id, title=view.title))), file=out)
-            return 0
-        upcoming = await service.upcoming_occurrences(workspace, view.id, 5)
-        print(render_text(meeting_details_message(view, locale, title_id, upcoming)), file=out)
-        return 0
+        try:
+            return await _run_meeting_command(workspace, args, locale, out)
+        except KizunaError as error:
+            # In the language of the command's output (its --locale, else the workspace's).
+            print(f"kizuna: {error.localized(locale)}", file=sys.stderr)
+            return 1
 
     return run_with_database(settings, body)
+
+
+async def _run_meeting_command(workspace: Workspace, args: argparse.Namespace, locale: str, out: TextIO) -> int:
+    """One ``kizuna meeting`` sub-command on an open database; prints its answer in ``locale``."""
+    command = args.meeting_command
+    if command == "list":
+        views = await service.list_meetings(workspace, include_ended=args.all)
+        print(render_text(meeting_list_message(views, locale)), file=out)
+        return 0
+    if command == "create":
+        fields = _meeting_fields(args)
+        fields.setdefault("channel", CONSOLE_CHANNEL if workspace.platform == "console" else "")
+        view = await service.create_meeting(workspace, SYSTEM_ACTOR, **fields)
+        title_id = "meeting.created"
+    elif command == "show":
+        view = await service.get_meeting(workspace, args.id)
+        title_id = "meeting.details"
+    elif command == "edit":
+        view = await service.edit_meeting(workspace, SYSTEM_ACTOR, args.id, **_meeting_fields(args))
+        title_id = "meeting.edited"
+    elif command == "skip":
+        key = await service.resolve_occurrence(workspace, args.id, args.occurrence)
+        view = await service.skip_occurrence(workspace, SYSTEM_ACTOR, args.id, key)
+        title_id = "meeting.skipped"
+    elif command == "move":
+        key = await service.resolve_occurrence(workspace, args.id, args.occurrence)
+        view = await service.move_occurrence(workspace, SYSTEM_ACTOR, args.id, key, args.to)
+        title_id = "meeting.moved"
+    else:
+        change = {"pause": service.pause_meeting, "resume": service.resume_meeting,
+                  "cancel": service.end_meeting}[command]
+        view = await change(workspace, SYSTEM_ACTOR, args.id)
+        title_id = {"pause": "meeting.paused", "resume": "meeting.resumed", "cancel": "meeting.ended"}[command]
+        print(render_text(NoticeMessage(locale, f"#{view.id} {view.title}",
+                                        translate(locale, title_id, title=view.title))), file=out)
+        return 0
+    upcoming = await service.upcoming_occurrences(workspace, view.id, 5)
+    print(render_text(meeting_details_message(view, locale, title_id, upcoming)), file=out)
+    return 0
 
 
 def _series_options(parser: argparse.ArgumentParser, *, create: bool) -> None:
@@ -218,6 +234,8 @@ def _series_options(parser: argparse.ArgumentParser, *, create: bool) -> None:
 
 def add_cli(subparsers: Any) -> None:
     """Register ``reminders``, ``outbox`` and ``meeting`` on the ``kizuna`` command line."""
+    from kizuna.cli import positive_int
+
     reminders = subparsers.add_parser("reminders", help="meeting reminders")
     reminders_sub = reminders.add_subparsers(dest="reminders_command", required=True)
     run_due = reminders_sub.add_parser("run-due", help="one scheduler pass, deliver what it enqueued, exit")
@@ -229,7 +247,7 @@ def add_cli(subparsers: Any) -> None:
     listing = box_sub.add_parser("list", help="recent deliveries, newest first")
     listing.add_argument("--failed", action="store_true", help="only deliveries that failed for good")
     listing.add_argument("--status", choices=[outbox.PENDING, outbox.DELIVERED, outbox.FAILED, outbox.DROPPED])
-    listing.add_argument("--limit", type=int, default=100)
+    listing.add_argument("--limit", type=positive_int, default=100, help="at most this many (default 100)")
     retry = box_sub.add_parser("retry", help="queue a failed or dropped delivery again")
     retry.add_argument("id", type=int)
     for parser in (listing, retry):

@@ -56,3 +56,20 @@ def test_meeting_commands_for_a_console_workspace(kizuna):
     assert code == 0 and "終了しました" in text
     assert "No meetings yet" in kizuna("meeting", "list", "--locale", "en")[1]
     assert kizuna("meeting", "skip", "9", "2030-12-09")[0] == 1
+
+
+@pytest.mark.sqlite_only
+def test_meeting_errors_follow_the_locale(kizuna, capsys):
+    kizuna("meeting", "create", "Weekly", "--start", "2030-12-02 10:00", "--repeat", "weekly", "--locale", "en")
+    capsys.readouterr()
+    assert kizuna("meeting", "skip", "9", "2030-12-09", "--locale", "ja")[0] == 1
+    japanese = capsys.readouterr().err
+    assert kizuna("meeting", "skip", "9", "2030-12-09", "--locale", "en")[0] == 1
+    english = capsys.readouterr().err
+    assert english == "kizuna: There is no meeting #9. “meeting list” shows them all.\n"
+    assert japanese.startswith("kizuna: ") and any("\u3040" <= c <= "\u30ff" for c in japanese)
+    assert kizuna("meeting", "edit", "1", "--until", "someday", "--locale", "ja")[0] == 2
+    assert capsys.readouterr().err.strip() == (
+        "kizuna: --until には 2026-12-31 のような日付を指定してください (「someday」は使えません)。")
+    assert kizuna("meeting", "create", "X", "--start", "tomorrow", "--locale", "ja")[0] == 1
+    assert "Traceback" not in capsys.readouterr().err
