@@ -173,7 +173,7 @@ def test_serve_answers_health_and_exits_cleanly_on_sigterm(tmp_path):
         server.send_signal(signal.SIGTERM)
         _, logs = server.communicate(timeout=10)
         assert server.returncode == 0
-        assert "adapters on" in logs
+        assert "adapters on" in logs and f"serving on http://127.0.0.1:{port}" in logs
     finally:
         if server.poll() is None:
             server.kill()
