@@ -204,7 +204,7 @@ def _meeting_fields(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_meeting(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     """``kizuna meeting create|list|show|skip|move|edit|pause|resume|cancel`` for a workspace."""
-    from kizuna.cli import find_workspace, run_with_database
+    from kizuna.cli import CommandError, find_workspace, run_with_database
 
     async def body() -> int:
         workspace: Workspace
@@ -213,12 +213,15 @@ def cmd_meeting(settings: Settings, args: argparse.Namespace, out: TextIO) -> in
         else:
             workspace = await find_workspace(args.workspace, args.platform)
         locale = resolve_locale(args.locale, workspace.default_locale)
+        # Errors in the language of the command's output (its --locale, else the workspace's).
         try:
             return await _run_meeting_command(workspace, args, locale, out)
         except KizunaError as error:
-            # In the language of the command's output (its --locale, else the workspace's).
             print(f"kizuna: {error.localized(locale)}", file=sys.stderr)
             return 1
+        except CommandError as error:
+            print(f"kizuna: {error.localized(locale)}", file=sys.stderr)
+            return 2
 
     return run_with_database(settings, body)
 

@@ -73,6 +73,9 @@ def test_meeting_errors_follow_the_locale(kizuna, capsys):
         "kizuna: --until には 2026-12-31 のような日付を指定してください (「someday」は使えません)。")
     assert kizuna("meeting", "create", "X", "--start", "tomorrow", "--locale", "ja")[0] == 1
     assert "Traceback" not in capsys.readouterr().err
+    # Without --locale, errors speak the workspace's language, as the meeting cards do (a console workspace: ja).
+    assert kizuna("meeting", "edit", "1", "--until", "someday")[0] == 2
+    assert "--until には" in capsys.readouterr().err
 
 
 @pytest.mark.sqlite_only
