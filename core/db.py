@@ -2,16 +2,77 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from tortoise import Tortoise, connections
 from tortoise.migrations.executor import MigrationExecutor
 
+from core.errors import KizunaError
+
 MODEL_MODULES = ["core.models", "core.meetings.models"]
 APP_LABEL = "models"
 MIGRATIONS_MODULE = "core.migrations"
+# The URL schemes Kizuna ships a driver for (tortoise knows more, but their drivers are not installed).
+SUPPORTED_SCHEMES = ("sqlite", "postgres", "postgresql")
+SUPPORTED_URLS = "sqlite://PATH, postgres://USER:PASSWORD@HOST:5432/DATABASE"
+# How long opening the database may take before we say it is unreachable.
+CONNECT_TIMEOUT = 20.0
+
+
+class UnsupportedDatabaseUrl(KizunaError):
+    """``KIZUNA_DATABASE_URL`` names a database Kizuna cannot use."""
+
+    message_id = "error.database_url_unsupported"
+
+
+class DatabaseFolderMissing(KizunaError):
+    """The folder of the SQLite file does not exist (SQLite creates the file, never its folder)."""
+
+    message_id = "error.database_folder_missing"
+
+
+class DatabaseUnavailable(KizunaError):
+    """The database did not open: a server that does not answer, a refused login, an unreadable file."""
+
+    message_id = "error.database_unavailable"
+
+
+def shown_url(database_url: str) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    parts = urlsplit(database_url)
+    if not parts.password:
+        return database_url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+def sqlite_path(database_url: str) -> str | None:
+    """The file of a ``sqlite://`` URL as tortoise reads it (``sqlite:///abs`` or ``sqlite://relative``)."""
+    if not database_url.startswith("sqlite://"):
+        return None
+    return database_url.removeprefix("sqlite://").split("?", 1)[0]
+
+
+def check_database_url(database_url: str) -> None:
+    """Refuse, with a message that says what to change, a URL that cannot work, before anything opens it."""
+    scheme = database_url.split("://", 1)[0].lower() if "://" in database_url else ""
+    if scheme not in SUPPORTED_SCHEMES:
+        raise UnsupportedDatabaseUrl(url=shown_url(database_url), supported=SUPPORTED_URLS)
+    path = sqlite_path(database_url)
+    if path is None or path == ":memory:":
+        return
+    if not path:
+        raise UnsupportedDatabaseUrl(url=database_url, supported=SUPPORTED_URLS)
+    folder = os.path.dirname(path) or "."
+    # SQLite creates the file but never its folder, and then only says "unable to open database file".
+    if not os.path.isdir(folder):
+        raise DatabaseFolderMissing(folder=os.path.abspath(folder), url=database_url)
 
 
 def _with_sqlite_pragmas(url: str) -> str:
@@ -40,8 +101,21 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
 
 
 async def init_db(database_url: str) -> None:
-    """Open the database connections (no schema changes)."""
+    """Open the database (no schema changes); a URL or database that cannot work raises at once.
+
+    ``UnsupportedDatabaseUrl`` and ``DatabaseFolderMissing`` come before anything is opened;
+    ``DatabaseUnavailable`` when the first query fails or takes longer than ``CONNECT_TIMEOUT``.
+    """
+    check_database_url(database_url)
     await Tortoise.init(config=tortoise_config(database_url))
+    try:
+        # tortoise connects lazily, and a SQLite open that fails keeps its connection lock, so the
+        # next query would wait forever: connect now, and turn a failure into one clear error.
+        await asyncio.wait_for(connections.get("default").execute_query("SELECT 1"), CONNECT_TIMEOUT)
+    except Exception as error:
+        await close_db()
+        reason = str(error) or f"no answer within {CONNECT_TIMEOUT:.0f} s"
+        raise DatabaseUnavailable(url=shown_url(database_url), reason=reason) from error
 
 
 async def close_db() -> None:

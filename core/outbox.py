@@ -8,6 +8,7 @@ crashed worker's claim is retaken when the lease runs out. On PostgreSQL the cla
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -64,21 +65,26 @@ def _claimable(now: datetime) -> Q:
 
 
 async def claim_due(worker_id: str, *, limit: int = 50, now: datetime | None = None,
-                    lease: timedelta = DEFAULT_LEASE) -> list[Delivery]:
-    """Claim up to ``limit`` due deliveries for ``worker_id`` until ``now + lease``."""
+                    lease: timedelta = DEFAULT_LEASE, platforms: Collection[str] | None = None) -> list[Delivery]:
+    """Claim up to ``limit`` due deliveries for ``worker_id`` until ``now + lease``.
+
+    ``platforms``: only deliveries for these (the ones the worker has an adapter for); the others
+    stay pending, untouched, for a process that can send them.
+    """
     moment = now or _now()
     until = moment + lease
     claimed: list[int] = []
+    due = _claimable(moment) if platforms is None else _claimable(moment) & Q(platform__in=list(platforms))
     async with in_transaction() as conn:
         if conn.capabilities.support_for_update:
-            rows = await Delivery.filter(_claimable(moment)).order_by("next_attempt_at", "id").limit(limit) \
+            rows = await Delivery.filter(due).order_by("next_attempt_at", "id").limit(limit) \
                 .select_for_update(skip_locked=True)
             ids: list[int] = [row.id for row in rows]
             if ids:
                 await Delivery.filter(id__in=ids).update(claimed_until=until, claimed_by=worker_id)
             claimed = ids
         else:
-            candidates = await Delivery.filter(_claimable(moment)).order_by("next_attempt_at", "id") \
+            candidates = await Delivery.filter(due).order_by("next_attempt_at", "id") \
                 .limit(limit).values_list("id", flat=True)
             for delivery_id in candidates:
                 # Conditional update: only one claimer sees "1 row changed".

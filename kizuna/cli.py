@@ -6,8 +6,9 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -15,8 +16,9 @@ from typing import Any, TextIO
 from core import db
 from core.config import ConfigurationError, Settings
 from core.errors import KizunaError
+from core.i18n import normalize_locale, translate
 from core.models import Workspace
-from core.services.members import ImportFailed, import_members, parse_members_csv
+from core.services.members import ImportFailed, decode_members_csv, import_members, parse_members_csv
 from kizuna.cli_admin import add_cli as add_admin_commands
 from kizuna.cli_meetings import add_cli as add_meeting_commands
 from kizuna.logs import configure_logging
@@ -26,7 +28,27 @@ log = logging.getLogger("kizuna.cli")
 
 
 class CommandError(Exception):
-    """A command cannot run; the message is for the person at the terminal."""
+    """A command cannot run; the message (a catalog id and its values) is for the person at the terminal."""
+
+    def __init__(self, message_id: str, **params: Any) -> None:
+        self.message_id = message_id
+        self.params = params
+        super().__init__(self.localized("en"))
+
+    def localized(self, locale: str) -> str:
+        """The message in ``locale``."""
+        return translate(locale, self.message_id, **self.params)
+
+
+def positive_int(text: str) -> int:
+    """An ``argparse`` type: a whole number of at least 1."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return number
 
 
 async def open_database(settings: Settings, *, migrate_fresh: bool = True) -> None:
@@ -42,7 +64,7 @@ async def open_database(settings: Settings, *, migrate_fresh: bool = True) -> No
         await db.apply_migrations()
         return
     await db.close_db()
-    raise CommandError(f"the database is missing migrations ({', '.join(pending)}); run `kizuna migrate` first")
+    raise CommandError("cli.missing_migrations", pending=", ".join(pending))
 
 
 def run_with_database(settings: Settings, body: Callable[[], Awaitable[int]]) -> int:
@@ -69,18 +91,19 @@ async def find_workspace(external_id: str | None, platform: str | None = None) -
     if len(found) == 1:
         return found[0]
     if not found:
-        raise CommandError(f"no workspace {external_id or ''} {('on ' + platform) if platform else ''}".strip()
-                           + "; `kizuna chat --workspace NAME` creates a console workspace")
-    raise CommandError("several workspaces match; name one with --workspace (and --platform)")
+        options = " ".join(f"--{name} {value}" for name, value in (("workspace", external_id), ("platform", platform))
+                           if value)
+        if options:
+            raise CommandError("cli.workspace_not_found", options=options)
+        raise CommandError("cli.no_workspace")
+    raise CommandError("cli.several_workspaces")
 
 
 # ---- commands ----------------------------------------------------------------------------------
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    from aiohttp import web
-
-    from kizuna.server import build_app, check_settings, ensure_migrated
+    from kizuna.server import check_settings, ensure_migrated, serve
 
     check_settings(settings)
 
@@ -92,10 +115,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
             await db.close_db()
 
     asyncio.run(preflight())
-    app = build_app(settings)
-    log.info("serving on http://%s:%s", settings.host, settings.port)
-    web.run_app(app, host=settings.host, port=settings.port, shutdown_timeout=5.0, print=None,
-                access_log=None, handle_signals=True)
+    serve(settings)
     return 0
 
 
@@ -114,9 +134,10 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace, out: TextIO) -> in
 
 def cmd_members_import(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     try:
-        text = Path(args.file).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise CommandError(f"cannot read {args.file}: {error}") from None
+        data = Path(args.file).read_bytes()
+    except OSError as error:
+        raise CommandError("cli.cannot_read", file=args.file, reason=error.strerror or str(error)) from None
+    text = decode_members_csv(data, args.encoding)
 
     async def body() -> int:
         workspace = await find_workspace(args.workspace, args.platform)
@@ -125,11 +146,11 @@ def cmd_members_import(settings: Settings, args: argparse.Namespace, out: TextIO
         except ImportFailed as failed:
             for error in failed.errors:
                 print(f"{args.file}: {error.localized(args.locale)}", file=sys.stderr)
-            print("nothing was imported", file=sys.stderr)
+            print(translate(args.locale, "cli.import.nothing_imported"), file=sys.stderr)
             return 1
         result = await import_members(workspace, rows)
-        print(f"imported {result.created} new, {result.updated} updated members; "
-              f"{result.departments_created} new departments", file=out)
+        print(translate(args.locale, "notice.import_done", created=result.created, updated=result.updated,
+                        departments=result.departments_created), file=out)
         return 0
 
     return run_with_database(settings, body)
@@ -143,7 +164,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace, out: TextIO) -> int
         try:
             since = datetime.fromisoformat(args.since)
         except ValueError:
-            raise CommandError(f"--since must be a date like 2026-11-01, not {args.since!r}") from None
+            raise CommandError("cli.since_invalid", value=args.since) from None
         if since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
 
@@ -151,12 +172,33 @@ def cmd_export(settings: Settings, args: argparse.Namespace, out: TextIO) -> int
         workspaces = [await find_workspace(args.workspace, args.platform)] if args.workspace or args.platform \
             else await Workspace.all().order_by("id")
         with contextlib.ExitStack() as stack:
-            target = stack.enter_context(open(args.out, "w", encoding="utf-8", newline="")) if args.out else out  # noqa: ASYNC230
+            target = stack.enter_context(replacing(Path(args.out))) if args.out else out
             async for chunk in export_csv(workspaces, since, bom=args.bom):
                 target.write(chunk)
         return 0
 
     return run_with_database(settings, body)
+
+
+@contextlib.contextmanager
+def replacing(path: Path) -> Iterator[TextIO]:
+    """Write ``path`` through a ``.part`` file beside it, renamed over it only when everything was written."""
+    part = path.with_name(path.name + ".part")
+    try:
+        handle = open(part, "w", encoding="utf-8", newline="")  # noqa: SIM115  (closed below, before the rename)
+    except OSError as error:
+        raise CommandError("cli.cannot_write", file=str(path), reason=error.strerror or str(error)) from None
+    try:
+        with handle:
+            yield handle
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    try:
+        os.replace(part, path)
+    except OSError as error:
+        part.unlink(missing_ok=True)
+        raise CommandError("cli.cannot_write", file=str(path), reason=error.strerror or str(error)) from None
 
 
 def cmd_stats_departments(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
@@ -165,19 +207,19 @@ def cmd_stats_departments(settings: Settings, args: argparse.Namespace, out: Tex
     async def body() -> int:
         workspace = await find_workspace(args.workspace, args.platform)
         matrix = await department_matrix(workspace, Period(args.period))
-        none = "(none)" if args.locale == "en" else "（部署なし）"
+        none = translate(args.locale, "cli.stats.no_department")
         names = [name or none for _, name in matrix.departments]
         if not names:
-            print("no departments yet" if args.locale == "en" else "部署がまだありません", file=out)
+            print(translate(args.locale, "cli.stats.no_departments_yet"), file=out)
             return 0
-        heading = "from \\ to" if args.locale == "en" else "送った部署 \\ 受け取った部署"
+        heading = translate(args.locale, "cli.stats.from_to")
         print("\t".join([heading, *names]), file=out)
         for (from_id, _), name in zip(matrix.departments, names, strict=True):
             cells = [str(matrix.count(from_id, to_id)) for to_id, _ in matrix.departments]
             print("\t".join([name, *cells]), file=out)
         print(file=out)
-        header = ("department", "sent", "to other departments", "received", "from other departments") \
-            if args.locale == "en" else ("部署", "送った", "他部署へ", "受け取った", "他部署から")
+        header = [translate(args.locale, f"cli.stats.{column}") for column in
+                  ("department", "sent", "sent_across", "received", "received_across")]
         print("\t".join(header), file=out)
         for share, name in zip(department_shares(matrix), names, strict=True):
             print(f"{name}\t{share.sent}\t{share.sent_share:.0%}\t{share.received}\t{share.received_share:.0%}",
@@ -204,11 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", help="run the server").set_defaults(handler=cmd_serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(handler=cmd_migrate)
 
-
     members = sub.add_parser("members", help="import members and departments")
     members_sub = members.add_subparsers(dest="members_command", required=True)
     imp = members_sub.add_parser("import", help="CSV columns: platform,user_id,display_name,department,admin")
     imp.add_argument("file")
+    imp.add_argument("--encoding", help="the file's encoding, e.g. cp932 (default: UTF-8, else Shift-JIS as "
+                     "Japanese Excel saves it)")
     imp.add_argument("--locale", choices=["ja", "en"], default="en")
     _workspace_options(imp)
     imp.set_defaults(handler=cmd_members_import)
@@ -239,10 +282,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
-    """Entry point of the ``kizuna`` console script."""
+    """Entry point of the ``kizuna`` console script: a failure is one line on standard error, never a traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
     stream = out or sys.stdout
+    # Errors speak the command's --locale, when it has one.
+    locale = normalize_locale(getattr(args, "locale", None)) or "en"
     try:
         settings = Settings.from_env(env_file=args.env_file)
         configure_logging(settings.log_level)
@@ -254,15 +299,34 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         if asyncio.iscoroutine(result):
             result = asyncio.run(result)
         return int(result or 0)
-    except (CommandError, ConfigurationError) as error:
+    except CommandError as error:
+        print(f"kizuna: {error.localized(locale)}", file=sys.stderr)
+        return 2
+    except ConfigurationError as error:
         print(f"kizuna: {error}", file=sys.stderr)
         return 2
     except KizunaError as error:
-        print(f"kizuna: {error.localized('en')}", file=sys.stderr)
+        print(f"kizuna: {error.localized(locale)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # Whoever read our output has gone (`kizuna chat … | head`): stop quietly, as other tools do. Standard
+        # output now points nowhere, so the interpreter's last flush cannot complain either.
+        if stream is sys.stdout:
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, the status of a tool that the signal stopped
+    except OSError as error:
+        # A file or connection that the commands above do not name themselves; KIZUNA_LOG_LEVEL=DEBUG shows where.
+        log.debug("command failed", exc_info=True)
+        print(f"kizuna: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # ``python -m kizuna.cli`` runs this file as ``__main__``; hand over to the importable module, so that the
+    # extensions' ``from kizuna.cli import CommandError`` is the class that ``main`` catches.
+    from kizuna.cli import main as _main
+
+    raise SystemExit(_main())

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, date, datetime
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
 from adapters.contract import Adapter, AdapterContext
 from cards.outcomes import Audience, render_outcome
@@ -15,8 +16,10 @@ from core import outbox
 from core.app import commands as c
 from core.app.execute import Context, execute
 from core.config import ConfigurationError, Settings
+from core.errors import KizunaError
 from core.i18n import resolve_locale
 from core.meetings import scheduler
+from core.meetings.recurrence import format_offset
 from core.models import Delivery, Workspace
 from core.services.access import SYSTEM_ACTOR
 from core.services.workspaces import ensure_workspace
@@ -26,15 +29,31 @@ CONSOLE_CHANNEL = "console"
 
 
 def _parse_now(text: str | None) -> datetime | None:
+    """The ``--now`` of ``run-due``; without a zone it stays naive, to be read in each workspace's zone."""
     from kizuna.cli import CommandError
 
     if not text:
         return None
     try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise CommandError(f"--now must be an ISO-8601 time like 2026-12-06T01:00:00Z, not {text!r}") from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+        raise CommandError("cli.now_invalid", value=text) from None
+
+
+async def _passes(now: datetime | None) -> list[tuple[datetime | None, list[int] | None]]:
+    """The moments to run at, with the workspaces each is for (None: all).
+
+    A ``--now`` without a zone is a wall-clock time in the workspace's own time zone (what an admin
+    reads off the meeting), so workspaces in different zones get one pass each.
+    """
+    if now is None or now.tzinfo is not None:
+        return [(now, None)]
+    zones: dict[str, list[int]] = {}
+    for workspace_id, zone in await Workspace.all().order_by("id").values_list("id", "timezone"):
+        zones.setdefault(str(zone), []).append(int(workspace_id))
+    if not zones:
+        return [(now.replace(tzinfo=UTC), None)]
+    return [(now.replace(tzinfo=ZoneInfo(zone)), ids) for zone, ids in zones.items()]
 
 
 def delivery_adapters(settings: Settings, out: TextIO) -> list[Adapter]:
@@ -54,11 +73,12 @@ def delivery_adapters(settings: Settings, out: TextIO) -> list[Adapter]:
 
 
 async def run_due_and_deliver(settings: Settings, now: datetime | None, out: TextIO,
-                              adapters: list[Adapter] | None = None) -> scheduler.RunDueResult:
+                              adapters: list[Adapter] | None = None, *,
+                              workspace_ids: Collection[int] | None = None) -> scheduler.RunDueResult:
     """One scheduler pass, then deliver what is due through the adapters (the OutboxWorker's drain)."""
     from kizuna.worker import OutboxWorker
 
-    result = await scheduler.run_due(now)
+    result = await scheduler.run_due(now, workspace_ids=workspace_ids)
     chosen = delivery_adapters(settings, out) if adapters is None else adapters
     for adapter in chosen:
         await adapter.start()
@@ -71,22 +91,51 @@ async def run_due_and_deliver(settings: Settings, now: datetime | None, out: Tex
 
 
 def cmd_reminders_run_due(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    """``kizuna reminders run-due [--now ISO-8601]``."""
+    """``kizuna reminders run-due [--now ISO-8601 [--force]]``: a future ``--now`` is a dry run unless forced."""
     from kizuna.cli import run_with_database
 
     now = _parse_now(args.now)
 
     async def body() -> int:
-        result = await run_due_and_deliver(settings, now, out)
-        statuses = {d.id: d.status for d in await Delivery.filter(id__in=result.enqueued)} if result.enqueued else {}
-        delivered = sum(1 for s in statuses.values() if s == outbox.DELIVERED)
-        waiting = sum(1 for s in statuses.values() if s == outbox.PENDING)
-        failed = sum(1 for s in statuses.values() if s == outbox.FAILED)
-        print(f"reminders at {result.now.isoformat()}: {result.sent} enqueued ({result.late} late), "
-              f"{result.dropped} dropped; delivered {delivered}, will retry {waiting}, failed {failed}", file=out)
-        return 1 if failed else 0
+        passes = await _passes(now)
+        clock = datetime.now(UTC)
+        if not args.force and any(moment is not None and moment > clock for moment, _ in passes):
+            return await _dry_run(passes, out)
+        any_failed = False
+        for moment, workspace_ids in passes:
+            result = await run_due_and_deliver(settings, moment, out, workspace_ids=workspace_ids)
+            statuses = {d.id: d.status for d in await Delivery.filter(id__in=result.enqueued)} \
+                if result.enqueued else {}
+            delivered = sum(1 for s in statuses.values() if s == outbox.DELIVERED)
+            waiting = sum(1 for s in statuses.values() if s == outbox.PENDING)
+            failed = sum(1 for s in statuses.values() if s == outbox.FAILED)
+            any_failed = any_failed or failed > 0
+            print(f"reminders at {result.now.isoformat()}: {result.sent} enqueued ({result.late} late), "
+                  f"{result.dropped} dropped; delivered {delivered}, will retry {waiting}, failed {failed}",
+                  file=out)
+        return 1 if any_failed else 0
 
     return run_with_database(settings, body)
+
+
+async def _dry_run(passes: list[tuple[datetime | None, list[int] | None]], out: TextIO) -> int:
+    """Print what the passes would send and drop; change nothing (a pass in the future would lose reminders)."""
+    for moment, workspace_ids in passes:
+        assert moment is not None
+        planned = await scheduler.preview_due(moment, workspace_ids=workspace_ids)
+        print(f"dry run: --now {moment.isoformat()} is in the future, so nothing is sent, dropped or marked done "
+              "(add --force to run this pass for real: it sends and drops reminders as if it were that time)",
+              file=out)
+        for item in planned:
+            verb = {"send": "would send", "late": "would send late", "drop": "would drop"}[item.action]
+            print(f"{verb}: meeting #{item.meeting_id} “{item.title}” {item.occurrence} "
+                  f"({format_offset(item.offset_minutes)} before) to {item.address_key}", file=out)
+        sent = sum(1 for item in planned if item.action != "drop")
+        late = sum(1 for item in planned if item.action == "late")
+        dropped = sum(1 for item in planned if item.action == "drop")
+        print(f"dry run at {moment.isoformat()}: {sent} would be sent ({late} late), {dropped} dropped; "
+              "nothing was changed", file=out)
+    return 0
 
 
 def cmd_outbox(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
@@ -122,7 +171,7 @@ def _meeting_fields(args: argparse.Namespace) -> c.MeetingFields:
     try:
         last_day = date.fromisoformat(until) if until else None
     except ValueError:
-        raise CommandError(f"--until must be a date like 2030-12-31, not {until!r}") from None
+        raise CommandError("cli.until_invalid", value=until) from None
     return c.MeetingFields(**{name: getattr(args, name, None) for name in (
         "title", "start", "timezone", "repeat", "rrule", "duration", "agenda", "place", "departments", "remind",
         "channel")}, until=last_day)
@@ -145,9 +194,7 @@ _MEETING_COMMANDS: dict[str, Callable[[argparse.Namespace], c.Command]] = {
 def cmd_meeting(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     """``kizuna meeting create|list|show|skip|move|edit|pause|resume|cancel`` for a workspace, run as the
     operator (an admin of every workspace) through the same commands as every chat surface."""
-    from kizuna.cli import find_workspace, run_with_database
-
-    command = _MEETING_COMMANDS[args.meeting_command](args)
+    from kizuna.cli import CommandError, find_workspace, run_with_database
 
     async def body() -> int:
         workspace: Workspace
@@ -156,10 +203,19 @@ def cmd_meeting(settings: Settings, args: argparse.Namespace, out: TextIO) -> in
         else:
             workspace = await find_workspace(args.workspace, args.platform)
         locale = resolve_locale(args.locale, workspace.default_locale)
-        # Reminders of a console meeting go to the console; elsewhere, to the channel given.
-        channel = CONSOLE_CHANNEL if workspace.platform == "console" else None
-        context = Context(workspace, SYSTEM_ACTOR, locale, workspace.platform, channel=channel)
-        outcome = await execute(context, command)
+        # Errors in the language of the command's output (its --locale, else the workspace's).
+        try:
+            command = _MEETING_COMMANDS[args.meeting_command](args)
+            # Reminders of a console meeting go to the console; elsewhere, to the channel given.
+            channel = CONSOLE_CHANNEL if workspace.platform == "console" else None
+            context = Context(workspace, SYSTEM_ACTOR, locale, workspace.platform, channel=channel)
+            outcome = await execute(context, command)
+        except KizunaError as error:
+            print(f"kizuna: {error.localized(locale)}", file=sys.stderr)
+            return 1
+        except CommandError as error:
+            print(f"kizuna: {error.localized(locale)}", file=sys.stderr)
+            return 2
         print(render_text(render_outcome(outcome, Audience(locale, workspace.timezone, workspace.platform))),
               file=out)
         return 0
@@ -188,10 +244,15 @@ def _series_options(parser: argparse.ArgumentParser, *, create: bool) -> None:
 
 def add_cli(subparsers: Any) -> None:
     """Register ``reminders``, ``outbox`` and ``meeting`` on the ``kizuna`` command line."""
+    from kizuna.cli import positive_int
+
     reminders = subparsers.add_parser("reminders", help="meeting reminders")
     reminders_sub = reminders.add_subparsers(dest="reminders_command", required=True)
     run_due = reminders_sub.add_parser("run-due", help="one scheduler pass, deliver what it enqueued, exit")
-    run_due.add_argument("--now", help="pretend it is this time (ISO 8601; default: now)")
+    run_due.add_argument("--now", help="pretend it is this time (ISO 8601; without a zone, the workspace's "
+                         "time zone; default: now). A time in the future is a dry run: it prints what would be sent")
+    run_due.add_argument("--force", action="store_true",
+                         help="with a future --now, run the pass for real (sends early, drops what is too late)")
     run_due.set_defaults(handler=cmd_reminders_run_due)
 
     box = subparsers.add_parser("outbox", help="messages Kizuna sends on its own")
@@ -199,7 +260,7 @@ def add_cli(subparsers: Any) -> None:
     listing = box_sub.add_parser("list", help="recent deliveries, newest first")
     listing.add_argument("--failed", action="store_true", help="only deliveries that failed for good")
     listing.add_argument("--status", choices=[outbox.PENDING, outbox.DELIVERED, outbox.FAILED, outbox.DROPPED])
-    listing.add_argument("--limit", type=int, default=100)
+    listing.add_argument("--limit", type=positive_int, default=100, help="at most this many (default 100)")
     retry = box_sub.add_parser("retry", help="queue a failed or dropped delivery again")
     retry.add_argument("id", type=int)
     for parser in (listing, retry):

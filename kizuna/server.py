@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import logging
+import socket
 import sys
 from collections.abc import AsyncIterator, Sequence
 
@@ -28,6 +30,10 @@ ADAPTERS_KEY: web.AppKey[list[Adapter]] = web.AppKey("adapters", list)
 
 class UnmigratedDatabase(ConfigurationError):
     """The database is missing migrations."""
+
+
+class CannotListen(ConfigurationError):
+    """The server cannot listen on ``KIZUNA_HOST``:``KIZUNA_PORT`` (taken, forbidden, or no such address)."""
 
 
 @web.middleware
@@ -139,3 +145,38 @@ def check_settings(settings: Settings) -> None:
     so a broken one stops ``kizuna serve`` before the database is touched.
     """
     load_adapters(AdapterContext(settings=settings))
+
+
+def serve(settings: Settings) -> None:
+    """Serve the app until SIGINT or SIGTERM; "serving on" is logged once the port is bound.
+
+    A port that is taken (or otherwise unusable) raises ``CannotListen``, after everything that
+    started has stopped again.
+    """
+    app = build_app(settings)
+    url = f"http://{settings.host}:{settings.port}"
+    try:
+        # aiohttp calls ``print`` only once every site listens: that is when we are serving.
+        web.run_app(app, host=settings.host, port=settings.port, shutdown_timeout=5.0, access_log=None,
+                    handle_signals=True, print=lambda _banner: log.info("serving on %s", url))
+    except OSError as error:
+        problem = _listen_problem(settings, error)
+        if problem is None:
+            raise
+        raise CannotListen(problem) from None
+
+
+def _listen_problem(settings: Settings, error: OSError) -> str | None:
+    """What to tell the operator when binding failed; None for an error that is not about listening."""
+    host, port = settings.host, settings.port
+    other = port + 1 if port < 65535 else port - 1
+    if error.errno == errno.EADDRINUSE:
+        return (f"port {port} on {host} is already in use (another `kizuna serve` or `make run`?). "
+                f"Stop that process, or pick another port: KIZUNA_PORT={other} kizuna serve")
+    if error.errno == errno.EACCES:
+        return (f"no permission to listen on port {port} on {host} (ports below 1024 need extra rights). "
+                f"Pick another port: KIZUNA_PORT={other} kizuna serve")
+    if error.errno == errno.EADDRNOTAVAIL or isinstance(error, socket.gaierror):
+        return (f"cannot listen on {host}: this machine has no such address. Set KIZUNA_HOST to one of its "
+                "addresses (127.0.0.1 for this machine only, 0.0.0.0 for every interface)")
+    return None

@@ -6,7 +6,10 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Iterable
+
+from tortoise.functions import Count
 
 from adapters.contract import Adapter, DeliveryFailed, OutgoingMessage
 from cards.payloads import delivery_message
@@ -22,13 +25,16 @@ class OutboxWorker:
     """Delivers what the outbox holds, with retries; one per process, safe with many processes."""
 
     def __init__(self, adapters: Iterable[Adapter], *, worker_id: str | None = None, batch: int = 8,
-                 idle_seconds: float = 1.0, timeout: float = outbox.DELIVERY_TIMEOUT) -> None:
+                 idle_seconds: float = 1.0, timeout: float = outbox.DELIVERY_TIMEOUT,
+                 unserved_warning_every: float = 600.0) -> None:
         self.adapters = {a.platform: a for a in adapters}
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         # Claim only what is sent at once: a claimed row waiting its turn would eat into its lease.
         self.batch = batch
         self.idle_seconds = idle_seconds
         self.timeout = timeout
+        self.unserved_warning_every = unserved_warning_every
+        self._unserved_checked: float | None = None
 
     async def run_forever(self) -> None:
         """Run passes until cancelled; a failing pass is logged, never fatal."""
@@ -44,8 +50,15 @@ class OutboxWorker:
                 await asyncio.sleep(self.idle_seconds)
 
     async def run_once(self) -> int:
-        """Claim and deliver one batch; returns how many were claimed."""
-        claimed = await outbox.claim_due(self.worker_id, limit=self.batch)
+        """Claim and deliver one batch; returns how many were claimed.
+
+        Only deliveries for a platform with an adapter here are claimed: the others wait in the
+        outbox, untouched (another process may serve them), and a warning says so now and then.
+        """
+        await self._warn_about_unserved()
+        if not self.adapters:
+            return 0
+        claimed = await outbox.claim_due(self.worker_id, limit=self.batch, platforms=list(self.adapters))
         if not claimed:
             return 0
         # One read each for the batch's workspaces and addresses, not two per delivery.
@@ -67,11 +80,24 @@ class OutboxWorker:
                 break
         return total
 
-    async def _deliver(self, delivery: Delivery, workspace: Workspace, address: Address | None) -> None:
-        adapter = self.adapters.get(delivery.platform)
-        if adapter is None:
-            await outbox.mark_failed(delivery, self.worker_id, f"the {delivery.platform} adapter is not enabled")
+    async def _warn_about_unserved(self) -> None:
+        """Log the pending deliveries no adapter here can send: once at start, then every so often."""
+        now = time.monotonic()
+        if self._unserved_checked is not None and now - self._unserved_checked < self.unserved_warning_every:
             return
+        self._unserved_checked = now
+        waiting = await Delivery.filter(status=outbox.PENDING).exclude(platform__in=list(self.adapters)) \
+            .annotate(count=Count("id")).group_by("platform").order_by("platform").values_list("platform", "count")
+        served = ", ".join(sorted(self.adapters)) or "none"
+        for platform, count in waiting:
+            log.warning("%s %s for %s waiting in the outbox: no adapter here serves %s (adapters here: %s). They are "
+                        "kept, not retried; enable that adapter (KIZUNA_ADAPTERS), or deliver them with `kizuna "
+                        "reminders run-due` (it prints console messages)", count,
+                        "delivery" if count == 1 else "deliveries", platform, platform, served,
+                        extra={"platform": platform, "waiting": count})
+
+    async def _deliver(self, delivery: Delivery, workspace: Workspace, address: Address | None) -> None:
+        adapter = self.adapters[delivery.platform]  # claim_due hands out only these platforms
         try:
             try:
                 message = delivery_message(await load_delivery(workspace, dict(delivery.message)), delivery.locale,

@@ -63,7 +63,8 @@ def test_the_example_adapter_is_found_and_serves_thanks_and_leaderboards(install
                 time.sleep(0.2)
         thanked = _say(port, workspace="acme", user="alice", name="Alice", locale="en",
                        text="thanks @bob for the demo #teamwork")
-        assert "Alice sent thanks" in str(thanked["text"]) and "@bob" in str(thanked["text"]) and "🙌" in str(thanked["text"])
+        text = str(thanked["text"])
+        assert "Alice sent thanks" in text and "@bob" in text and "🙌" in text
         assert thanked["message"]["kind"] == "thanks"  # type: ignore[index]
         board = _say(port, workspace="acme", user="carol", locale="ja", text="ランキング")
         assert "1. bob" in str(board["text"]) and board["message"]["kind"] == "leaderboard"  # type: ignore[index]

@@ -74,3 +74,28 @@ def test_one_delivery_failure_policy_for_every_platform():
     assert not any(DeliveryFailed.for_status(s, "x").permanent for s in retried)
     assert all(DeliveryFailed.for_status(s, "x").permanent for s in final)
     assert DeliveryFailed.for_status(429, "x", 2.5).retry_after == 2.5
+
+
+class DiscordAdapter(RecordingAdapter):
+    name = platform = "discord"
+
+
+async def test_deliveries_no_adapter_serves_wait_untouched_with_a_warning(workspace, alice, bob, caplog):
+    thanks = (await give_thanks(workspace, alice, [bob], "thanks!")).view
+    await outbox.enqueue(workspace, "console", "channel:console", "feed", {"type": "thanks", "thanks_id": thanks.id})
+    # The server: Discord on, no console adapter (console messages are printed by `kizuna reminders run-due`).
+    server = OutboxWorker([DiscordAdapter()])
+    with caplog.at_level("WARNING", logger="kizuna.outbox"):
+        for _ in range(outbox.MAX_ATTEMPTS + 2):
+            assert await server.drain() == 0
+    row = await Delivery.get()
+    assert (row.status, row.attempts, row.last_error, row.claimed_by) == (outbox.PENDING, 0, None, None)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "kizuna.outbox"]
+    assert len(warnings) == 1  # said once, not on every pass
+    assert warnings[0].startswith("1 delivery for console waiting in the outbox: no adapter here serves console")
+    assert "adapters here: discord" in warnings[0]
+    # A process that can send it still does.
+    printer = RecordingAdapter()
+    assert await OutboxWorker([printer]).drain() == 1
+    assert [m.delivery_id for m in printer.sent] == [row.id]
+    assert (await Delivery.get()).status == outbox.DELIVERED

@@ -11,21 +11,26 @@ waiting on each other.
 Late policy, after downtime: a reminder later than its own lead time (the meeting has started) is
 dropped and logged (an outbox row with status ``dropped`` says so to admins); a reminder less late
 than that is sent once, marked late.
+
+``preview_due`` says what a pass would do without changing anything: a pass "in the future" (a test
+of the clock) would send reminders early and drop the real ones for good.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import F
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from core import outbox
 from core.meetings.models import Meeting
-from core.meetings.recurrence import Occurrence, ReminderKey, occurrence_at
+from core.meetings.recurrence import Occurrence, Override, ReminderKey, occurrence_at
 from core.meetings.service import (
     REMINDER_KIND,
     overrides_of,
@@ -33,7 +38,7 @@ from core.meetings.service import (
     reminder_dedupe_key,
     series_of,
 )
-from core.models import Workspace
+from core.models import Delivery, Workspace
 
 log = logging.getLogger("kizuna.meetings.scheduler")
 
@@ -68,6 +73,21 @@ class _Decision:
     action: str  # "send", "late", "drop", "gone"
 
 
+@dataclass(frozen=True)
+class PlannedReminder:
+    """A reminder a pass would handle: ``action`` is ``send``, ``late`` or ``drop`` (see ``classify``)."""
+
+    workspace_id: int
+    meeting_id: int
+    title: str
+    occurrence: str
+    starts_at: datetime
+    offset_minutes: int
+    due_at: datetime
+    action: str
+    address_key: str
+
+
 def _aware(now: datetime | None) -> datetime:
     if now is None:
         return datetime.now(UTC)
@@ -84,20 +104,51 @@ def classify(key: ReminderKey, starts_at: datetime, now: datetime) -> str:
     return "late"
 
 
-async def run_due(now: datetime | None = None, *, batch: int = DEFAULT_BATCH, max_batches: int = 50) -> RunDueResult:
-    """One scheduler pass at ``now`` (default: the clock): every due reminder goes to the outbox once."""
+async def run_due(now: datetime | None = None, *, batch: int = DEFAULT_BATCH, max_batches: int = 50,
+                  workspace_ids: Collection[int] | None = None) -> RunDueResult:
+    """One scheduler pass at ``now`` (default: the clock): every due reminder goes to the outbox once.
+
+    ``workspace_ids`` limits the pass to those workspaces' meetings.
+    """
     moment = _aware(now)
     result = RunDueResult(moment)
     for _ in range(max_batches):
-        handled = await _run_batch(moment, batch, result)
+        handled = await _run_batch(moment, batch, result, workspace_ids)
         if handled < batch:
             break
     return result
 
 
-async def _run_batch(moment: datetime, batch: int, result: RunDueResult) -> int:
+async def preview_due(now: datetime | None = None, *, workspace_ids: Collection[int] | None = None,
+                      limit: int = 1000) -> list[PlannedReminder]:
+    """What ``run_due(now)`` would send and drop, in order, changing nothing (at most ``limit`` meetings)."""
+    moment = _aware(now)
+    query = _due(moment, workspace_ids)
+    planned: list[PlannedReminder] = []
+    for meeting in await query.limit(limit):
+        # ``_decide`` moves the meeting's plan on in memory only; nothing here is saved.
+        for decision, occurrence in _decide(meeting, await overrides_of(meeting.id), moment):
+            if occurrence is None:
+                continue
+            if await Delivery.exists(dedupe_key=reminder_dedupe_key(meeting.id, occurrence, decision.key.offset)):
+                continue  # queued (or dropped) already: a pass would skip it too
+            planned.append(PlannedReminder(
+                meeting.workspace_id, meeting.id, meeting.title, occurrence.key, occurrence.starts_at,
+                decision.key.offset, decision.key.at, decision.action, f"channel:{meeting.channel}"))
+    return planned
+
+
+def _due(moment: datetime, workspace_ids: Collection[int] | None) -> QuerySet[Meeting]:
+    query = Meeting.filter(next_reminder_at__lte=moment)
+    if workspace_ids is not None:
+        query = query.filter(workspace_id__in=list(workspace_ids))
+    return query.order_by("next_reminder_at", "id")
+
+
+async def _run_batch(moment: datetime, batch: int, result: RunDueResult,
+                     workspace_ids: Collection[int] | None = None) -> int:
     async with in_transaction() as conn:
-        query = Meeting.filter(next_reminder_at__lte=moment).order_by("next_reminder_at", "id").limit(batch)
+        query = _due(moment, workspace_ids).limit(batch)
         if conn.capabilities.support_for_update:
             query = query.select_for_update(skip_locked=True)
         due = await query
@@ -126,6 +177,22 @@ class _LostRace(Exception):
 async def _handle(meeting: Meeting, workspace: Workspace, moment: datetime, result: RunDueResult) -> None:
     overrides = await overrides_of(meeting.id)
     version = meeting.schedule_version
+    decisions = _decide(meeting, overrides, moment)
+    # The claim: only the pass that still sees the version it read moves the plan on.
+    changed = await Meeting.filter(id=meeting.id, schedule_version=version).update(
+        next_reminder_at=meeting.next_reminder_at, next_reminder_occurrence=meeting.next_reminder_occurrence,
+        next_reminder_offset=meeting.next_reminder_offset, schedule_version=F("schedule_version") + 1)
+    if not changed:
+        raise _LostRace()
+    for decision, occurrence in decisions:
+        if occurrence is None:
+            continue
+        await _apply(meeting, workspace, decision, occurrence, moment, result)
+
+
+def _decide(meeting: Meeting, overrides: dict[str, Override],
+            moment: datetime) -> list[tuple[_Decision, Occurrence | None]]:
+    """Every reminder of ``meeting`` due by ``moment``, classified; moves the meeting's plan on (in memory)."""
     assert meeting.next_reminder_at is not None
     key = ReminderKey(meeting.next_reminder_at, meeting.next_reminder_occurrence or "",
                       meeting.next_reminder_offset if meeting.next_reminder_offset is not None else 0)
@@ -141,16 +208,7 @@ async def _handle(meeting: Meeting, workspace: Workspace, moment: datetime, resu
             break
         key = ReminderKey(meeting.next_reminder_at, meeting.next_reminder_occurrence or "",
                           meeting.next_reminder_offset or 0)
-    # The claim: only the pass that still sees the version it read moves the plan on.
-    changed = await Meeting.filter(id=meeting.id, schedule_version=version).update(
-        next_reminder_at=meeting.next_reminder_at, next_reminder_occurrence=meeting.next_reminder_occurrence,
-        next_reminder_offset=meeting.next_reminder_offset, schedule_version=F("schedule_version") + 1)
-    if not changed:
-        raise _LostRace()
-    for decision, occurrence in decisions:
-        if occurrence is None:
-            continue
-        await _apply(meeting, workspace, decision, occurrence, moment, result)
+    return decisions
 
 
 async def _apply(meeting: Meeting, workspace: Workspace, decision: _Decision, occurrence: Occurrence,
@@ -198,4 +256,4 @@ async def run_forever(interval: float = DEFAULT_INTERVAL) -> None:
         await asyncio.sleep(interval)
 
 
-__all__ = ["LATE_TOLERANCE", "RunDueResult", "classify", "run_due", "run_forever"]
+__all__ = ["LATE_TOLERANCE", "PlannedReminder", "RunDueResult", "classify", "preview_due", "run_due", "run_forever"]

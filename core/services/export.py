@@ -15,6 +15,14 @@ EXPORT_COLUMNS = (
     "recipient_id", "recipient_name", "recipient_department", "values", "message", "claps",
 )
 BATCH = 1000
+# A cell that starts with one of these is a formula to Excel and LibreOffice (CSV injection):
+# OWASP's advice is to start it with a single quote, which makes it text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize(cell: str) -> str:
+    """``=HYPERLINK(…)`` → ``'=HYPERLINK(…)``: a cell a spreadsheet would run is written as text."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 async def export_rows(workspaces: list[Workspace], since: datetime | None = None) -> AsyncIterator[list[str]]:
@@ -57,14 +65,14 @@ async def export_rows(workspaces: list[Workspace], since: datetime | None = None
 
 async def export_csv(workspaces: list[Workspace], since: datetime | None = None, *,
                      bom: bool = False) -> AsyncIterator[str]:
-    """CSV text chunks (UTF-8; ``bom`` adds the byte-order mark Excel wants)."""
+    """CSV text chunks (UTF-8; ``bom`` adds the byte-order mark Excel wants); no cell is a formula."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     if bom:
         buffer.write("\ufeff")
     writer.writerow(EXPORT_COLUMNS)
     async for row in export_rows(workspaces, since):
-        writer.writerow(row)
+        writer.writerow([neutralize(cell) for cell in row])
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue()
             buffer.seek(0)

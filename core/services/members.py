@@ -18,11 +18,12 @@ from core.errors import (
     DepartmentNameTaken,
     ImportRowError,
     InvalidDepartmentName,
+    KizunaError,
     NameTooLong,
     UnknownDepartment,
     UnknownMember,
 )
-from core.i18n import fold, normalize_locale
+from core.i18n import fold, normalize_locale, translate
 from core.meetings.models import Meeting
 from core.models import Department, DepartmentFlow, Member, ThanksRecipient, Workspace
 from core.services.access import require_admin
@@ -321,6 +322,49 @@ async def set_notifications(member: Member, enabled: bool) -> Member:
 IMPORT_COLUMNS = ("platform", "user_id", "display_name", "department", "admin")
 _TRUE = {"1", "true", "yes", "y", "はい", "○", "x"}
 _FALSE = {"", "0", "false", "no", "n", "いいえ", "×"}
+# What a members CSV is read as when its encoding is not given: UTF-8 (with or without the BOM that
+# Excel's "CSV UTF-8" writes), else Shift-JIS as Japanese Excel's plain "CSV" saves it (cp932 is
+# Microsoft's Shift-JIS, with the characters Windows adds, such as ① and ㈱).
+CSV_ENCODINGS = ("utf-8-sig", "cp932")
+
+
+class UnreadableCsv(KizunaError):
+    """The members CSV is in none of the encodings tried."""
+
+    message_id = "error.import_encoding"
+
+
+class UnknownEncoding(KizunaError):
+    """The encoding named for a members CSV does not exist."""
+
+    message_id = "error.import_unknown_encoding"
+
+
+class BadImportRow(ImportRowError):
+    """One bad row of a members CSV; its reason is a message id too, so the whole line reads in either language."""
+
+    def __init__(self, line: int, reason_id: str, **reason_params: Any) -> None:
+        self.reason_id = reason_id
+        self.reason_params = reason_params
+        super().__init__(line=line, reason=translate("en", reason_id, **reason_params))
+
+    def localized(self, locale: str) -> str:
+        """``Line 3: …`` / ``3行目: …`` with the reason in the same language."""
+        return translate(locale, self.message_id, line=self.params["line"],
+                         reason=translate(locale, self.reason_id, **self.reason_params))
+
+
+def decode_members_csv(data: bytes, encoding: str | None = None) -> str:
+    """The text of a members CSV file: in ``encoding``, or (None) in the first of ``CSV_ENCODINGS`` that fits."""
+    tried = [encoding] if encoding else list(CSV_ENCODINGS)
+    for name in tried:
+        try:
+            return data.decode(name)
+        except LookupError:
+            raise UnknownEncoding(encoding=name) from None
+        except UnicodeDecodeError:
+            continue
+    raise UnreadableCsv(tried=", ".join(tried))
 
 
 @dataclass(frozen=True)
@@ -360,27 +404,26 @@ def parse_members_csv(text: str, platform: str) -> list[ImportRow]:
     rows: list[ImportRow] = []
     header = next(reader, None)
     if header is None or [fold(h).replace(" ", "_") for h in header[:5]] != list(IMPORT_COLUMNS):
-        raise ImportFailed([ImportRowError(line=1, reason=f"header must be: {','.join(IMPORT_COLUMNS)}")])
+        raise ImportFailed([BadImportRow(1, "error.import.header", columns=",".join(IMPORT_COLUMNS))])
     seen: dict[str, int] = {}
     for fields in reader:
         line = reader.line_num
         if not any(f.strip() for f in fields):
             continue
         if len(fields) != len(IMPORT_COLUMNS):
-            reason = f"expected {len(IMPORT_COLUMNS)} columns, got {len(fields)}"
-            errors.append(ImportRowError(line=line, reason=reason))
+            errors.append(BadImportRow(line, "error.import.columns", expected=len(IMPORT_COLUMNS), got=len(fields)))
             continue
         row_platform, user_id, display_name, department, admin = (f.strip() for f in fields)
         if fold(row_platform) != platform:
-            errors.append(ImportRowError(line=line, reason=f"platform {row_platform!r} is not {platform!r}"))
+            errors.append(BadImportRow(line, "error.import.platform", found=row_platform, expected=platform))
         elif not user_id or len(user_id) > 255:
-            errors.append(ImportRowError(line=line, reason="user_id is empty or too long"))
+            errors.append(BadImportRow(line, "error.import.user_id"))
         elif user_id in seen:
-            errors.append(ImportRowError(line=line, reason=f"user_id {user_id} repeats line {seen[user_id]}"))
+            errors.append(BadImportRow(line, "error.import.repeated", user_id=user_id, first=seen[user_id]))
         elif len(department) > MAX_DEPARTMENT_NAME or len(display_name) > 255:
-            errors.append(ImportRowError(line=line, reason="display_name or department is too long"))
+            errors.append(BadImportRow(line, "error.import.too_long"))
         elif fold(admin) not in _TRUE | _FALSE:
-            errors.append(ImportRowError(line=line, reason=f"admin must be true or false, not {admin!r}"))
+            errors.append(BadImportRow(line, "error.import.admin", value=admin))
         else:
             seen[user_id] = line
             rows.append(ImportRow(line, platform, user_id, display_name or user_id,

@@ -103,7 +103,7 @@ def test_a_meeting_created_on_discord_is_reminded_exactly_once(tmp_path: Any, mo
     assert event.body["recurrence_rule"]["by_n_weekday"] == [{"n": 1, "day": 0}]
 
     out = io.StringIO()
-    assert main(["reminders", "run-due", "--now", "2030-12-01T01:00:00Z"], out) == 0, out.getvalue()
+    assert main(["reminders", "run-due", "--now", "2030-12-01T01:00:00Z", "--force"], out) == 0, out.getvalue()
     assert "1 enqueued" in out.getvalue() and "delivered 1" in out.getvalue()
     [post] = fake.calls("POST", f"/channels/{CHANNEL}/messages")
     body = post.body
@@ -117,6 +117,6 @@ def test_a_meeting_created_on_discord_is_reminded_exactly_once(tmp_path: Any, mo
     assert body["allowed_mentions"] == {"parse": [], "users": []}
 
     out = io.StringIO()
-    assert main(["reminders", "run-due", "--now", "2030-12-01T01:00:00Z"], out) == 0
+    assert main(["reminders", "run-due", "--now", "2030-12-01T01:00:00Z", "--force"], out) == 0
     assert "0 enqueued" in out.getvalue()
     assert len(fake.calls("POST", f"/channels/{CHANNEL}/messages")) == 1

@@ -30,11 +30,11 @@ def test_run_due_twice_posts_the_reminder_once(kizuna):
     code, text = kizuna("meeting", "create", "Sales x Eng sync", "--start", "2030-12-02 10:00",
                         "--repeat", "monthly-nth-weekday", "--timezone", "Asia/Tokyo", "--locale", "en")
     assert code == 0 and "Monthly on the first Monday" in text and "2031-01-06T10:00" in text
-    code, first = kizuna("reminders", "run-due", "--now", "2030-12-01T01:00:00Z")
+    code, first = kizuna("reminders", "run-due", "--now", "2030-12-01T01:00:00Z", "--force")
     assert code == 0
     assert first.count("Reminder: Sales x Eng sync") == 1 or first.count("リマインダー: Sales x Eng sync") == 1
     assert "--- channel:console" in first and "1 enqueued" in first and "delivered 1" in first
-    code, second = kizuna("reminders", "run-due", "--now", "2030-12-01T01:00:00Z")
+    code, second = kizuna("reminders", "run-due", "--now", "2030-12-01T01:00:00Z", "--force")
     assert code == 0 and "0 enqueued" in second and "channel:console" not in second
     code, listing = kizuna("outbox", "list")
     assert code == 0 and "\tdelivered\tconsole\treminder\tchannel:console" in listing
@@ -70,3 +70,49 @@ def test_meeting_commands_run_as_the_operator_and_explain_bad_input(kizuna, caps
     assert kizuna("meeting", "edit", "1", "--until", "someday")[0] == 2
     assert "--until must be a date" in capsys.readouterr().err
     assert kizuna("meeting", "edit", "1", "--locale", "en")[0] == 1
+
+
+def test_meeting_errors_follow_the_locale(kizuna, capsys):
+    kizuna("meeting", "create", "Weekly", "--start", "2030-12-02 10:00", "--repeat", "weekly", "--locale", "en")
+    capsys.readouterr()
+    assert kizuna("meeting", "skip", "9", "2030-12-09", "--locale", "ja")[0] == 1
+    japanese = capsys.readouterr().err
+    assert kizuna("meeting", "skip", "9", "2030-12-09", "--locale", "en")[0] == 1
+    english = capsys.readouterr().err
+    assert english == "kizuna: There is no meeting #9. “meeting list” shows them all.\n"
+    assert japanese.startswith("kizuna: ") and any("\u3040" <= c <= "\u30ff" for c in japanese)
+    assert kizuna("meeting", "edit", "1", "--until", "someday", "--locale", "ja")[0] == 2
+    assert capsys.readouterr().err.strip() == (
+        "kizuna: --until には 2026-12-31 のような日付を指定してください (「someday」は使えません)。")
+    assert kizuna("meeting", "create", "X", "--start", "tomorrow", "--locale", "ja")[0] == 1
+    assert "Traceback" not in capsys.readouterr().err
+    # Without --locale, errors speak the workspace's language, as the meeting cards do (a console workspace: ja).
+    assert kizuna("meeting", "edit", "1", "--until", "someday")[0] == 2
+    assert "--until には" in capsys.readouterr().err
+
+
+@pytest.mark.sqlite_only
+def test_a_future_now_is_a_dry_run_that_loses_no_reminder(kizuna):
+    kizuna("meeting", "create", "Weekly", "--start", "2030-12-02 10:00", "--repeat", "weekly", "--locale", "en")
+    # A week later the first meeting's reminders are past their lead time: a real pass would drop them for good.
+    code, text = kizuna("reminders", "run-due", "--now", "2030-12-09T09:50:00+09:00")
+    assert code == 0 and "dry run" in text and "--force" in text
+    assert "would drop: meeting #1 “Weekly” 2030-12-02T10:00 (1d before) to channel:console" in text
+    assert "would send late: meeting #1 “Weekly” 2030-12-09T10:00 (15m before) to channel:console" in text
+    assert "2 would be sent (2 late), 2 dropped; nothing was changed" in text
+    assert "--- channel:console" not in text  # nothing was delivered
+    assert kizuna("outbox", "list")[1].strip() == "the outbox is empty"
+    # The real reminders are all still there: the day-before one goes out on time.
+    code, text = kizuna("reminders", "run-due", "--now", "2030-12-01T10:00:00+09:00", "--force")
+    assert code == 0 and "1 enqueued (0 late), 0 dropped; delivered 1" in text
+
+
+@pytest.mark.sqlite_only
+def test_a_now_without_a_zone_is_the_workspaces_wall_clock(kizuna):
+    kizuna("meeting", "create", "Weekly", "--start", "2030-12-02 10:00", "--repeat", "weekly", "--locale", "en")
+    # 10:00 in Tokyo (the workspace's zone) is exactly the day-before reminder; 10:00 UTC would be 9 h late.
+    code, text = kizuna("reminders", "run-due", "--now", "2030-12-01T10:00")
+    assert "would send: meeting #1 “Weekly” 2030-12-02T10:00 (1d before)" in text
+    assert "dry run at 2030-12-01T10:00:00+09:00" in text
+    code, text = kizuna("reminders", "run-due", "--now", "2030-12-01T10:00", "--force")
+    assert code == 0 and "reminders at 2030-12-01T10:00:00+09:00: 1 enqueued (0 late)" in text

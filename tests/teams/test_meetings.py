@@ -643,7 +643,7 @@ def test_kizuna_reminders_run_due_posts_once_to_the_fake_connector(tmp_path, mon
     assert cli("migrate")[0] == 0
     in_thread(schedule)
     connector.clear()
-    code, first = cli("reminders", "run-due", "--now", "2030-12-01T01:00:00Z")
+    code, first = cli("reminders", "run-due", "--now", "2030-12-01T01:00:00Z", "--force")
     assert code == 0, first
     assert "1 enqueued" in first and "delivered 1" in first
     posted = [r for r in connector.activities() if r.method == "POST"]
@@ -653,6 +653,6 @@ def test_kizuna_reminders_run_due_posts_once_to_the_fake_connector(tmp_path, mon
     assert [a.get("verb") for a in card["actions"][:3]] == ["rsvp", "rsvp", "rsvp"]
 
     connector.clear()
-    code, second = cli("reminders", "run-due", "--now", "2030-12-01T01:00:00Z")
+    code, second = cli("reminders", "run-due", "--now", "2030-12-01T01:00:00Z", "--force")
     assert code == 0 and "0 enqueued" in second
     assert connector.activities() == []
