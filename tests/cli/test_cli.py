@@ -65,7 +65,7 @@ def test_members_import_reports_the_bad_line_and_imports_nothing(tmp_path):
     good = tmp_path / "ok.csv"
     good.write_text("platform,user_id,display_name,department,admin\nconsole,u1,A,Sales,true\n", encoding="utf-8")
     imported = run(tmp_path, "members", "import", str(good), "--workspace", "demo")
-    assert imported.returncode == 0 and "Imported members: 1 new" in imported.stdout
+    assert imported.returncode == 0 and "Imported members — new: 1" in imported.stdout
 
 
 def test_members_import_speaks_japanese_with_locale_ja(tmp_path):
@@ -104,7 +104,7 @@ def test_members_import_reads_what_japanese_excel_saves(tmp_path, encoding):
         assert "Imported" not in imported.stdout
         return
     assert imported.returncode == 0, imported.stderr
-    assert "Imported members: 3 new, 0 updated, 3 new departments" in imported.stdout
+    assert "Imported members — new: 3, updated: 0; new departments: 3" in imported.stdout
     stats = run(tmp_path, "stats", "departments", "--workspace", "demo", "--locale", "ja")
     assert "営業部" in stats.stdout and "技術開発部" in stats.stdout and "㈱本社 総務課①" in stats.stdout
     run(tmp_path, "chat", "--workspace", "demo", "--user", "alice", stdin="thanks @taro @jiro x\n")

@@ -67,7 +67,7 @@ def test_meeting_commands_run_as_the_operator_and_explain_bad_input(kizuna, caps
     assert code == 0 and "Weekly" in text
     code, text = kizuna("meeting", "show", "1", "--locale", "en")
     assert code == 0 and "2030-12-02T10:00" in text
-    assert kizuna("meeting", "edit", "1", "--until", "someday")[0] == 2
+    assert kizuna("meeting", "edit", "1", "--until", "someday", "--locale", "en")[0] == 2
     assert "--until must be a date" in capsys.readouterr().err
     assert kizuna("meeting", "edit", "1", "--locale", "en")[0] == 1
 
