@@ -43,8 +43,8 @@ def _channel(n: int) -> str:
     return f"{556000000000000000 + n}"
 
 
-async def _wait_until(condition: Any, what: str, timeout: float = 20.0) -> None:
-    end = time.monotonic() + timeout
+async def _wait_until(condition: Any, what: str, within: float = 20.0) -> None:
+    end = time.monotonic() + within
     while not condition():
         if time.monotonic() > end:
             raise AssertionError(f"gave up waiting for {what}")
@@ -92,7 +92,7 @@ async def test_a_process_killed_mid_delivery_is_taken_over_and_discord_sees_each
         doomed.send_signal(signal.SIGKILL)
         killed_in_flight = fake.in_flight["a"]
         await doomed.wait()
-        out, err = await asyncio.wait_for(survivor.communicate(), 45)
+        _, err = await asyncio.wait_for(survivor.communicate(), 45)
     finally:
         for process in (doomed, survivor):
             if process.returncode is None:
