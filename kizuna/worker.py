@@ -89,9 +89,13 @@ class OutboxWorker:
         workspaces = {w.id: w for w in await Workspace.filter(id__in={d.workspace_id for d in claimed})}
         addresses = {(a.workspace_id, a.key): a for a in await Address.filter(
             workspace_id__in=list(workspaces), key__in={d.address_key for d in claimed})}
-        await asyncio.gather(*(self._deliver(d, workspaces[d.workspace_id],
-                                             addresses.get((d.workspace_id, d.address_key)), send_by)
-                               for d in claimed))
+        # Every read and every rendering first, then the sends: while the platforms answer, the only database
+        # work left is marking rows delivered, so no mark waits behind another delivery's reads.
+        prepared = await asyncio.gather(*(self._prepare(d, workspaces[d.workspace_id],
+                                                        addresses.get((d.workspace_id, d.address_key)))
+                                          for d in claimed))
+        await asyncio.gather(*(self._send(d, outgoing, send_by) for d, outgoing in zip(claimed, prepared, strict=True)
+                               if outgoing is not None))
         return len(claimed)
 
     async def drain(self, max_passes: int = 10_000) -> int:
@@ -123,48 +127,56 @@ class OutboxWorker:
             await asyncio.sleep(min(self.idle_seconds, max(wait, 0.05)))
         return total
 
-    async def _deliver(self, delivery: Delivery, workspace: Workspace, address: Address | None,
-                       send_by: float) -> None:
-        adapter = self.adapters.get(delivery.platform)
-        if adapter is None:
-            await outbox.mark_failed(delivery, self.worker_id, f"the {delivery.platform} adapter is not enabled")
-            return
+    async def _prepare(self, delivery: Delivery, workspace: Workspace,
+                       address: Address | None) -> OutgoingMessage | None:
+        """The message to send, or None when the row is settled already (its failure recorded)."""
         try:
+            if delivery.platform not in self.adapters:
+                raise DeliveryFailed(f"the {delivery.platform} adapter is not enabled")
             try:
                 message = delivery_message(await load_delivery(workspace, dict(delivery.message)), delivery.locale,
                                            workspace.timezone)
             except KizunaError as gone:
                 # What it was about no longer exists (a skipped occurrence, a deleted thanks): retrying cannot help.
                 raise DeliveryFailed(f"nothing to send: {gone.localized('en')}", permanent=True) from gone
-            outgoing = OutgoingMessage(
-                delivery_id=delivery.id, workspace_external_id=workspace.external_id,
-                address_key=delivery.address_key, address=dict(address.payload) if address else {},
-                message=message, kind=delivery.kind, idempotency_key=outbox.idempotency_key(delivery),
-            )
-            budget = min(self.timeout, send_by - time.monotonic())
-            if budget <= 0:
-                # Too little of the lease is left: a send now could outlive the claim. Someone retakes it.
-                await outbox.release(delivery, self.worker_id)
-                return
+        except Exception as error:
+            await self._failed(delivery, error)
+            return None
+        return OutgoingMessage(
+            delivery_id=delivery.id, workspace_external_id=workspace.external_id,
+            address_key=delivery.address_key, address=dict(address.payload) if address else {},
+            message=message, kind=delivery.kind, idempotency_key=outbox.idempotency_key(delivery),
+        )
+
+    async def _send(self, delivery: Delivery, outgoing: OutgoingMessage, send_by: float) -> None:
+        budget = min(self.timeout, send_by - time.monotonic())
+        if budget <= 0:
+            # Too little of the lease is left: a send now could outlive the claim. Someone retakes it.
+            await outbox.release(delivery, self.worker_id)
+            return
+        try:
             try:
-                await asyncio.wait_for(adapter.deliver(outgoing), budget)
+                await asyncio.wait_for(self.adapters[delivery.platform].deliver(outgoing), budget)
             except TimeoutError:
                 raise DeliveryFailed(f"no answer from {delivery.platform} within {budget:.1f} s") from None
-            answered = time.perf_counter()
-        except DeliveryFailed as failure:
-            status = await outbox.mark_failed(delivery, self.worker_id, failure.reason,
-                                              permanent=failure.permanent, retry_after=failure.retry_after)
-            log.log(logging.ERROR if status == outbox.FAILED else logging.WARNING,
-                    "delivery %s (%s to %s) %s: %s", delivery.id, delivery.kind, delivery.address_key,
-                    "failed for good" if status == outbox.FAILED else "will be retried", failure.reason)
-            return
         except Exception as error:
-            log.exception("delivery %s crashed", delivery.id)
-            await outbox.mark_failed(delivery, self.worker_id, f"{type(error).__name__}: {error}")
+            await self._failed(delivery, error)
             return
+        answered = time.perf_counter()
         # Nothing between the platform's yes and this commit: it is the window a crash duplicates in.
         await outbox.mark_delivered(delivery, self.worker_id)
         self.commit_lags.append(time.perf_counter() - answered)
+
+    async def _failed(self, delivery: Delivery, error: Exception) -> None:
+        if not isinstance(error, DeliveryFailed):
+            log.exception("delivery %s crashed", delivery.id, exc_info=error)
+            await outbox.mark_failed(delivery, self.worker_id, f"{type(error).__name__}: {error}")
+            return
+        status = await outbox.mark_failed(delivery, self.worker_id, error.reason, permanent=error.permanent,
+                                          retry_after=error.retry_after)
+        log.log(logging.ERROR if status == outbox.FAILED else logging.WARNING,
+                "delivery %s (%s to %s) %s: %s", delivery.id, delivery.kind, delivery.address_key,
+                "failed for good" if status == outbox.FAILED else "will be retried", error.reason)
 
 
 def _utcnow() -> datetime:
