@@ -48,7 +48,12 @@ class DeliveryFailed(Exception):
 
 @dataclass(frozen=True)
 class OutgoingMessage:
-    """One outbox row as an adapter sees it."""
+    """One outbox row as an adapter sees it.
+
+    ``idempotency_key`` (at most 25 characters) is the same on every attempt of this delivery, in
+    every process: an adapter whose platform de-duplicates by key sends it (Discord's ``nonce``),
+    so an attempt repeated after a crash is recognised as the same message.
+    """
 
     delivery_id: int
     workspace_external_id: str
@@ -56,6 +61,7 @@ class OutgoingMessage:
     address: dict[str, Any]
     message: Message
     kind: str
+    idempotency_key: str = ""
 
 
 def _stdout() -> TextIO:

@@ -78,12 +78,13 @@ async def run_due_and_deliver(settings: Settings, now: datetime | None, out: Tex
     """One scheduler pass, then deliver what is due through the adapters (the OutboxWorker's drain)."""
     from kizuna.worker import OutboxWorker
 
-    result = await scheduler.run_due(now, workspace_ids=workspace_ids)
     chosen = delivery_adapters(settings, out) if adapters is None else adapters
+    worker = OutboxWorker.from_settings(chosen, settings)
+    result = await scheduler.run_due(now, workspace_ids=workspace_ids)
     for adapter in chosen:
         await adapter.start()
     try:
-        await OutboxWorker(chosen).drain()
+        await worker.drain()
     finally:
         for adapter in chosen:
             await adapter.close()

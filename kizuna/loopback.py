@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,32 +16,44 @@ class FakeApi:
     """A chat API on 127.0.0.1: ``POST /messages`` answers the scripted statuses in order, then 200.
 
     ``count`` is every request seen. With ``record`` (the default) each JSON body is kept in ``requests``,
-    and in ``accepted`` when it was answered 200; a benchmark that only counts passes ``record=False``.
+    and in ``accepted`` when it made a message; a benchmark that only counts passes ``record=False``.
+    Like Discord, a body whose ``nonce`` already made a message to the same ``to`` within ``nonce_window``
+    seconds is answered with that message's id and makes none (``deduplicated`` counts them).
     Use it as ``async with FakeApi(...) as api`` and give ``api.url`` to the adapter.
     """
 
-    def __init__(self, statuses: Sequence[int] = (), *, record: bool = True) -> None:
+    def __init__(self, statuses: Sequence[int] = (), *, record: bool = True, nonce_window: float = 120.0) -> None:
         self.statuses = list(statuses)
         self.record = record
+        self.nonce_window = nonce_window
         self.count = 0
+        self.deduplicated = 0
         self.requests: list[dict[str, Any]] = []
         self.accepted: list[dict[str, Any]] = []
+        self._nonces: dict[tuple[str, str], tuple[float, str]] = {}
         self.runner: web.AppRunner | None = None
         self.url = ""
 
     async def handle(self, request: web.Request) -> web.Response:
         self.count += 1
         status = self.statuses.pop(0) if self.statuses else 200
-        if not self.record:
-            await request.read()
-        else:
-            body = await request.json()
+        body = await request.json()
+        if self.record:
             self.requests.append(body)
-            if status == 200:
-                self.accepted.append(body)
         if status != 200:
             return web.json_response({"message": "unavailable"}, status=status, headers={"Retry-After": "1"})
-        return web.json_response({"id": str(self.count)})
+        now = time.monotonic()
+        key = (str(body.get("to")), str(body.get("nonce") or ""))
+        seen = self._nonces.get(key) if key[1] else None
+        if seen is not None and now - seen[0] <= self.nonce_window:
+            self.deduplicated += 1
+            return web.json_response({"id": seen[1]})
+        message_id = str(self.count)
+        if key[1]:
+            self._nonces[key] = (now, message_id)
+        if self.record:
+            self.accepted.append(body)
+        return web.json_response({"id": message_id})
 
     async def __aenter__(self) -> FakeApi:
         app = web.Application()
@@ -80,7 +93,7 @@ class HttpAdapter:
 
     async def deliver(self, outgoing: OutgoingMessage) -> None:
         assert self.session is not None
-        body = {"to": outgoing.address_key, "delivery": outgoing.delivery_id,
+        body = {"to": outgoing.address_key, "delivery": outgoing.delivery_id, "nonce": outgoing.idempotency_key,
                 "message": message_to_dict(outgoing.message)}
         async with self.session.post(f"{self.base_url}/messages", json=body) as response:
             if response.status == 200:

@@ -19,7 +19,7 @@ from core import db
 from core.config import ConfigurationError, Settings
 from core.meetings import scheduler as reminder_scheduler
 from kizuna.plugins import load_adapters
-from kizuna.worker import OutboxWorker
+from kizuna.worker import OutboxWorker, outbox_lease
 
 log = logging.getLogger("kizuna.server")
 
@@ -101,7 +101,7 @@ def build_app(settings: Settings, *, adapters: Sequence[Adapter] | None = None, 
         # gave 12–15 % more thanks/s in the Discord benchmark (docs/performance.md).
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL))
-        worker = OutboxWorker(enabled)
+        worker = OutboxWorker.from_settings(enabled, settings)
         # The outbox worker, and the meeting reminder scheduler that feeds it (a pass every ~15 s).
         tasks = [asyncio.create_task(worker.run_forever()),
                  asyncio.create_task(reminder_scheduler.run_forever())] if run_workers else []
@@ -145,6 +145,7 @@ def check_settings(settings: Settings) -> None:
     so a broken one stops ``kizuna serve`` before the database is touched.
     """
     load_adapters(AdapterContext(settings=settings))
+    outbox_lease(settings)
 
 
 def serve(settings: Settings) -> None:

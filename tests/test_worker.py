@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
+
 from adapters.contract import OutgoingMessage
 from core import outbox
 from core.models import Delivery
@@ -98,4 +102,51 @@ async def test_deliveries_no_adapter_serves_wait_untouched_with_a_warning(worksp
     printer = RecordingAdapter()
     assert await OutboxWorker([printer]).drain() == 1
     assert [m.delivery_id for m in printer.sent] == [row.id]
+
+
+def test_the_lease_is_read_from_the_settings_and_must_fit_the_deduplication_window():
+    from core.config import ConfigurationError, Settings
+    from kizuna.worker import outbox_lease
+
+    assert outbox_lease(Settings()) == outbox.DEFAULT_LEASE == timedelta(seconds=60)
+    assert outbox_lease(Settings(environ={"KIZUNA_OUTBOX_LEASE_SECONDS": "2.5"})) == timedelta(seconds=2.5)
+    for bad in ("0.5", "61", "soon", "nan"):
+        with pytest.raises(ConfigurationError, match="KIZUNA_OUTBOX_LEASE_SECONDS must be a number of seconds"):
+            outbox_lease(Settings(environ={"KIZUNA_OUTBOX_LEASE_SECONDS": bad}))
+    # A retaken claim is sent again at most a lease after the first attempt: inside the window, twice over.
+    assert outbox.MAX_LEASE * 2 <= outbox.DEDUPE_WINDOW
+    worker = OutboxWorker([], lease=timedelta(seconds=4))
+    assert worker.timeout == 2.0
+
+
+@pytest.mark.sqlite_only  # a SQLite file: re-initialising Tortoise mid-run on the PostgreSQL half would not do
+def test_run_due_refuses_a_bad_lease_before_it_queues_anything(tmp_path, monkeypatch, capsys):
+    from kizuna.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KIZUNA_DATABASE_URL", f"sqlite://{tmp_path}/k.sqlite3")
+    monkeypatch.setenv("KIZUNA_OUTBOX_LEASE_SECONDS", "600")
+    assert main(["reminders", "run-due"]) == 2
+    assert "KIZUNA_OUTBOX_LEASE_SECONDS must be a number of seconds from 1 to 60, not '600'" in capsys.readouterr().err
+
+
+async def test_an_attempt_is_not_started_when_too_little_of_the_lease_is_left(workspace, alice, bob):
+    thanks = (await give_thanks(workspace, alice, [bob], "thanks!")).view
+    await outbox.enqueue(workspace, "console", "channel:c1", "feed", {"type": "thanks", "thanks_id": thanks.id})
+    adapter = RecordingAdapter()
+    assert await OutboxWorker([adapter], lease=timedelta(microseconds=1)).run_once() == 1
+    row = await Delivery.get()
+    assert adapter.sent == []
+    assert (row.status, row.attempts, row.claimed_until, row.claimed_by) == (outbox.PENDING, 0, None, None)
+    assert await OutboxWorker([adapter]).drain() == 1
+    assert len(adapter.sent) == 1
+
+
+async def test_drain_waits_for_a_dead_peers_claim_and_takes_it_over_then(workspace, alice, bob):
+    thanks = (await give_thanks(workspace, alice, [bob], "thanks!")).view
+    await outbox.enqueue(workspace, "console", "channel:c1", "feed", {"type": "thanks", "thanks_id": thanks.id})
+    [claimed] = await outbox.claim_due("dead", lease=timedelta(seconds=0.5))
+    adapter = RecordingAdapter()
+    assert await OutboxWorker([adapter], idle_seconds=0.1).drain() == 1
+    assert [m.idempotency_key for m in adapter.sent] == [outbox.idempotency_key(claimed)]
     assert (await Delivery.get()).status == outbox.DELIVERED

@@ -69,10 +69,11 @@ class DiscordAdapter:
             if kind == "member":
                 channel = await self.rest.request("POST", "/users/@me/channels", {}, payload={"recipient_id": target})
                 target = str(channel["id"])
-            await self.rest.create_message(target, payload)
+            # The delivery's own key as the nonce: an attempt repeated after a crash (or a lost answer)
+            # returns the message the first one made instead of posting it again.
+            await self.rest.create_message(target, payload, nonce=outgoing.idempotency_key or None)
         except DiscordHTTPError as error:
             raise DeliveryFailed.for_status(error.status, str(error), error.retry_after) from error
-
 
     async def _payload(self, outgoing: OutgoingMessage) -> dict[str, Any]:
         """The message to post; a reminder gets its "who answered" button and its event link."""

@@ -7,6 +7,8 @@
   pauses every request. At most ``GLOBAL_RATE`` requests per second leave outside interaction
   webhooks, which Discord exempts from the global limit.
 - 5xx answers and refused connections are retried with exponential backoff and jitter.
+- A message create can carry a nonce that Discord de-duplicates (``create_message(…, nonce=…)``): the
+  5xx retries above, and the outbox's retries after a crash, then never post a message twice.
 - 401, 403 and 429 answers are counted over ten minutes: Discord bans an IP for a while after
   10,000 of them, so past ``invalid_budget`` the client refuses to send rather than risk it.
 """
@@ -29,6 +31,7 @@ import aiohttp
 log = logging.getLogger("kizuna.discord.rest")
 
 GLOBAL_RATE = 50
+NONCE_LENGTH = 25
 INVALID_WINDOW = 600.0
 USER_AGENT = "DiscordBot (https://github.com/kizuna-bot/kizuna, 0.1)"
 _MAJOR = ("channel_id", "guild_id", "webhook_id", "interaction_id")
@@ -120,8 +123,17 @@ class RestClient:
 
     # ---- the endpoints Kizuna uses ------------------------------------------------------------
 
-    async def create_message(self, channel_id: str, payload: Mapping[str, Any]) -> Any:
-        """``POST /channels/{channel_id}/messages``."""
+    async def create_message(self, channel_id: str, payload: Mapping[str, Any], *, nonce: str | None = None) -> Any:
+        """``POST /channels/{channel_id}/messages``.
+
+        With a ``nonce`` (at most 25 characters) the create is idempotent: it goes out with
+        ``enforce_nonce: true``, and Discord answers a repeat by the same bot within a few minutes with
+        the message the first one made, making none.
+        """
+        if nonce is not None:
+            if not 0 < len(nonce) <= NONCE_LENGTH:
+                raise ValueError(f"a Discord nonce has 1 to {NONCE_LENGTH} characters, not {len(nonce)}")
+            payload = {**payload, "nonce": nonce, "enforce_nonce": True}
         return await self.request("POST", "/channels/{channel_id}/messages", {"channel_id": channel_id},
                                   payload=payload)
 

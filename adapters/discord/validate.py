@@ -156,6 +156,12 @@ def check_message(data: dict[str, Any], where: str = "message") -> list[str]:
     if not data.get("content") and not embeds and "components" not in data:
         problems.append(f"{where}: a message needs content, embeds or components")
     check_mentions(data, problems, where)
+    if "nonce" in data:
+        nonce = data["nonce"]
+        if not isinstance(nonce, str | int) or isinstance(nonce, bool) or not 0 < len(str(nonce)) <= 25:
+            problems.append(f"{where}.nonce: an integer or a string of at most 25 characters, not {nonce!r}")
+    if "enforce_nonce" in data and (not isinstance(data["enforce_nonce"], bool) or "nonce" not in data):
+        problems.append(f"{where}.enforce_nonce: a boolean, and only with a nonce")
     flags = data.get("flags", 0)
     if flags & ~wire.EPHEMERAL:
         problems.append(f"{where}: unexpected flags {flags}")

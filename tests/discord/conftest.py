@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -54,3 +56,38 @@ async def discord(db: Any, settings: Settings, adapter: DiscordAdapter,
         yield discord
 
 
+@pytest.fixture
+def threaded_fake_discord() -> Iterator[FakeDiscord]:
+    """The fake Discord API in its own thread and event loop, for the CLI run in the test (its own loop) or
+    in other processes."""
+    fake = FakeDiscord()
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    runner: dict[str, web.AppRunner] = {}
+
+    async def start() -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", fake.handle)
+        runner["r"] = web.AppRunner(app)
+        await runner["r"].setup()
+        site = web.TCPSite(runner["r"], "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        fake.url = f"http://127.0.0.1:{port}/api/v10"
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(start())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    ready.wait(10)
+    try:
+        yield fake
+    finally:
+        asyncio.run_coroutine_threadsafe(runner["r"].cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

@@ -2,11 +2,14 @@
 
 Interactions are POSTed, signed with a real Ed25519 key, through the aiohttp test client into
 the real app (``build_app``); every outgoing REST call lands on the fake API, which records it
-and checks it with the same validator as every interaction response.
+and checks it with the same validator as every interaction response. Like Discord, the fake
+de-duplicates message creates that carry ``nonce`` with ``enforce_nonce: true``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import contextlib
 import itertools
 import json
@@ -41,17 +44,37 @@ class Recorded:
     body: Any
     headers: dict[str, str]
     at: float
+    # The path segment before ``/api/v10`` (``http://fake/a/api/v10``): which of several clients sent it.
+    client: str = ""
+
+
+_CREATE = re.compile(r"/channels/(\d+)/messages")
 
 
 @dataclass
 class FakeDiscord:
-    """A loopback stand-in for Discord's REST API: records requests, answers from a script."""
+    """A loopback stand-in for Discord's REST API: records requests, answers from a script.
+
+    A message create is a message made (``messages``), unless it carries ``nonce`` with
+    ``enforce_nonce: true`` and the same bot made one with that nonce in that channel within
+    ``nonce_window`` seconds: then, as on Discord, that message is the answer and none is made
+    (``deduplicated`` counts them). ``delay`` holds every create's answer back that long after
+    the message is made, so a client can die with creates in flight (``in_flight``, per client).
+    A DM channel (``POST /users/@me/channels``) is the same for the same recipient, as on Discord.
+    """
 
     requests: list[Recorded] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     scripts: list[tuple[str, re.Pattern[str], list[tuple[int, Any, dict[str, str]]]]] = field(default_factory=list)
     url: str = ""
+    nonce_window: float = 120.0
+    delay: float = 0.0
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    deduplicated: int = 0
+    in_flight: collections.Counter[str] = field(default_factory=collections.Counter)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(880000000000000001))
+    _nonces: dict[tuple[str, str, str], tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    _dm_channels: dict[str, str] = field(default_factory=dict)
 
     def script(self, method: str, path: str, *answers: tuple[int, Any, dict[str, str]]) -> None:
         """Answer the next requests matching ``method`` and the ``path`` regex with ``answers``, in order."""
@@ -61,11 +84,16 @@ class FakeDiscord:
         """Requests received, optionally by method and path regex."""
         return [r for r in self.requests if (method is None or r.method == method) and re.search(path, r.path)]
 
+    def made(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Messages made by creates (not the repeats answered from a nonce), optionally in one channel."""
+        return [m for m in self.messages if channel is None or m["channel_id"] == channel]
+
     async def handle(self, request: web.Request) -> web.Response:
         raw = await request.read()
         body = json.loads(raw) if raw else None
-        path = request.path.removeprefix("/api/v10")
-        self.requests.append(Recorded(request.method, path, body, dict(request.headers), time.monotonic()))
+        head, api, tail = request.path.partition("/api/v10")
+        path, client = (tail, head.strip("/")) if api else (request.path, "")
+        self.requests.append(Recorded(request.method, path, body, dict(request.headers), time.monotonic(), client))
         self._check(request.method, path, body)
         for method, pattern, answers in self.scripts:
             if method == request.method and pattern.search(path) and answers:
@@ -76,8 +104,32 @@ class FakeDiscord:
         if request.method == "PUT" and path.endswith("/commands"):
             return web.json_response([{**c, "id": str(next(self._ids))} for c in body])
         if path == "/users/@me/channels":
-            return web.json_response({"id": str(next(self._ids)), "type": 1})
+            recipient = str((body or {}).get("recipient_id"))
+            channel = self._dm_channels.setdefault(recipient, str(next(self._ids)))
+            return web.json_response({"id": channel, "type": 1})
+        create = _CREATE.fullmatch(path)
+        if request.method == "POST" and create and isinstance(body, dict):
+            return await self._create(request.headers.get("Authorization", ""), create.group(1), body, client)
         return web.json_response({"id": str(next(self._ids)), **(body if isinstance(body, dict) else {})})
+
+    async def _create(self, author: str, channel: str, body: dict[str, Any], client: str) -> web.Response:
+        now = time.monotonic()
+        key = (author, channel, str(body.get("nonce")))
+        seen = self._nonces.get(key) if body.get("enforce_nonce") and "nonce" in body else None
+        if seen is not None and now - seen[0] <= self.nonce_window:
+            self.deduplicated += 1
+            message = seen[1]
+        else:
+            message = {"id": str(next(self._ids)), "channel_id": channel, **body}
+            self.messages.append(message)
+            if body.get("enforce_nonce") and "nonce" in body:
+                self._nonces[key] = (now, message)
+        self.in_flight[client] += 1
+        try:
+            await asyncio.sleep(self.delay)
+        finally:
+            self.in_flight[client] -= 1
+        return web.json_response(message)
 
     def _check(self, method: str, path: str, body: Any) -> None:
         if path.endswith("/commands") and method == "PUT":

@@ -9,12 +9,9 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from nacl.signing import SigningKey
 
@@ -24,41 +21,6 @@ from core.config import Settings
 from kizuna.cli import main, open_database
 from kizuna.server import build_app
 from tests.discord.kit import APP_ID, CHANNEL, GUILD, Discord, FakeDiscord
-
-
-@pytest.fixture
-def threaded_fake_discord() -> Iterator[FakeDiscord]:
-    fake = FakeDiscord()
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    runner: dict[str, web.AppRunner] = {}
-
-    async def start() -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", fake.handle)
-        runner["r"] = web.AppRunner(app)
-        await runner["r"].setup()
-        site = web.TCPSite(runner["r"], "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        fake.url = f"http://127.0.0.1:{port}/api/v10"
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    ready.wait(10)
-    try:
-        yield fake
-    finally:
-        asyncio.run_coroutine_threadsafe(runner["r"].cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
 
 
 # A SQLite file on purpose (a cron-style deployment); tests/conftest.py does not skip ``sqlite_only`` on
