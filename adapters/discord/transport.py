@@ -29,7 +29,7 @@ from adapters.discord.handlers import (
 from adapters.discord.meetings import EPHEMERAL_SUBCOMMANDS
 from adapters.discord.rest import DiscordHTTPError, RestClient
 from adapters.discord.wire import Interaction, InteractionResponse
-from core.text import parse_json
+from core.text import NestedTooDeeply, parse_json
 
 log = logging.getLogger("kizuna.discord")
 
@@ -188,6 +188,8 @@ class InteractionEndpoint:
             return _json({"error": "invalid request signature"}, 401)
         try:
             payload = parse_json(body)  # strings made storable: no NUL, no lone surrogates (core.text)
+        except NestedTooDeeply as deep:
+            return _json({"error": str(deep)}, 400)
         except (ValueError, UnicodeDecodeError):
             return _json({"error": "the body is not JSON"}, 400)
         problem = shape_problem(payload)

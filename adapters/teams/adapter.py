@@ -48,7 +48,7 @@ from core.config import ConfigurationError, Settings
 from core.i18n import translate
 from core.models import Workspace
 from core.services.addresses import AddressWrite, store_addresses
-from core.text import parse_json
+from core.text import NestedTooDeeply, parse_json
 
 log = logging.getLogger("kizuna.teams")
 
@@ -235,6 +235,8 @@ class TeamsAdapter:
         raw = await request.read()
         try:
             body = parse_json(raw)  # strings made storable: no NUL, no lone surrogates (core.text)
+        except NestedTooDeeply as deep:
+            return _problem(400, str(deep))
         except (UnicodeDecodeError, ValueError):
             return _problem(400, "the body is not JSON")
         activity, why = parse_activity(body)

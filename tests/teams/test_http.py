@@ -63,6 +63,18 @@ async def test_an_id_too_long_for_teams_gets_a_400_that_names_it(teams, connecto
     assert connector.activities() == []
 
 
+@pytest.mark.parametrize("depth", [1000, 100_000])
+async def test_a_body_nested_too_deeply_gets_400_and_no_traceback(teams, connector, caplog, depth):
+    # json.loads recursed once per level: RecursionError, a 503 (Teams would deliver it again) and a traceback.
+    client, _ = teams
+    raw = json.dumps(t.message(connector.url, ALICE, "help") | {"value": "@"}).replace('"@"', "[" * depth + "]" * depth)
+    response = await client.post("/api/messages", data=raw.encode(), headers={"Content-Type": "application/json"})
+    assert response.status == 400
+    assert await response.json() == {"error": "the body nests more than 100 levels deep"}
+    assert not [r for r in caplog.records if r.exc_info]
+    assert connector.activities() == []
+
+
 async def test_a_body_that_is_not_json_content_gets_415(teams):
     client, _ = teams
     response = await client.post("/api/messages", data=b"type=message", headers={"Content-Type": "text/plain"})
