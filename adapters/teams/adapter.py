@@ -37,6 +37,7 @@ from adapters.teams.sdk import (
     apply_sdk_fixes,
     call_with_retries,
     error_detail,
+    refused_for_good,
     retry_after_of,
     status_of,
 )
@@ -53,6 +54,9 @@ from core.text import NestedTooDeeply, parse_json
 log = logging.getLogger("kizuna.teams")
 
 ROUTE = "/api/messages"
+# Every answer goes to the activity's serviceUrl; Teams' are under a hundred characters, and far
+# longer URLs are refused by HTTP servers (414, or 400), so such an activity could never be answered.
+MAX_SERVICE_URL_LENGTH = 2048
 
 
 class BotConfiguration:
@@ -255,7 +259,13 @@ class TeamsAdapter:
             return _problem(401, "unauthorized")
         try:
             response = await self.cloud.process_activity(authenticated, activity, self.bot.on_turn)
-        except Exception:
+        except Exception as error:
+            if refused_for_good(error):
+                # The turn ran; only its answer was refused, and would be again: a 503 would make Teams
+                # deliver the activity again and again. Nothing unexpected happened, so no traceback.
+                log.warning("activity %s (%s): the Bot Connector refused its answer: %s", activity.id,
+                            activity.type, error_detail(error))
+                return web.json_response({}) if activity.type == "invoke" else web.Response(status=201)
             log.exception("activity %s (%s) failed", activity.id, activity.type)
             return _problem(503, "temporarily unavailable", retry_after=1)
         if response is not None:
@@ -373,6 +383,8 @@ def parse_activity(body: Any) -> tuple[Activity | None, str]:
     service_url = body.get("serviceUrl")
     if not isinstance(service_url, str) or not service_url.startswith(("https://", "http://")):
         return None, "the activity has no valid serviceUrl"
+    if len(service_url) > MAX_SERVICE_URL_LENGTH:
+        return None, "the activity's serviceUrl is too long to be a Bot Connector's"
     conversation = body.get("conversation")
     if not isinstance(conversation, dict) or not isinstance(conversation.get("id"), str):
         return None, "the activity has no conversation id"
