@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from adapters.contract import Adapter, DeliveryFailed, OutgoingMessage
 from cards.payloads import delivery_message
-from core import outbox
+from core import outage, outbox
 from core.app.deliveries import load_delivery
 from core.errors import KizunaError
 from core.models import Address, Delivery, Workspace
@@ -31,15 +31,17 @@ class OutboxWorker:
         self.timeout = timeout
 
     async def run_forever(self) -> None:
-        """Run passes until cancelled; a failing pass is logged, never fatal."""
+        """Run passes until cancelled; a failing pass is logged (a database outage once), never fatal."""
         while True:
             try:
                 done = await self.run_once()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("outbox pass failed")
+            except Exception as error:
+                await outage.report(log, error, "outbox pass failed")
                 done = 0
+            else:
+                outage.answered()
             if done < self.batch:
                 await asyncio.sleep(self.idle_seconds)
 
@@ -96,7 +98,7 @@ class OutboxWorker:
                     "failed for good" if status == outbox.FAILED else "will be retried", failure.reason)
             return
         except Exception as error:
-            log.exception("delivery %s crashed", delivery.id)
+            await outage.report(log, error, "delivery %s crashed", delivery.id)
             await outbox.mark_failed(delivery, self.worker_id, f"{type(error).__name__}: {error}")
             return
         await outbox.mark_delivered(delivery, self.worker_id)

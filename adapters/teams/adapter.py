@@ -44,6 +44,7 @@ from adapters.teams.sdk import (
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.wire import ConnectorSender
 from cards.text import render_text
+from core import outage
 from core.app.identities import DEFAULT_TTL as DEFAULT_IDENTITY_TTL
 from core.config import ConfigurationError, Settings
 from core.i18n import translate
@@ -266,7 +267,7 @@ class TeamsAdapter:
                 log.warning("activity %s (%s): the Bot Connector refused its answer: %s", activity.id,
                             activity.type, error_detail(error))
                 return web.json_response({}) if activity.type == "invoke" else web.Response(status=201)
-            log.exception("activity %s (%s) failed", activity.id, activity.type)
+            await outage.report(log, error, "activity %s (%s) failed", activity.id, activity.type)
             return _problem(503, "temporarily unavailable", retry_after=1)
         if response is not None:
             body_out = response.body
