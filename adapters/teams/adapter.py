@@ -264,10 +264,10 @@ class TeamsAdapter:
             if refused_for_good(error):
                 # The turn ran; only its answer was refused, and would be again: a 503 would make Teams
                 # deliver the activity again and again. Nothing unexpected happened, so no traceback.
-                log.warning("activity %s (%s): the Bot Connector refused its answer: %s", activity.id,
+                log.warning("activity %.80s (%.40s): the Bot Connector refused its answer: %s", activity.id,
                             activity.type, error_detail(error))
                 return web.json_response({}) if activity.type == "invoke" else web.Response(status=201)
-            await outage.report(log, error, "activity %s (%s) failed", activity.id, activity.type)
+            await outage.report(log, error, "activity %.80s (%.40s) failed", activity.id, activity.type)
             return _problem(503, "temporarily unavailable", retry_after=1)
         if response is not None:
             body_out = response.body
@@ -397,8 +397,10 @@ def parse_activity(body: Any) -> tuple[Activity | None, str]:
             return None, f"the activity's {name} must be a list"
     recipient, channel_data = body.get("recipient"), body.get("channelData")
     tenant = channel_data.get("tenant") if isinstance(channel_data, dict) else None
-    for name, holder, key in (("from.id", sender, "id"), ("from.aadObjectId", sender, "aadObjectId"),
-                              ("recipient.id", recipient, "id"), ("conversation.id", conversation, "id"),
+    # The activity's own id too: a reply is posted to …/activities/{id}, which a huge id makes unanswerable.
+    for name, holder, key in (("id", body, "id"), ("from.id", sender, "id"),
+                              ("from.aadObjectId", sender, "aadObjectId"), ("recipient.id", recipient, "id"),
+                              ("conversation.id", conversation, "id"),
                               ("conversation.tenantId", conversation, "tenantId"),
                               ("channelData.tenant.id", tenant, "id")):
         value = holder.get(key) if isinstance(holder, dict) else None

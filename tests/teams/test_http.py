@@ -46,6 +46,7 @@ async def test_a_field_of_the_wrong_type_gets_a_400_that_names_it_and_no_excepti
 
 
 @pytest.mark.parametrize(("field", "change"), [
+    ("id", lambda a: a.update(id="1" * 100_000)),
     ("from.id", lambda a: a["from"].update(id="29:" + "x" * 300)),
     ("from.aadObjectId", lambda a: a["from"].update(aadObjectId="a" * 201)),
     ("recipient.id", lambda a: a["recipient"].update(id="28:" + "x" * 300)),
