@@ -8,6 +8,7 @@ and checks it with the same validator as every interaction response.
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 import json
 import re
@@ -101,7 +102,8 @@ class Discord:
         return {"X-Signature-Ed25519": signature, "X-Signature-Timestamp": stamp, "Content-Type": "application/json"}
 
     async def post_raw(self, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
-        response = await self.client.post("/api/discord/interactions", data=body, headers=headers)
+        # A stream: aiohttp warns that a large body sent as bytes blocks the loop.
+        response = await self.client.post("/api/discord/interactions", data=io.BytesIO(body), headers=headers)
         text = await response.text()
         try:
             return response.status, json.loads(text)
