@@ -77,6 +77,9 @@ def shape_problem(payload: Any) -> str | None:
     for key in ("id", "token", "application_id"):
         if not isinstance(payload.get(key), str) or not payload[key]:
             return f"missing {key}"
+    for key in ("id", "application_id"):  # stored where an id goes (255 characters at most)
+        if not wire.is_snowflake(payload[key]):
+            return f"malformed {key}"
     data = payload.get("data")
     if not isinstance(data, dict):
         return "missing data"

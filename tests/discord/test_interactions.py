@@ -105,6 +105,8 @@ async def test_interaction_fields_of_the_wrong_type_get_a_400_that_names_them(di
 
 
 @pytest.mark.parametrize(("path", "value", "error"), [
+    ("id", "9" * 100_000, "malformed id"),  # was stored as given: a database error on PostgreSQL
+    ("application_id", "app", "malformed application_id"),
     ("guild_id", "a" * 300, "malformed guild_id"),
     ("guild_id", "", "malformed guild_id"),
     ("channel_id", "general", "malformed channel_id"),
