@@ -155,11 +155,16 @@ async def apply_migrations() -> list[str]:
 
 async def ping() -> bool:
     """True if the database answers a trivial query."""
+    return await why_unreachable() is None
+
+
+async def why_unreachable() -> Exception | None:
+    """The error of a trivial query (the database is unreachable), or None when it answers."""
     try:
         await connections.get("default").execute_query("SELECT 1")
-    except Exception:
-        return False
-    return True
+    except Exception as error:
+        return error
+    return None
 
 
 def cli_config() -> dict[str, Any]:

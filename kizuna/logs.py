@@ -36,3 +36,5 @@ def configure_logging(level: str = "INFO") -> None:
     # The SDKs are chatty at INFO.
     for noisy in ("msrest", "msal", "urllib3", "aiohttp.access", "tortoise"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # asyncpg's pool logs a traceback each time it fails to reconnect; core.outage logs the outage once.
+    logging.getLogger("asyncpg.pool").setLevel(logging.ERROR)

@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from adapters.contract import Adapter, AdapterContext
-from core import db
+from core import db, outage
 from core.config import ConfigurationError, Settings
 from core.meetings import scheduler as reminder_scheduler
 from kizuna.plugins import load_adapters
@@ -38,7 +38,11 @@ class CannotListen(ConfigurationError):
 
 @web.middleware
 async def last_resort(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Nothing unexpected becomes a bare HTTP 500: log it and answer 503 with a retry hint."""
+    """Nothing unexpected becomes a bare HTTP 500: log it and answer 503 with a retry hint.
+
+    A request that failed because the database does not answer is part of an outage, which
+    ``core.outage`` logs once; anything else is logged with its traceback.
+    """
     try:
         response: web.StreamResponse = await handler(request)
         return response
@@ -46,8 +50,8 @@ async def last_resort(request: web.Request, handler: Handler) -> web.StreamRespo
         raise
     except asyncio.CancelledError:
         raise
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+    except Exception as error:
+        await outage.report(log, error, "unhandled error on %s %s", request.method, request.path)
         return web.json_response({"error": "temporarily unavailable"}, status=503, headers={"Retry-After": "1"})
 
 
@@ -57,8 +61,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Readiness: the database answers."""
-    if await db.ping():
+    """Readiness: the database answers (an outage's start and end are logged once)."""
+    if await outage.check() is None:
         return web.json_response({"status": "ready", "database": "ok"})
     return web.json_response({"status": "not ready", "database": "unreachable"}, status=503)
 

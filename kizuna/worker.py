@@ -15,7 +15,7 @@ from tortoise.functions import Count
 
 from adapters.contract import Adapter, DeliveryFailed, OutgoingMessage
 from cards.payloads import delivery_message
-from core import outbox
+from core import outage, outbox
 from core.app.deliveries import load_delivery
 from core.config import ConfigurationError, Settings
 from core.errors import KizunaError
@@ -71,15 +71,17 @@ class OutboxWorker:
         return cls(adapters, lease=outbox_lease(settings))
 
     async def run_forever(self) -> None:
-        """Run passes until cancelled; a failing pass is logged, never fatal."""
+        """Run passes until cancelled; a failing pass is logged (a database outage once), never fatal."""
         while True:
             try:
                 done = await self.run_once()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("outbox pass failed")
+            except Exception as error:
+                await outage.report(log, error, "outbox pass failed")
                 done = 0
+            else:
+                outage.answered()
             if done < self.batch:
                 await asyncio.sleep(self.idle_seconds)
 
@@ -197,7 +199,7 @@ class OutboxWorker:
 
     async def _failed(self, delivery: Delivery, error: Exception) -> None:
         if not isinstance(error, DeliveryFailed):
-            log.exception("delivery %s crashed", delivery.id, exc_info=error)
+            await outage.report(log, error, "delivery %s crashed", delivery.id)
             await outbox.mark_failed(delivery, self.worker_id, f"{type(error).__name__}: {error}")
             return
         status = await outbox.mark_failed(delivery, self.worker_id, error.reason, permanent=error.permanent,

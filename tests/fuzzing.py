@@ -1,4 +1,4 @@
-"""What the robustness properties of both endpoints share: example counts and what a leak looks like."""
+"""What the robustness tests of both endpoints share: example counts, statistics and what a leak looks like."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 import os
 import re
 
-from hypothesis import HealthCheck
+from hypothesis import HealthCheck, currently_in_test_context, event
 from hypothesis import settings as hypothesis_settings
 
 from core.i18n import translate
@@ -21,6 +21,12 @@ _EXCEPTION_NAMES = sorted(name for name, obj in vars(builtins).items()
 LEAK = re.compile(r"Traceback|\b(?:" + "|".join(_EXCEPTION_NAMES) + r")\b|\b[A-Z]\w*(?:Error|Exception)\b")
 # The answer of a handler that failed: bad input must get its own clear message instead.
 APOLOGIES = tuple(translate(lang, "error.internal") for lang in ("en", "ja"))
+
+
+def tally(value: str) -> None:
+    """``hypothesis.event`` (what the examples reached, for the statistics); nothing in a plain test."""
+    if currently_in_test_context():
+        event(value)
 
 
 def assert_clean(text: str, sent: str, where: str) -> None:

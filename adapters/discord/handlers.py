@@ -35,6 +35,7 @@ from adapters.discord.routing import (
 )
 from adapters.discord.wire import Interaction, InteractionResponse, Option, Resolved
 from cards.build import error_message
+from core import outage
 from core.app import commands as c
 from core.app import outcomes as o
 from core.app.execute import Context, execute
@@ -297,8 +298,8 @@ class InteractionHandler:
             if kind == wire.APPLICATION_COMMAND_AUTOCOMPLETE:
                 return {"type": wire.APPLICATION_COMMAND_AUTOCOMPLETE_RESULT, "data": {"choices": []}}
             return response(render(error_message(error, locale)))
-        except Exception:
-            log.exception("interaction %s (type %s) failed", interaction.get("id"), kind)
+        except Exception as error:
+            await outage.report(log, error, "interaction %s (type %s) failed", interaction.get("id"), kind)
             if kind == wire.APPLICATION_COMMAND_AUTOCOMPLETE:
                 return {"type": wire.APPLICATION_COMMAND_AUTOCOMPLETE_RESULT, "data": {"choices": []}}
             return ephemeral_error("error.internal", locale)

@@ -29,7 +29,7 @@ from adapters.discord.handlers import (
 from adapters.discord.meetings import EPHEMERAL_SUBCOMMANDS
 from adapters.discord.rest import DiscordHTTPError, RestClient
 from adapters.discord.wire import Interaction, InteractionResponse
-from core.text import parse_json
+from core.text import NestedTooDeeply, parse_json
 
 log = logging.getLogger("kizuna.discord")
 
@@ -77,6 +77,9 @@ def shape_problem(payload: Any) -> str | None:
     for key in ("id", "token", "application_id"):
         if not isinstance(payload.get(key), str) or not payload[key]:
             return f"missing {key}"
+    for key in ("id", "application_id"):  # stored where an id goes (255 characters at most)
+        if not wire.is_snowflake(payload[key]):
+            return f"malformed {key}"
     data = payload.get("data")
     if not isinstance(data, dict):
         return "missing data"
@@ -188,6 +191,8 @@ class InteractionEndpoint:
             return _json({"error": "invalid request signature"}, 401)
         try:
             payload = parse_json(body)  # strings made storable: no NUL, no lone surrogates (core.text)
+        except NestedTooDeeply as deep:
+            return _json({"error": str(deep)}, 400)
         except (ValueError, UnicodeDecodeError):
             return _json({"error": "the body is not JSON"}, 400)
         problem = shape_problem(payload)

@@ -37,22 +37,27 @@ from adapters.teams.sdk import (
     apply_sdk_fixes,
     call_with_retries,
     error_detail,
+    refused_for_good,
     retry_after_of,
     status_of,
 )
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.wire import ConnectorSender
 from cards.text import render_text
+from core import outage
 from core.app.identities import DEFAULT_TTL as DEFAULT_IDENTITY_TTL
 from core.config import ConfigurationError, Settings
 from core.i18n import translate
 from core.models import Workspace
 from core.services.addresses import AddressWrite, store_addresses
-from core.text import parse_json
+from core.text import NestedTooDeeply, parse_json
 
 log = logging.getLogger("kizuna.teams")
 
 ROUTE = "/api/messages"
+# Every answer goes to the activity's serviceUrl; Teams' are under a hundred characters, and far
+# longer URLs are refused by HTTP servers (414, or 400), so such an activity could never be answered.
+MAX_SERVICE_URL_LENGTH = 2048
 
 
 class BotConfiguration:
@@ -235,6 +240,8 @@ class TeamsAdapter:
         raw = await request.read()
         try:
             body = parse_json(raw)  # strings made storable: no NUL, no lone surrogates (core.text)
+        except NestedTooDeeply as deep:
+            return _problem(400, str(deep))
         except (UnicodeDecodeError, ValueError):
             return _problem(400, "the body is not JSON")
         activity, why = parse_activity(body)
@@ -253,8 +260,14 @@ class TeamsAdapter:
             return _problem(401, "unauthorized")
         try:
             response = await self.cloud.process_activity(authenticated, activity, self.bot.on_turn)
-        except Exception:
-            log.exception("activity %s (%s) failed", activity.id, activity.type)
+        except Exception as error:
+            if refused_for_good(error):
+                # The turn ran; only its answer was refused, and would be again: a 503 would make Teams
+                # deliver the activity again and again. Nothing unexpected happened, so no traceback.
+                log.warning("activity %.80s (%.40s): the Bot Connector refused its answer: %s", activity.id,
+                            activity.type, error_detail(error))
+                return web.json_response({}) if activity.type == "invoke" else web.Response(status=201)
+            await outage.report(log, error, "activity %.80s (%.40s) failed", activity.id, activity.type)
             return _problem(503, "temporarily unavailable", retry_after=1)
         if response is not None:
             body_out = response.body
@@ -371,6 +384,8 @@ def parse_activity(body: Any) -> tuple[Activity | None, str]:
     service_url = body.get("serviceUrl")
     if not isinstance(service_url, str) or not service_url.startswith(("https://", "http://")):
         return None, "the activity has no valid serviceUrl"
+    if len(service_url) > MAX_SERVICE_URL_LENGTH:
+        return None, "the activity's serviceUrl is too long to be a Bot Connector's"
     conversation = body.get("conversation")
     if not isinstance(conversation, dict) or not isinstance(conversation.get("id"), str):
         return None, "the activity has no conversation id"
@@ -382,8 +397,10 @@ def parse_activity(body: Any) -> tuple[Activity | None, str]:
             return None, f"the activity's {name} must be a list"
     recipient, channel_data = body.get("recipient"), body.get("channelData")
     tenant = channel_data.get("tenant") if isinstance(channel_data, dict) else None
-    for name, holder, key in (("from.id", sender, "id"), ("from.aadObjectId", sender, "aadObjectId"),
-                              ("recipient.id", recipient, "id"), ("conversation.id", conversation, "id"),
+    # The activity's own id too: a reply is posted to …/activities/{id}, which a huge id makes unanswerable.
+    for name, holder, key in (("id", body, "id"), ("from.id", sender, "id"),
+                              ("from.aadObjectId", sender, "aadObjectId"), ("recipient.id", recipient, "id"),
+                              ("conversation.id", conversation, "id"),
                               ("conversation.tenantId", conversation, "tenantId"),
                               ("channelData.tenant.id", tenant, "id")):
         value = holder.get(key) if isinstance(holder, dict) else None

@@ -27,6 +27,7 @@ from adapters.teams.sdk import call_with_retries, error_detail, status_of
 from adapters.teams.text import answer_message
 from cards.build import notice_message
 from cards.model import ErrorMessage
+from core import outage
 from core.i18n import resolve_locale, translate
 from core.services.installs import grant_installer_admin
 from core.services.members import Person
@@ -73,8 +74,8 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         text, mentions = act.split_mentions(activity)
         try:
             card = await answer_message(self.people, incoming, text, mentions)
-        except Exception:
-            log.exception("message %s failed", activity.id)
+        except Exception as error:
+            await outage.report(log, error, "message %s failed", activity.id)
             locale = resolve_locale(activity.locale)
             card = render_card(ErrorMessage(locale, translate(locale, "error.internal")))
         if card is not None:

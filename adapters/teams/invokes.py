@@ -53,6 +53,7 @@ from adapters.teams.render import (
 from cards.build import thanks_message
 from cards.meetings import reminder_message, rsvp_details_message
 from cards.outcomes import Audience
+from core import outage
 from core.app import commands as c
 from core.app import outcomes as o
 from core.app.execute import Context, execute
@@ -469,8 +470,8 @@ async def answer(turn: InvokeTurn) -> Reply:
         # Answered in the user's language, in the invoke's own shape, never as an HTTP error Teams
         # shows as "Something went wrong".
         return invoke.failure(error.localized(turn.locale))
-    except Exception:
-        log.exception("invoke %s (%s) failed", turn.name, turn.incoming.activity_id)
+    except Exception as error:
+        await outage.report(log, error, "invoke %s (%s) failed", turn.name, turn.incoming.activity_id)
         return invoke.failure(translate(turn.locale, "error.internal"))
     finally:
         for caller in turn._forget:

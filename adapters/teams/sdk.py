@@ -4,7 +4,8 @@
   (twice per outgoing message) with ``i not in <list of 500>``: ~6 ms of CPU each time.
   ``apply_sdk_fixes`` makes ``safe_codes`` a frozenset with the same members (platform notes A.1).
 * The SDK never retries a 429/412/5xx from the Bot Connector; ``call_with_retries`` does, honouring
-  ``Retry-After`` or backing off exponentially with full jitter, a bounded number of times.
+  ``Retry-After`` or backing off exponentially with full jitter, a bounded number of times. Any
+  other refusal is final (``refused_for_good``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from botbuilder.schema import ErrorResponseException
 from msrest.exceptions import HttpOperationError
 from msrest.universal_http import requests as msrest_requests
 
+from adapters.contract import DeliveryFailed
 from adapters.teams.wire import ConnectorHTTPError
 
 log = logging.getLogger("kizuna.teams")
@@ -53,6 +55,16 @@ def status_of(error: BaseException) -> int | None:
         status = getattr(response, "status_code", None) or getattr(response, "status", None)
         return int(status) if status is not None else None
     return None
+
+
+def refused_for_good(error: BaseException) -> bool:
+    """The connector answered a call with a refusal no retry can change (400, 403, 404, 413…).
+
+    The one policy of ``DeliveryFailed.for_status``: no answer, 401, 408, 412, 429 and 5xx may
+    change on a later try; any other refusal will not.
+    """
+    status = status_of(error)
+    return status is not None and DeliveryFailed.for_status(status, "").permanent
 
 
 def retry_after_of(error: BaseException, *, now: float | None = None) -> float | None:

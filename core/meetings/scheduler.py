@@ -28,7 +28,7 @@ from tortoise.expressions import F
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from core import outbox
+from core import outage, outbox
 from core.meetings.models import Meeting
 from core.meetings.recurrence import Occurrence, Override, ReminderKey, occurrence_at
 from core.meetings.service import (
@@ -162,6 +162,8 @@ async def _run_batch(moment: datetime, batch: int, result: RunDueResult,
             except _LostRace:
                 log.debug("meeting %s: another pass or an edit changed it first", meeting.id)
             except Exception:
+                if await outage.down():
+                    raise  # not this meeting's fault: the pass fails, and a later one takes the meeting up
                 # One broken meeting must not stop the others; it is retried in an hour.
                 log.exception("reminders of meeting %s failed", meeting.id)
                 result.errors += 1
@@ -242,17 +244,20 @@ async def _apply(meeting: Meeting, workspace: Workspace, decision: _Decision, oc
 
 
 async def run_forever(interval: float = DEFAULT_INTERVAL) -> None:
-    """Run a pass every ``interval`` seconds until cancelled; a failing pass is logged, never fatal."""
+    """Run a pass every ``interval`` seconds until cancelled; a failing pass is logged (a database
+    outage once), never fatal."""
     while True:
         try:
             result = await run_due()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            await outage.report(log, error, "scheduler pass failed")
+        else:
+            outage.answered()
             if result.sent or result.dropped:
                 log.info("scheduler: %d reminders enqueued (%d late), %d dropped", result.sent, result.late,
                          result.dropped)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("scheduler pass failed")
         await asyncio.sleep(interval)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import io
 import itertools
 import json
 import re
@@ -153,7 +154,8 @@ class Discord:
         return {"X-Signature-Ed25519": signature, "X-Signature-Timestamp": stamp, "Content-Type": "application/json"}
 
     async def post_raw(self, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
-        response = await self.client.post("/api/discord/interactions", data=body, headers=headers)
+        # A stream: aiohttp warns that a large body sent as bytes blocks the loop.
+        response = await self.client.post("/api/discord/interactions", data=io.BytesIO(body), headers=headers)
         text = await response.text()
         try:
             return response.status, json.loads(text)

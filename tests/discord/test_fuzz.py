@@ -30,7 +30,7 @@ import logging
 from typing import Any
 
 import pytest
-from hypothesis import event, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.discord import validate, wire
@@ -39,7 +39,7 @@ from adapters.discord.meetings import MEETING_THANKS_FORM
 from core.meetings.models import Meeting
 from core.models import Thanks
 from tests.discord.kit import ADMIN, ALICE, BOB, BOT, CAROL, CHANNEL, DAVE, Discord, FakeDiscord
-from tests.fuzzing import FUZZ, assert_clean, assert_nothing_failed
+from tests.fuzzing import FUZZ, assert_clean, assert_nothing_failed, tally
 
 # ---- strategies ---------------------------------------------------------------------------------
 
@@ -258,15 +258,17 @@ class Probe:
         self.caplog = caplog
 
     async def post(self, payload: dict[str, Any]) -> tuple[int, Any]:
+        return await self.post_raw(json.dumps(payload))  # ASCII: a lone surrogate (\ud800) travels as JSON allows
+
+    async def post_raw(self, raw: str) -> tuple[int, Any]:
         self.caplog.clear()
         self.fake.requests.clear()
-        raw = json.dumps(payload)  # ASCII: a lone surrogate (\ud800) travels as JSON allows
         body = raw.encode()
         status, answer = await self.discord.post_raw(body, self.discord.sign(body))
         await self.discord.adapter.endpoint.drain()  # deferred answers go out through the fake API
         text = answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False)
-        event(f"HTTP {status}")
-        event(f"answer: {_words(answer)[:60]}")
+        tally(f"HTTP {status}")
+        tally(f"answer: {_words(answer)[:60]}")
         assert status < 500, text
         assert_clean(text, raw, "the HTTP answer")
         if status == 200:
@@ -312,3 +314,75 @@ async def test_any_well_typed_interaction_is_answered_within_discords_limits(pro
 async def test_any_interaction_is_answered_without_a_server_error(probe: Probe, parts: dict[str, Any]) -> None:
     await _seed(probe)
     await probe.post(build(probe.discord, parts))
+
+
+# ---- hostile bodies -----------------------------------------------------------------------------
+
+HUGE = "x" * 100_000
+NESTED = {"arrays": "[" * 100_000 + "]" * 100_000, "objects": '{"a":' * 1000 + "1" + "}" * 1000}
+
+
+def _thanks(discord: Discord) -> dict[str, Any]:
+    return discord.thanks(BOB, message="for the demo", value="teamwork")
+
+
+def _click(discord: Discord) -> dict[str, Any]:
+    return discord.click("kizuna:clap:thanks_id=1:en")
+
+
+def _set(path: str, value: Any, build: Any = _thanks) -> Any:
+    """A signed, well-formed interaction with the field at ``path`` (dotted) set to ``value``."""
+
+    def make(discord: Discord) -> str:
+        payload = build(discord)
+        *parents, last = path.split(".")
+        target = payload
+        for key in parents:
+            target = target.setdefault(key, {}) if isinstance(target, dict) else target[int(key)]
+        target[last if isinstance(target, dict) else int(last)] = value
+        return json.dumps(payload)
+
+    return make
+
+
+def _raw(build: Any, path: str, raw: str) -> Any:
+    """A well-formed interaction whose field at ``path`` is the raw JSON text ``raw``."""
+    return lambda discord: _set(path, "@@placeholder@@", build)(discord).replace('"@@placeholder@@"', raw)
+
+
+HOSTILE_BODIES = {
+    # Nesting far deeper than json.loads (or any recursive walk) can follow.
+    "nested arrays in an option": _raw(_thanks, "data.options.1.value", NESTED["arrays"]),
+    "nested objects in resolved": _raw(_thanks, "data.resolved.users", NESTED["objects"]),
+    "a nested body": lambda discord: NESTED["arrays"],
+    # 100,000-character strings wherever a string goes.
+    **{f"a 100,000-character {path}": _set(path, HUGE) for path in (
+        "id", "token", "application_id", "guild_id", "channel_id", "locale", "guild_locale", "member.nick",
+        "member.permissions", "member.user.id", "member.user.username", "member.user.global_name", "data.name",
+        "data.options.0.value", "data.options.1.value", "data.options.2.value", "data.options.1.name")},
+    "a 100,000-digit user id": _set("data.options.0.value", "1" * 100_000),
+    "a 100,000-character custom id": _set("data.custom_id", HUGE, _click),
+    "a 100,000-digit thanks id in a custom id": _set("data.custom_id", "kizuna:clap:thanks_id=" + "9" * 100_000 + ":en",
+                                                     _click),
+    "a 100,000-character key": _set("data." + HUGE, 1),
+    # Wrong types.
+    **{f"{path} as {type(value).__name__}": _set(path, value) for path, value in (
+        ("type", "2"), ("type", 2.5), ("data", [1]), ("member", ["alice"]), ("member.user", "alice"),
+        ("data.options", {"name": "user"}), ("data.options.0", "user"), ("data.options.1.value", {"a": 1}),
+        ("data.resolved", []), ("locale", 5), ("guild_id", 10 ** 400), ("member.roles", "admin"))},
+    "a custom id as a number": _set("data.custom_id", 12, _click),
+    # Lone surrogates and NUL wherever text goes.
+    **{f"a lone surrogate in {path}": _set(path, "\ud800 \udfff\x00") for path in (
+        "data.options.1.value", "data.options.2.value", "member.nick", "member.user.username", "locale", "token")},
+    "a lone surrogate in a custom id": _set("data.custom_id", "kizuna:clap:thanks_id=1\ud800:en", _click),
+    "a lone surrogate in a key": _set("data.\ud800", "x"),
+    # A body past the 1 MB the server reads.
+    "a 5 MB body": lambda discord: json.dumps(_thanks(discord) | {"padding": "x" * (5 * 1024 * 1024)}),
+}
+
+
+@pytest.mark.parametrize("body", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
+async def test_a_hostile_body_is_never_a_server_error_nor_a_traceback(probe: Probe, body: Any) -> None:
+    await _seed(probe)
+    status, answer = await probe.post_raw(body(probe.discord))
+    assert status in (200, 400, 413), answer

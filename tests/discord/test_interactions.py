@@ -54,6 +54,20 @@ async def test_malformed_interactions_get_a_clear_400(discord: Discord, body: by
     assert "error" in answer
 
 
+@pytest.mark.parametrize("depth", [1000, 100_000])
+async def test_an_interaction_nested_too_deeply_gets_400_signed_or_not_and_no_traceback(discord: Discord, caplog,
+                                                                                       depth):
+    # json.loads recursed once per level: RecursionError, a 503 and a traceback for a signed body.
+    payload = discord.thanks(BOB) | {"locale": "@"}
+    body = json.dumps(payload).replace('"@"', "{\"a\":" * depth + "1" + "}" * depth).encode()
+    assert await discord.post_raw(body, discord.sign(body)) == (400, {"error": "the body nests more than 100 "
+                                                                               "levels deep"})
+    unsigned = discord.sign(b"something else")
+    assert (await discord.post_raw(body, unsigned))[0] == 401
+    assert not [r for r in caplog.records if r.exc_info]
+    assert await Thanks.all().count() == 0
+
+
 def _set(payload: dict, path: str, value) -> dict:
     *parents, last = path.split(".")
     target = payload
@@ -91,6 +105,8 @@ async def test_interaction_fields_of_the_wrong_type_get_a_400_that_names_them(di
 
 
 @pytest.mark.parametrize(("path", "value", "error"), [
+    ("id", "9" * 100_000, "malformed id"),  # was stored as given: a database error on PostgreSQL
+    ("application_id", "app", "malformed application_id"),
     ("guild_id", "a" * 300, "malformed guild_id"),
     ("guild_id", "", "malformed guild_id"),
     ("channel_id", "general", "malformed channel_id"),

@@ -20,12 +20,13 @@ earlier examples left (thanks, meetings, members) is part of what later ones mee
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from typing import Any
 
 import pytest
-from hypothesis import event, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.teams import testing as t
@@ -45,7 +46,7 @@ from adapters.teams.testing import ALICE, BOB, BOT, CAROL, User
 from core.config import Settings
 from core.meetings.models import Meeting
 from core.models import Thanks
-from tests.fuzzing import FUZZ, assert_clean, assert_nothing_failed
+from tests.fuzzing import FUZZ, assert_clean, assert_nothing_failed, tally
 
 DAVE = User("29:dave", "Dave", "aad-dave")
 _DELETE = object()
@@ -179,10 +180,12 @@ class Probe:
         self.caplog = caplog
 
     async def post(self, activity: dict[str, Any]) -> tuple[int, str]:
+        return await self.post_raw(json.dumps(activity))  # ASCII: a lone surrogate (\ud800) travels as JSON allows
+
+    async def post_raw(self, raw: str) -> tuple[int, str]:
         self.connector.clear()
         self.caplog.clear()
-        raw = json.dumps(activity)  # ASCII: a lone surrogate (\ud800) travels as JSON allows
-        response = await self.client.post("/api/messages", data=raw.encode(),
+        response = await self.client.post("/api/messages", data=io.BytesIO(raw.encode()),  # a stream: any size
                                           headers={"Content-Type": "application/json"})
         body = await response.text()
         await self.adapter.close()  # waits for the posts an invoke left running (the sender reopens lazily)
@@ -191,11 +194,11 @@ class Probe:
         for request in self.connector.requests:
             assert_clean(json.dumps(request.body, ensure_ascii=False), raw, f"{request.method} {request.path}")
         assert not self.connector.violations, self.connector.violations
-        event(f"HTTP {response.status}")
+        tally(f"HTTP {response.status}")
         for request in self.connector.activities():
-            event(f"reply: {_words(request.body.get('attachments'))[:60]}")
+            tally(f"reply: {_words(request.body.get('attachments'))[:60]}")
         if body.startswith("{"):
-            event(f"answer: {_words(json.loads(body))[:60]}")
+            tally(f"answer: {_words(json.loads(body))[:60]}")
         assert_nothing_failed(self.caplog.records)
         return response.status, body
 
@@ -347,3 +350,74 @@ async def test_any_membership_update_is_answered_without_a_server_error(
     if event_type is not None:
         activity["channelData"]["eventType"] = event_type
     await probe.post(apply(activity, changes))
+
+
+# ---- hostile bodies -----------------------------------------------------------------------------
+
+HUGE = "x" * 100_000
+NESTED = {"arrays": "[" * 100_000 + "]" * 100_000, "objects": '{"a":' * 1000 + "1" + "}" * 1000}
+
+
+def _message(url: str) -> dict[str, Any]:
+    return t.message(url, ALICE, f"thanks {BOB.tag} for the demo #teamwork", [BOB])
+
+
+def _clap(url: str) -> dict[str, Any]:
+    return t.clap_invoke(url, BOB, 1)
+
+
+def _set(path: str, value: Any, build: Any = _message) -> Any:
+    """A well-formed activity with the field at ``path`` (dotted) set to ``value``."""
+
+    def make(url: str) -> str:
+        activity = build(url)
+        *parents, last = path.split(".")
+        target = activity
+        for key in parents:
+            target = target.setdefault(key, {}) if isinstance(target, dict) else target[int(key)]
+        target[last if isinstance(target, dict) else int(last)] = value
+        return json.dumps(activity)
+
+    return make
+
+
+def _raw(build: Any, placeholder_path: str, raw: str) -> Any:
+    """A well-formed activity whose field at ``placeholder_path`` is the raw JSON text ``raw``."""
+    return lambda url: _set(placeholder_path, "@@placeholder@@", build)(url).replace('"@@placeholder@@"', raw)
+
+
+HOSTILE_BODIES = {
+    # Nesting far deeper than json.loads (or any recursive walk) can follow.
+    "nested arrays in the text": _raw(_message, "text", NESTED["arrays"]),
+    "nested objects in an invoke value": _raw(_clap, "value.action.data", NESTED["objects"]),
+    "a nested body": lambda url: NESTED["arrays"],
+    # 100,000-character strings wherever a string goes.
+    **{f"a 100,000-character {path}": _set(path, HUGE) for path in (
+        "text", "from.id", "from.name", "from.aadObjectId", "recipient.id", "conversation.id", "conversation.name",
+        "conversation.tenantId", "channelData.tenant.id", "locale", "id", "replyToId", "channelId", "type",
+        "timestamp", "serviceUrl", "entities.0.text", "entities.1.mentioned.id", "entities.1.mentioned.name")},
+    "a 100,000-character serviceUrl path": lambda url: json.dumps(_message(url + "/" + HUGE)),
+    "a 100,000-character invoke name": _set("name", HUGE, _clap),
+    "a 100,000-character verb": _set("value.action.verb", HUGE, _clap),
+    "a 100,000-character thanks id": _set("value.action.data.thanks_id", "9" * 100_000, _clap),
+    "a 100,000-character key": _set("channelData." + HUGE, 1),
+    # Wrong types.
+    **{f"{path} as {type(value).__name__}": _set(path, value) for path, value in (
+        ("text", {"a": 1}), ("text", ["thanks"]), ("entities", "mention"), ("from", ["alice"]), ("locale", 5),
+        ("conversation.id", None), ("channelData", "tenant"), ("attachments", {}), ("value", 10 ** 400))},
+    "an invoke value as a list": _set("value", [1, 2], _clap),
+    "a clap on a thanks id that is a float": _set("value.action.data.thanks_id", 1e308, _clap),
+    # Lone surrogates and NUL wherever text goes.
+    **{f"a lone surrogate in {path}": _set(path, "\ud800 \udfff\x00") for path in (
+        "text", "from.name", "from.id", "conversation.id", "locale", "channelData.tenant.id")},
+    "a lone surrogate in a key": _set("channelData.\ud800", "x"),
+    # A body past the 1 MB the server reads.
+    "a 5 MB body": lambda url: json.dumps(_message(url) | {"text": "x" * (5 * 1024 * 1024)}),
+}
+
+
+@pytest.mark.parametrize("body", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
+async def test_a_hostile_body_is_never_a_server_error_nor_a_traceback(probe: Probe, body: Any) -> None:
+    await _seed(probe)
+    status, answer = await probe.post_raw(body(probe.connector.url))
+    assert status in (200, 201, 400, 413), answer
