@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     stream = out or sys.stdout
     try:
         settings = Settings.from_env(env_file=args.env_file)
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, environ=settings.environ)
         if hasattr(args, "handler"):
             handler: Callable[[Settings, argparse.Namespace, TextIO], Any] = args.handler
             result = handler(settings, args, stream)

@@ -16,6 +16,7 @@ from adapters.contract import Adapter, AdapterContext
 from core import db
 from core.config import ConfigurationError, Settings
 from core.meetings import scheduler as reminder_scheduler
+from kizuna.logs import redact_url
 from kizuna.plugins import load_adapters
 from kizuna.worker import OutboxWorker
 
@@ -127,7 +128,7 @@ async def ensure_migrated(settings: Settings) -> None:
         log.info("applied migrations: %s", ", ".join(applied))
         return
     raise UnmigratedDatabase(
-        f"the database {settings.database_url} is missing {len(pending)} migration(s) "
+        f"the database {redact_url(settings.database_url)} is missing {len(pending)} migration(s) "
         f"({', '.join(pending)}). Run `kizuna migrate` first (or set KIZUNA_AUTO_MIGRATE=1)."
     )
 
