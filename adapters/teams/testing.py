@@ -1,7 +1,8 @@
 """A test kit for the Teams adapter: a fake Bot Connector (+ OpenID/JWKS) on loopback, and activity builders.
 
-The fake runs in its own thread, because the SDK fetches OpenID metadata with a *synchronous*
-``requests.get`` inside the event loop (platform notes A.2): a fake on the same loop would deadlock.
+The fake runs in its own thread, because the SDK's msrest clients (creating a 1:1 chat, reading a
+member) call it with a *synchronous* ``requests`` session inside the event loop (platform notes A.1):
+a fake on the same loop would deadlock.
 Tests and ``bench/teams_bench.py`` use it; nothing here is imported by the adapter itself.
 """
 

@@ -106,7 +106,7 @@ class SigningKeys:
         self._keys: dict[str, SigningKey] = {}
         self._fetched_at: float | None = None  # monotonic time of the last successful fetch
         self._failed_at: float | None = None  # … of the last failed one, if it came after it
-        self._failures = 0  # failed fetches in a row (the first is a warning, the end of the run an info)
+        self._failures = 0  # failed fetches in a row (the first and the end of the run are logged)
         self._attempts = 0
         self._lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
