@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     locale = normalize_locale(getattr(args, "locale", None)) or "en"
     try:
         settings = Settings.from_env(env_file=args.env_file)
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, environ=settings.environ)
         if hasattr(args, "handler"):
             handler: Callable[[Settings, argparse.Namespace, TextIO], Any] = args.handler
             result = handler(settings, args, stream)

@@ -18,6 +18,7 @@ from adapters.contract import Adapter, AdapterContext
 from core import db, outage
 from core.config import ConfigurationError, Settings
 from core.meetings import scheduler as reminder_scheduler
+from kizuna.logs import redact_url
 from kizuna.plugins import load_adapters
 from kizuna.worker import OutboxWorker, outbox_lease
 
@@ -137,7 +138,7 @@ async def ensure_migrated(settings: Settings) -> None:
         log.info("applied migrations: %s", ", ".join(applied))
         return
     raise UnmigratedDatabase(
-        f"the database {settings.database_url} is missing {len(pending)} migration(s) "
+        f"the database {redact_url(settings.database_url)} is missing {len(pending)} migration(s) "
         f"({', '.join(pending)}). Run `kizuna migrate` first (or set KIZUNA_AUTO_MIGRATE=1)."
     )
 

@@ -1,9 +1,10 @@
 """The Teams adapter: ``POST /api/messages`` through botbuilder's ``CloudAdapter``, and outbox delivery.
 
 The HTTP handler owns what the SDK gets wrong (platform notes A.2): bodies are parsed here (400
-for anything that is not an activity, never 500), authentication runs first and on its own, so
-every failure of a token — missing, garbage, expired, wrong audience or service URL, unknown key
-— is a 401, while a failure inside the bot is never mistaken for one.
+for anything that is not an activity, never 500), authentication runs first and on its own
+(``adapters.teams.tokens``, not the SDK's validator), so every failure of a token — missing,
+garbage, expired, wrong audience or service URL, unknown key — is a 401, decided before the
+signing keys are needed whenever it can be, while a failure inside the bot is never mistaken for one.
 """
 
 from __future__ import annotations
@@ -15,13 +16,18 @@ from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any
 
-import requests
 from aiohttp import web
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
-from botbuilder.schema import Activity, ChannelAccount, ConversationParameters, ResourceResponse
+from botbuilder.schema import Activity, CallerIdConstants, ChannelAccount, ConversationParameters, ResourceResponse
 from botframework.connector.aio import ConnectorClient
-from botframework.connector.auth import AuthenticateRequestResult, ServiceClientCredentialsFactory
+from botframework.connector.auth import (
+    AuthenticateRequestResult,
+    AuthenticationConstants,
+    ChannelValidation,
+    ClaimsIdentity,
+    ServiceClientCredentialsFactory,
+)
 from botframework.connector.auth._built_in_bot_framework_authentication import (
     _BuiltinBotFrameworkAuthentication,
 )
@@ -42,6 +48,7 @@ from adapters.teams.sdk import (
     status_of,
 )
 from adapters.teams.settings import TeamsSettings
+from adapters.teams.tokens import ChannelTokens, KeyPolicy, SigningKeys, SigningKeysUnavailable, TokenRefused
 from adapters.teams.wire import ConnectorSender
 from cards.text import render_text
 from core import outage
@@ -172,7 +179,7 @@ class TeamsAdapter:
     def __init__(self, settings: Settings, *, auth_overrides: Mapping[str, Any] | None = None,
                  credentials_factory: ServiceClientCredentialsFactory | None = None,
                  retry: RetryPolicy | None = None, invoke_budget: float = 4.0,
-                 identity_ttl: float = DEFAULT_IDENTITY_TTL) -> None:
+                 identity_ttl: float = DEFAULT_IDENTITY_TTL, key_policy: KeyPolicy | None = None) -> None:
         self.teams = TeamsSettings.read(settings)
         self.teams.check(settings)
         apply_sdk_fixes()
@@ -191,6 +198,14 @@ class TeamsAdapter:
             raise
         except Exception as error:  # the SDK raises bare Exceptions for missing settings
             raise ConfigurationError(f"Teams (Bot Framework) configuration: {error}") from error
+        # Channel tokens are checked here, not by the SDK (docs/design.md "Teams tokens"); emulator mode has none.
+        self.tokens = None if self.teams.emulator else ChannelTokens(
+            self.app_id, SigningKeys(_setting(self.configuration, "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL",
+                                              ChannelValidation.open_id_metadata_endpoint
+                                              or AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL),
+                                     key_policy),
+            issuer=_setting(self.configuration, "TO_BOT_FROM_CHANNEL_TOKEN_ISSUER",
+                            AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER))
         self.sender = ConnectorSender()
         self.cloud = KizunaCloudAdapter(self.authentication, self.retry, self.sender)
         self.bot = KizunaTeamsBot(self)
@@ -220,6 +235,8 @@ class TeamsAdapter:
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=10)
         await self.sender.close()
+        if self.tokens is not None:
+            await self.tokens.keys.close()
 
     def track(self, task: asyncio.Future[Any]) -> None:
         """Keep a background post alive until it ends (and let ``close`` wait for it)."""
@@ -252,11 +269,10 @@ class TeamsAdapter:
             return _problem(401, "missing Authorization header")
         try:
             authenticated = await self.authenticate(activity, auth_header)
-        except requests.RequestException as error:
-            log.error("cannot fetch the Bot Framework signing keys: %s", error)
+        except SigningKeysUnavailable:  # only a token that passed every check but the signature gets here
             return _problem(503, "cannot validate tokens right now", retry_after=5)
-        except Exception as error:
-            log.info("unauthorized request to %s: %s: %s", ROUTE, type(error).__name__, error)
+        except TokenRefused as refused:
+            log.info("unauthorized request to %s: %s", ROUTE, refused)
             return _problem(401, "unauthorized")
         try:
             response = await self.cloud.process_activity(authenticated, activity, self.bot.on_turn)
@@ -277,10 +293,23 @@ class TeamsAdapter:
         return web.Response(status=201)
 
     async def authenticate(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
-        """The SDK's own validation; any failure of it is a reason to refuse (mapped to 401 by the caller)."""
-        # The SDK raises PermissionError for a refused token, but jwt.PyJWTError (expired, garbage),
-        # IndexError (unknown key id) or AttributeError (no header, parameterized config) for others.
-        result: AuthenticateRequestResult = await self.authentication.authenticate_request(activity, auth_header)
+        """What the SDK's ``authenticate_request`` returns for a channel token, from our own validation.
+
+        ``TokenRefused`` (401) or ``SigningKeysUnavailable`` (503) otherwise. In emulator mode (no
+        app id) nothing is authenticated: the SDK's anonymous identity, whatever the header says.
+        """
+        if self.tokens is None:
+            anonymous: AuthenticateRequestResult = await self.authentication.authenticate_request(activity, "")
+            return anonymous
+        claims = await self.tokens.validate(auth_header, service_url=str(activity.service_url),
+                                            channel_id=activity.channel_id)
+        identity = ClaimsIdentity(claims, True)
+        result = AuthenticateRequestResult()
+        result.claims_identity = identity
+        result.audience = self.authentication.get_originating_audience()
+        # Channel tokens (never skills): the configured CALLER_ID, or the public cloud's, as the SDK does.
+        result.caller_id = _setting(self.configuration, "CALLER_ID", CallerIdConstants.public_azure_channel.value)
+        result.connector_factory = self.authentication.create_connector_factory(identity)
         return result
 
     # ---- outbound -----------------------------------------------------------------------------
@@ -353,6 +382,11 @@ class TeamsAdapter:
         # Not permanent: the address may simply not be stored yet (a notification claimed the moment it
         # was committed); the outbox retries a bounded number of times, then fails the row for good.
         raise DeliveryFailed(f"no Teams conversation reference stored for {outgoing.address_key} (yet)")
+
+
+def _setting(configuration: BotConfiguration, name: str, default: str) -> str:
+    """A Bot Framework setting from the configuration (test overrides), else the public cloud's value."""
+    return str(getattr(configuration, name, None) or default)
 
 
 def _connector_key(factory: Any, service_url: str, audience: str | None) -> tuple[Any, ...] | None:

@@ -1,7 +1,8 @@
 """A test kit for the Teams adapter: a fake Bot Connector (+ OpenID/JWKS) on loopback, and activity builders.
 
-The fake runs in its own thread, because the SDK fetches OpenID metadata with a *synchronous*
-``requests.get`` inside the event loop (platform notes A.2): a fake on the same loop would deadlock.
+The fake runs in its own thread, because the SDK's msrest clients (creating a 1:1 chat, reading a
+member) call it with a *synchronous* ``requests`` session inside the event loop (platform notes A.1):
+a fake on the same loop would deadlock.
 Tests and ``bench/teams_bench.py`` use it; nothing here is imported by the adapter itself.
 """
 
@@ -89,7 +90,8 @@ class FakeBotConnector:
     """Bot Connector + OpenID metadata + JWKS on ``127.0.0.1:<port>``, in a thread.
 
     Records every request; ``fail_next`` makes the next activity posts fail; ``members`` answers
-    ``GET …/members/{id}``; ``delay`` slows activity posts down; ``jwks`` is served at ``/v1/keys``.
+    ``GET …/members/{id}``; ``delay`` slows activity posts down; ``jwks`` is served at ``/v1/keys``
+    (after ``keys_delay`` seconds, or as ``keys_failure`` when that is set).
     With ``check_card``, every Adaptive Card posted or updated is passed to it, and whatever it
     raises is kept in ``violations`` (a test fixture asserts there are none).
     """
@@ -102,6 +104,8 @@ class FakeBotConnector:
         self.failures: list[Failure] = []
         self.members: dict[str, dict[str, Any]] = {}
         self.jwks: list[dict[str, Any]] = []
+        self.keys_failure: Failure | None = None
+        self.keys_delay = 0.0
         self.delay = 0.0
         self.record = record
         self.count = 0
@@ -141,7 +145,13 @@ class FakeBotConnector:
                                       "id_token_signing_alg_values_supported": ["RS256"]})
                     return
                 if self.path.startswith("/v1/keys"):
-                    self._reply(200, {"keys": fake.jwks})
+                    if fake.keys_delay:
+                        time.sleep(fake.keys_delay)
+                    failure = fake.keys_failure
+                    if failure is not None:
+                        self._reply(failure.status, failure.body, failure.headers)
+                    else:
+                        self._reply(200, {"keys": fake.jwks})
                     return
                 parts = self.path.split("/")
                 if len(parts) == 6 and parts[2] == "conversations" and parts[4] == "members":
