@@ -274,8 +274,8 @@ def address_keys(activity: Activity) -> list[tuple[str, dict[str, Any]]]:
 def read_incoming(activity: Activity) -> Incoming | None:
     """Who and where, as plain data; None for an activity that names no sender (nobody to act for)."""
     sender = activity.from_property
-    if sender is None or not sender.id:
-        return None
+    if sender is None or not isinstance(sender.id, str) or not sender.id.strip():
+        return None  # a blank id names nobody either
     conversation = activity.conversation.id if activity.conversation is not None else ""
     channel = base_conversation_id(conversation)
     bot = {"id": activity.recipient.id if activity.recipient else None,

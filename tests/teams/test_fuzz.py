@@ -421,3 +421,12 @@ async def test_a_hostile_body_is_never_a_server_error_nor_a_traceback(probe: Pro
     await _seed(probe)
     status, answer = await probe.post_raw(body(probe.connector.url))
     assert status in (200, 201, 400, 413), answer
+
+
+async def test_an_install_by_a_blank_sender_is_answered_without_a_server_error(teams, connector):
+    client, _ = teams
+    activity = t.installed(connector.url, t.ALICE)
+    activity["from"]["id"] = " "
+    activity["channelData"] = None
+    response = await client.post("/api/messages", json=activity)
+    assert response.status < 500, await response.text()
