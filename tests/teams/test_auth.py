@@ -279,7 +279,13 @@ async def test_keys_are_refreshed_in_the_background_and_kept_when_a_refresh_fail
         # Microsoft publishes a new key; the refresh picks it up without any request asking for it.
         connector.jwks.append(jwk(OTHER_KEY, "new-kid"))
         await wait_until(lambda: key_fetches(connector).count("/v1/keys") >= 2)
-        assert (await send(key=OTHER_KEY, kid="new-kid")).status == 201
+        # The fake has answered; the refresh stores the keys a moment later.
+        for _ in range(50):
+            if (await send(key=OTHER_KEY, kid="new-kid")).status == 201:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the new key was never picked up")
         # The keys endpoint fails: the cached keys are still used, and the outage is logged once.
         caplog.set_level(logging.DEBUG, logger="kizuna.teams.auth")
         connector.keys_failure = Failure(503)
