@@ -226,12 +226,15 @@ _HERE = {"here", "ここ", "このチャンネル", "このチャネル", "this"
 
 
 def _feed(args: Args) -> c.Command:
-    word = fold(args.text.strip())
+    words = args.words()
+    if len(words) > 1:
+        raise args.usage()
+    word = fold(words[0]) if words else ""
     if word in _HERE or not word:
         return c.SetFeedChannel(None)
     if parse_switch(word) is False:
         return c.SetFeedChannel("")
-    return c.SetFeedChannel(args.text.strip())
+    return c.SetFeedChannel(words[0])
 
 
 def _settings(args: Args) -> c.Command:

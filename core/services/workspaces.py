@@ -19,6 +19,7 @@ from core.words import SETTING_WORDS, parse_switch
 __all__ = ["ensure_workspace", "parse_setting", "require_admin", "settings_view", "update_settings"]
 
 MAX_DAILY_LIMIT = 1000
+MAX_CHANNEL_ID = 255
 # Discord's text inputs stop at 4000 characters; no platform lets a longer thanks through.
 MAX_MESSAGE_LENGTH_LIMIT = 4000
 MAX_EXTERNAL_ID = 255  # the column's length
@@ -100,6 +101,9 @@ def parse_setting(name: str, raw: Any) -> Any:
         if number is None or not spec.minimum <= number <= spec.maximum:
             raise InvalidSetting(name=name, allowed=f"{spec.minimum}–{spec.maximum}")
         return number
+    # A channel id: no platform's is longer than the column, nor has spaces.
+    if text and (not isinstance(text, str) or len(text) > MAX_CHANNEL_ID or any(c.isspace() for c in text)):
+        raise InvalidSetting(name=name, allowed="a channel id")
     return text or None
 
 

@@ -316,3 +316,14 @@ async def test_members_of_another_workspace_are_unknown(workspace, admin):
         await revoke_admin(workspace, admin, stranger)
     assert not (await Member.get(id=stranger.id)).is_admin
     assert await list_admins(other) == []
+
+
+async def test_a_feed_channel_that_is_no_channel_id_is_refused_and_nothing_is_saved(workspace, admin):
+    from core.errors import InvalidSetting
+    from core.services.workspaces import update_settings
+
+    for bad in ("x" * 300, "two words"):
+        with pytest.raises(InvalidSetting):
+            await update_settings(workspace, admin, feed_channel=bad)
+    await workspace.refresh_from_db()
+    assert workspace.feed_channel in (None, "")

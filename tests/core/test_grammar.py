@@ -85,7 +85,7 @@ def test_lines_in_both_languages(text, expected):
 @pytest.mark.parametrize(("text", "phrase"), [
     ("clap", "clap"), ("clap soon", "clap"), ("通知", "notifications"), ("meeting skip 3", "meeting.skip"),
     ("meeting frobnicate", "meeting"), ("admin grant", "admin.grant"), ("values add onlykey", "values.add"),
-    ("settings colour red", "settings"),
+    ("settings colour red", "settings"), ("feed off " + "i" * 300, "feed"),
 ])
 def test_a_known_command_used_wrongly_shows_its_usage_in_the_readers_language(text, phrase):
     with pytest.raises(UsageError) as raised:
