@@ -83,7 +83,7 @@ async def test_a_process_killed_mid_delivery_is_taken_over_and_discord_sees_each
     async def run_due(name: str) -> asyncio.subprocess.Process:
         # Each process reaches the fake through its own path prefix, so the fake can tell them apart.
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "kizuna.cli", "reminders", "run-due", "--now", NOW, cwd=tmp_path,
+            sys.executable, "-m", "kizuna.cli", "reminders", "run-due", "--now", NOW, "--force", cwd=tmp_path,
             env={**environment, "DISCORD_API_BASE": f"{base}/{name}/api/v10"},
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
 
