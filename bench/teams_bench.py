@@ -102,7 +102,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 # ---- the servers (each runs in its own process) ---------------------------------------------------
 
 def serve_connector(port: int) -> None:
-    from adapters.teams.testing import FakeBotConnector
+    from adapters.teams.botframework.testing import FakeBotConnector
 
     FakeBotConnector(record=False, port=port).serve_forever()
 
@@ -112,7 +112,7 @@ def serve_kizuna(port: int, database_url: str) -> None:
 
     from aiohttp import web
 
-    from adapters.teams.adapter import TeamsAdapter
+    from adapters.teams.botframework.adapter import TeamsAdapter
     from core.config import Settings
     from kizuna.server import build_app
 
@@ -152,7 +152,7 @@ def serve_echo(port: int) -> None:
 # ---- the load ---------------------------------------------------------------------------------
 
 def activity(i: int, service_url: str, run: str) -> dict[str, Any]:
-    from adapters.teams import testing as t
+    from adapters.teams.botframework import testing as t
 
     senders = 1000  # the daily limit is per sender; spread the load like a real tenant
     sender = t.User(f"29:user-{i % senders}", f"User {i % senders}", f"aad-{i % senders}")

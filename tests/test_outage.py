@@ -31,7 +31,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from nacl.signing import SigningKey
 
-from adapters.teams import testing as t
+from adapters.teams.botframework import testing as t
 from core import outage
 from core.i18n import translate
 from kizuna.server import last_resort

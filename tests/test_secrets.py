@@ -34,9 +34,16 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from nacl.signing import SigningKey
 
 from adapters.discord import DiscordAdapter
-from adapters.teams import testing as t
-from adapters.teams.adapter import TeamsAdapter
-from adapters.teams.testing import ALICE, BOB, CHANNEL_ISSUER, Failure, FakeBotConnector, StaticCredentialsFactory
+from adapters.teams.botframework import testing as t
+from adapters.teams.botframework.adapter import TeamsAdapter
+from adapters.teams.botframework.testing import (
+    ALICE,
+    BOB,
+    CHANNEL_ISSUER,
+    Failure,
+    FakeBotConnector,
+    StaticCredentialsFactory,
+)
 from core.config import Settings
 from core.services.workspaces import ensure_workspace
 from kizuna.logs import Redactor, configure_logging, secrets_in

@@ -21,8 +21,8 @@ from nacl.signing import SigningKey
 
 from adapters.console import ConsoleSession
 from adapters.discord import DiscordAdapter, wire
-from adapters.teams import testing as t
-from adapters.teams.adapter import TeamsAdapter
+from adapters.teams.botframework import testing as t
+from adapters.teams.botframework.adapter import TeamsAdapter
 from cards.model import Message
 from cards.text import render_text
 from core.config import Settings

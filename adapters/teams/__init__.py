@@ -1,9 +1,10 @@
-"""Microsoft Teams adapter (Bot Framework SDK 4.17, ``CloudAdapter``): every botbuilder import lives here.
+"""Microsoft Teams adapter (Bot Framework SDK 4.17, ``CloudAdapter``).
 
-Only the modules that speak the Bot Framework protocol import the SDK: ``adapter`` (HTTP, auth,
-outbound), ``handler`` (the activity handler), ``activity`` (reading activities), ``sdk`` (its
-work-arounds) and ``wire`` (the connector fast path). ``text``, ``invokes``, ``people``,
-``outcomes``, ``dialog``, ``meetings`` and ``render`` work on plain data (``incoming``).
+Every botbuilder import lives in one package, ``adapters.teams.botframework`` (the HTTP endpoint and
+its authentication, the activity handler, reading activities, the SDK's work-arounds, the test kit);
+an import-linter contract keeps it so. ``text``, ``invokes``, ``people``, ``outcomes``, ``dialog``,
+``meetings`` and ``render`` work on plain data (``incoming``), so replacing the SDK touches that
+package only.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from adapters.contract import AdapterContext
-    from adapters.teams.adapter import TeamsAdapter
+    from adapters.teams.botframework.adapter import TeamsAdapter
 
 
 def create_adapter(context: AdapterContext) -> TeamsAdapter:
@@ -21,6 +22,6 @@ def create_adapter(context: AdapterContext) -> TeamsAdapter:
     Raises ``core.config.ConfigurationError`` for a configuration that cannot work (e.g. a
     single-tenant bot without ``MICROSOFT_APP_TENANT_ID``).
     """
-    from adapters.teams.adapter import TeamsAdapter
+    from adapters.teams.botframework.adapter import TeamsAdapter
 
     return TeamsAdapter(context.settings)

@@ -7,11 +7,11 @@ from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # only a type here: this module stays free of the SDK
-    from adapters.teams.sdk import RetryPolicy
+    from adapters.teams.botframework.sdk import RetryPolicy
 
 
 class TeamsHost(Protocol):
-    """The transport as the bot sees it (``adapters.teams.adapter.TeamsAdapter`` is one)."""
+    """The transport as the bot sees it (``adapters.teams.botframework.adapter.TeamsAdapter`` is one)."""
 
     @property
     def invoke_budget(self) -> float:

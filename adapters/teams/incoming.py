@@ -1,6 +1,6 @@
 """What a Teams activity says, as plain data: who sent it, from where, whom it mentions.
 
-``adapters.teams.activity`` reads these from the SDK's ``Activity``; everything past the handler
+``adapters.teams.botframework.activity`` reads these from the SDK's ``Activity``; everything past the handler
 (people, text, invokes, dialogs) works on them, not on botbuilder objects.
 """
 

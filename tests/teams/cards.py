@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from adapters.teams.sdk import RetryPolicy
+from adapters.teams.botframework.sdk import RetryPolicy
 
 
 def nodes(node: Any) -> Iterator[dict[str, Any]]:

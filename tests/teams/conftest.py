@@ -16,9 +16,9 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from tortoise.context import TortoiseContext
 
-from adapters.teams.adapter import TeamsAdapter
+from adapters.teams.botframework.adapter import TeamsAdapter
+from adapters.teams.botframework.testing import ALICE, BOB, CAROL, FakeBotConnector, adaptive_cards
 from adapters.teams.render import MAX_CARD_BYTES, card_size
-from adapters.teams.testing import ALICE, BOB, CAROL, FakeBotConnector, adaptive_cards
 from core.config import Settings
 from kizuna.server import build_app
 from tests.teams.cards import no_sleep_policy, nodes

@@ -16,10 +16,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from adapters import teams as teams_package
 from adapters.contract import AdapterContext
-from adapters.teams import testing as t
-from adapters.teams.adapter import TeamsAdapter
+from adapters.teams.botframework import testing as t
+from adapters.teams.botframework.adapter import TeamsAdapter
+from adapters.teams.botframework.testing import ALICE, BOB, CHANNEL_ISSUER, Failure, StaticCredentialsFactory
 from adapters.teams.settings import TeamsSettings
-from adapters.teams.testing import ALICE, BOB, CHANNEL_ISSUER, Failure, StaticCredentialsFactory
 from adapters.teams.tokens import KeyPolicy
 from core.config import ConfigurationError, Settings
 from core.models import Thanks

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.teams import testing as t
-from adapters.teams.testing import ALICE, BOB, CAROL, User
+from adapters.teams.botframework import testing as t
+from adapters.teams.botframework.testing import ALICE, BOB, CAROL, User
 from core.meetings import service
 from core.meetings.models import Meeting, Rsvp
 from core.models import Department, Member, Value, Workspace

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 
-from adapters.teams.testing import BOT_ID, FakeBotConnector
+from adapters.teams.botframework.testing import BOT_ID, FakeBotConnector
 from cards.model import NoticeMessage, message_to_dict
 from core import outbox
 from core.models import Address, Delivery

@@ -9,9 +9,9 @@ import pytest
 from msrest.universal_http import requests as msrest_requests
 
 from adapters.contract import DeliveryFailed, OutgoingMessage
-from adapters.teams import testing as t
-from adapters.teams.sdk import apply_sdk_fixes, retry_after_of
-from adapters.teams.testing import ALICE, BOB, Failure
+from adapters.teams.botframework import testing as t
+from adapters.teams.botframework.sdk import apply_sdk_fixes, retry_after_of
+from adapters.teams.botframework.testing import ALICE, BOB, Failure
 from cards.model import NoticeMessage
 from core.models import Address, Delivery, Workspace
 from core.services import thanks as thanks_service

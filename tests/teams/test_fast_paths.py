@@ -13,13 +13,13 @@ from msrest.exceptions import DeserializationError
 from msrest.serialization import Model
 
 from adapters.teams import people as people_module
-from adapters.teams import testing as t
-from adapters.teams.activity import card_activity, read_activity, reference_payload
-from adapters.teams.adapter import TeamsAdapter
-from adapters.teams.handler import reply
+from adapters.teams.botframework import testing as t
+from adapters.teams.botframework.activity import card_activity, read_activity, reference_payload
+from adapters.teams.botframework.adapter import TeamsAdapter
+from adapters.teams.botframework.handler import reply
+from adapters.teams.botframework.testing import ALICE, BOB, CAROL, User
+from adapters.teams.botframework.wire import activity_json
 from adapters.teams.render import render_card
-from adapters.teams.testing import ALICE, BOB, CAROL, User
-from adapters.teams.wire import activity_json
 from cards.model import NoticeMessage
 from core.app import identities as identity_module
 from core.models import Address, Delivery, Department, DepartmentFlow, Member, Thanks, Value, Workspace

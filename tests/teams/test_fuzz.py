@@ -29,7 +29,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.teams import testing as t
+from adapters.teams.botframework import testing as t
+from adapters.teams.botframework.testing import ALICE, BOB, BOT, CAROL, User
 from adapters.teams.dialog import COMMAND_ID, SUBMIT_MARKER
 from adapters.teams.meetings import COMMAND_ID as MEETING_COMMAND_ID
 from adapters.teams.render import (
@@ -42,7 +43,6 @@ from adapters.teams.render import (
     SUBMIT_MEETING_FORM,
     THANK_ATTENDEES,
 )
-from adapters.teams.testing import ALICE, BOB, BOT, CAROL, User
 from core.config import Settings
 from core.meetings.models import Meeting
 from core.models import Thanks

@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from adapters.teams import testing as t
-from adapters.teams.testing import ALICE, Failure
+from adapters.teams.botframework import testing as t
+from adapters.teams.botframework.testing import ALICE, Failure
 
 
 @pytest.mark.parametrize("body", [

@@ -9,11 +9,11 @@ from dataclasses import replace
 import pytest
 
 from adapters.teams import people as teams_people
-from adapters.teams import testing as t
-from adapters.teams.adapter import TeamsAdapter
+from adapters.teams.botframework import testing as t
+from adapters.teams.botframework.adapter import TeamsAdapter
+from adapters.teams.botframework.testing import ALICE, BOB, CAROL, Failure, User
 from adapters.teams.dialog import SUBMIT_MARKER
 from adapters.teams.render import OPEN_MEETING_FORM
-from adapters.teams.testing import ALICE, BOB, CAROL, Failure, User
 from core.i18n import translate
 from core.models import Address, Clap, Delivery, Member, Thanks, ThanksRecipient
 from core.services import members as members_service

@@ -18,7 +18,7 @@ def test_the_modules_that_only_compute_do_not_import_the_sdk():
 
 
 def test_the_bot_does_not_import_its_adapter():
-    result = subprocess.run([sys.executable, "-c", "import sys, adapters.teams.handler; "
-                             "print('adapters.teams.adapter' in sys.modules)"], capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run([sys.executable, "-c", "import sys, adapters.teams.botframework.handler; "
+                             "print('adapters.teams.botframework.adapter' in sys.modules)"],
+                            capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

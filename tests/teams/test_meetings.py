@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from adapters.teams import testing as t
-from adapters.teams.adapter import TeamsAdapter
+from adapters.teams.botframework import testing as t
+from adapters.teams.botframework.adapter import TeamsAdapter
+from adapters.teams.botframework.testing import ALICE, BOB, CAROL
 from adapters.teams.render import reminder_card
-from adapters.teams.testing import ALICE, BOB, CAROL
 from cards.meetings import reminder_message
 from core.app import commands as c
 from core.app.execute import reminder

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from adapters.teams import testing as t
-from adapters.teams.adapter import TeamsAdapter
-from adapters.teams.testing import ALICE, BOB, CAROL, User
+from adapters.teams.botframework import testing as t
+from adapters.teams.botframework.adapter import TeamsAdapter
+from adapters.teams.botframework.testing import ALICE, BOB, CAROL, User
 from core.models import Address, Delivery, Department, Member, Thanks, Value, Workspace
 from tests.teams.cards import body_texts as texts
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from adapters.teams import invokes
-from adapters.teams import testing as t
-from adapters.teams.activity import card_activity
-from adapters.teams.testing import ALICE, BOB, adaptive_cards
+from adapters.teams.botframework import testing as t
+from adapters.teams.botframework.activity import card_activity
+from adapters.teams.botframework.testing import ALICE, BOB, adaptive_cards
 
 INVALID_CARD = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "NoSuchElement"}]}
 

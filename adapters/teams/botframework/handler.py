@@ -16,14 +16,14 @@ from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
 from botbuilder.schema import Activity, ActivityTypes, DeliveryModes
 
-from adapters.teams import activity as act
 from adapters.teams import invokes
+from adapters.teams.botframework import activity as act
+from adapters.teams.botframework.sdk import call_with_retries, error_detail, status_of
 from adapters.teams.host import TeamsHost
 from adapters.teams.incoming import Incoming
 from adapters.teams.invokes import InvokeTurn
 from adapters.teams.people import People
 from adapters.teams.render import render_card
-from adapters.teams.sdk import call_with_retries, error_detail, status_of
 from adapters.teams.text import answer_message
 from cards.build import notice_message
 from cards.model import ErrorMessage

@@ -35,10 +35,9 @@ from botframework.connector.auth._connector_factory_impl import _ConnectorFactor
 from msrest.exceptions import ClientRequestError
 
 from adapters.contract import DeliveryFailed, OutgoingMessage
-from adapters.teams import activity as act
-from adapters.teams.handler import KizunaTeamsBot
-from adapters.teams.render import render_card
-from adapters.teams.sdk import (
+from adapters.teams.botframework import activity as act
+from adapters.teams.botframework.handler import KizunaTeamsBot
+from adapters.teams.botframework.sdk import (
     RetryPolicy,
     apply_sdk_fixes,
     call_with_retries,
@@ -47,9 +46,10 @@ from adapters.teams.sdk import (
     retry_after_of,
     status_of,
 )
+from adapters.teams.botframework.wire import ConnectorSender
+from adapters.teams.render import render_card
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.tokens import ChannelTokens, KeyPolicy, SigningKeys, SigningKeysUnavailable, TokenRefused
-from adapters.teams.wire import ConnectorSender
 from cards.text import render_text
 from core import outage
 from core.app.identities import DEFAULT_TTL as DEFAULT_IDENTITY_TTL

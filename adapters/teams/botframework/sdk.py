@@ -24,7 +24,7 @@ from msrest.exceptions import HttpOperationError
 from msrest.universal_http import requests as msrest_requests
 
 from adapters.contract import DeliveryFailed
-from adapters.teams.wire import ConnectorHTTPError
+from adapters.teams.botframework.wire import ConnectorHTTPError
 
 log = logging.getLogger("kizuna.teams")
 
