@@ -109,6 +109,8 @@ def translate(locale: str, message_id: str, /, **params: Any) -> str:
 
 def format_number(number: int | float, locale: str) -> str:
     """``1234`` → ``1,234`` in both languages, per CLDR."""
+    if isinstance(number, int) and -1000 < number < 1000:
+        return str(number)  # both languages write these with Latin digits and no grouping: skip Babel
     return str(format_decimal(number, locale=Locale.parse(normalize_locale(locale) or DEFAULT_LOCALE)))
 
 
