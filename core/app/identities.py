@@ -5,15 +5,16 @@ admin commands and whatever changes the workspace), and the workspace is forgott
 command, so this process sees its own changes at once. Everything else may use a cached row, which
 is safe because every rule is still checked by the core on the rows it is given; what a cached row
 can lag behind is a change made by another process, for at most ``ttl`` seconds (``ttl=0`` turns
-the cache off). A member is reused only while the platform describes them exactly as when they
-were kept (same ``Person``: name, locale, bot flag, roles), so a cached row never hides a change
-``ensure_members`` would have written.
+the cache off). A member is reused only while what the platform says of them would change nothing
+(``ensure_members`` would write nothing: same name, language, bot flag, and roles where roles are
+named), so a cached row never hides a change.
 """
 
 from __future__ import annotations
 
 import time
 
+from core.i18n import normalize_locale
 from core.models import Member, Workspace
 from core.services.members import Person
 
@@ -41,11 +42,26 @@ class IdentityCache:
             self._workspaces[external_id] = (time.monotonic() + self.ttl, workspace)
 
     def member(self, workspace_id: int, person: Person) -> Member | None:
-        """The member kept for ``person``, if still fresh and described exactly as then."""
+        """The member kept for ``person``, if still fresh and ``ensure_members`` would change nothing of it
+        (the same name, language and bot flag, and the same roles when the platform names roles)."""
         entry = self._members.get((workspace_id, person.platform_user_id))
-        if entry is None or entry[0] <= time.monotonic() or entry[1] != person:
+        if entry is None or entry[0] <= time.monotonic():
             return None
-        return entry[2]
+        _, kept, member = entry
+        if person == kept:
+            return member
+        # Described otherwise (a sender names their language, a recipient does not): still usable when
+        # nothing ``ensure_members`` writes would differ.
+        if person.display_name and person.display_name[:255] != member.display_name:
+            return None
+        language = normalize_locale(person.locale)
+        if language and language != member.locale:
+            return None
+        if person.is_bot and not member.is_bot:
+            return None
+        if person.role_ids is not None and person.role_ids != kept.role_ids:
+            return None
+        return member
 
     def keep_member(self, person: Person, member: Member) -> None:
         if self.ttl > 0:

@@ -194,3 +194,20 @@ async def test_a_name_too_long_says_so_and_nothing_is_written(workspace, length)
     assert caught.value.localized("en") == f"“{'x' * 40}…” is too long to be a name: a name has at most 255 characters."
     assert caught.value.localized("ja") == f"「{'x' * 40}…」は名前として長すぎます。名前は255文字までです。"
     assert not await Member.exists(platform_user_id="amy")
+
+
+async def test_the_one_cache_reuses_a_member_described_differently_only_when_nothing_would_change(workspace, bob):
+    from core.app.identities import IdentityCache
+    from core.services.members import Person
+
+    cache = IdentityCache(ttl=60)
+    cache.keep_member(Person("bob", "Bob", is_bot=False), bob)
+    # Seen as a recipient first, now as a sender naming their language: nothing would change.
+    bob.locale = "en"
+    assert cache.member(workspace.id, Person("bob", "Bob", "en-US")) is bob
+    assert cache.member(workspace.id, Person("bob", None)) is bob
+    # Anything ensure_members would write makes it read again.
+    assert cache.member(workspace.id, Person("bob", "Robert")) is None
+    assert cache.member(workspace.id, Person("bob", "Bob", "ja")) is None
+    assert cache.member(workspace.id, Person("bob", "Bob", is_bot=True)) is None
+    assert cache.member(workspace.id, Person("bob", "Bob", role_ids=("r1",))) is None
