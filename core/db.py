@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -34,6 +34,12 @@ class DatabaseFolderMissing(KizunaError):
     """The folder of the SQLite file does not exist (SQLite creates the file, never its folder)."""
 
     message_id = "error.database_folder_missing"
+
+
+class MigrationsMissing(KizunaError):
+    """The database lacks migrations, and this command may not apply them (``kizuna migrate`` does)."""
+
+    message_id = "cli.missing_migrations"
 
 
 class DatabaseUnavailable(KizunaError):
@@ -186,3 +192,30 @@ async def applied_migrations() -> list[str]:
     except Exception:
         return []
     return [f"{k.app_label}.{k.name}" for k in keys]
+
+
+async def open_for_command(database_url: str, *, auto_migrate: bool = False, migrate_fresh: bool = True) -> None:
+    """Open the database for a command: a brand-new one is migrated, a half-migrated one is refused
+    (``MigrationsMissing``) unless ``auto_migrate``."""
+    await init_db(database_url)
+    pending = await pending_migrations()
+    if not pending:
+        return
+    if (migrate_fresh and not await applied_migrations()) or auto_migrate:
+        await apply_migrations()
+        return
+    await close_db()
+    raise MigrationsMissing(pending=", ".join(pending))
+
+
+def run_with_database(database_url: str, body: Callable[[], Awaitable[int]], *, auto_migrate: bool = False) -> int:
+    """Open the database the way every ``kizuna`` command does, run ``body`` in a new event loop, close it."""
+
+    async def main() -> int:
+        await open_for_command(database_url, auto_migrate=auto_migrate)
+        try:
+            return await body()
+        finally:
+            await close_db()
+
+    return asyncio.run(main())

@@ -53,31 +53,12 @@ def positive_int(text: str) -> int:
 
 async def open_database(settings: Settings, *, migrate_fresh: bool = True) -> None:
     """Open the database; a brand-new one is migrated, a half-migrated one is refused."""
-    await db.init_db(settings.database_url)
-    pending = await db.pending_migrations()
-    if not pending:
-        return
-    from core.migrations import __name__ as _  # noqa: F401  (the package must be importable)
-
-    applied = await db.applied_migrations()
-    if (migrate_fresh and not applied) or settings.auto_migrate:
-        await db.apply_migrations()
-        return
-    await db.close_db()
-    raise CommandError("cli.missing_migrations", pending=", ".join(pending))
+    await db.open_for_command(settings.database_url, auto_migrate=settings.auto_migrate, migrate_fresh=migrate_fresh)
 
 
 def run_with_database(settings: Settings, body: Callable[[], Awaitable[int]]) -> int:
     """Open the database, run ``body``, close it."""
-
-    async def main() -> int:
-        await open_database(settings)
-        try:
-            return await body()
-        finally:
-            await db.close_db()
-
-    return asyncio.run(main())
+    return db.run_with_database(settings.database_url, body, auto_migrate=settings.auto_migrate)
 
 
 async def find_workspace(external_id: str | None, platform: str | None = None) -> Workspace:
@@ -299,7 +280,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         if asyncio.iscoroutine(result):
             result = asyncio.run(result)
         return int(result or 0)
-    except CommandError as error:
+    except (CommandError, db.MigrationsMissing) as error:
         print(f"kizuna: {error.localized(locale)}", file=sys.stderr)
         return 2
     except ConfigurationError as error:

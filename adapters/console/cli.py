@@ -10,13 +10,11 @@ from typing import Any, TextIO
 from adapters.console import ConsoleSession
 from cards.text import render_text
 from core.config import Settings
+from core.db import run_with_database
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     """Answer each line of standard input until it ends; a prompt when a person is typing."""
-    # The database opens the way it does for every kizuna command (a new one is migrated).
-    from kizuna.cli import run_with_database
-
     async def body() -> int:
         session = await ConsoleSession.open(args.workspace, args.user, args.locale)
         interactive = sys.stdin.isatty()
@@ -30,7 +28,7 @@ def cmd_chat(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
             if reply is not None:
                 print(render_text(reply), file=out, flush=True)
 
-    return run_with_database(settings, body)
+    return run_with_database(settings.database_url, body, auto_migrate=settings.auto_migrate)
 
 
 def add_cli(subparsers: Any) -> None:
