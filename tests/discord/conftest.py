@@ -30,6 +30,7 @@ async def fake_discord() -> AsyncIterator[FakeDiscord]:
         yield fake
     finally:
         await server.close()
+    assert fake.problems == [], fake.problems
 
 
 @pytest.fixture
@@ -91,3 +92,4 @@ def threaded_fake_discord() -> Iterator[FakeDiscord]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+    assert fake.problems == [], fake.problems

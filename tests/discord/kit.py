@@ -2,7 +2,8 @@
 
 Interactions are POSTed, signed with a real Ed25519 key, through the aiohttp test client into
 the real app (``build_app``); every outgoing REST call lands on the fake API, which records it
-and checks it with the same validator as every interaction response. Like Discord, the fake
+and checks it against Discord's published OpenAPI document (``openapi.py``) and with the same limit
+validator as every interaction response; the fixtures fail a test whose requests had problems. Like Discord, the fake
 de-duplicates message creates that carry ``nonce`` with ``enforce_nonce: true``.
 """
 
@@ -27,6 +28,7 @@ from nacl.signing import SigningKey
 from adapters.discord import DiscordAdapter, validate, wire
 from core.config import Settings
 from kizuna.server import build_app
+from tests.discord import openapi
 
 APP_ID = "777000000000000001"
 GUILD = "900000000000000001"
@@ -133,6 +135,8 @@ class FakeDiscord:
         return web.json_response(message)
 
     def _check(self, method: str, path: str, body: Any) -> None:
+        # Discord's published API first (every request), then its documented limits and Kizuna's mention rules.
+        self.problems += openapi.check_request(method, path, body)
         if path.endswith("/commands") and method == "PUT":
             self.problems += validate.check_commands(body)
         elif (path.endswith("/messages") or "/webhooks/" in path) and method in ("POST", "PATCH"):
@@ -168,6 +172,7 @@ class Discord:
         assert status == expect, answer
         if status == 200:
             assert validate.check_response(answer) == [], answer
+            assert openapi.check_interaction_response(answer) == [], answer
         return answer  # type: ignore[no-any-return]
 
     def interaction(self, kind: int, data: dict[str, Any], *, user: str = ALICE, locale: str = "en",

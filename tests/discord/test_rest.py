@@ -125,9 +125,12 @@ async def test_a_wait_longer_than_allowed_is_raised_with_its_retry_after(fake_di
 
 
 async def test_audit_log_reason_and_scheduled_events(rest: RestClient, fake_discord: FakeDiscord):
-    await rest.create_scheduled_event("42", {"name": "情報交換会"}, reason="Kizuna: 部署間ミーティング")
+    event = {"name": "情報交換会", "privacy_level": 2, "entity_type": 3, "channel_id": None,
+             "scheduled_start_time": "2026-12-07T01:00:00+00:00", "scheduled_end_time": "2026-12-07T02:00:00+00:00",
+             "entity_metadata": {"location": "本社 3F"}}
+    await rest.create_scheduled_event("42", event, reason="Kizuna: 部署間ミーティング")
     [call] = fake_discord.calls("POST", "/guilds/42/scheduled-events")
-    assert call.body == {"name": "情報交換会"}
+    assert call.body == event
     assert call.headers["X-Audit-Log-Reason"].startswith("Kizuna")
 
 
