@@ -22,8 +22,7 @@ DISCORD_LOCALES = {"ja": ("ja",), "en": ("en-US", "en-GB")}
 # create scheduled events for cross-department meetings.
 BOT_PERMISSIONS = wire.VIEW_CHANNEL | wire.SEND_MESSAGES | wire.EMBED_LINKS | wire.CREATE_EVENTS
 OAUTH_SCOPES = ("bot", "applications.commands")
-# Discord's OpenAPI document takes the permission bit set of a command as an integer (answers carry it as a string).
-ADMIN_PERMISSIONS = wire.MANAGE_GUILD
+ADMIN_PERMISSIONS = str(wire.MANAGE_GUILD)
 # The settings an admin edits with /kizuna settings (the feed channel has its own subcommand).
 EDITABLE_SETTINGS = tuple(name for name in SETTINGS if name != "feed_channel")
 

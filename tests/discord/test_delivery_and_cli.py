@@ -104,7 +104,7 @@ async def test_register_commands_bulk_overwrites_with_localisations(settings: Se
     assert thanks["description_localizations"]["en-US"] == thanks["description"]
     assert [o["name"] for o in thanks["options"]] == ["user", "message", "value", "user2", "user3"]
     assert thanks["options"][2]["autocomplete"] is True
-    assert commands["kizuna"]["default_member_permissions"] == 32  # Manage Server
+    assert commands["kizuna"]["default_member_permissions"] == "32"  # Manage Server, a string as the docs say
     assert commands["Send thanks"]["type"] == 2 and commands["Send thanks"]["name_localizations"]["ja"] == "感謝を送る"
     text = out.getvalue()
     assert invite_url(APP_ID) in text
