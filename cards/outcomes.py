@@ -168,6 +168,55 @@ def _attendees(outcome: o.AttendeesListed, audience: Audience) -> Message:
     return NoticeMessage(lang, names, translate(lang, "meeting.attendees.title"))
 
 
+def _setup_hint(step: str, audience: Audience) -> str:
+    """Where to do one setup step, in the words of the reader's surface."""
+    lang = audience.lang
+    if audience.platform == "cli":
+        return {"feed": "kizuna settings set feed_channel CHANNEL-ID",
+                "values": "kizuna values add KEY NAME-EN NAME-JA",
+                "departments": "kizuna departments set --user USER DEPARTMENT",
+                "meetings": "kizuna meeting create"}[step]
+    if audience.platform in TEXT_SURFACES:
+        command = {"feed": "feed", "values": "values.add", "departments": "departments",
+                   "meetings": "meeting.create"}[step]
+        return usage(command, lang, optional=False)
+    kizuna = translate(lang, "discord.cmd.kizuna")
+    return {"feed": f"/{kizuna} {translate(lang, 'discord.sub.feed_channel')}",
+            "values": f"/{kizuna} {translate(lang, 'discord.sub.values_add')}",
+            "departments": f"/{kizuna} {translate(lang, 'discord.sub.department_role')}",
+            "meetings": f"/{translate(lang, 'discord.meeting.cmd')} {translate(lang, 'discord.meeting.sub.create')}",
+            }[step]
+
+
+@renders(o.SetupShown)
+def _setup(outcome: o.SetupShown, audience: Audience) -> Message:
+    lang = audience.lang
+    roles = audience.platform == "discord"  # departments come from roles where the platform has them
+    steps: tuple[tuple[str, bool | int, dict[str, int]], ...] = (
+             ("feed", outcome.feed_channel, {}),
+             ("values", outcome.values, {"count": outcome.values}),
+             ("departments", outcome.departments,
+              {"count": outcome.departments, "roles": outcome.mapped_roles}),
+             ("meetings", outcome.meetings, {"count": outcome.meetings}))
+    lines = []
+    for step, done, params in steps:
+        variant = "done" if done else "todo"
+        if step == "departments" and roles:
+            variant += ".roles"
+        line = translate(lang, f"setup.{step}.{variant}", hint=_setup_hint(step, audience), **params)
+        lines.append(f"{'✅' if done else '⬜'} {line}")
+    left = outcome.steps_left
+    lines.append(translate(lang, "setup.ready") if not left else translate(lang, "setup.left", left=left, total=4))
+    title = (translate(lang, "setup.installed_title", workspace=outcome.workspace_name) if outcome.installed
+             else translate(lang, "setup.title"))
+    return NoticeMessage(lang, "\n".join(lines), title)
+
+
+@renders(o.InstallerWelcomed)
+def _installer_welcomed(outcome: o.InstallerWelcomed, audience: Audience) -> Message:
+    return notice_message(audience.lang, "setup.sent")
+
+
 def _shown(lang: str, name: str, value: object) -> str:
     if isinstance(value, bool):
         return translate(lang, "settings.on" if value else "settings.off")

@@ -19,6 +19,6 @@ def _prepared(outcome: Prepared, audience: Audience) -> Message:
     return message_from_dict(dict(outcome.data))
 
 
-def delivery_message(outcome: Outcome, locale: str, timezone: str) -> Message:
-    """The message of one delivery."""
-    return render_outcome(outcome, Audience(locale, timezone))
+def delivery_message(outcome: Outcome, locale: str, timezone: str, platform: str = "console") -> Message:
+    """The message of one delivery, for the surface it goes to."""
+    return render_outcome(outcome, Audience(locale, timezone, platform))

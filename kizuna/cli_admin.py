@@ -76,7 +76,9 @@ def _leaf(sub: Any, name: str, help_text: str, build: Build, *, person: str | No
 
 
 def add_cli(subparsers: Any) -> None:
-    """``kizuna settings``, ``kizuna values``, ``kizuna departments`` and ``kizuna admins``."""
+    """``kizuna setup``, ``kizuna settings``, ``kizuna values``, ``kizuna departments`` and ``kizuna admins``."""
+    _leaf(subparsers, "setup", "what is set up and what is left: feed channel, values, departments, a first meeting",
+          lambda a: c.ShowSetup())
     settings = subparsers.add_parser("settings", help="show or change workspace settings")
     settings_sub = settings.add_subparsers(dest="settings_command", required=True)
     _leaf(settings_sub, "show", "every setting", lambda a: c.ShowSettings())

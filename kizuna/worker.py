@@ -165,7 +165,7 @@ class OutboxWorker:
                 raise DeliveryFailed(f"the {delivery.platform} adapter is not enabled")
             try:
                 message = delivery_message(await load_delivery(workspace, dict(delivery.message)), delivery.locale,
-                                           workspace.timezone)
+                                           workspace.timezone, delivery.platform)
             except KizunaError as gone:
                 # What it was about no longer exists (a skipped occurrence, a deleted thanks): retrying cannot help.
                 raise DeliveryFailed(f"nothing to send: {gone.localized('en')}", permanent=True) from gone

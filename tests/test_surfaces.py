@@ -130,6 +130,7 @@ STEPS = [
          slash("meeting", ("meeting", wire.OPT_STRING, "{meeting}"), ("date", wire.OPT_STRING, "2030-12-09"),
                sub="skip"),
          "Sales x Eng"),
+    Step("the setup checklist", "setup", slash("kizuna", sub="setup"), "Steps left: 1 of 4"),
     Step("a member cannot cancel someone else's meeting", "meeting cancel {meeting}",
          slash("meeting", ("meeting", wire.OPT_STRING, "{meeting}"), sub="cancel"), "organiser", who="carol",
          refused=True),

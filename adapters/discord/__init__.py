@@ -1,4 +1,5 @@
-"""Discord adapter: HTTP interactions in (slash commands, context menu, modal, 👏 button), REST out.
+"""Discord adapter: HTTP interactions in (slash commands, context menu, modal, 👏 button), webhook
+events in (a new install), REST out.
 
 Entry point ``kizuna.adapters: discord = adapters.discord:create_adapter``. Off unless
 ``DISCORD_PUBLIC_KEY`` is set. See docs/discord.md for installing it in a server.
@@ -12,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from adapters.contract import AdapterContext, AdapterDisabled, DeliveryFailed, OutgoingMessage
+from adapters.discord.events import EVENTS_ROUTE, EventEndpoint
 from adapters.discord.handlers import InteractionHandler
 from adapters.discord.meetings import meeting_event_link, reminder_payload
 from adapters.discord.render import render
@@ -43,10 +45,12 @@ class DiscordAdapter:
         self.rest = rest or RestClient(self.discord.api_base, self.discord.bot_token)
         self.handler = InteractionHandler(rest=self.rest)
         self.endpoint = InteractionEndpoint(verify_key, self.handler, self.rest, defer_after=defer_after)
+        self.events = EventEndpoint(verify_key)
 
     def mount(self, app: web.Application) -> None:
-        """``POST /api/discord/interactions``."""
+        """``POST /api/discord/interactions`` and ``POST /api/discord/events`` (webhook events)."""
         app.router.add_post(ROUTE, self.endpoint.handle)
+        app.router.add_post(EVENTS_ROUTE, self.events.handle)
 
     async def start(self) -> None:
         """Nothing to open up front: the REST session opens on first use."""

@@ -133,6 +133,7 @@ def command_definitions() -> list[dict[str, Any]]:
             _subcommand("discord.sub.admin_grant", [member]),
             _subcommand("discord.sub.admin_revoke", [member]),
             _subcommand("discord.sub.admins", []),
+            _subcommand("discord.sub.setup", []),
             _subcommand("discord.sub.settings", [
                 _option("discord.opt.setting", wire.OPT_STRING, choices=[
                     _choice(name, f"discord.setting.{name}") for name in EDITABLE_SETTINGS]),

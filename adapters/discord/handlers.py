@@ -256,6 +256,7 @@ KIZUNA_ROUTES: dict[str, Route] = {
     "admin-grant": Route(lambda r: c.GrantAdmin(r.person(r.options.get("member"))), private),
     "admin-revoke": Route(lambda r: c.RevokeAdmin(r.person(r.options.get("member"))), private),
     "admins": Route(lambda r: c.ListAdmins(), private),
+    "setup": Route(lambda r: c.ShowSetup(), private),
     "settings": Route(settings_command, settings_reply),
 }
 

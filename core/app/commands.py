@@ -267,6 +267,20 @@ class ListAttendees(Command):
     occurrence: str
 
 
+# ---- setting up --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShowSetup(Command):
+    """How far the workspace is set up: the feed channel, values, departments, a first meeting."""
+
+
+@dataclass(frozen=True)
+class WelcomeInstaller(Command):
+    """Kizuna was just installed by the caller: send them the setup checklist privately, once per
+    install event (``Context.event_key``; a platform that repeats the event sends it once)."""
+
+
 # ---- administration ----------------------------------------------------------------------------
 
 

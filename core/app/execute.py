@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
+from core import outbox
 from core.app import commands as c
 from core.app import outcomes as o
 from core.app.errors import UnknownCommand
 from core.meetings import errors as meeting_errors
 from core.meetings import service as meetings
-from core.models import Department, Member, Workspace
+from core.meetings.models import ENDED, Meeting
+from core.models import Department, Member, Value, Workspace
 from core.services import admins, members, stats, thanks, values, workspaces
 from core.services.access import require_admin
 from core.views import MemberRef
@@ -49,6 +51,8 @@ class Context:
 C = TypeVar("C", bound=c.Command)
 Handler = Callable[[Context, Any], Awaitable[o.Outcome]]
 _HANDLERS: dict[type[c.Command], Handler] = {}
+# The outbox kind of a setup checklist sent on its own (``kizuna outbox list`` shows it).
+SETUP_KIND = "setup"
 
 
 def handles(kind: type[C]) -> Callable[[Callable[[Context, C], Awaitable[o.Outcome]]],
@@ -301,6 +305,34 @@ async def _attendees(context: Context, command: c.ListAttendees) -> o.Outcome:
     people = await meetings.attendees(context.workspace, command.meeting, command.occurrence)
     meeting = await meetings.get_meeting(context.workspace, command.meeting, now=context.now)
     return o.AttendeesListed(meeting.id, command.occurrence, tuple(people))
+
+
+# ---- setting up --------------------------------------------------------------------------------
+
+
+async def setup_shown(workspace: Workspace, *, installed: bool = False) -> o.SetupShown:
+    """The setup checklist of ``workspace`` as it is now."""
+    departments = Department.filter(workspace_id=workspace.id)
+    return o.SetupShown(
+        workspace.name, bool(workspace.feed_channel),
+        await Value.filter(workspace_id=workspace.id, active=True).count(),
+        await departments.count(), await departments.filter(platform_role_id__isnull=False).count(),
+        await Meeting.filter(workspace_id=workspace.id).exclude(status=ENDED).count(), installed)
+
+
+@handles(c.ShowSetup)
+async def _setup(context: Context, command: c.ShowSetup) -> o.Outcome:
+    return await setup_shown(context.workspace)
+
+
+@handles(c.WelcomeInstaller)
+async def _welcome_installer(context: Context, command: c.WelcomeInstaller) -> o.Outcome:
+    # The checklist is read when it is delivered, so it shows what is set up by then.
+    delivery = await outbox.enqueue(
+        context.workspace, context.workspace.platform, f"member:{context.actor.platform_user_id}", SETUP_KIND,
+        {"type": "setup", "installed": True}, locale=context.locale,
+        dedupe_key=f"setup:{context.event_key}" if context.event_key else None)
+    return o.InstallerWelcomed(delivery is not None)
 
 
 # ---- administration ----------------------------------------------------------------------------

@@ -476,6 +476,7 @@ PHRASES: tuple[Phrase, ...] = (
                admin=True),
         Phrase("admin.list", ("list",), ("一覧",), lambda a: c.ListAdmins(), admin=True),
     ), admin=True),
+    Phrase("setup", ("setup",), ("セットアップ", "初期設定"), lambda a: c.ShowSetup(), admin=True),
     Phrase("help", ("help", "?"), ("ヘルプ", "使い方"), _help),
 )
 
@@ -549,13 +550,16 @@ def parse(text: str, people: Sequence[Person] = ()) -> c.Command:
 # ---- help --------------------------------------------------------------------------------------
 
 
-def usage(key: str, locale: str) -> str:
-    """How command ``key`` is typed in ``locale``: its first word(s) and its argument hint."""
+def usage(key: str, locale: str, *, optional: bool = True) -> str:
+    """How command ``key`` is typed in ``locale``: its first word(s) and its argument hint (without the
+    ``[optional]`` arguments unless ``optional``)."""
     phrase = _BY_KEY[key]
     parent = _BY_KEY[key.split(".")[0]] if "." in key else None
     words = [parent.words(locale)[0]] if parent else []
     words.append(phrase.words(locale)[0])
     hint = "".join(catalog(normalize_locale(locale) or "ja").get(f"grammar.{key}.args", ())[:1])
+    if not optional:
+        hint = " ".join(re.sub(r"\[[^\]]*\]", "", hint).split())
     return " ".join(words + ([hint] if hint else []))
 
 

@@ -212,3 +212,27 @@ class AdminsListed(Outcome):
     """The workspace's admins."""
 
     admins: tuple[MemberRef, ...]
+
+
+@dataclass(frozen=True)
+class SetupShown(Outcome):
+    """The setup checklist: what is done and what is left (``installed``: the greeting of a new install)."""
+
+    workspace_name: str
+    feed_channel: bool
+    values: int
+    departments: int
+    mapped_roles: int
+    meetings: int
+    installed: bool = False
+
+    @property
+    def steps_left(self) -> int:
+        return sum(not done for done in (self.feed_channel, self.values, self.departments, self.meetings))
+
+
+@dataclass(frozen=True)
+class InstallerWelcomed(Outcome):
+    """The setup checklist is on its way to the installer (``queued`` is False when this install was greeted)."""
+
+    queued: bool

@@ -29,12 +29,16 @@ async def ensure_workspace(platform: str, external_id: str, *, name: str | None 
                            default_locale: str | None = None) -> Workspace:
     """The workspace for ``(platform, external_id)``, created with default values on first use.
 
+    A workspace still named by its id (the platform did not say its name before) takes ``name``.
     ``InvalidWorkspaceId`` for an id that is blank or longer than any platform's (255 characters).
     """
     if not external_id.strip() or len(external_id) > MAX_EXTERNAL_ID:
         raise InvalidWorkspaceId(max=MAX_EXTERNAL_ID)
     workspace = await Workspace.get_or_none(platform=platform, external_id=external_id)
     if workspace is not None:
+        if name and workspace.name == external_id and name != external_id:
+            await Workspace.filter(id=workspace.id, name=external_id).update(name=name)
+            workspace.name = name
         return workspace
     try:
         async with in_transaction():

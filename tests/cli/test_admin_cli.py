@@ -62,3 +62,13 @@ def test_departments_and_admins_from_the_cli(kizuna, capsys):
     code, out = kizuna("admins", "grant", "bob", "--workspace", "acme", "--locale", "ja")
     assert code == 0 and "bob さんを管理者にしました" in out
     assert "bob" in kizuna("admins", "list", "--workspace", "acme")[1]
+
+
+def test_setup_shows_what_is_left_with_the_cli_command_for_each_step(kizuna):
+    code, out = kizuna("setup", "--workspace", "acme")
+    assert code == 0
+    assert "⬜ Feed channel" in out and "kizuna settings set feed_channel CHANNEL-ID" in out
+    assert "✅ Values: 5 in use" in out and "Steps left: 3 of 4" in out
+    kizuna("departments", "set", "--user", "bob", "Sales", "--workspace", "acme")
+    code, out = kizuna("setup", "--workspace", "acme", "--locale", "ja")
+    assert code == 0 and "✅ 部署: 1件" in out and "残り 2 / 4 ステップ" in out

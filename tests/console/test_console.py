@@ -30,3 +30,12 @@ async def test_notifications_switch_and_help_in_japanese(db):
     assert session.member.notifications_enabled is False
     help_text = render_text(await session.handle("ヘルプ"))
     assert "ありがとう @名前" in help_text and "拍手" in help_text
+
+
+async def test_setup_checklist_speaks_the_console_s_own_words(db):
+    session = await ConsoleSession.open("demo", "alice", "ja")
+    text = render_text(await session.handle("セットアップ"))
+    assert "⬜ フィードチャンネル" in text and "フィード ここ" in text
+    assert "⬜ 最初のミーティング" in text and "ミーティング 作成 「タイトル」 開始=" in text and "[" not in text
+    english = await ConsoleSession.open("demo", "alice", "en")
+    assert "Steps left: 3 of 4" in render_text(await english.handle("setup"))
