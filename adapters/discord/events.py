@@ -50,7 +50,10 @@ def authorized_install(payload: Any) -> tuple[dict[str, Any], dict[str, Any], st
         return None
     guild, user = data.get("guild"), data.get("user")
     if not (isinstance(guild, dict) and wire.is_snowflake(guild.get("id"))
-            and isinstance(user, dict) and wire.is_snowflake(user.get("id"))):
+            and all(isinstance(guild.get(k), str | None) for k in ("name", "preferred_locale"))
+            and isinstance(user, dict) and wire.is_snowflake(user.get("id"))
+            and all(isinstance(user.get(k), str | None) for k in ("username", "global_name", "locale"))
+            and isinstance(user.get("bot"), bool | None) and isinstance(event.get("timestamp"), str | None)):
         return None
     return guild, user, str(event.get("timestamp") or "")[:40]
 
@@ -79,9 +82,10 @@ class EventEndpoint:
             try:
                 await self.welcome(*install)
             except Exception as error:
-                # Only a database that does not answer gets here; Discord repeats the event later.
-                await outage.report(log, error, "APPLICATION_AUTHORIZED for server %s failed", install[0]["id"])
-                return web.Response(status=503, headers={"Retry-After": "5"})
+                if await outage.down():
+                    # The database does not answer (logged once as an outage): Discord repeats the event later.
+                    return web.Response(status=503, headers={"Retry-After": "5"})
+                log.error("APPLICATION_AUTHORIZED for server %s failed", install[0]["id"], exc_info=error)
         return web.Response(status=204)
 
     async def welcome(self, guild: dict[str, Any], user: dict[str, Any], timestamp: str) -> None:

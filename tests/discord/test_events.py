@@ -94,3 +94,14 @@ async def test_kizuna_setup_shows_what_is_done_and_what_is_left(discord: Discord
     await discord.send(discord.admin("feed-channel", [{"name": "channel", "type": 7, "value": FEED}], locale="en"))
     text = shown((await discord.send(discord.admin("setup", locale="en")))["data"]["content"])
     assert "✅ Feed channel: set" in text and "Steps left: 2 of 4" in text
+
+
+async def test_odd_shapes_of_a_signed_event_are_acknowledged_and_change_nothing(discord: Discord):
+    for odd in ({"guild": {"id": GUILD, "name": 5}}, {"guild": {"id": "x"}}, {"user": {"id": ADMIN, "locale": []}},
+                {"user": "root"}, {"guild": None}, {"integration_type": "0"}):
+        payload = authorized()
+        payload["event"]["data"].update(odd)
+        assert (await post(discord, payload))[0] == 204, odd
+    for odd_event in (None, [], {"type": "APPLICATION_AUTHORIZED", "data": []}):
+        assert (await post(discord, {"version": 1, "type": 1, "event": odd_event}))[0] == 204
+    assert await Delivery.filter(kind="setup").count() == 0
