@@ -64,8 +64,9 @@ def command_definitions() -> list[dict[str, Any]]:
     thanks = {
         **_named("discord.cmd.thanks"), "type": wire.CHAT_INPUT, **guild_only,
         "options": [
-            _option("discord.opt.user", wire.OPT_USER, required=True),
-            _option("discord.opt.message", wire.OPT_STRING, required=True, min_length=1, max_length=4000),
+            # Both may be left empty: /thanks then opens the form (people, message, values in one modal).
+            _option("discord.opt.user", wire.OPT_USER),
+            _option("discord.opt.message", wire.OPT_STRING, min_length=1, max_length=4000),
             _option("discord.opt.value", wire.OPT_STRING, autocomplete=True, max_length=100),
             _option("discord.opt.user2", wire.OPT_USER),
             _option("discord.opt.user3", wire.OPT_USER),

@@ -26,11 +26,12 @@ from adapters.discord.routing import (
     Unsupported,
     display_name,
     listed,
-    max_message,
     options_of,
     private,
+    public,
     response,
     text,
+    thanks_modal,
     value_options,
 )
 from adapters.discord.wire import Interaction, InteractionResponse, Option, Resolved
@@ -113,17 +114,36 @@ def modal_fields(components: list[dict[str, Any]]) -> dict[str, Any]:
 # ---- /thanks, the "Send thanks" form, /leaderboard, /values, /help -----------------------------
 
 
+def opens_form(interaction: Interaction) -> bool:
+    """The interaction is answered with a form (a modal cannot follow a deferral): "Send thanks", and
+    ``/thanks`` without people or a message."""
+    data = interaction.get("data", {})
+    if data.get("name") in MODAL_COMMANDS:
+        return True
+    if data.get("name") != "thanks":
+        return False
+    given = {o.get("name") for o in data.get("options") or [] if o.get("value") not in (None, "")}
+    return "message" not in given or not given & {"user", "user2", "user3"}
+
+
 def thanks_command(request: Request) -> c.Command:
+    """``/thanks`` with people and a message thanks at once; without either it opens the form (the values
+    it offers are listed first)."""
     options = request.options
     recipients = tuple(request.person(options[key]) for key in ("user", "user2", "user3") if options.get(key))
+    if not recipients or not options.get("message"):
+        return c.ListValues()
     return c.GiveThanks(recipients, str(options.get("message") or ""), tuple(listed(options.get("value"))))
 
 
 def thanks_form_command(request: Request) -> c.Command:
-    """A submitted "Send thanks" form (its custom id carries whom it thanks)."""
+    """A submitted "Send thanks" form: the people picked, the message, up to three values. (A form opened
+    before forms had a people select carries whom it thanks in its custom id.)"""
     options = request.options
-    return c.GiveThanks((Person(ids.user_id(request.tail)),), str(options.get("message") or ""),
-                        tuple(listed(options.get("value"))))
+    people = tuple(request.person(uid) for uid in listed(options.get("people")))
+    if not people and request.tail:
+        people = (Person(ids.user_id(request.tail)),)
+    return c.GiveThanks(people, str(options.get("message") or ""), tuple(listed(options.get("value"))))
 
 
 def meeting_thanks_command(request: Request) -> c.Command:
@@ -273,7 +293,7 @@ class InteractionHandler:
         self.meetings = MeetingCommands(rest)
         self.cache = IdentityCache(cache_ttl)
         self.commands: dict[tuple[str, str], Route] = {
-            ("thanks", ""): Route(thanks_command),
+            ("thanks", ""): Route(thanks_command, self._thanks_or_form),
             ("leaderboard", ""): Route(leaderboard_command),
             ("values", ""): Route(lambda r: c.ListValues()),
             ("help", ""): Route(lambda r: c.ShowHelp(), private),
@@ -420,29 +440,25 @@ class InteractionHandler:
         return {m.platform_user_id: m for m in await self._members(workspace, people)}
 
     async def _thanks_form(self, turn: Turn, outcome: o.Outcome) -> InteractionResponse:
-        """The "Send thanks" modal for the user the context menu was opened on. They are read (and
-        kept as Discord describes them) now: the form's submit only carries their id."""
-        locale = turn.locale
+        """The "Send thanks" form, with the user the context menu was opened on already picked. They are
+        read (and kept as Discord describes them) now, for the form's title."""
         person = turn.request.person(turn.request.options.get("target"))
         (target,) = await self._members(turn.context.workspace, [person])
-        message_input = {
-            "type": wire.TEXT_INPUT, "custom_id": "message", "style": wire.TEXT_PARAGRAPH, "required": True,
-            "min_length": 1, "max_length": max_message(turn),
-            "placeholder": translate(locale, "discord.modal.message_placeholder"),
-        }
-        components: list[dict[str, Any]] = [
-            {"type": wire.LABEL, "label": translate(locale, "discord.modal.message"), "component": message_input},
-        ]
-        options = value_options(cast(o.ValuesListed, outcome).values, locale)
-        if options:
-            components.append({"type": wire.LABEL, "label": translate(locale, "discord.modal.value"), "component": {
-                "type": wire.STRING_SELECT, "custom_id": "value", "required": False, "min_values": 0,
-                "max_values": 1, "placeholder": translate(locale, "discord.modal.value_placeholder"),
-                "options": options}})
-        modal = {"custom_id": f"{THANKS_FORM}{target.platform_user_id}",
-                 "title": translate(locale, "discord.modal.title", name=target.display_name),
-                 "components": components}
-        return {"type": wire.MODAL, "data": limits.fit_modal(modal)}
+        values = value_options(cast(o.ValuesListed, outcome).values, turn.locale)
+        return thanks_modal(turn, custom_id=THANKS_FORM, people=(target.platform_user_id,), values=values,
+                            title=translate(turn.locale, "discord.modal.title", name=target.display_name))
+
+    async def _thanks_or_form(self, turn: Turn, outcome: o.Outcome) -> InteractionResponse:
+        """A thanks posted for everyone, or (``/thanks`` without people or a message) the form, holding
+        what was given."""
+        if not isinstance(outcome, o.ValuesListed):
+            return await public(turn, outcome)
+        options = turn.request.options
+        people = tuple(str(options[k]) for k in ("user", "user2", "user3") if options.get(k))
+        return thanks_modal(turn, custom_id=THANKS_FORM, people=people, message=str(options.get("message") or ""),
+                            values=value_options(outcome.values, turn.locale),
+                            chosen=tuple(listed(options.get("value"))),
+                            title=translate(turn.locale, "discord.modal.send_title"))
 
     # ---- autocomplete -------------------------------------------------------------------------
 

@@ -30,11 +30,11 @@ from adapters.discord.routing import (
     Request,
     Route,
     Turn,
-    max_message,
     private,
     public,
     response,
     text,
+    thanks_modal,
     values_for_form,
 )
 from adapters.discord.wire import InteractionResponse
@@ -46,7 +46,6 @@ from core.meetings import errors, service
 from core.meetings.recurrence import LOCAL_FORMAT, Repeat, neutral_recurrence
 from core.meetings.service import MeetingView
 from core.models import Workspace
-from core.services.thanks import MAX_RECIPIENTS
 
 log = logging.getLogger("kizuna.discord.meetings")
 
@@ -270,34 +269,13 @@ class MeetingCommands:
         listed = cast(o.AttendeesListed, outcome)
         locale = turn.locale
         view = cast(o.MeetingShown, await turn.run(c.ShowMeeting(str(listed.meeting_id)))).view
-        came = [p for p in listed.people
-                if p.id != turn.context.actor.id and p.platform_user_id.isdigit()]
-        top = max(1, min(MAX_RECIPIENTS, limits.SELECT_OPTIONS))
-        select: dict[str, Any] = {
-            "type": wire.USER_SELECT, "custom_id": "people", "required": True, "min_values": 1, "max_values": top,
-            "placeholder": translate(locale, "discord.meeting.thanks_people_placeholder"),
-        }
-        if came:
-            select["default_values"] = [{"id": p.platform_user_id, "type": "user"} for p in came[:top]]
-        length = max_message(turn)
-        components: list[dict[str, Any]] = [
-            {"type": wire.LABEL, "label": translate(locale, "discord.meeting.thanks_people"), "component": select},
-            {"type": wire.LABEL, "label": translate(locale, "discord.modal.message"), "component": {
-                "type": wire.TEXT_INPUT, "custom_id": "message", "style": wire.TEXT_PARAGRAPH, "required": True,
-                "min_length": 1, "max_length": length,
-                "value": limits.truncate(translate(locale, "discord.meeting.thanks_default", title=view.title),
-                                         length)}},
-        ]
-        value_options = await values_for_form(turn)
-        if value_options:
-            components.append({"type": wire.LABEL, "label": translate(locale, "discord.modal.value"), "component": {
-                "type": wire.STRING_SELECT, "custom_id": "value", "required": False, "min_values": 0,
-                "max_values": 1, "placeholder": translate(locale, "discord.modal.value_placeholder"),
-                "options": value_options[:limits.SELECT_OPTIONS]}})
-        modal = {"custom_id": f"{MEETING_THANKS_FORM}{view.id}",
-                 "title": translate(locale, "discord.meeting.thanks_title", title=view.title),
-                 "components": components}
-        return {"type": wire.MODAL, "data": limits.fit_modal(modal)}
+        came = tuple(p.platform_user_id for p in listed.people
+                     if p.id != turn.context.actor.id and p.platform_user_id.isdigit())
+        return thanks_modal(turn, custom_id=f"{MEETING_THANKS_FORM}{view.id}", people=came,
+                            message=translate(locale, "discord.meeting.thanks_default", title=view.title),
+                            values=await values_for_form(turn),
+                            people_hint="discord.meeting.thanks_people_placeholder",
+                            title=translate(locale, "discord.meeting.thanks_title", title=view.title))
 
     # ---- the scheduled event -------------------------------------------------------------------
 

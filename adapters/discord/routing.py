@@ -20,7 +20,9 @@ from cards.outcomes import Audience, render_outcome
 from core.app import commands as c
 from core.app import outcomes as o
 from core.app.execute import Context, execute
+from core.i18n import translate
 from core.services.members import Person
+from core.services.thanks import MAX_RECIPIENTS, MAX_VALUES
 from core.views import ValueRef
 
 PLATFORM = "discord"
@@ -143,3 +145,34 @@ class Route:
 
     build: Build
     reply: Reply = public
+
+
+def thanks_modal(turn: Turn, *, custom_id: str, title: str, people: tuple[str, ...] = (), message: str = "",
+                 values: tuple[dict[str, Any], ...] | list[dict[str, Any]] = (), chosen: tuple[str, ...] = (),
+                 people_hint: str = "discord.modal.people_placeholder") -> InteractionResponse:
+    """One form for a whole thanks: whom (a user select, up to ``MAX_RECIPIENTS``), the message, and
+    values (a string select, up to ``MAX_VALUES``), each in a Label; prefilled with what is known."""
+    locale = turn.locale
+    top = max(1, min(MAX_RECIPIENTS, limits.SELECT_OPTIONS))
+    select: dict[str, Any] = {"type": wire.USER_SELECT, "custom_id": "people", "required": True, "min_values": 1,
+                              "max_values": top, "placeholder": translate(locale, people_hint)}
+    if people:
+        select["default_values"] = [{"id": uid, "type": "user"} for uid in people[:top]]
+    length = max_message(turn)
+    message_input: dict[str, Any] = {
+        "type": wire.TEXT_INPUT, "custom_id": "message", "style": wire.TEXT_PARAGRAPH, "required": True,
+        "min_length": 1, "max_length": length, "placeholder": translate(locale, "discord.modal.message_placeholder")}
+    if message:
+        message_input["value"] = limits.truncate(message, length)
+    components: list[dict[str, Any]] = [
+        {"type": wire.LABEL, "label": translate(locale, "discord.modal.people"), "component": select},
+        {"type": wire.LABEL, "label": translate(locale, "discord.modal.message"), "component": message_input},
+    ]
+    options = [dict(v, default=True) if v["value"] in chosen else dict(v) for v in values][:limits.SELECT_OPTIONS]
+    if options:
+        components.append({"type": wire.LABEL, "label": translate(locale, "discord.modal.values"), "component": {
+            "type": wire.STRING_SELECT, "custom_id": "value", "required": False, "min_values": 0,
+            "max_values": min(MAX_VALUES, len(options)),
+            "placeholder": translate(locale, "discord.modal.value_placeholder"), "options": options}})
+    return {"type": wire.MODAL, "data": limits.fit_modal({"custom_id": custom_id, "title": title,
+                                                           "components": components})}

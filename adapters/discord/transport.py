@@ -21,10 +21,10 @@ from nacl.signing import VerifyKey
 from adapters.discord import wire
 from adapters.discord.handlers import (
     EPHEMERAL_COMMANDS,
-    MODAL_COMMANDS,
     InteractionHandler,
     ephemeral_error,
     interaction_locale,
+    opens_form,
 )
 from adapters.discord.meetings import EPHEMERAL_SUBCOMMANDS
 from adapters.discord.rest import DiscordHTTPError, RestClient
@@ -156,7 +156,7 @@ def deferral_for(interaction: Interaction) -> InteractionResponse | None:
         if str(data.get("custom_id", "")).startswith(MODAL_ACTIONS):
             return None  # its answer is a modal, which cannot follow a deferral
         return {"type": wire.DEFERRED_UPDATE_MESSAGE}
-    if kind == wire.APPLICATION_COMMAND and data.get("name") in MODAL_COMMANDS:
+    if kind == wire.APPLICATION_COMMAND and opens_form(interaction):
         return None
     if kind in (wire.APPLICATION_COMMAND, wire.MODAL_SUBMIT):
         sub = (data.get("options") or [{}])[0]

@@ -55,13 +55,19 @@ def user_command(discord: Discord, target: str, **kw):
     return discord.interaction(wire.APPLICATION_COMMAND, data, **kw)
 
 
-def modal_submit(discord: Discord, custom_id: str, message: str, value: list[str] | None, **kw):
+def modal_submit(discord: Discord, custom_id: str, message: str, value: list[str] | None, *,
+                 people: tuple[str, ...] | None = None, **kw):
     components = [{"type": wire.LABEL, "id": 1, "component": {"type": wire.TEXT_INPUT, "id": 2, "custom_id": "message",
                                                               "value": message}}]
     if value is not None:
         components.append({"type": wire.LABEL, "id": 3, "component": {"type": wire.STRING_SELECT, "id": 4,
                                                                        "custom_id": "value", "values": value}})
-    return discord.interaction(wire.MODAL_SUBMIT, {"custom_id": custom_id, "components": components}, **kw)
+    data: dict = {"custom_id": custom_id, "components": components}
+    if people is not None:
+        components.insert(0, {"type": wire.LABEL, "id": 5, "component": {"type": wire.USER_SELECT, "id": 6,
+                                                                          "custom_id": "people", "values": list(people)}})
+        data["resolved"] = discord.resolved(*people)
+    return discord.interaction(wire.MODAL_SUBMIT, data, **kw)
 
 
 async def test_context_menu_opens_a_modal_and_its_submit_posts_the_thanks(discord: Discord):
@@ -69,20 +75,49 @@ async def test_context_menu_opens_a_modal_and_its_submit_posts_the_thanks(discor
     assert opened["type"] == wire.MODAL
     modal = opened["data"]
     assert modal["title"] == "Bob さんに感謝を送る"
-    message_label, value_label = modal["components"]
+    people_label, message_label, value_label = modal["components"]
+    # Whom: a user select with Bob already picked, up to 10 people.
+    people = people_label["component"]
+    assert people_label["label"] == "誰に感謝しますか？" and people["type"] == wire.USER_SELECT
+    assert people["default_values"] == [{"id": BOB, "type": "user"}] and people["max_values"] == 10
     assert message_label["type"] == wire.LABEL and message_label["component"]["type"] == wire.TEXT_INPUT
     assert message_label["component"]["max_length"] == 500
-    options = value_label["component"]["options"]
-    assert [o["value"] for o in options] == ["collaboration", "teamwork", "challenge", "customer-first", "growth"]
-    assert options[1]["label"] == "🙌 チームワーク"
+    values = value_label["component"]
+    assert values["max_values"] == 3 and values["min_values"] == 0
+    assert [o["value"] for o in values["options"]] == ["collaboration", "teamwork", "challenge", "customer-first",
+                                                       "growth"]
+    assert values["options"][1]["label"] == "🙌 チームワーク"
 
-    posted = await discord.send(modal_submit(discord, modal["custom_id"], "thank you for the review", ["growth"],
-                                             locale="ja"))
+    # Carol added in the form, two values picked.
+    posted = await discord.send(modal_submit(discord, modal["custom_id"], "thank you for the review",
+                                             ["growth", "teamwork"], people=(BOB, CAROL), locale="ja"))
     assert posted["type"] == wire.CHANNEL_MESSAGE_WITH_SOURCE
-    assert posted["data"]["allowed_mentions"]["users"] == [BOB]
+    assert sorted(posted["data"]["allowed_mentions"]["users"]) == [BOB, CAROL]
     thanks = await Thanks.get()
     assert thanks.message == "thank you for the review"
-    assert (await ThanksValue.get()).thanks_id == thanks.id
+    assert await ThanksValue.filter(thanks_id=thanks.id).count() == 2
+
+
+async def test_thanks_without_people_or_a_message_opens_the_same_form_holding_what_was_given(discord: Discord):
+    opened = await discord.send(discord.command("thanks", [
+        {"name": "message", "type": wire.OPT_STRING, "value": "for the demo"},
+        {"name": "value", "type": wire.OPT_STRING, "value": "teamwork"}], locale="en"))
+    assert opened["type"] == wire.MODAL and opened["data"]["title"] == "Send thanks"
+    people, message, values = (label["component"] for label in opened["data"]["components"])
+    assert "default_values" not in people and message["value"] == "for the demo"
+    assert [o["value"] for o in values["options"] if o.get("default")] == ["teamwork"]
+    # With people but no message, the people are picked already.
+    opened = await discord.send(discord.command("thanks", [{"name": "user", "type": wire.OPT_USER, "value": BOB}],
+                                                resolved=discord.resolved(BOB)))
+    assert opened["data"]["components"][0]["component"]["default_values"] == [{"id": BOB, "type": "user"}]
+    assert await Thanks.all().count() == 0
+
+    # The form's rules are the command's: too many values is refused, nothing is saved.
+    refused = await discord.send(modal_submit(discord, opened["data"]["custom_id"], "hi",
+                                              ["growth", "teamwork", "challenge", "customer-first"], people=(BOB,)))
+    assert refused["data"]["flags"] & wire.EPHEMERAL and await Thanks.all().count() == 0
+    posted = await discord.send(modal_submit(discord, opened["data"]["custom_id"], "hi", [], people=(BOB,)))
+    assert posted["type"] == wire.CHANNEL_MESSAGE_WITH_SOURCE and await Thanks.all().count() == 1
 
 
 async def test_modal_without_a_value_and_legacy_action_rows_work(discord: Discord):

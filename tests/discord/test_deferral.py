@@ -89,3 +89,16 @@ async def test_private_commands_defer_privately(command: str):
 
     interaction = {"type": wire.APPLICATION_COMMAND, "data": {"name": command}}
     assert deferral_for(interaction) == {"type": 5, "data": {"flags": wire.EPHEMERAL}}  # type: ignore[arg-type]
+
+
+def test_a_thanks_that_opens_the_form_is_never_deferred():
+    from adapters.discord.transport import deferral_for
+
+    def thanks(*names: str) -> dict:
+        options = [{"name": n, "type": 3, "value": "x"} for n in names]
+        return {"type": wire.APPLICATION_COMMAND, "data": {"name": "thanks", "options": options}}
+
+    assert deferral_for(thanks()) is None  # a modal cannot follow a deferral
+    assert deferral_for(thanks("message")) is None
+    assert deferral_for(thanks("user")) is None
+    assert deferral_for(thanks("user", "message")) == {"type": wire.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE}

@@ -195,7 +195,6 @@ async def test_the_same_interaction_twice_makes_one_thanks(discord: Discord):
     (lambda d: d.thanks(BOB, message="   "), "add a message"),
     (lambda d: d.thanks(BOB, message="x" * 501), "limit is 500"),
     (lambda d: d.thanks(BOB, value="nope"), "no value"),
-    (lambda d: d.command("thanks", [{"name": "message", "type": 3, "value": "hi"}]), "Who would you like"),
     (lambda d: d.command("frobnicate"), "did not understand"),
 ])
 async def test_core_errors_are_ephemeral_localised_replies(discord: Discord, make, text):
