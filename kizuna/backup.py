@@ -10,6 +10,7 @@ tools (``pg_dump``, ``pg_restore``); the README gives the commands.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import sqlite3
@@ -102,7 +103,7 @@ def backup(database_url: str, out: Path, *, force: bool = False) -> BackupDone:
         if not force:
             raise CommandError("cli.backup.exists", file=str(out))
         if out.is_dir():
-            raise CommandError("cli.cannot_write", file=str(out), reason=os.strerror(21))  # EISDIR
+            raise CommandError("cli.cannot_write", file=str(out), reason=os.strerror(errno.EISDIR))
     with _part_file(out.parent, f".{out.name}.", ".part") as part:
         try:
             with contextlib.closing(_connect(source, read_only=True, timeout=BUSY_TIMEOUT)) as reading:
@@ -110,7 +111,7 @@ def backup(database_url: str, out: Path, *, force: bool = False) -> BackupDone:
         except sqlite3.Error as error:
             raise CommandError("cli.backup.failed", database=str(source), reason=str(error)) from None
         try:
-            contents = inspect(part)
+            contents = _check_file(part)
         except _Unfit as unfit:
             message = "cli.backup.corrupt" if unfit.kind == "corrupt" else "cli.backup.not_kizuna"
             raise CommandError(message, database=str(source), problem=unfit.detail) from None
@@ -141,8 +142,10 @@ def restore(database_url: str, file: Path) -> RestoreDone:
         try:
             with contextlib.closing(_connect(file, read_only=True, timeout=BUSY_TIMEOUT)) as reading:
                 _copy(reading, part)
-            contents = inspect(part)
+            contents = _check_file(part)
         except sqlite3.DatabaseError as error:
+            if getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL:  # the disk, not the file
+                raise CommandError("cli.cannot_write", file=str(part), reason=str(error)) from None
             raise CommandError("cli.restore.corrupt", file=str(file), problem=str(error)) from None
         except _Unfit as unfit:
             message = "cli.restore.corrupt" if unfit.kind == "corrupt" else "cli.restore.not_kizuna"
@@ -157,7 +160,7 @@ def restore(database_url: str, file: Path) -> RestoreDone:
     return RestoreDone(file, target, contents, kept, missing)
 
 
-def inspect(path: Path) -> Contents:
+def _check_file(path: Path) -> Contents:
     """Check a database file: ``integrity_check`` passes and Kizuna's schema is there; raises ``_Unfit``."""
     try:
         with contextlib.closing(_connect(path, read_only=True, timeout=BUSY_TIMEOUT)) as conn:
