@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
+import pkgutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -17,6 +19,8 @@ from core.errors import KizunaError
 MODEL_MODULES = ["core.models", "core.meetings.models"]
 APP_LABEL = "models"
 MIGRATIONS_MODULE = "core.migrations"
+# Where tortoise records the migrations applied to a database: one row (app, name, applied_at) each.
+MIGRATIONS_TABLE = "tortoise_migrations"
 # The URL schemes Kizuna ships a driver for (tortoise knows more, but their drivers are not installed).
 SUPPORTED_SCHEMES = ("sqlite", "postgres", "postgresql")
 SUPPORTED_URLS = "sqlite://PATH, postgres://USER:PASSWORD@HOST:5432/DATABASE"
@@ -175,8 +179,6 @@ async def why_unreachable() -> Exception | None:
 
 def cli_config() -> dict[str, Any]:
     """The configuration tortoise's own CLI uses (``tortoise -c core.db.TORTOISE_ORM …``)."""
-    import os
-
     return tortoise_config(os.environ.get("KIZUNA_DATABASE_URL") or "sqlite://kizuna.sqlite3")
 
 
@@ -219,3 +221,10 @@ def run_with_database(database_url: str, body: Callable[[], Awaitable[int]], *, 
             await close_db()
 
     return asyncio.run(main())
+
+
+def known_migrations() -> list[str]:
+    """Names of the migrations this code ships (``models.0001_initial`` …), in order: what tortoise loads."""
+    package = importlib.import_module(MIGRATIONS_MODULE)
+    names = [name for _, name, is_pkg in pkgutil.iter_modules(package.__path__) if not is_pkg and name[0] not in "_~"]
+    return [f"{APP_LABEL}.{name}" for name in sorted(names)]

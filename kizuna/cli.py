@@ -1,4 +1,4 @@
-"""The ``kizuna`` command: serve, migrate, chat, values, members, export, and the adapters' commands."""
+"""The ``kizuna`` command: serve, migrate, chat, values, members, export, backup, and the adapters' commands."""
 
 from __future__ import annotations
 
@@ -182,6 +182,30 @@ def replacing(path: Path) -> Iterator[TextIO]:
         raise CommandError("cli.cannot_write", file=str(path), reason=error.strerror or str(error)) from None
 
 
+def cmd_backup(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    from kizuna.backup import backup
+
+    done = backup(settings.database_url, Path(args.out), force=args.force)
+    print(translate(args.locale, "cli.backup.done", database=str(done.database), file=str(done.file),
+                    size=done.size, thanks=done.contents.thanks,
+                    migration=done.contents.latest), file=out)
+    return 0
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    from kizuna.backup import restore
+
+    done = restore(settings.database_url, Path(args.file))
+    print(translate(args.locale, "cli.restore.done", file=str(done.file), database=str(done.database),
+                    thanks=done.contents.thanks, migration=done.contents.latest),
+          file=out)
+    if done.kept is not None:
+        print(translate(args.locale, "cli.restore.kept", kept=str(done.kept)), file=out)
+    if done.missing:
+        print(translate(args.locale, "cli.restore.migrate", missing=", ".join(done.missing)), file=out)
+    return 0
+
+
 def cmd_stats_departments(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     from core.services.stats import Period, department_matrix, department_shares
 
@@ -255,6 +279,16 @@ def build_parser() -> argparse.ArgumentParser:
     departments.add_argument("--period", choices=["week", "month", "all"], default="month")
     departments.add_argument("--locale", choices=["ja", "en"], default="en")
     departments.set_defaults(handler=cmd_stats_departments)
+
+    backup = sub.add_parser("backup", help="copy the SQLite database while the server runs (PostgreSQL: pg_dump)")
+    backup.add_argument("--out", required=True, metavar="FILE", help="the backup file to write")
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    backup.add_argument("--locale", choices=["ja", "en"], default="en")
+    backup.set_defaults(handler=cmd_backup)
+    restore = sub.add_parser("restore", help="put a backup in place of the SQLite database (stop the server first)")
+    restore.add_argument("file", metavar="FILE", help="a file written by `kizuna backup`")
+    restore.add_argument("--locale", choices=["ja", "en"], default="en")
+    restore.set_defaults(handler=cmd_restore)
 
     add_meeting_commands(sub)
     add_admin_commands(sub)

@@ -64,8 +64,8 @@ def modal_submit(discord: Discord, custom_id: str, message: str, value: list[str
                                                                        "custom_id": "value", "values": value}})
     data: dict = {"custom_id": custom_id, "components": components}
     if people is not None:
-        components.insert(0, {"type": wire.LABEL, "id": 5, "component": {"type": wire.USER_SELECT, "id": 6,
-                                                                          "custom_id": "people", "values": list(people)}})
+        select = {"type": wire.USER_SELECT, "id": 6, "custom_id": "people", "values": list(people)}
+        components.insert(0, {"type": wire.LABEL, "id": 5, "component": select})
         data["resolved"] = discord.resolved(*people)
     return discord.interaction(wire.MODAL_SUBMIT, data, **kw)
 
