@@ -29,7 +29,7 @@ from core.services.members import ensure_department
 from kizuna.cli import main
 from kizuna.cli_meetings import run_due_and_deliver
 from kizuna.server import build_app
-from tests.teams.cards import inputs, texts
+from tests.teams.cards import date_functions, inputs, texts
 
 CHANNEL = "19:channel@thread.tacv2"
 # 2030-12-02 10:00 in Tokyo is 01:00 UTC; the "1 day before" reminder is due at 2030-12-01T01:00Z.
@@ -432,6 +432,12 @@ async def test_the_reminder_card_has_rsvp_buttons_counts_and_who_is_coming(teams
     assert who["type"] == "Action.Submit" and who["data"]["kizuna"] == "rsvp_details"
     assert card["refresh"]["action"]["verb"] == "meeting_refresh"
     assert any("Going 0 · Maybe 0 · Can't go 0" in x for x in texts(card))
+    # When: in the reader's own zone (Teams formats it), then in the meeting's own zone, named.
+    start = "2030-12-02T01:00:00Z"  # 10:00 in Tokyo
+    assert date_functions(card) == [f"{{{{DATE({start}, SHORT)}}}}", f"{{{{TIME({start})}}}}"]
+    assert f"🕒 {{{{DATE({start}, SHORT)}}}} {{{{TIME({start})}}}} (your time zone)" in texts(card)
+    assert "Mon, Dec 2, 2030 10:00 AM (1 hour, Asia/Tokyo)" in texts(card)
+    assert "Mon, Dec 2, 2030 10:00 AM (1 hour, Asia/Tokyo)" in card["fallbackText"]
 
     # After the meeting, the card offers "Thank someone from this meeting" (opens the thanks dialog).
     after = datetime(2030, 12, 2, 2, 30, tzinfo=UTC)

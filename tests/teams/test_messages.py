@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import UTC
 
 import pytest
 
 from adapters.teams.botframework import testing as t
 from adapters.teams.botframework.adapter import TeamsAdapter
 from adapters.teams.botframework.testing import ALICE, BOB, CAROL, User
+from core.i18n import format_datetime
 from core.models import Address, Delivery, Department, Member, Thanks, Value, Workspace
 from tests.teams.cards import body_texts as texts
+from tests.teams.cards import date_functions
 
 DAVE = User("29:dave", "Dave", "aad-dave")
 
@@ -75,6 +78,19 @@ async def test_a_later_mention_stays_in_the_message_as_a_name(teams, connector):
                                  [BOB, CAROL]))
     thanks = await Thanks.get()
     assert thanks.message == "for helping Carol today"
+
+
+async def test_the_thanks_card_says_when_in_each_readers_own_zone(teams, connector, check_card):
+    client, _ = teams
+    await post(client, t.message(connector.url, ALICE, f"thanks {BOB.tag} for the demo", [BOB]))
+    card = check_card(connector.activities()[0].card())
+    sent = (await Thanks.get()).created_at.astimezone(UTC)
+    instant = sent.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Teams writes DATE/TIME in the reader's zone and language; the workspace's zone is not assumed.
+    assert date_functions(card) == [f"{{{{DATE({instant}, SHORT)}}}}", f"{{{{TIME({instant})}}}}"]
+    assert f"👏 0 claps · {{{{DATE({instant}, SHORT)}}}} {{{{TIME({instant})}}}}" in texts(card)
+    # Where cards do not render, the text names the zone it speaks of (the workspace's, Tokyo).
+    assert f"{format_datetime(sent, 'en', 'Asia/Tokyo')} (Asia/Tokyo)" in card["fallbackText"]
 
 
 async def test_the_same_activity_twice_makes_one_thanks_and_one_card(teams, connector):
