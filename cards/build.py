@@ -17,6 +17,7 @@ from cards.model import (
     ValueBadge,
     ValueLine,
     ValuesMessage,
+    utc_instant,
 )
 from core.app.grammar import help_entries
 from core.errors import KizunaError
@@ -57,8 +58,9 @@ def thanks_message(view: ThanksView, locale: str, tz: str = "UTC") -> ThanksMess
         message=view.message,
         clap_count=view.clap_count,
         clap_text=translate(lang, "thanks.claps", count=view.clap_count),
-        sent_at=format_datetime(view.created_at, lang, tz),
+        sent_at=translate(lang, "time.in_zone", time=format_datetime(view.created_at, lang, tz), zone=tz),
         actions=(Action("clap", translate(lang, "thanks.clap_button"), {"thanks_id": str(view.id)}),),
+        sent_at_utc=utc_instant(view.created_at),
     )
 
 
@@ -124,4 +126,5 @@ def recipient_notification(view: ThanksView, locale: str, tz: str = "UTC") -> Th
         title=translate(lang, "thanks.notify_title", sender=view.sender.display_name),
         sender=base.sender, recipients=base.recipients, values=base.values, message=base.message,
         clap_count=base.clap_count, clap_text=base.clap_text, sent_at=base.sent_at, actions=(),
+        sent_at_utc=base.sent_at_utc,
     )

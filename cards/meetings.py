@@ -7,7 +7,7 @@ from datetime import datetime
 
 from babel.dates import get_day_names
 
-from cards.model import Action, NoticeMessage, ReminderMessage
+from cards.model import Action, NoticeMessage, ReminderMessage, utc_instant
 from core.app.outcomes import ReminderShown
 from core.i18n import format_datetime, format_duration, format_durations, normalize_locale, translate
 from core.meetings import service
@@ -99,6 +99,7 @@ def reminder_message(reminder: ReminderShown, locale: str) -> ReminderMessage:
         rsvp_summary=rsvp_text(reminder.summary, lang),
         late_note=translate(lang, "meeting.reminder.late") if reminder.late else "",
         actions=actions,
+        starts_at_utc=utc_instant(reminder.occurrence.starts_at),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 ActionKind = Literal["clap", "unclap", "rsvp", "thank_attendees", "open_thanks_form"]
@@ -41,7 +42,12 @@ class Action:
 
 @dataclass(frozen=True)
 class ThanksMessage:
-    """A thanks as posted in a channel or a feed."""
+    """A thanks as posted in a channel or a feed.
+
+    ``sent_at`` is the moment in the workspace's time zone, named (what a surface that cannot
+    localise shows); ``sent_at_utc`` is the same moment (``utc_instant``), for surfaces that show
+    it in each reader's own zone and language.
+    """
 
     locale: str
     thanks_id: int
@@ -54,6 +60,7 @@ class ThanksMessage:
     clap_text: str
     sent_at: str
     actions: tuple[Action, ...]
+    sent_at_utc: str = ""
     kind: Literal["thanks"] = "thanks"
 
 
@@ -142,7 +149,12 @@ class NoticeMessage:
 
 @dataclass(frozen=True)
 class ReminderMessage:
-    """A meeting reminder with RSVP buttons."""
+    """A meeting reminder with RSVP buttons.
+
+    ``starts_at_text`` says when, in the meeting's own time zone (named), and for how long;
+    ``starts_at_utc`` is the start (``utc_instant``), for surfaces that also show it in each
+    reader's own zone.
+    """
 
     locale: str
     title: str
@@ -155,7 +167,20 @@ class ReminderMessage:
     rsvp_summary: str
     late_note: str
     actions: tuple[Action, ...]
+    starts_at_utc: str = ""
     kind: Literal["reminder"] = "reminder"
+
+
+def utc_instant(moment: datetime) -> str:
+    """A moment as RFC 3339 in UTC, to the second: ``2026-12-05T08:43:00Z``.
+
+    Exactly the form Adaptive Cards' ``{{DATE(…)}}`` / ``{{TIME(…)}}`` accept (no fraction) and any
+    ISO 8601 reader parses. A moment without a zone is UTC (as the database gives them, and as
+    ``core.i18n.format_datetime`` reads them).
+    """
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 Message = (ThanksMessage | LeaderboardMessage | ValuesMessage | HelpMessage | ErrorMessage | NoticeMessage

@@ -256,6 +256,27 @@ class Address(Model):
         unique_together = (("workspace", "key"),)
 
 
+class Welcome(Model):
+    """A conversation Kizuna has said hello in since it was last installed there.
+
+    A platform may announce one install with several events (Teams sends a ``conversationUpdate``
+    and an ``installationUpdate``); the row makes the welcome happen once, whichever comes first
+    and in whichever process. Uninstalling removes it, so a later install welcomes again.
+    """
+
+    id = fields.IntField(primary_key=True)
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name="welcomes", on_delete=fields.CASCADE
+    )
+    workspace_id: int
+    conversation = fields.CharField(max_length=255)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "welcome"
+        unique_together = (("workspace", "conversation"),)
+
+
 class Delivery(Model):
     """The outbox: a message Kizuna sends on its own, written before it is sent."""
 

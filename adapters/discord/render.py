@@ -8,6 +8,7 @@ through ``limits.fit_message`` last.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -42,6 +43,21 @@ def mention(person: Person) -> str:
     if _SNOWFLAKE.match(person.platform_user_id):
         return f"<@{person.platform_user_id}>"
     return escape(person.name)
+
+
+def _instant(utc: str) -> datetime | None:
+    """An RFC 3339 instant of a neutral message (``2026-12-05T08:43:00Z``), or None if there is none."""
+    try:
+        moment = datetime.fromisoformat(utc) if utc else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
+
+
+def reader_time(utc: str) -> str | None:
+    """``<t:UNIX:F>``: Discord writes the moment in the reader's own time zone and language."""
+    moment = _instant(utc)
+    return f"<t:{int(moment.timestamp())}:F>" if moment is not None else None
 
 
 def allowed_mentions(user_ids: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
@@ -121,6 +137,9 @@ def _render(message: Message) -> dict[str, Any]:
         return {"content": content, "allowed_mentions": allowed_mentions()}
     if isinstance(message, ReminderMessage):
         lines = [escape(message.starts_at_text)]
+        yours = reader_time(message.starts_at_utc)
+        if yours:  # the start in the reader's own zone first, then the meeting's own (named) zone
+            lines.insert(0, f"🕒 {translate(message.locale, 'time.yours', time=yours)}")
         if message.late_note:
             lines.append(f"*{escape(message.late_note)}*")
         if message.place:
@@ -143,13 +162,18 @@ def _thanks(message: ThanksMessage) -> dict[str, Any]:
         fields.append({"name": translate(message.locale, "thanks.values"),
                        "value": "  ".join(f"{v.emoji} {escape(v.name)}".strip() for v in message.values),
                        "inline": False})
-    embed = {
+    embed: dict[str, Any] = {
         "title": f"🎉 {message.title}",
         "description": escape(message.message),
         "fields": fields,
         "footer": {"text": f"👏 {message.clap_text} · {message.sent_at}"},
         "color": KIZUNA_COLOR,
     }
+    sent = _instant(message.sent_at_utc)
+    if sent is not None:
+        # Discord shows the embed's timestamp next to the footer, in each reader's own zone.
+        embed["footer"] = {"text": f"👏 {message.clap_text}"}
+        embed["timestamp"] = sent.isoformat()
     labels: dict[str, str] = {action.kind: f"{action.label} · {message.clap_count}"
               for action in message.actions if action.kind == "clap"}
     recipients = [p.platform_user_id for p in message.recipients]

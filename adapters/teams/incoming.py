@@ -44,8 +44,14 @@ class Mention:
         return Person(self.id, self.name, is_bot=self.is_bot)
 
 
-def event_key(conversation_id: str, activity_id: str | None, prefix: str) -> str:
-    """The activity id, scoped to its conversation (Teams message ids are only unique per conversation)."""
+def event_key(conversation_id: str, activity_id: str | None, prefix: str) -> str | None:
+    """The activity id, scoped to its conversation (Teams message ids are only unique per conversation).
+
+    None for an activity without an id: nothing tells a redelivery of it from a new one, so each
+    is taken as new (a key shared by every id-less activity would drop all but the first).
+    """
+    if activity_id is None or not str(activity_id).strip():
+        return None
     digest = hashlib.sha256(conversation_id.encode()).hexdigest()[:16]
     return f"teams:{prefix}:{digest}:{activity_id}"[:255]
 
@@ -73,8 +79,8 @@ class Incoming:
     here: tuple[AddressWrite, ...] = field(default=())
     reply_to_id: str | None = None
 
-    def key(self, prefix: str) -> str:
-        """This activity's idempotency key for ``prefix`` (``msg``, ``ext``, ``dialog``)."""
+    def key(self, prefix: str) -> str | None:
+        """This activity's idempotency key for ``prefix`` (``msg``, ``ext``, ``dialog``); None without an id."""
         return event_key(self.conversation, self.activity_id, prefix)
 
     @property

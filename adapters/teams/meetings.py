@@ -29,7 +29,7 @@ from adapters.teams.render import (
     task_fetch_button,
 )
 from core.app.commands import MeetingFields
-from core.i18n import translate
+from core.i18n import format_duration, format_durations, translate
 from core.meetings import errors
 from core.meetings.recurrence import RecurrenceError, format_offset, parse_offsets
 from core.meetings.service import MeetingView
@@ -187,6 +187,15 @@ def _choice(title: str, value: str) -> dict[str, str]:
     return {"title": title, "value": value}
 
 
+def _offset_text(offset: str, locale: str) -> str:
+    """A reminder offset the dialog does not list, in words: ``2d`` → ``2 days`` / ``2日``."""
+    try:
+        minutes = parse_offsets(offset)
+    except (RecurrenceError, ValueError, TypeError):
+        return offset
+    return format_durations(minutes, locale) or offset
+
+
 def meeting_form(locale: str, departments: Sequence[str], timezone: str, *,
                  submission: MeetingSubmission | None = None, error: str | None = None,
                  meeting_id: int | None = None) -> dict[str, Any]:
@@ -230,13 +239,14 @@ def meeting_form(locale: str, departments: Sequence[str], timezone: str, *,
         durations = sorted([*durations, sub.duration], key=int)
     body.append({"type": "Input.ChoiceSet", "id": "duration", "label": t("duration"), "style": "compact",
                  "value": sub.duration if sub.duration in durations else "60",
-                 "choices": [_choice(translate(lang, "teams.meeting.minutes", minutes=d), d) for d in durations]})
+                 "choices": [_choice(format_duration(int(d), lang), d) for d in durations]})
     extra = [r for r in _list(sub.remind) if r not in REMINDERS] if editing else []
     chosen = [r for r in _list(sub.remind) if r in REMINDERS or r in extra]
     body.append({"type": "Input.ChoiceSet", "id": "remind", "label": t("remind"), "isMultiSelect": True,
                  "style": "expanded", **({"value": ",".join(chosen)} if chosen else {}),
                  "choices": [_choice(translate(lang, f"teams.meeting.before.{r}"), r) for r in REMINDERS]
-                 + [_choice(translate(lang, "teams.meeting.before.other", offset=r), r) for r in extra]})
+                 + [_choice(translate(lang, "teams.meeting.before.other", offset=_offset_text(r, lang)), r)
+                    for r in extra]})
     if departments:
         body.append({"type": "Input.ChoiceSet", "id": "departments", "label": t("departments"),
                      "isMultiSelect": True, "style": "compact",

@@ -4,8 +4,9 @@ How user text stays text. Adaptive Card ``TextBlock`` renders a markdown subset 
 text a person wrote (messages, display names, value names, department names, anything an error
 quotes back) goes into a ``RichTextBlock`` of ``TextRun`` s, which the schema defines as plain
 text without markdown: ``**x**`` stays ``**x**``. ``TextBlock`` is used only for our own catalog
-text and for the recipients line, whose ``<at>…</at>`` tags must be in a TextBlock for Teams to
-turn them into mentions (the names inside are cleaned of ``<`` and ``>``). An ``<at>`` typed by a
+text, for the recipients line, whose ``<at>…</at>`` tags must be in a TextBlock for Teams to
+turn them into mentions (the names inside are cleaned of ``<`` and ``>``), and for moments, whose
+``{{DATE(…)}}`` / ``{{TIME(…)}}`` only a TextBlock writes in the reader's zone. An ``<at>`` typed by a
 user is broken with an invisible WORD JOINER so Teams can never turn it into a mention. Cards are
 sent expanded, so ``${…}`` has no templating meaning; JSON in a message is just a string value.
 """
@@ -53,6 +54,11 @@ _AT_TAG = re.compile(r"<(\s*/?\s*at\b)", re.IGNORECASE)
 _WORD_JOINER = "\u2060"
 
 
+# What Adaptive Cards' date functions accept (the renderers' own pattern): RFC 3339 to the second, Z or
+# an offset. Anything else is shown to the reader as the raw ``{{…}}`` text, so nothing else is sent.
+_FUNCTION_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})")
+
+
 class CardTooLarge(ValueError):
     """A card would exceed ``MAX_CARD_BYTES``."""
 
@@ -75,6 +81,15 @@ def rich(*runs: dict[str, Any], **props: Any) -> dict[str, Any]:
 def label(text: str, **props: Any) -> dict[str, Any]:
     """A TextBlock for Kizuna's own (catalog) text."""
     return {"type": "TextBlock", "text": text, "wrap": True, **props}
+
+
+def reader_time(instant: str) -> str | None:
+    """``{{DATE(…, SHORT)}} {{TIME(…)}}``: Teams writes the moment in the reader's own time zone and
+    language (e.g. ``Sat, Dec 5, 2026 5:43 PM`` / ``2026年12月5日(土) 17:43``). Only a ``TextBlock``
+    formats these. None for an instant the functions would not read (say it as text instead)."""
+    if not _FUNCTION_INSTANT.fullmatch(instant):
+        return None
+    return f"{{{{DATE({instant}, SHORT)}}}} {{{{TIME({instant})}}}}"
 
 
 def _mention_name(name: str) -> str:
@@ -145,8 +160,9 @@ def thanks_card(message: ThanksMessage) -> dict[str, Any]:
             badges.append(run(("  " if i else "") + f"{value.emoji} {value.name}".strip(), weight="Bolder",
                               color="Accent"))
         body.append(rich(*badges, spacing="Small"))
-    body.append(label(f"👏 {message.clap_text} · {message.sent_at}", isSubtle=True, size="Small",
-                      spacing="Small"))
+    # When it was sent, in each reader's own zone; the fallback text names the workspace's zone.
+    sent_at = reader_time(message.sent_at_utc) or message.sent_at
+    body.append(label(f"👏 {message.clap_text} · {sent_at}", isSubtle=True, size="Small", spacing="Small"))
     actions = [execute_action(a, lang) for a in message.actions]
     refresh = None
     if any(a.kind == "clap" for a in message.actions):
@@ -230,10 +246,14 @@ def reminder_card(message: ReminderMessage, *, your_answer: str | None = None) -
     ``your_answer`` marks the answer of the person the card is rendered for (their own view).
     """
     lang = message.locale
-    body: list[dict[str, Any]] = [
-        rich(run("📅 "), run(message.title, weight="Bolder", size="Medium")),
-        rich(run(message.starts_at_text), spacing="Small"),
-    ]
+    body: list[dict[str, Any]] = [rich(run("📅 "), run(message.title, weight="Bolder", size="Medium"))]
+    yours = reader_time(message.starts_at_utc)
+    if yours:
+        # The start in the reader's own zone, then the meeting's own time in its own (named) zone.
+        body.append(label(f"🕒 {translate(lang, 'time.yours', time=yours)}", weight="Bolder", spacing="Small"))
+        body.append(rich(run(message.starts_at_text, isSubtle=True), spacing="None"))
+    else:
+        body.append(rich(run(message.starts_at_text), spacing="Small"))
     if message.late_note:
         body.append(rich(run(message.late_note, color="Warning")))
     if message.place:

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from cards.build import error_message, help_message, leaderboard_message, recipient_notification, thanks_message
+from cards.meetings import reminder_message
 from cards.model import message_from_dict, message_to_dict
 from cards.text import render_text
+from core.app.outcomes import ReminderShown
 from core.errors import MessageTooLong
+from core.meetings.recurrence import Occurrence, Repeat
+from core.meetings.service import MeetingView, RsvpSummary
 from core.services.stats import Direction, Leaderboard, LeaderboardEntry, Period
 from core.views import MemberRef, ThanksView, ValueRef
 
@@ -30,6 +35,19 @@ BOARD = Leaderboard(Period.MONTH, Direction.RECEIVED, None, date(2026, 11, 1), (
 ))
 
 
+STARTS = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)  # 10:00 in Tokyo
+MEETING = MeetingView(
+    id=3, workspace_id=1, title="Sales × Eng sync", agenda="What each team shipped", departments=("Sales", "営業"),
+    start_local="2026-12-07T10:00", timezone="Asia/Tokyo", rrule="", repeat=Repeat.NONE, until_local=None,
+    duration_minutes=90, place="Room 3", channel="general", reminder_offsets=(1440, 15), organiser=None,
+    status="active", next_occurrence=Occurrence("2026-12-07T10:00", STARTS, STARTS + timedelta(minutes=90)),
+    next_reminder_at=None, skipped=(), external_event_id=None,
+)
+REMINDER = ReminderShown(MEETING, MEETING.next_occurrence, RsvpSummary(3, "2026-12-07T10:00", (
+    MemberRef(2, "bob", "Bob"),), (), ()), over=False)
+NAMES = ["thanks", "notification", "leaderboard", "help", "error", "reminder"]
+
+
 def messages(locale: str):
     return {
         "thanks": thanks_message(VIEW, locale, "Asia/Tokyo"),
@@ -37,19 +55,32 @@ def messages(locale: str):
         "leaderboard": leaderboard_message(BOARD, locale),
         "help": help_message("teams", locale),
         "error": error_message(MessageTooLong(max=500, length=612), locale),
+        "reminder": reminder_message(REMINDER, locale),
     }
 
 
-@pytest.mark.parametrize("locale", ["ja", "en"])
-@pytest.mark.parametrize("name", ["thanks", "notification", "leaderboard", "help", "error"])
-def test_message_matches_golden_file(name, locale):
-    message = messages(locale)[name]
-    data = json.loads(json.dumps({"message": message_to_dict(message), "text": render_text(message).splitlines()}))
-    path = GOLDEN / f"{name}.{locale}.json"
+def matches_golden(path: Path, data: object) -> None:
     if os.environ.get("KIZUNA_UPDATE_GOLDEN"):
         path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     assert json.loads(path.read_text(encoding="utf-8")) == data
+
+
+@pytest.mark.parametrize("locale", ["ja", "en"])
+@pytest.mark.parametrize("name", NAMES)
+def test_message_matches_golden_file(name, locale):
+    message = messages(locale)[name]
+    data = json.loads(json.dumps({"message": message_to_dict(message), "text": render_text(message).splitlines()}))
+    matches_golden(GOLDEN / f"{name}.{locale}.json", data)
     assert message_from_dict(message_to_dict(message)) == message
+
+
+def test_a_sent_message_still_reads_without_the_moments_added_later():
+    # A message written before ``sent_at_utc`` / ``starts_at_utc`` existed reads back with them empty.
+    for name in ("thanks", "reminder"):
+        data = message_to_dict(messages("en")[name])
+        data.pop("sent_at_utc" if name == "thanks" else "starts_at_utc")
+        assert message_from_dict(data) == replace(messages("en")[name], **{
+            ("sent_at_utc" if name == "thanks" else "starts_at_utc"): ""})
 
 
 def test_user_text_is_carried_as_is():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from adapters.console import ConsoleSession
 from cards.text import render_text
+from core.i18n import format_datetime
 from core.models import Clap, Thanks
 
 
@@ -14,6 +15,9 @@ async def test_thanks_clap_and_unclap_in_both_languages(db):
     posted = render_text(await alice.handle("thanks @bob for the demo #teamwork"))
     number = (await Thanks.get()).id
     assert f"#{number}" in posted and "0 claps" in posted
+    # A terminal shows the workspace's time, and says which zone that is.
+    sent = format_datetime((await Thanks.get()).created_at, "en", "Asia/Tokyo")
+    assert f"0 claps · {sent} (Asia/Tokyo) · #{number}" in posted
     assert "1 clap" in render_text(await carol.handle(f"clap {number}"))
     assert "already clapped" in render_text(await carol.handle(f"clap #{number}"))
     assert "拍手はできません" in render_text(await bob.handle(f"拍手 {number}"))

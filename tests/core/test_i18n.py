@@ -39,10 +39,11 @@ def test_catalogs_have_the_same_ids_and_placeholders():
 def test_a_message_that_counts_has_plural_forms_in_both_catalogs():
     en, ja = catalog("en"), catalog("ja")
     counting = {key for key in en if len(en[key]) > 1}
-    assert {"leaderboard.count", "thanks.claps", "error.daily_limit", "duration.minutes"} <= counting
+    assert {"leaderboard.count", "thanks.claps", "error.daily_limit", "duration.minutes",
+            "departments.line"} <= counting
     for key in counting:
         assert len(en[key]) == 2 and len(ja[key]) == 1, key  # English: one/other; Japanese: one form
-        assert translate("ja", key, count=1, limit=1)
+        assert translate("ja", key, count=1, limit=1, name="x")
 
 
 def test_every_message_id_used_in_code_exists():

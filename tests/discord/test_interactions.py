@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import pytest
 
@@ -152,9 +153,11 @@ async def test_thanks_with_every_option_posts_a_public_embed(discord: Discord):
     assert embed["description"] == "great release notes"
     assert embed["fields"][0]["value"] == f"<@{BOB}>, <@{CAROL}>, <@{DAVE}>"
     assert embed["fields"][1]["value"] == "🙌 Teamwork"
-    assert "0 claps" in embed["footer"]["text"]
     assert data["allowed_mentions"] == {"parse": [], "users": [BOB, CAROL, DAVE]}
     thanks = await Thanks.get()
+    # When: the embed's timestamp, which Discord shows by the footer in each reader's own zone.
+    assert embed["footer"]["text"] == "👏 0 claps"
+    assert embed["timestamp"] == thanks.created_at.astimezone(UTC).replace(microsecond=0).isoformat()
     assert clap_id(answer) == f"kizuna:clap:thanks_id={thanks.id}:en"
     assert thanks.idempotency_key == f"discord:{payload['id']}"
     assert thanks.channel_ref == CHANNEL

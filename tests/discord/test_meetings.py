@@ -8,7 +8,7 @@ from typing import Any
 
 from adapters.discord import wire
 from adapters.discord.meetings import discord_recurrence, reminder_payload
-from adapters.discord.render import decode_action
+from adapters.discord.render import decode_action, escape
 from adapters.discord.validate import check_message, check_response
 from cards.meetings import reminder_message
 from cards.model import ReminderMessage
@@ -103,6 +103,10 @@ async def test_rsvp_buttons_record_the_answer_and_update_the_reminder(discord: D
     message = await reminder_card(workspace, view.id, key, "en", late=True, now=now)
     posted = reminder_payload(message, link=f"https://discord.com/events/{GUILD}/{view.external_event_id}")
     assert check_message(posted) == []
+    # When: in the reader's own zone (Discord writes <t:…:F> for each reader), then the meeting's own.
+    start = int(datetime(2030, 12, 2, 1, tzinfo=UTC).timestamp())  # 10:00 in Tokyo
+    assert posted["embeds"][0]["description"].splitlines()[:2] == [
+        f"🕒 <t:{start}:F> (your time zone)", escape("Mon, Dec 2, 2030 10:00 AM (1 hour, Asia/Tokyo)")]
     going = next(b for b in buttons(posted) if b.get("label") == "Going")
     assert [b.get("style") for b in buttons(posted)][-1] == wire.BUTTON_LINK
     answer = await discord.send(discord.click(going["custom_id"], message={"id": "42", **posted}, user=BOB))

@@ -1,7 +1,8 @@
-"""Reading Adaptive Cards in tests: their texts and inputs, and a retry policy that never sleeps."""
+"""Reading Adaptive Cards in tests: their texts, inputs and date functions, and a retry policy that never sleeps."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +28,20 @@ def texts(node: Any) -> list[str]:
 def body_texts(card: dict[str, Any]) -> list[str]:
     """Every text in a card's body."""
     return texts(card["body"])
+
+
+# What Adaptive Cards renderers format (their own patterns, adaptivecards text-formatters): anything
+# else that starts like a date function is shown to the reader as raw ``{{…}}`` text.
+DATE_FUNCTION = re.compile(r"\{\{(?:DATE|TIME)\(")
+FORMATTED_DATE_FUNCTION = re.compile(
+    r"\{\{DATE\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[-+]\d{2}:\d{2})(?:, ?(?:COMPACT|LONG|SHORT))?\)\}\}"
+    r"|\{\{TIME\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[-+]\d{2}:\d{2})\)\}\}")
+
+
+def date_functions(card: dict[str, Any]) -> list[str]:
+    """Every ``{{DATE(…)}}`` / ``{{TIME(…)}}`` of a card's TextBlocks, in order."""
+    return [m for n in nodes(card.get("body", [])) if n.get("type") == "TextBlock"
+            for m in FORMATTED_DATE_FUNCTION.findall(n["text"])]
 
 
 def inputs(card: dict[str, Any]) -> dict[str, dict[str, Any]]:

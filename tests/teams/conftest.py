@@ -6,6 +6,7 @@ import copy
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from adapters.teams.botframework.testing import ALICE, BOB, CAROL, FakeBotConnec
 from adapters.teams.render import MAX_CARD_BYTES, card_size
 from core.config import Settings
 from kizuna.server import build_app
-from tests.teams.cards import no_sleep_policy, nodes
+from tests.teams.cards import DATE_FUNCTION, FORMATTED_DATE_FUNCTION, no_sleep_policy, nodes
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 
@@ -44,7 +45,8 @@ def card_validator() -> jsonschema.Draft6Validator:
 
 @pytest.fixture
 def check_card(card_validator: jsonschema.Draft6Validator) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """Validate a card against the Adaptive Card 1.5 schema (Teams extensions removed) and the 80 KB cap."""
+    """Validate a card against the Adaptive Card 1.5 schema (Teams extensions removed) and the 80 KB cap;
+    every date function in a TextBlock is one Teams formats (a valid moment, the exact syntax)."""
 
     def check(card: dict[str, Any]) -> dict[str, Any]:
         assert card["version"] == "1.5"
@@ -57,6 +59,12 @@ def check_card(card_validator: jsonschema.Draft6Validator) -> Callable[[dict[str
             assert entity["type"] == "mention"
             assert json.dumps(entity["text"], ensure_ascii=False)[1:-1] in text
         for element in nodes(card["body"]):
+            if element.get("type") == "TextBlock":
+                started = DATE_FUNCTION.findall(element["text"])
+                formatted = FORMATTED_DATE_FUNCTION.findall(element["text"])
+                assert len(started) == len(formatted), f"a date function Teams would show raw: {element['text']}"
+                for function in formatted:  # a real moment, not just digits in the right places
+                    datetime.fromisoformat(function.split("(", 1)[1].split(")", 1)[0].split(",", 1)[0])
             if element.get("type") == "Input.ChoiceSet" and "choices.data" in element:
                 assert element["choices.data"] == {"type": "Data.Query", "dataset": "graph.microsoft.com/users"}
         return card

@@ -74,7 +74,12 @@ async def test_an_admin_lists_departments(teams, connector, check_card):
     await alice_is_admin(client, connector)
     await say(client, connector, check_card, ALICE, f"department {BOB.tag} Sales", [BOB])
     listed = await say(client, connector, check_card, CAROL, "departments list")
-    assert any("Sales" in x and "1" in x for x in listed), listed
+    assert "Sales: 1 member" in "\n".join(listed), listed
+    await say(client, connector, check_card, ALICE, f"department {CAROL.tag} Sales", [CAROL])
+    listed = await say(client, connector, check_card, CAROL, "departments list")
+    assert "Sales: 2 members" in "\n".join(listed), listed
+    listed = await say(client, connector, check_card, CAROL, "部署 一覧", locale="ja-JP")
+    assert "Sales: 2人" in "\n".join(listed), listed
 
 
 @pytest.mark.skipif(not hasattr(admins, "grant_admin"), reason="the admin services are not merged yet")

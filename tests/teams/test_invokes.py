@@ -204,6 +204,17 @@ async def test_submitting_the_dialog_posts_the_thanks_card(teams, connector, che
     assert (await Address.get(key="aad:aad-dave")).payload == {"id": "29:dave", "name": "Dave"}
 
 
+async def test_dialog_submits_without_an_id_are_each_a_new_thanks(teams, connector, check_card):
+    client, _ = teams
+    for n in range(2):
+        activity = submit(connector, {"recipients": "aad-bob", "message": f"Thanks {n}"})
+        del activity["id"]
+        response = await client.post("/api/messages", json=activity)
+        assert await response.json() == {}
+    assert await Thanks.all().order_by("id").values_list("message", flat=True) == ["Thanks 0", "Thanks 1"]
+    assert len(connector.wait_for(2)) == 2
+
+
 async def test_dialog_errors_are_shown_in_the_dialog(teams, connector, check_card):
     client, _ = teams
     cases = [

@@ -29,7 +29,7 @@ from core.services.members import ensure_department
 from kizuna.cli import main
 from kizuna.cli_meetings import run_due_and_deliver
 from kizuna.server import build_app
-from tests.teams.cards import inputs, texts
+from tests.teams.cards import date_functions, inputs, texts
 
 CHANNEL = "19:channel@thread.tacv2"
 # 2030-12-02 10:00 in Tokyo is 01:00 UTC; the "1 day before" reminder is due at 2030-12-01T01:00Z.
@@ -325,7 +325,11 @@ async def test_what_the_dialog_cannot_express_is_offered_and_kept(teams, connect
     fields = inputs(check_card(answer["task"]["value"]["card"]["content"]))
     assert fields["repeat"]["value"] == "custom" and fields["duration"]["value"] == "50"
     assert fields["remind"]["value"] == "2d,45m"
-    assert {"2d before", "45m before"} <= {c["title"] for c in fields["remind"]["choices"]}
+    # In words, with the right plural: what the meeting has is offered as the listed choices are.
+    assert {"2 days before", "45 minutes before"} <= {c["title"] for c in fields["remind"]["choices"]}
+    assert [c["title"] for c in fields["duration"]["choices"]] == [
+        "15 minutes", "30 minutes", "45 minutes", "50 minutes", "1 hour", "1 hour 30 minutes", "2 hours",
+        "3 hours"]
     # Saved as shown, only the title changed: the rule, length and reminders stay.
     values = {key: field.get("value", "") for key, field in fields.items()}
     answer = await (await client.post("/api/messages", json=task_submit(connector, {
@@ -334,6 +338,21 @@ async def test_what_the_dialog_cannot_express_is_offered_and_kept(teams, connect
     meeting = await Meeting.get()
     assert (meeting.title, meeting.rrule, meeting.duration_minutes, meeting.reminder_offsets) == (
         "Stand-up", view.rrule, 50, [2880, 45])
+
+
+async def test_a_one_minute_meeting_is_offered_as_one_minute_in_both_languages(teams, connector, check_card):
+    client, _ = teams
+    await client.post("/api/messages", json=t.message(connector.url, ALICE, "help"))
+    workspace = await Workspace.get(platform="teams")
+    alice = await Member.get(platform_user_id=ALICE.id)
+    view = await service.create_meeting(workspace, alice, title="Check-in", start="2030-12-02 09:00",
+                                        channel=CHANNEL, timezone="Asia/Tokyo", duration_minutes=1, remind="1m")
+    for locale, length, before in (("en-US", "1 minute", "1 minute before"), ("ja-JP", "1分", "1分前")):
+        answer = await open_edit_dialog(client, connector, view.id, locale=locale)
+        fields = inputs(check_card(answer["task"]["value"]["card"]["content"]))
+        assert fields["duration"]["value"] == "1"
+        assert fields["duration"]["choices"][0] == {"title": length, "value": "1"}
+        assert {"title": before, "value": "1m"} in fields["remind"]["choices"]
 
 
 # ---- text commands -------------------------------------------------------------------------------
@@ -432,6 +451,12 @@ async def test_the_reminder_card_has_rsvp_buttons_counts_and_who_is_coming(teams
     assert who["type"] == "Action.Submit" and who["data"]["kizuna"] == "rsvp_details"
     assert card["refresh"]["action"]["verb"] == "meeting_refresh"
     assert any("Going 0 · Maybe 0 · Can't go 0" in x for x in texts(card))
+    # When: in the reader's own zone (Teams formats it), then in the meeting's own zone, named.
+    start = "2030-12-02T01:00:00Z"  # 10:00 in Tokyo
+    assert date_functions(card) == [f"{{{{DATE({start}, SHORT)}}}}", f"{{{{TIME({start})}}}}"]
+    assert f"🕒 {{{{DATE({start}, SHORT)}}}} {{{{TIME({start})}}}} (your time zone)" in texts(card)
+    assert "Mon, Dec 2, 2030 10:00 AM (1 hour, Asia/Tokyo)" in texts(card)
+    assert "Mon, Dec 2, 2030 10:00 AM (1 hour, Asia/Tokyo)" in card["fallbackText"]
 
     # After the meeting, the card offers "Thank someone from this meeting" (opens the thanks dialog).
     after = datetime(2030, 12, 2, 2, 30, tzinfo=UTC)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import UTC
+
+import pytest
 
 from adapters.teams.botframework import testing as t
 from adapters.teams.botframework.adapter import TeamsAdapter
 from adapters.teams.botframework.testing import ALICE, BOB, CAROL, User
+from core.i18n import format_datetime
 from core.models import Address, Delivery, Department, Member, Thanks, Value, Workspace
 from tests.teams.cards import body_texts as texts
+from tests.teams.cards import date_functions
 
 DAVE = User("29:dave", "Dave", "aad-dave")
 
@@ -75,6 +80,19 @@ async def test_a_later_mention_stays_in_the_message_as_a_name(teams, connector):
     assert thanks.message == "for helping Carol today"
 
 
+async def test_the_thanks_card_says_when_in_each_readers_own_zone(teams, connector, check_card):
+    client, _ = teams
+    await post(client, t.message(connector.url, ALICE, f"thanks {BOB.tag} for the demo", [BOB]))
+    card = check_card(connector.activities()[0].card())
+    sent = (await Thanks.get()).created_at.astimezone(UTC)
+    instant = sent.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Teams writes DATE/TIME in the reader's zone and language; the workspace's zone is not assumed.
+    assert date_functions(card) == [f"{{{{DATE({instant}, SHORT)}}}}", f"{{{{TIME({instant})}}}}"]
+    assert f"👏 0 claps · {{{{DATE({instant}, SHORT)}}}} {{{{TIME({instant})}}}}" in texts(card)
+    # Where cards do not render, the text names the zone it speaks of (the workspace's, Tokyo).
+    assert f"{format_datetime(sent, 'en', 'Asia/Tokyo')} (Asia/Tokyo)" in card["fallbackText"]
+
+
 async def test_the_same_activity_twice_makes_one_thanks_and_one_card(teams, connector):
     client, _ = teams
     activity = t.message(connector.url, ALICE, f"thanks {BOB.tag} for the demo", [BOB])
@@ -86,6 +104,27 @@ async def test_the_same_activity_twice_makes_one_thanks_and_one_card(teams, conn
     other = dict(activity, conversation={**activity["conversation"], "id": "19:other@thread.tacv2"})
     await post(client, other)
     assert await Thanks.all().count() == 2
+
+
+@pytest.mark.parametrize("missing", [None, "", "  ", "absent"])
+async def test_messages_without_an_id_are_each_a_new_thanks(teams, connector, check_card, missing):
+    # "No id" is no id: it must not become a key every later id-less message shares.
+    client, _ = teams
+    for n in range(3):
+        activity = t.message(connector.url, ALICE, f"thanks {BOB.tag} for fix {n}", [BOB])
+        if missing == "absent":
+            del activity["id"]
+        else:
+            activity["id"] = missing
+        await post(client, activity)
+    thanks = await Thanks.all().order_by("id")
+    assert [x.message for x in thanks] == ["for fix 0", "for fix 1", "for fix 2"]
+    assert [x.idempotency_key for x in thanks] == [None, None, None]
+    replies = connector.activities()
+    assert len(replies) == 3
+    for reply in replies:  # not a reply to any message: a new one in the conversation
+        assert reply.path == "/v3/conversations/19%3Achannel%40thread.tacv2/activities"
+        check_card(reply.card())
 
 
 async def test_thanking_yourself_is_answered_politely_and_nothing_is_stored(teams, connector, check_card):

@@ -19,7 +19,7 @@ from botbuilder.schema import (
 )
 from msrest.serialization import Deserializer, Model
 
-from adapters.teams.incoming import BOT_ID_PREFIX, MAX_ID_LENGTH, PLATFORM, Incoming, Mention, event_key
+from adapters.teams.incoming import BOT_ID_PREFIX, MAX_ID_LENGTH, PLATFORM, Incoming, Mention
 from core.services.addresses import AddressWrite, channel_key, member_key
 from core.services.members import Person
 
@@ -141,11 +141,6 @@ def aad_object_id(activity: Activity) -> str | None:
     sender = activity.from_property
     value = getattr(sender, "aad_object_id", None) if sender is not None else None
     return str(value) if value else None
-
-
-def idempotency_key(activity: Activity, prefix: str) -> str:
-    """The activity id, scoped to its conversation (Teams message ids are only unique per conversation)."""
-    return event_key(activity.conversation.id if activity.conversation else "", activity.id, prefix)
 
 
 def mentions(activity: Activity) -> list[Mention]:

@@ -440,6 +440,8 @@ def parse_activity(body: Any) -> tuple[Activity | None, str]:
         value = holder.get(key) if isinstance(holder, dict) else None
         if value is not None and len(str(value)) > act.MAX_ID_LENGTH:
             return None, f"the activity's {name} is too long to be a Teams id"
+    if isinstance(body.get("id"), str) and not body["id"].strip():
+        body = {k: v for k, v in body.items() if k != "id"}  # a blank id is no id (nothing to reply to)
     try:
         activity = act.read_activity(body)
     except Exception:  # msrest raises its own DeserializationError, or anything else on odd input

@@ -20,7 +20,7 @@ from adapters.teams import invokes
 from adapters.teams.botframework import activity as act
 from adapters.teams.botframework.sdk import call_with_retries, error_detail, status_of
 from adapters.teams.host import TeamsHost
-from adapters.teams.incoming import Incoming
+from adapters.teams.incoming import PLATFORM, Incoming
 from adapters.teams.invokes import InvokeTurn
 from adapters.teams.people import People
 from adapters.teams.render import render_card
@@ -29,7 +29,7 @@ from cards.build import notice_message
 from cards.model import ErrorMessage
 from core import outage
 from core.i18n import resolve_locale, translate
-from core.services.installs import grant_installer_admin
+from core.services.installs import forget_welcome, record_install
 from core.services.members import Person
 
 log = logging.getLogger("kizuna.teams")
@@ -86,29 +86,55 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
         bot_id = activity.recipient.id if activity.recipient else None
+        if not bot_id or activity.from_property is None:
+            return
         added = [m for m in (activity.members_added or []) if m is not None and m.id]  # untrusted: [null] happens
-        if bot_id and any(m.id == bot_id for m in added) and activity.from_property is not None:
+        removed = [m for m in (activity.members_removed or []) if m is not None and m.id]
+        if any(m.id == bot_id for m in added):
             await self._installed(turn_context)
+        elif any(m.id == bot_id for m in removed):
+            await self._removed(turn_context)
 
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
-        await self._installed(turn_context)
+        if turn_context.activity.action == "add":  # not "add-upgrade": a new version is no new install
+            await self._installed(turn_context)
+
+    async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
+        if turn_context.activity.action == "remove":  # not "remove-upgrade": the app stays
+            await self._removed(turn_context)
 
     async def _installed(self, turn_context: TurnContext) -> None:
-        """The bot was added: whoever added it is the first admin of a new workspace; say hello."""
+        """The bot was added: whoever added it is the first admin of a new workspace; say hello, once.
+
+        Teams announces an install twice (``conversationUpdate`` and ``installationUpdate``), in
+        either order: the first to claim the conversation's welcome posts it.
+        """
         incoming = act.read_incoming(turn_context.activity)
         if incoming is None:
             return
         caller = await self.people.caller(incoming, fresh=True)
         try:
             # Teams always names the installer's Entra id; without it we cannot trust "who installed".
-            granted = bool(incoming.aad) and await grant_installer_admin(caller.workspace, caller.member)
+            install = await record_install(caller.workspace, caller.member, incoming.channel,
+                                           may_grant=bool(incoming.aad))
         finally:
             self.people.forget(caller.workspace)
-        text_id = "teams.welcome.admin" if granted else "teams.welcome"
+        if not install.welcome:
+            return
+        text_id = "teams.welcome.admin" if install.granted_admin else "teams.welcome"
         try:
             await turn_context.send_activity(act.card_activity(render_card(notice_message(caller.locale, text_id))))
         except Exception as error:  # a welcome that cannot be posted is not worth failing the install
             log.warning("welcome message not sent: %s", error_detail(error))
+            if status_of(error) is not None:  # refused, so not posted: the install's other event may try
+                await forget_welcome(PLATFORM, caller.workspace.external_id, incoming.channel)
+
+    async def _removed(self, turn_context: TurnContext) -> None:
+        """The bot was removed: installing it again welcomes again."""
+        incoming = act.read_incoming(turn_context.activity)
+        if incoming is None:
+            return
+        await forget_welcome(PLATFORM, incoming.tenant, incoming.channel)
 
     # ---- invokes ------------------------------------------------------------------------------
 

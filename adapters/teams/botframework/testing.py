@@ -381,6 +381,23 @@ def installed(service_url: str, installer: User, **kwargs: Any) -> dict[str, Any
     return activity
 
 
+def installation_update(service_url: str, installer: User, action: str = "add", **kwargs: Any) -> dict[str, Any]:
+    """``installationUpdate`` (``add``, ``remove``, ``add-upgrade``, ``remove-upgrade``): Teams sends it
+    next to the ``conversationUpdate`` of an install or removal."""
+    activity = base_activity("installationUpdate", service_url, installer, **kwargs)
+    activity["action"] = action
+    activity["entities"] = [{"type": "clientInfo", "locale": activity["locale"], "country": "US"}]
+    return activity
+
+
+def uninstalled(service_url: str, remover: User, **kwargs: Any) -> dict[str, Any]:
+    """``conversationUpdate`` with the bot in ``membersRemoved`` (the app was removed from a team or chat)."""
+    activity = base_activity("conversationUpdate", service_url, remover, **kwargs)
+    activity["membersRemoved"] = [{"id": BOT_ID}]
+    activity["channelData"]["eventType"] = "teamMemberRemoved"
+    return activity
+
+
 def new_id() -> str:
     """A unique activity id."""
     return uuid.uuid4().hex
