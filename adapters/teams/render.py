@@ -73,6 +73,12 @@ def run(text: str, **style: Any) -> dict[str, Any]:
     return {"type": "TextRun", "text": plain(text), **style}
 
 
+def breakable(usage: str) -> str:
+    """A usage line may wrap after each ``|``: a long list of choices is one word to the renderer, and Teams cuts
+    off what does not fit the card's width (a zero-width space is an invisible break opportunity)."""
+    return usage.replace("|", "|\u200b")
+
+
 def rich(*runs: dict[str, Any], **props: Any) -> dict[str, Any]:
     """A RichTextBlock of TextRuns."""
     return {"type": "RichTextBlock", "inlines": list(runs), **props}
@@ -212,7 +218,7 @@ def help_card(message: HelpMessage) -> dict[str, Any]:
     """Commands and what they do."""
     body: list[dict[str, Any]] = [label(message.title, weight="Bolder", size="Medium"), label(message.intro)]
     for line in message.lines:
-        body.append(rich(run(line.command, fontType="Monospace", weight="Bolder"), spacing="Small"))
+        body.append(rich(run(breakable(line.command), fontType="Monospace", weight="Bolder"), spacing="Small"))
         body.append(rich(run(line.description), spacing="None"))
     return _card(message.locale, body, fallback_text=render_text(message))
 
