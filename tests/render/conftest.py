@@ -25,7 +25,7 @@ def _missing() -> str | None:
         import playwright  # noqa: F401
     except ImportError:
         return "Playwright for Python is not installed (pip install -e '.[dev]')"
-    if not CHROMIUM:
+    if not CHROMIUM or not Path(CHROMIUM).exists():
         return "Chromium is not installed (apt-get install chromium fonts-noto-cjk fonts-noto-color-emoji)"
     if not (HERE / "node_modules" / "adaptivecards" / "dist" / "adaptivecards.js").exists():
         return "the card renderer is not installed (cd tests/render && npm ci)"

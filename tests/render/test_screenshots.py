@@ -54,7 +54,8 @@ def test_teams_card_renders_cleanly(page, name, locale):
     page.goto((HERE / "teams.html").as_uri())
     problems = page.evaluate("card => renderCard(card)", render_card(message))
     assert problems == [], f"the Adaptive Cards renderer reported: {problems}"
-    _shoot(page, "#frame", f"teams-{name}.{locale}.png", docs=f"teams-{name}.{locale}.png" if name == "thanks" else None)
+    _shoot(page, "#frame", f"teams-{name}.{locale}.png",
+           docs=f"teams-{name}.{locale}.png" if name == "thanks" else None)
     shown = _visible_text(page, "#frame")
     for raw in RAW:
         assert raw not in shown, f"raw markup {raw!r} is visible in the {name} card:\n{shown}"
