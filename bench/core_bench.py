@@ -1,5 +1,5 @@
 """Core benchmark: give_thanks throughput (SQLite file in WAL, and PostgreSQL), and leaderboard /
-department-matrix latency over 1,000,000 thanks among 5,000 members in 30 departments.
+department-matrix / digest latency over 1,000,000 thanks among 5,000 members in 30 departments.
 
     make bench                      # everything
     .venv/bin/python -m bench core  # just this
@@ -25,6 +25,7 @@ from tortoise import Tortoise, connections
 
 from core import db
 from core.models import Department, Member, Workspace
+from core.services.digest import build_digest
 from core.services.members import ensure_member
 from core.services.stats import Direction, Period, department_matrix, leaderboard
 from core.services.thanks import give_thanks
@@ -75,8 +76,9 @@ def seed_sqlite(path: Path, workspace_id: int, member_ids: list[int], dept_of: d
             conn.executemany("INSERT INTO thanks (id, workspace_id, sender_id, message, created_at, local_day, "
                              "clap_count) VALUES (?, ?, ?, ?, ?, ?, 0)", batch_t)
             conn.executemany("INSERT INTO thanks_recipient (thanks_id, recipient_id, position, workspace_id, "
-                             "sender_id, created_at, sender_department_id, recipient_department_id) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", batch_r)
+                             "sender_id, created_at, sender_department_id, recipient_department_id, sender_name, "
+                             "recipient_name) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', '')", batch_r)
             batch_t, batch_r = [], []
     conn.execute("INSERT INTO department_flow (workspace_id, day, sender_department_id, recipient_department_id, "
                  "count) SELECT workspace_id, substr(created_at, 1, 10), sender_department_id, "
@@ -170,6 +172,8 @@ async def measure_statistics(title: str, sales: Department) -> None:
                 lambda: leaderboard(workspace, Period.MONTH, department=sales, now=NOW))
     for period in (Period.MONTH, Period.ALL):
         await timed(f"department matrix {period.value}", lambda p=period: department_matrix(workspace, p, now=NOW))
+    for period in (Period.WEEK, Period.MONTH):
+        await timed(f"digest {period.value}", lambda p=period: build_digest(workspace, p, now=NOW))
 
 
 async def timed(label: str, call, repeat: int = 15) -> None:  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
 from core import db
 from core.config import ConfigurationError, Settings
@@ -234,6 +235,24 @@ def cmd_stats_departments(settings: Settings, args: argparse.Namespace, out: Tex
     return run_with_database(settings, body)
 
 
+def cmd_digest_preview(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    from cards.digest import digest_text
+    from core.services.digest import build_digest
+    from core.services.stats import Period
+    from kizuna.cli_meetings import _parse_now
+
+    now = _parse_now(args.now)
+
+    async def body() -> int:
+        workspace = await find_workspace(args.workspace, args.platform)
+        moment = now.replace(tzinfo=ZoneInfo(workspace.timezone)) if now and now.tzinfo is None else now
+        digest = await build_digest(workspace, Period(args.period), now=moment)
+        print(digest_text(digest, args.locale or workspace.default_locale, workspace.timezone), file=out)
+        return 0
+
+    return run_with_database(settings, body)
+
+
 # ---- parser ------------------------------------------------------------------------------------
 
 
@@ -289,6 +308,15 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("file", metavar="FILE", help="a file written by `kizuna backup`")
     restore.add_argument("--locale", choices=["ja", "en"], default="en")
     restore.set_defaults(handler=cmd_restore)
+
+    digest = sub.add_parser("digest", help="the weekly or monthly recognition digest")
+    digest_sub = digest.add_subparsers(dest="digest_command", required=True)
+    preview = digest_sub.add_parser("preview", help="print the digest of the last complete week or month")
+    _workspace_options(preview)
+    preview.add_argument("--period", choices=["week", "month"], default="week")
+    preview.add_argument("--locale", choices=["ja", "en"], help="default: the workspace's language")
+    preview.add_argument("--now", help="as if it were this instant (ISO 8601; no zone: the workspace's zone)")
+    preview.set_defaults(handler=cmd_digest_preview)
 
     add_meeting_commands(sub)
     add_admin_commands(sub)

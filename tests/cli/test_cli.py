@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -293,3 +294,17 @@ def test_every_formula_start_is_neutralised_and_nothing_else():
         assert neutralize(f"{start}1+1") == f"'{start}1+1"
     assert [neutralize(c) for c in ("", "Sales", "2026-11-01T10:00:00+09:00", "a=b", "'quoted")] == [
         "", "Sales", "2026-11-01T10:00:00+09:00", "a=b", "'quoted"]
+
+
+def test_digest_preview_prints_last_week_in_either_language(tmp_path):
+    run(tmp_path, "chat", "--user", "alice", stdin="thanks @bob great demo #collaboration\n")
+    next_week = (datetime.now(UTC) + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M")
+    en = run(tmp_path, "digest", "preview", "--workspace", "demo", "--now", next_week, "--locale", "en")
+    assert en.returncode == 0, en.stderr
+    assert en.stdout.startswith("📬 Weekly thanks digest")
+    assert "1 thanks, 2 people took part" in en.stdout and "🤝 Collaboration (1)" in en.stdout
+    ja = run(tmp_path, "digest", "preview", "--workspace", "demo", "--now", next_week, "--locale", "ja")
+    assert "感謝 1 件・参加 2 人" in ja.stdout
+    this_week = run(tmp_path, "digest", "preview", "--workspace", "demo", "--locale", "en")
+    assert "0 thanks, 0 people" in this_week.stdout  # the current week is not complete yet
+    assert_one_clear_line(run(tmp_path, "digest", "preview", "--workspace", "demo", "--now", "soon"), "--now")

@@ -1,0 +1,188 @@
+"""The recognition digest of a period, computed in SQL: activity, bridges, values, claps and islands.
+
+Privacy: a department pair (a new bridge or an island) is shown only when both departments have at
+least ``PAIR_PRIVACY_MIN_MEMBERS`` people, so a digest never points at one or two individuals through
+their department. The most-clapped thanks are a ranking, so they are left out where the workspace
+turned leaderboards off. Names are plain text: a digest mentions nobody.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from tortoise.functions import Count, Max
+
+from core.models import (
+    NO_DEPARTMENT,
+    Department,
+    DepartmentFlow,
+    Member,
+    Thanks,
+    ThanksRecipient,
+    ThanksValue,
+    Workspace,
+)
+from core.services.stats import Period, period_start
+
+PAIR_PRIVACY_MIN_MEMBERS = 3
+"""A department pair appears in a digest only if both departments have at least this many members."""
+
+QUIET_WEEKS = 8
+"""A bridge is new after this many weeks without thanks between the two departments; an island is a pair
+that thanked each other before but not for this long."""
+
+EXCERPT_CHARS = 40
+TOP_VALUES = 3
+TOP_CLAPPED = 3
+ISLANDS = 2
+
+
+@dataclass(frozen=True)
+class DigestValue:
+    key: str
+    name_en: str
+    name_ja: str
+    emoji: str
+    count: int
+
+
+@dataclass(frozen=True)
+class DigestThanks:
+    thanks_id: int
+    sender: str
+    recipients: tuple[str, ...]
+    excerpt: str
+    claps: int
+
+
+@dataclass(frozen=True)
+class DepartmentPair:
+    first: str
+    second: str
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What a digest says about the period [start, end) against the period before it."""
+
+    period: Period
+    start: datetime
+    end: datetime
+    thanks: int
+    previous_thanks: int
+    people: int
+    previous_people: int
+    cross_share: float
+    previous_cross_share: float
+    new_bridges: tuple[DepartmentPair, ...]
+    top_values: tuple[DigestValue, ...]
+    most_clapped: tuple[DigestThanks, ...]
+    islands: tuple[DepartmentPair, ...]
+
+    def first_day(self, tz_name: str) -> date:
+        return self.start.astimezone(ZoneInfo(tz_name)).date()
+
+    def last_day(self, tz_name: str) -> date:
+        return (self.end.astimezone(ZoneInfo(tz_name)) - timedelta(seconds=1)).date()
+
+
+def digest_bounds(period: Period, tz_name: str, now: datetime) -> tuple[datetime, datetime, datetime]:
+    """(previous start, start, end) of the last complete ``period`` before ``now`` in ``tz_name``."""
+    end = period_start(period, tz_name, now)
+    assert end is not None
+    start = period_start(period, tz_name, end - timedelta(seconds=1))
+    assert start is not None
+    previous = period_start(period, tz_name, start - timedelta(seconds=1))
+    assert previous is not None
+    return previous, start, end
+
+
+async def _activity(workspace_id: int, start: datetime, end: datetime) -> tuple[int, int, float]:
+    """(thanks, distinct people who sent or received, share of recipient rows that crossed a department line)."""
+    rows = ThanksRecipient.filter(workspace_id=workspace_id, created_at__gte=start, created_at__lt=end)
+    thanks = await Thanks.filter(workspace_id=workspace_id, created_at__gte=start, created_at__lt=end).count()
+    senders = set(await rows.distinct().values_list("sender_id", flat=True))
+    recipients = set(await rows.distinct().values_list("recipient_id", flat=True))
+    pairs = await rows.annotate(n=Count("id")).group_by("sender_department_id", "recipient_department_id") \
+        .values_list("sender_department_id", "recipient_department_id", "n")
+    total = sum(int(n) for _, _, n in pairs)
+    cross = sum(int(n) for a, b, n in pairs if a != b and NO_DEPARTMENT not in (a, b))
+    return thanks, len(senders | recipients), (cross / total if total else 0.0)
+
+
+async def _pair_last_days(workspace_id: int, before: date) -> dict[tuple[int, int], date]:
+    """The last day each unordered department pair thanked across, before ``before``."""
+    rows = await DepartmentFlow.filter(workspace_id=workspace_id, day__lt=before, count__gt=0) \
+        .exclude(sender_department_id=NO_DEPARTMENT).exclude(recipient_department_id=NO_DEPARTMENT) \
+        .annotate(last=Max("day")).group_by("sender_department_id", "recipient_department_id") \
+        .values_list("sender_department_id", "recipient_department_id", "last")
+    last: dict[tuple[int, int], date] = {}
+    for a, b, day in rows:
+        if a == b or day is None:
+            continue
+        key = (min(int(a), int(b)), max(int(a), int(b)))
+        day = day if isinstance(day, date) else date.fromisoformat(str(day))
+        if key not in last or day > last[key]:
+            last[key] = day
+    return last
+
+
+async def build_digest(workspace: Workspace, period: Period = Period.WEEK, *, now: datetime | None = None) -> Digest:
+    """The digest of the last complete ``period`` before ``now`` (Monday-to-Sunday weeks, calendar months)."""
+    if period is Period.ALL:
+        raise ValueError("a digest covers a week or a month")
+    now = now or datetime.now(UTC)
+    tz = workspace.timezone
+    previous, start, end = digest_bounds(period, tz, now)
+    thanks, people, share = await _activity(workspace.id, start, end)
+    previous_thanks, previous_people, previous_share = await _activity(workspace.id, previous, start)
+
+    zone = ZoneInfo(tz)
+    first_day, end_day = start.astimezone(zone).date(), end.astimezone(zone).date()
+    quiet_from = first_day - timedelta(weeks=QUIET_WEEKS)
+    sizes = dict(await Member.filter(workspace_id=workspace.id, department_id__not_isnull=True)
+                 .annotate(n=Count("id")).group_by("department_id").values_list("department_id", "n"))
+    names = {d.id: d.name for d in await Department.filter(workspace_id=workspace.id)}
+
+    def shown(pair: tuple[int, int]) -> bool:
+        return all(int(sizes.get(i, 0)) >= PAIR_PRIVACY_MIN_MEMBERS and i in names for i in pair)
+
+    def named(pair: tuple[int, int]) -> DepartmentPair:
+        first, second = sorted((names[pair[0]], names[pair[1]]))
+        return DepartmentPair(first, second)
+
+    before = await _pair_last_days(workspace.id, first_day)
+    upto_end = await _pair_last_days(workspace.id, end_day)
+    this_period = {pair for pair, day in upto_end.items() if day >= first_day}
+    bridges = sorted((named(p) for p in this_period
+                      if shown(p) and (p not in before or before[p] < quiet_from)),
+                     key=lambda p: (p.first, p.second))
+    islands = sorted((named(p) for p, day in upto_end.items() if day < quiet_from and shown(p)),
+                     key=lambda p: (p.first, p.second))[:ISLANDS]
+
+    value_rows = await ThanksValue.filter(thanks__workspace_id=workspace.id, thanks__created_at__gte=start,
+                                          thanks__created_at__lt=end) \
+        .annotate(n=Count("id")).group_by("value_id", "value__key", "value__name_en", "value__name_ja",
+                                          "value__emoji") \
+        .order_by("-n", "value_id").limit(TOP_VALUES) \
+        .values_list("value__key", "value__name_en", "value__name_ja", "value__emoji", "n")
+    values = tuple(DigestValue(k, en, ja, emoji, int(n)) for k, en, ja, emoji, n in value_rows)
+
+    clapped: list[DigestThanks] = []
+    if workspace.leaderboard_enabled:
+        top = await Thanks.filter(workspace_id=workspace.id, created_at__gte=start, created_at__lt=end,
+                                  clap_count__gt=0).order_by("-clap_count", "id").limit(TOP_CLAPPED) \
+            .prefetch_related("sender")
+        recipients: dict[int, list[str]] = {}
+        for thanks_id, name in await ThanksRecipient.filter(thanks_id__in=[t.id for t in top]) \
+                .order_by("thanks_id", "position").values_list("thanks_id", "recipient_name"):
+            recipients.setdefault(int(thanks_id), []).append(str(name))
+        for t in top:
+            text = " ".join(t.message.split())
+            excerpt = text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS - 1] + "…"
+            clapped.append(DigestThanks(t.id, t.sender.display_name, tuple(recipients.get(t.id, ())),
+                                        excerpt, t.clap_count))
+    return Digest(period, start, end, thanks, previous_thanks, people, previous_people, share, previous_share,
+                  tuple(bridges), values, tuple(clapped), tuple(islands))
