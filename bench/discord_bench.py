@@ -24,6 +24,8 @@ from typing import Any
 import aiohttp
 from nacl.signing import SigningKey
 
+from bench.harness import cpu_seconds, is_posted_thanks, signed
+
 CONCURRENCY = 32
 THANKS = int(os.environ.get("KIZUNA_BENCH_DISCORD_THANKS", "2000"))
 PINGS = int(os.environ.get("KIZUNA_BENCH_DISCORD_PINGS", "3000"))
@@ -121,36 +123,6 @@ class Result:
                 f"p99 {self.percentile(0.99):6.1f} ms{cpu}   ({self.count} requests: {statuses}{wrong})")
 
 
-def _process_cpu(pid: int) -> float | None:
-    """CPU seconds (user + system, all threads) used so far by process ``pid``; None off Linux."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _is_posted_thanks(body: bytes) -> bool:
-    """True if the answer posts a public thanks (an embed in a type-4 message), not a refusal."""
-    try:
-        answer = json.loads(body)
-    except ValueError:
-        return False
-    data = answer.get("data") or {}
-    return answer.get("type") == 4 and bool(data.get("embeds")) and not data.get("flags", 0) & 64
-
-
-def _signed(key: SigningKey, payload: dict[str, Any], *, good: bool = True) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps(payload).encode()
-    stamp = str(int(time.time()))
-    signature = key.sign(stamp.encode() + body).signature.hex()
-    if not good:
-        signature = ("0" if signature[0] != "0" else "1") + signature[1:]
-    return body, {"X-Signature-Ed25519": signature, "X-Signature-Timestamp": stamp,
-                  "Content-Type": "application/json"}
-
-
 def _thanks_payload(n: int) -> dict[str, Any]:
     sender = str(10_000 + n % SENDERS)
     recipient = str(20_000 + n % 97)
@@ -188,11 +160,11 @@ async def _load(name: str, url: str, requests: list[tuple[bytes, dict[str, str]]
                 if check is not None and not check(answer):
                     wrong += 1
 
-        cpu_before = _process_cpu(pid) if pid else None
+        cpu_before = cpu_seconds(pid) if pid else None
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
         elapsed = time.perf_counter() - started
-        cpu_after = _process_cpu(pid) if pid else None
+        cpu_after = cpu_seconds(pid) if pid else None
     server_cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
     return Result(name, len(requests), elapsed, latencies, statuses, wrong, server_cpu)
 
@@ -218,19 +190,19 @@ async def run() -> list[Result]:
         pids = {kind: process.pid for kind, (process, _, _) in servers.items()}
         try:
             for url in urls.values():
-                await _load("warm-up", url, [_signed(key, _thanks_payload(10 ** 6 + i)) for i in range(WARMUP)])
+                await _load("warm-up", url, [signed(key, _thanks_payload(10 ** 6 + i)) for i in range(WARMUP)])
             serial = 0
             for round_ in range(ROUNDS):
                 for kind, url in urls.items():
                     # Unique interactions every time: each /thanks is a new thanks in the database.
-                    thanks = [_signed(key, _thanks_payload(serial + i)) for i in range(THANKS)]
+                    thanks = [signed(key, _thanks_payload(serial + i)) for i in range(THANKS)]
                     serial += THANKS
-                    ping = [_signed(key, {"type": 1, "id": str(i), "application_id": APP_ID, "token": "t"})
+                    ping = [signed(key, {"type": 1, "id": str(i), "application_id": APP_ID, "token": "t"})
                             for i in range(PINGS)]
-                    bad = [_signed(key, {"type": 1, "id": str(i)}, good=False) for i in range(PINGS)]
+                    bad = [signed(key, {"type": 1, "id": str(i)}, good=False) for i in range(PINGS)]
                     for name, batch in (("thanks", thanks), ("PING", ping), ("bad signature", bad)):
                         # The full path must really post every thanks; the bare endpoint only answers.
-                        check = _is_posted_thanks if kind == "full" and name == "thanks" else None
+                        check = is_posted_thanks if kind == "full" and name == "thanks" else None
                         result = await _load(f"{kind:<5} {name}", url, batch, check=check, pid=pids[kind])
                         rounds.setdefault(result.name, []).append(result)
                         print(f"  round {round_ + 1}: {result.line()}", flush=True)

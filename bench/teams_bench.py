@@ -21,25 +21,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.harness import ROOT, cpu_seconds, free_port, fresh_database, percentile, stop, wait_port
 
 
 @dataclass(frozen=True)
@@ -56,47 +48,12 @@ class Result:
         return self.requests / self.seconds
 
     def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 30.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
+        return percentile(self.latencies_ms, p)
 
 
 def spawn(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "bench.teams_bench", *args], cwd=ROOT,
                             env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL)
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process and its threads so far (Linux ``/proc``), else None."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 # ---- the servers (each runs in its own process) ---------------------------------------------------
@@ -215,32 +172,6 @@ def measure(name: str, server_args: list[str], port: int, service_url: str, requ
 
 ECHO = "botbuilder echo bot (stock)"
 KIZUNA = "Kizuna thanks (parse+store+card+reply)"
-
-
-@contextlib.contextmanager
-def fresh_database(postgres_url: str | None) -> Iterator[str]:
-    """A new, empty database for one bot process: a SQLite file, or a database created on the
-    PostgreSQL server of ``postgres_url`` (dropped afterwards)."""
-    if postgres_url is None:
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite://{Path(tmp) / 'bench.sqlite3'}"
-        return
-    import asyncpg
-
-    name = f"kizuna_bench_{uuid.uuid4().hex[:12]}"
-
-    async def admin(sql: str) -> None:
-        connection = await asyncpg.connect(postgres_url)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield urlunsplit(urlsplit(postgres_url)._replace(path=f"/{name}"))
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}"'))
 
 
 def one_round(service_url: str, requests: int, concurrency: int, warmup: int, *,
