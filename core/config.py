@@ -19,6 +19,36 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+DEFAULT_DB_CONNECTIONS = 20
+"""PostgreSQL connections all the workers of one ``kizuna serve`` may hold together (the server's default
+``max_connections`` is 100: the rest is left for the CLI, ``run-due`` jobs, backups and people)."""
+DEFAULT_DB_POOL_TIMEOUT = 2.0
+MIN_POOL_SIZE = 2
+"""Connections each worker needs at least: one for a request while a background pass holds another."""
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers narrow), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def parse_workers(text: str) -> int:
+    """``KIZUNA_WORKERS`` / ``--workers``: a number of processes, or ``auto`` for one per core."""
+    text = text.strip().lower()
+    if text == "auto":
+        return available_cores()
+    try:
+        workers = int(text)
+    except ValueError:
+        raise ConfigurationError(f"KIZUNA_WORKERS (--workers) must be a number or 'auto', not {text!r}") from None
+    if not 1 <= workers <= 64:
+        raise ConfigurationError(f"KIZUNA_WORKERS (--workers) must be between 1 and 64 (or 'auto'), not {workers}")
+    return workers
+
+
 @dataclass(frozen=True)
 class Settings:
     """What Kizuna itself reads from its environment; each adapter reads its own variables from ``environ``."""
@@ -29,12 +59,36 @@ class Settings:
     auto_migrate: bool = False
     adapters: tuple[str, ...] | None = None
     log_level: str = "INFO"
+    # Processes serving the port (``kizuna serve --workers``), and the PostgreSQL connections they share.
+    workers: int = 1
+    db_connections: int = DEFAULT_DB_CONNECTIONS
+    db_pool_timeout: float = DEFAULT_DB_POOL_TIMEOUT
     # The whole environment (over the .env file) the settings were read from; kept out of repr (secrets).
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def env(self, name: str, default: str = "") -> str:
         """The variable ``name`` from ``environ``, stripped; ``default`` when it is unset or blank."""
         return self.environ.get(name, "").strip() or default
+
+    @property
+    def db_pool_size(self) -> int:
+        """PostgreSQL connections one worker may hold: its share of ``db_connections``."""
+        return self.db_connections // self.workers
+
+    def check_workers(self) -> None:
+        """Refuse a number of workers the database cannot serve, saying what to change."""
+        if self.workers == 1:
+            return
+        if self.database_url.startswith("sqlite"):
+            raise ConfigurationError(
+                f"KIZUNA_WORKERS={self.workers} needs PostgreSQL: with SQLite one process writes the file (its "
+                "group commit batches the writes of one process only). Serve SQLite with one worker, or move to "
+                "PostgreSQL (see the README's 'Moving to PostgreSQL').")
+        if self.db_pool_size < MIN_POOL_SIZE:
+            raise ConfigurationError(
+                f"KIZUNA_DB_CONNECTIONS={self.db_connections} is too few for {self.workers} workers: each needs at "
+                f"least {MIN_POOL_SIZE}. Set KIZUNA_DB_CONNECTIONS to {MIN_POOL_SIZE * self.workers} or more, or "
+                "use fewer workers.")
 
     @property
     def binds_loopback(self) -> bool:
@@ -72,5 +126,34 @@ class Settings:
             auto_migrate=_flag(get("KIZUNA_AUTO_MIGRATE")),
             adapters=tuple(a.strip() for a in adapters_text.split(",") if a.strip()) if adapters_text else None,
             log_level=(get("KIZUNA_LOG_LEVEL") or "INFO").upper(),
+            workers=parse_workers(get("KIZUNA_WORKERS") or "1"),
+            db_connections=_positive_int("KIZUNA_DB_CONNECTIONS", get("KIZUNA_DB_CONNECTIONS"),
+                                         DEFAULT_DB_CONNECTIONS),
+            db_pool_timeout=_positive_float("KIZUNA_DB_POOL_TIMEOUT", get("KIZUNA_DB_POOL_TIMEOUT"),
+                                            DEFAULT_DB_POOL_TIMEOUT),
             environ=values,
         )
+
+
+def _positive_int(name: str, text: str, default: int) -> int:
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, not {text!r}") from None
+    if value < 1:
+        raise ConfigurationError(f"{name} must be at least 1, not {value}")
+    return value
+
+
+def _positive_float(name: str, text: str, default: float) -> float:
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number of seconds, not {text!r}") from None
+    if not 0 < value <= 60:
+        raise ConfigurationError(f"{name} must be more than 0 and at most 60 seconds, not {value:g}")
+    return value

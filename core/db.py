@@ -8,13 +8,17 @@ import importlib
 import os
 import pkgutil
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from tortoise import Tortoise, connections
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.executor import MigrationExecutor
 
 from core.errors import KizunaError
+from core.pg import DEFAULT_POOL_TIMEOUT
+from core.pg import PoolExhausted as PoolExhausted
 
 MODEL_MODULES = ["core.models", "core.meetings.models"]
 APP_LABEL = "models"
@@ -94,10 +98,36 @@ def _with_sqlite_pragmas(url: str) -> str:
     return url + (sep + "&".join(extras) if extras else "")
 
 
-def tortoise_config(database_url: str) -> dict[str, Any]:
-    """The tortoise configuration for one database URL."""
+@dataclass(frozen=True)
+class PoolSettings:
+    """PostgreSQL connections one process may hold, and how long a request waits for one of them."""
+
+    size: int
+    timeout: float = DEFAULT_POOL_TIMEOUT
+
+
+def _connection(database_url: str, pool: PoolSettings | None, connection_class: type | None) -> str | dict[str, Any]:
+    """tortoise's connection entry: SQLite as a URL; PostgreSQL through ``core.pg`` with the pool's bounds.
+
+    A ``maxsize`` written in the URL itself wins over ``pool.size``.
+    """
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        return _with_sqlite_pragmas(database_url)
+    expanded = expand_db_url(database_url)
+    credentials: dict[str, Any] = expanded["credentials"]
+    if pool is not None:
+        credentials.setdefault("maxsize", pool.size)
+        credentials["pool_timeout"] = pool.timeout
+    if connection_class is not None:
+        credentials["connection_class"] = connection_class
+    return {"engine": "core.pg", "credentials": credentials}
+
+
+def tortoise_config(database_url: str, *, pool: PoolSettings | None = None,
+                    connection_class: type | None = None) -> dict[str, Any]:
+    """The tortoise configuration for one database URL (``pool`` and ``connection_class`` apply to PostgreSQL)."""
     return {
-        "connections": {"default": _with_sqlite_pragmas(database_url)},
+        "connections": {"default": _connection(database_url, pool, connection_class)},
         "apps": {
             APP_LABEL: {
                 "models": MODEL_MODULES,
@@ -110,14 +140,17 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
-async def init_db(database_url: str) -> None:
+async def init_db(database_url: str, *, pool: PoolSettings | None = None,
+                  connection_class: type | None = None) -> None:
     """Open the database (no schema changes); a URL or database that cannot work raises at once.
 
     ``UnsupportedDatabaseUrl`` and ``DatabaseFolderMissing`` come before anything is opened;
     ``DatabaseUnavailable`` when the first query fails or takes longer than ``CONNECT_TIMEOUT``.
+    ``pool`` bounds PostgreSQL's connection pool (``core.pg``); ``connection_class`` is asyncpg's
+    (a subclass that counts statements, in the tests).
     """
     check_database_url(database_url)
-    await Tortoise.init(config=tortoise_config(database_url))
+    await Tortoise.init(config=tortoise_config(database_url, pool=pool, connection_class=connection_class))
     try:
         # tortoise connects lazily, and a SQLite open that fails keeps its connection lock, so the
         # next query would wait forever: connect now, and turn a failure into one clear error.

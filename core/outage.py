@@ -23,11 +23,14 @@ log = logging.getLogger("kizuna.database")
 PROBE_TIMEOUT = 2.0
 # During an outage, failures this soon after a probe that found it down are the outage's without asking again.
 RECHECK_AFTER = 1.0
+# A full connection pool is logged at most once in this many seconds.
+BUSY_LOG_INTERVAL = 10.0
 
 
 class _State:
     since: float | None = None  # when the outage began (monotonic), None while the database answers
     checked: float = 0.0  # when a probe last found it down
+    busy_logged: float = -BUSY_LOG_INTERVAL  # when a full connection pool was last logged
 
 
 _state = _State()
@@ -39,7 +42,7 @@ async def check() -> BaseException | None:
         cause: BaseException | None = await asyncio.wait_for(db.why_unreachable(), PROBE_TIMEOUT)
     except TimeoutError as timeout:
         cause = timeout
-    if cause is None:
+    if cause is None or isinstance(cause, db.PoolExhausted):  # a full pool is overload, not an outage
         answered()
         return None
     now = time.monotonic()
@@ -69,7 +72,19 @@ async def down() -> bool:
 
 
 async def report(logger: logging.Logger, error: BaseException, message: str, *args: object) -> None:
-    """Log an unexpected ``error`` with its traceback, unless a database outage explains it."""
+    """Log an unexpected ``error`` with its traceback, unless a database outage explains it.
+
+    A full connection pool (``db.PoolExhausted``) is overload, not an outage: it is logged as one
+    warning at most every ``BUSY_LOG_INTERVAL`` seconds, and the database is not probed (the probe
+    would wait for the same pool).
+    """
+    if isinstance(error, db.PoolExhausted):
+        now = time.monotonic()
+        if now - _state.busy_logged >= BUSY_LOG_INTERVAL:
+            _state.busy_logged = now
+            log.warning("overloaded: %s; requests that found no free connection were answered 503 "
+                        "(see KIZUNA_DB_CONNECTIONS and KIZUNA_WORKERS in the README)", error)
+        return
     if not await down():
         logger.error(message, *args, exc_info=error)
 

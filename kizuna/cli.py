@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import sys
@@ -15,7 +16,7 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from core import db
-from core.config import ConfigurationError, Settings
+from core.config import ConfigurationError, Settings, parse_workers
 from core.errors import KizunaError
 from core.i18n import normalize_locale, translate
 from core.models import Workspace
@@ -87,6 +88,8 @@ async def find_workspace(external_id: str | None, platform: str | None = None) -
 def cmd_serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     from kizuna.server import check_settings, ensure_migrated, serve
 
+    if args.workers is not None:
+        settings = dataclasses.replace(settings, workers=parse_workers(args.workers))
     check_settings(settings)
 
     async def preflight() -> None:
@@ -267,7 +270,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--env-file", default=".env", help="read settings from this file too (default .env)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("serve", help="run the server").set_defaults(handler=cmd_serve)
+    serve_parser = sub.add_parser("serve", help="run the server")
+    serve_parser.add_argument("--workers", metavar="N",
+                              help="processes serving the port: a number, or 'auto' for one per core "
+                                   "(PostgreSQL only above 1; default KIZUNA_WORKERS, else 1)")
+    serve_parser.set_defaults(handler=cmd_serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(handler=cmd_migrate)
 
     members = sub.add_parser("members", help="import members and departments")

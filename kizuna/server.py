@@ -92,7 +92,7 @@ def build_app(settings: Settings, *, adapters: Sequence[Adapter] | None = None, 
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if manage_database:
-            await db.init_db(settings.database_url)
+            await db.init_db(settings.database_url, pool=pool_settings(settings))
             await ensure_migrated(settings)
         enabled: list[Adapter] = app[ADAPTERS_KEY]
         for adapter in enabled:
@@ -143,12 +143,18 @@ async def ensure_migrated(settings: Settings) -> None:
     )
 
 
+def pool_settings(settings: Settings) -> db.PoolSettings:
+    """The PostgreSQL pool of one serving process: its share of ``KIZUNA_DB_CONNECTIONS``."""
+    return db.PoolSettings(size=settings.db_pool_size, timeout=settings.db_pool_timeout)
+
+
 def check_settings(settings: Settings) -> None:
     """Refuse configurations that cannot be served safely, before anything starts.
 
     Each enabled adapter checks its own settings when it is created (nothing is started or opened),
     so a broken one stops ``kizuna serve`` before the database is touched.
     """
+    settings.check_workers()
     load_adapters(AdapterContext(settings=settings))
     outbox_lease(settings)
 
@@ -156,9 +162,15 @@ def check_settings(settings: Settings) -> None:
 def serve(settings: Settings) -> None:
     """Serve the app until SIGINT or SIGTERM; "serving on" is logged once the port is bound.
 
-    A port that is taken (or otherwise unusable) raises ``CannotListen``, after everything that
-    started has stopped again.
+    With ``settings.workers`` above 1, gunicorn runs that many processes on one socket
+    (``kizuna.workers``). A port that is taken (or otherwise unusable) raises ``CannotListen``,
+    after everything that started has stopped again.
     """
+    if settings.workers > 1:
+        from kizuna.workers import serve_workers
+
+        serve_workers(settings, bind(settings))
+        return
     app = build_app(settings)
     url = f"http://{settings.host}:{settings.port}"
     try:
@@ -170,6 +182,24 @@ def serve(settings: Settings) -> None:
         if problem is None:
             raise
         raise CannotListen(problem) from None
+
+
+def bind(settings: Settings) -> socket.socket:
+    """A listening socket on ``KIZUNA_HOST``:``KIZUNA_PORT`` (``CannotListen`` saying why when it cannot be had)."""
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(settings.host, settings.port,
+                                                                  type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as error:
+        raise CannotListen(_listen_problem(settings, error) or str(error)) from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(1024)
+    except OSError as error:
+        sock.close()
+        raise CannotListen(_listen_problem(settings, error) or str(error)) from None
+    return sock
 
 
 def _listen_problem(settings: Settings, error: OSError) -> str | None:

@@ -41,6 +41,7 @@ from core.app import commands as c
 from core.app import outcomes as o
 from core.app.execute import Context, execute
 from core.app.identities import DEFAULT_TTL, IdentityCache
+from core.db import PoolExhausted
 from core.errors import InvalidSetting, KizunaError
 from core.i18n import fold, normalize_locale, resolve_locale, translate
 from core.models import Member, Workspace
@@ -323,7 +324,8 @@ class InteractionHandler:
             await outage.report(log, error, "interaction %s (type %s) failed", interaction.get("id"), kind)
             if kind == wire.APPLICATION_COMMAND_AUTOCOMPLETE:
                 return {"type": wire.APPLICATION_COMMAND_AUTOCOMPLETE_RESULT, "data": {"choices": []}}
-            return ephemeral_error("error.internal", locale)
+            # Overload: say so, rather than that something broke.
+            return ephemeral_error("error.busy" if isinstance(error, PoolExhausted) else "error.internal", locale)
 
     # ---- dispatch -----------------------------------------------------------------------------
 
