@@ -115,6 +115,8 @@ def _connection(database_url: str, pool: PoolSettings | None, connection_class: 
         return _with_sqlite_pragmas(database_url)
     expanded = expand_db_url(database_url)
     credentials: dict[str, Any] = expanded["credentials"]
+    # PostgreSQL's pg_stat_activity then says which process holds which connection.
+    credentials.setdefault("application_name", f"kizuna {os.getpid()}")
     if pool is not None:
         credentials.setdefault("maxsize", pool.size)
         credentials["pool_timeout"] = pool.timeout

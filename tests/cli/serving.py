@@ -127,12 +127,16 @@ class Server:
 
 @contextlib.asynccontextmanager
 async def serving(database: Path, api_base: str, key: SigningKey, *, log_path: Path,
-                  ids: itertools.count[int] | None = None) -> AsyncIterator[Server]:
-    """``kizuna serve`` on the SQLite file ``database`` (migrated first if new), ready to answer; stopped after."""
+                  ids: itertools.count[int] | None = None, database_url: str | None = None,
+                  serve_args: tuple[str, ...] = ()) -> AsyncIterator[Server]:
+    """``kizuna serve`` on the SQLite file ``database`` (or on ``database_url``; migrated first if new), ready to
+    answer; stopped after."""
     port = free_port()
     env = {**environment(database, key=key, api_base=api_base, port=port), "KIZUNA_AUTO_MIGRATE": "1"}
+    if database_url is not None:
+        env["KIZUNA_DATABASE_URL"] = database_url
     with log_path.open("a", encoding="utf-8") as log_file:
-        process = await asyncio.create_subprocess_exec(*KIZUNA, "serve", cwd=database.parent, env=env,
+        process = await asyncio.create_subprocess_exec(*KIZUNA, "serve", *serve_args, cwd=database.parent, env=env,
                                                        stdout=asyncio.subprocess.DEVNULL, stderr=log_file)
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15),
