@@ -50,6 +50,14 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` forked (Linux ``/proc``; empty elsewhere)."""
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 def rss_bytes(pid: int) -> int | None:
     """Resident memory of a process (``VmRSS`` in ``/proc/<pid>/status``), else None."""
     try:

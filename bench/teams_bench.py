@@ -15,6 +15,7 @@ the per-round throughput ratio, which compares two measurements taken a few seco
     .venv/bin/python -m bench teams
     .venv/bin/python -m bench.teams_bench [--requests 2000] [--concurrency 32] [--rounds 3]
         [--postgres postgres://postgres@127.0.0.1:5432/test]   # Kizuna on PostgreSQL instead of SQLite
+        [--workers 1,2]   # Kizuna with one process, then with two (PostgreSQL), in every round
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.harness import ROOT, cpu_seconds, free_port, fresh_database, percentile, stop, wait_port
+from bench.harness import ROOT, children, cpu_seconds, free_port, fresh_database, percentile, stop, wait_port
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def serve_connector(port: int) -> None:
     FakeBotConnector(record=False, port=port).serve_forever()
 
 
-def serve_kizuna(port: int, database_url: str) -> None:
+def serve_kizuna(port: int, database_url: str, workers: int = 1) -> None:
     import logging
 
     from aiohttp import web
@@ -75,6 +76,18 @@ def serve_kizuna(port: int, database_url: str) -> None:
 
     logging.basicConfig(level=logging.WARNING)
     settings = Settings(database_url=database_url, auto_migrate=True, port=port)
+    if workers > 1:  # as `kizuna serve --workers N` runs them (gunicorn), with the Teams adapter only
+        import dataclasses
+        import socket
+
+        from kizuna.server import preflight
+        from kizuna.workers import serve_workers
+
+        settings = dataclasses.replace(settings, workers=workers, adapters=("teams",), log_level="WARNING")
+        asyncio.run(preflight(settings))
+        listener = socket.create_server(("127.0.0.1", port), backlog=1024)
+        serve_workers(settings, listener)
+        return
     app = build_app(settings, adapters=[TeamsAdapter(settings)], run_workers=False)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
@@ -159,9 +172,11 @@ def measure(name: str, server_args: list[str], port: int, service_url: str, requ
     process = spawn(*server_args)
     try:
         wait_port(port)
-        before = cpu_seconds(process.pid)
+        # The bot's processes: one, or gunicorn's arbiter and its workers (forked before the port answers).
+        pids = [process.pid, *children(process.pid)]
+        before = _cpu(pids)
         result = asyncio.run(load(name, port, service_url, requests, concurrency, warmup))
-        after = cpu_seconds(process.pid)
+        after = _cpu(pids)
         if before is not None and after is not None:
             # Warm-up requests included: the bot's CPU is read around the whole load.
             result = replace(result, cpu_ms_per_request=(after - before) * 1000 / (requests + warmup))
@@ -170,22 +185,37 @@ def measure(name: str, server_args: list[str], port: int, service_url: str, requ
         stop(process)
 
 
+def _cpu(pids: list[int]) -> float | None:
+    seconds = [cpu_seconds(pid) for pid in pids]
+    return None if any(s is None for s in seconds) else sum(s for s in seconds if s is not None)
+
+
 ECHO = "botbuilder echo bot (stock)"
 KIZUNA = "Kizuna thanks (parse+store+card+reply)"
 
 
+def kizuna_name(workers: int) -> str:
+    return KIZUNA if workers == 1 else f"Kizuna thanks, {workers} workers"
+
+
 def one_round(service_url: str, requests: int, concurrency: int, warmup: int, *,
-              kizuna_first: bool, postgres_url: str | None = None) -> dict[str, Result]:
-    """Both bots, one after the other, each in a fresh process (Kizuna on a fresh database)."""
+              kizuna_first: bool, postgres_url: str | None = None, workers: tuple[int, ...] = (1,)
+              ) -> dict[str, Result]:
+    """Both bots (Kizuna once per number of workers), one after the other, each in a fresh process (Kizuna on a
+    fresh database)."""
     results: dict[str, Result] = {}
-    order = [KIZUNA, ECHO] if kizuna_first else [ECHO, KIZUNA]
+    kizunas = [kizuna_name(n) for n in workers]
+    order = [*kizunas, ECHO] if kizuna_first else [ECHO, *kizunas]
+    if kizuna_first:  # alternate the order of the worker counts too
+        order[:len(kizunas)] = reversed(kizunas)
     for name in order:
         port = free_port()
         if name == ECHO:
             results[name] = measure(name, ["echo", str(port)], port, service_url, requests, concurrency, warmup)
             continue
+        n = workers[kizunas.index(name)]
         with fresh_database(postgres_url) as database_url:
-            results[name] = measure(name, ["kizuna", str(port), database_url], port, service_url, requests,
+            results[name] = measure(name, ["kizuna", str(port), database_url, str(n)], port, service_url, requests,
                                     concurrency, warmup)
     return results
 
@@ -205,7 +235,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--postgres", metavar="URL", default=None,
                         help="store Kizuna's data on this PostgreSQL server (a new database per round) "
                              "instead of a SQLite file, e.g. postgres://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--workers", default="1", metavar="N[,N…]",
+                        help="measure Kizuna served by this many processes (kizuna serve --workers; PostgreSQL "
+                             "only above 1); a list such as 1,2 measures each in every round")
     args = parser.parse_args([] if argv is None else argv)
+    workers = tuple(int(n) for n in args.workers.split(","))
     connector_port = free_port()
     connector = spawn("connector", str(connector_port))
     service_url = f"http://127.0.0.1:{connector_port}/"
@@ -214,7 +248,7 @@ def main(argv: list[str] | None = None) -> None:
         wait_port(connector_port)
         for i in range(args.rounds):
             rounds.append(one_round(service_url, args.requests, args.concurrency, args.warmup,
-                                    kizuna_first=i % 2 == 1, postgres_url=args.postgres))
+                                    kizuna_first=i % 2 == 1, postgres_url=args.postgres, workers=workers))
     finally:
         stop(connector)
     print(f"{args.requests} unique activities per bot, concurrency {args.concurrency}, "
@@ -222,19 +256,24 @@ def main(argv: list[str] | None = None) -> None:
           f"fake Bot Connector on loopback, {os.cpu_count()} CPUs")
     header = f"{'bot':42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>8} {'errors':>7}"
     ratios = []
+    names = [ECHO, *(kizuna_name(n) for n in workers)]
+    first = kizuna_name(workers[0])
     for i, results in enumerate(rounds, 1):
-        echo, kizuna = results[ECHO], results[KIZUNA]
+        echo, kizuna = results[ECHO], results[first]
         ratios.append(kizuna.throughput / echo.throughput)
         print(f"round {i}" if args.rounds > 1 else "")
         print(header)
-        for r in (echo, kizuna):
+        for r in (results[name] for name in names):
             print(_row(r.name, r.throughput, r.percentile(50), r.percentile(99), r.cpu_ms_per_request, r.errors))
         mean_k, mean_e = statistics.mean(kizuna.latencies_ms), statistics.mean(echo.latencies_ms)
         print(f"Kizuna / echo throughput: {ratios[-1]:.2f}x (mean latency {mean_k:.1f} ms vs {mean_e:.1f} ms)")
+        for n in workers[1:]:
+            other = results[kizuna_name(n)]
+            print(f"{n} workers / {workers[0]}: throughput {other.throughput / kizuna.throughput:.2f}x")
     if args.rounds > 1:
-        print(f"\nmedian of {args.rounds} rounds (CPU ms = the bot process's CPU time per request)")
+        print(f"\nmedian of {args.rounds} rounds (CPU ms = the bot processes' CPU time per request)")
         print(header)
-        for name in (ECHO, KIZUNA):
+        for name in names:
             rs = [r[name] for r in rounds]
             cpus = [r.cpu_ms_per_request for r in rs if r.cpu_ms_per_request is not None]
             print(_row(name, statistics.median(r.throughput for r in rs),
@@ -249,7 +288,7 @@ if __name__ == "__main__":
     if command == "connector":
         serve_connector(int(sys.argv[2]))
     elif command == "kizuna":
-        serve_kizuna(int(sys.argv[2]), sys.argv[3])
+        serve_kizuna(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 1)
     elif command == "echo":
         serve_echo(int(sys.argv[2]))
     else:

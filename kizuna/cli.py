@@ -86,20 +86,12 @@ async def find_workspace(external_id: str | None, platform: str | None = None) -
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    from kizuna.server import check_settings, ensure_migrated, serve
+    from kizuna.server import check_settings, preflight, serve
 
     if args.workers is not None:
         settings = dataclasses.replace(settings, workers=parse_workers(args.workers))
     check_settings(settings)
-
-    async def preflight() -> None:
-        await db.init_db(settings.database_url)
-        try:
-            await ensure_migrated(settings)
-        finally:
-            await db.close_db()
-
-    asyncio.run(preflight())
+    asyncio.run(preflight(settings))
     serve(settings)
     return 0
 

@@ -148,6 +148,15 @@ def pool_settings(settings: Settings) -> db.PoolSettings:
     return db.PoolSettings(size=settings.db_pool_size, timeout=settings.db_pool_timeout)
 
 
+async def preflight(settings: Settings) -> None:
+    """Before serving: the database opens, and is migrated (or refused), once, before any worker starts."""
+    await db.init_db(settings.database_url)
+    try:
+        await ensure_migrated(settings)
+    finally:
+        await db.close_db()
+
+
 def check_settings(settings: Settings) -> None:
     """Refuse configurations that cannot be served safely, before anything starts.
 
