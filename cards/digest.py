@@ -48,7 +48,7 @@ def digest_message(digest: Digest, locale: str, tz_name: str, *, late: bool = Fa
     if digest.top_values:
         sections.append(DigestSection(translate(lang, "digest.values"), tuple(
             translate(lang, "digest.value_line", emoji=v.emoji, name=v.name_ja if lang == "ja" else v.name_en,
-                      count=v.count).strip()
+                      thanks=translate(lang, "digest.count.thanks", count=v.count)).strip()
             for v in digest.top_values)))
     if digest.most_clapped:
         sections.append(DigestSection(translate(lang, "digest.clapped"), tuple(

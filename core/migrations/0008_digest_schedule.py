@@ -11,12 +11,12 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Member',
             name='recap_enabled',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='Workspace',
             name='digest_schedule',
-            field=fields.CharField(default='weekly', max_length=16),
+            field=fields.CharField(default='weekly', db_default='weekly', max_length=16),
         ),
         ops.AddField(
             model_name='Workspace',
