@@ -166,9 +166,9 @@ async def _digest(workspace: Workspace, moment: datetime, result: DigestRunResul
     first = workspace.next_digest_at
     assert first is not None
     schedule = workspace.digest_schedule
-    if schedule == Schedule.OFF:
-        slots, following = [], None
-    else:
+    slots: list[tuple[datetime, str]] = []
+    following: datetime | None = None
+    if schedule != Schedule.OFF:
         slots, following = _slots(schedule, workspace.timezone, first, moment)
     # The claim: only the pass that still sees the moment it read moves it on.
     if not await Workspace.filter(id=workspace.id, next_digest_at=first, digest_schedule=schedule) \
