@@ -2,6 +2,8 @@
 
 from cards.model import (
     Action,
+    DigestMessage,
+    DigestSection,
     ErrorMessage,
     HelpMessage,
     LeaderboardMessage,
@@ -19,6 +21,8 @@ from cards.model import (
 
 __all__ = [
     "Action",
+    "DigestMessage",
+    "DigestSection",
     "ErrorMessage",
     "HelpMessage",
     "LeaderboardMessage",

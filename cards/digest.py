@@ -1,41 +1,108 @@
-"""The digest as plain text in the workspace's language (what `kizuna digest preview` prints)."""
+"""The digest and the personal recap as neutral messages in the reader's language (and as plain text,
+what `kizuna digest preview` prints). Names are plain text: a digest mentions nobody."""
 
 from __future__ import annotations
 
-from core.i18n import format_date, normalize_locale, translate
+from cards.model import DigestMessage, DigestSection, Message, NoticeMessage
+from cards.outcomes import Audience, renders
+from cards.text import render_text
+from core.app.digest import DigestScheduleChanged, DigestShown, RecapChanged, RecapShown
+from core.i18n import format_date, format_datetime, normalize_locale, translate
 from core.services.digest import QUIET_WEEKS, DepartmentPair, Digest
+from core.services.recap import Recap
 
 
-def _pairs(pairs: tuple[DepartmentPair, ...]) -> str:
-    return ", ".join(f"{p.first} ⇄ {p.second}" for p in pairs)
+def _pairs(pairs: tuple[DepartmentPair, ...]) -> tuple[str, ...]:
+    return tuple(f"{p.first} ⇄ {p.second}" for p in pairs)
+
+
+def _activity(lang: str, thanks: int, people: int) -> tuple[str, str]:
+    return (translate(lang, "digest.count.thanks", count=thanks), translate(lang, "digest.count.people", count=people))
+
+
+def _cross(digest: Digest, lang: str) -> str:
+    share = f"{digest.cross_share:.0%}"
+    if not digest.previous_thanks:
+        # Nothing to compare with: a change from an empty period says nothing.
+        return translate(lang, "digest.cross_first", share=share)
+    change = round(digest.cross_share * 100) - round(digest.previous_cross_share * 100)
+    if not change:
+        return translate(lang, "digest.cross_same", share=share)
+    return translate(lang, "digest.cross", share=share, change=f"{change:+d}")
+
+
+def digest_message(digest: Digest, locale: str, tz_name: str, *, late: bool = False) -> DigestMessage:
+    """The digest of one period, as posted to the feed channel."""
+    lang = normalize_locale(locale) or "ja"
+    title = translate(lang, f"digest.title.{digest.period.value}",
+                      first=format_date(digest.first_day(tz_name), lang),
+                      last=format_date(digest.last_day(tz_name), lang))
+    thanks, people = _activity(lang, digest.thanks, digest.people)
+    before_thanks, before_people = _activity(lang, digest.previous_thanks, digest.previous_people)
+    summary = [translate(lang, "digest.activity", thanks=thanks, people=people, previous_thanks=before_thanks,
+                         previous_people=before_people)]
+    summary.append(_cross(digest, lang) if digest.thanks else translate(lang, "digest.empty"))
+    sections: list[DigestSection] = []
+    if digest.new_bridges:
+        sections.append(DigestSection(translate(lang, "digest.bridges"), _pairs(digest.new_bridges)))
+    if digest.top_values:
+        sections.append(DigestSection(translate(lang, "digest.values"), tuple(
+            translate(lang, "digest.value_line", emoji=v.emoji, name=v.name_ja if lang == "ja" else v.name_en,
+                      thanks=translate(lang, "digest.count.thanks", count=v.count)).strip()
+            for v in digest.top_values)))
+    if digest.most_clapped:
+        sections.append(DigestSection(translate(lang, "digest.clapped"), tuple(
+            translate(lang, "digest.clapped_line", sender=t.sender, recipients=", ".join(t.recipients),
+                      excerpt=t.excerpt, claps=t.claps)
+            for t in digest.most_clapped)))
+    if digest.islands:
+        sections.append(DigestSection(translate(lang, "digest.islands", count=QUIET_WEEKS), _pairs(digest.islands)))
+    note = translate(lang, "digest.late") if late else ""
+    return DigestMessage(lang, title, tuple(summary), tuple(sections), note)
 
 
 def digest_text(digest: Digest, locale: str, tz_name: str) -> str:
     """The digest as lines of text; names are plain text, so nobody is notified."""
+    return render_text(digest_message(digest, locale, tz_name))
+
+
+def recap_message(recap: Recap, locale: str, tz_name: str, *, late: bool = False) -> DigestMessage:
+    """A member's month in thanks, sent to them privately."""
     lang = normalize_locale(locale) or "ja"
-    lines = [translate(lang, f"digest.title.{digest.period.value}",
-                       first=format_date(digest.first_day(tz_name), lang),
-                       last=format_date(digest.last_day(tz_name), lang))]
-    lines.append(translate(lang, "digest.activity", thanks=str(digest.thanks), people=str(digest.people),
-                           previous_thanks=str(digest.previous_thanks),
-                           previous_people=str(digest.previous_people)))
-    if not digest.thanks:
-        lines.append(translate(lang, "digest.empty"))
-    else:
-        change = round(digest.cross_share * 100) - round(digest.previous_cross_share * 100)
-        lines.append(translate(lang, "digest.cross", share=f"{digest.cross_share:.0%}", change=f"{change:+d}"))
-    if digest.new_bridges:
-        lines.append(translate(lang, "digest.bridges", pairs=_pairs(digest.new_bridges)))
-    if digest.top_values:
-        names = ", ".join(f"{v.emoji} {v.name_ja if lang == 'ja' else v.name_en} ({v.count})".strip()
-                          for v in digest.top_values)
-        lines.append(translate(lang, "digest.values", values=names))
-    if digest.most_clapped:
-        lines.append(translate(lang, "digest.clapped"))
-        for t in digest.most_clapped:
-            lines.append("・" + translate(lang, "digest.clapped_line", sender=t.sender,
-                                          recipients=", ".join(t.recipients), excerpt=t.excerpt,
-                                          claps=str(t.claps)))
-    if digest.islands:
-        lines.append(translate(lang, "digest.islands", weeks=str(QUIET_WEEKS), pairs=_pairs(digest.islands)))
-    return "\n".join(lines)
+    title = translate(lang, "recap.title", first=format_date(recap.first_day(tz_name), lang),
+                      last=format_date(recap.last_day(tz_name), lang))
+    summary = [translate(lang, "recap.sent", count=recap.sent), translate(lang, "recap.received", count=recap.received)]
+    if not recap.sent and not recap.received:
+        summary.append(translate(lang, "recap.none"))
+    sections = (DigestSection(translate(lang, "recap.departments", count=len(recap.departments)), recap.departments),) \
+        if recap.departments else ()
+    note = translate(lang, "digest.late") if late else ""
+    return DigestMessage(lang, title, tuple(summary), sections, note)
+
+
+@renders(DigestShown)
+def _digest(outcome: DigestShown, audience: Audience) -> Message:
+    return digest_message(outcome.digest, audience.lang, outcome.timezone, late=outcome.late)
+
+
+@renders(RecapShown)
+def _recap(outcome: RecapShown, audience: Audience) -> Message:
+    return recap_message(outcome.recap, audience.lang, outcome.timezone, late=outcome.late)
+
+
+@renders(DigestScheduleChanged)
+def _schedule(outcome: DigestScheduleChanged, audience: Audience) -> Message:
+    lang = audience.lang
+    if outcome.next_at is None:
+        return NoticeMessage(lang, translate(lang, "notice.digest_off"))
+    lines = [translate(lang, f"notice.digest_{outcome.schedule}",
+                       next=format_datetime(outcome.next_at, lang, outcome.timezone))]
+    if not outcome.feed_channel:
+        lines.append(translate(lang, "notice.digest_no_feed"))
+    return NoticeMessage(lang, "\n".join(lines))
+
+
+@renders(RecapChanged)
+def _recap_changed(outcome: RecapChanged, audience: Audience) -> Message:
+    return NoticeMessage(audience.lang, translate(audience.lang, "notice.recap_on" if outcome.enabled
+                                                  else "notice.recap_off"))

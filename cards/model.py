@@ -171,6 +171,29 @@ class ReminderMessage:
     kind: Literal["reminder"] = "reminder"
 
 
+@dataclass(frozen=True)
+class DigestSection:
+    """One part of a digest: a heading and its lines (plain text)."""
+
+    heading: str
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DigestMessage:
+    """A digest posted to the feed channel, or a personal recap: a title, summary lines and sections.
+
+    Names are plain text: a digest mentions nobody. ``note`` says it comes late, when it does.
+    """
+
+    locale: str
+    title: str
+    summary: tuple[str, ...]
+    sections: tuple[DigestSection, ...]
+    note: str = ""
+    kind: Literal["digest"] = "digest"
+
+
 def utc_instant(moment: datetime) -> str:
     """A moment as RFC 3339 in UTC, to the second: ``2026-12-05T08:43:00Z``.
 
@@ -184,15 +207,15 @@ def utc_instant(moment: datetime) -> str:
 
 
 Message = (ThanksMessage | LeaderboardMessage | ValuesMessage | HelpMessage | ErrorMessage | NoticeMessage
-           | ReminderMessage)
+           | ReminderMessage | DigestMessage)
 
 _KINDS: dict[str, type[Any]] = {
     "thanks": ThanksMessage, "leaderboard": LeaderboardMessage, "values": ValuesMessage, "help": HelpMessage,
-    "error": ErrorMessage, "notice": NoticeMessage, "reminder": ReminderMessage,
+    "error": ErrorMessage, "notice": NoticeMessage, "reminder": ReminderMessage, "digest": DigestMessage,
 }
 _NESTED: dict[str, type[Any]] = {
     "sender": Person, "recipients": Person, "values": ValueBadge, "actions": Action, "rows": LeaderboardRow,
-    "person": Person, "lines": HelpLine,
+    "person": Person, "lines": HelpLine, "sections": DigestSection,
 }
 
 
@@ -210,6 +233,8 @@ def _build(cls: type[Any], data: dict[str, Any]) -> Any:
         nested = _NESTED.get(f.name)
         if cls is ValuesMessage and f.name == "values":
             nested = ValueLine
+        if cls is DigestSection and f.name == "lines":
+            nested = None
         if nested is not None and isinstance(raw, (list, tuple)):
             kwargs[f.name] = tuple(_build(nested, item) for item in raw)
         elif nested is not None and isinstance(raw, dict):

@@ -265,3 +265,7 @@ def _admins(outcome: o.AdminsListed, audience: Audience) -> Message:
     lang = audience.lang
     names = "\n".join(m.display_name for m in outcome.admins) or translate(lang, "admins.none")
     return NoticeMessage(lang, names, translate(lang, "admins.title"))
+
+
+# Renderers of features in modules of their own register themselves on import.
+import cards.digest  # noqa: E402,F401

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cards.model import (
+    DigestMessage,
     ErrorMessage,
     HelpMessage,
     LeaderboardMessage,
@@ -54,5 +55,11 @@ def render_text(message: Message) -> str:
         if message.agenda:
             lines.append(message.agenda)
         lines.append(message.rsvp_summary)
+        return "\n".join(lines)
+    if isinstance(message, DigestMessage):
+        lines = [message.title, *([message.note] if message.note else []), *message.summary]
+        for section in message.sections:
+            lines.append(section.heading)
+            lines += [f"・{line}" for line in section.lines]
         return "\n".join(lines)
     raise TypeError(f"unknown message {type(message).__name__}")

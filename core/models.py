@@ -35,6 +35,14 @@ class Workspace(Model):
     max_message_length = fields.IntField(default=500)
     value_required = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # The digest: "weekly" (Monday 09:00), "monthly" (the 1st, 09:00) in the workspace's zone, or "off".
+    # (db_default: rows from before this column get it too.)
+    digest_schedule = fields.CharField(max_length=16, default="weekly", db_default="weekly")
+    # When the next digest is due (indexed: a scheduler pass reads only what has come due). NULL with
+    # a schedule that is not "off" means "not planned yet": the next pass plans it.
+    next_digest_at = fields.DatetimeField(null=True, db_index=True)
+    # When the next personal monthly recaps are due (NULL while nobody asked for one).
+    next_recap_at = fields.DatetimeField(null=True, db_index=True)
 
     class Meta:
         table = "workspace"
@@ -81,6 +89,8 @@ class Member(Model):
     platform_admin = fields.BooleanField(default=False)
     is_bot = fields.BooleanField(default=False)
     notifications_enabled = fields.BooleanField(default=True)
+    # The personal monthly recap (a private message), opt-in.
+    recap_enabled = fields.BooleanField(default=False, db_default=False)
     # All-time totals, kept in the same transaction as the thanks, so that the all-time
     # leaderboard is an index scan instead of an aggregate over every thanks ever given.
     received_count = fields.IntField(default=0)

@@ -316,6 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--locale", choices=["ja", "en"], help="default: the workspace's language")
     preview.add_argument("--now", help="as if it were this instant (ISO 8601; no zone: the workspace's zone)")
     preview.set_defaults(handler=cmd_digest_preview)
+    from kizuna.cli_digest import add_digest_commands
+
+    add_digest_commands(digest_sub)
 
     add_meeting_commands(sub)
     add_admin_commands(sub)

@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from adapters.contract import Adapter, AdapterContext
-from core import db, outage
+from core import db, digest_scheduler, outage
 from core.config import ConfigurationError, Settings
 from core.meetings import scheduler as reminder_scheduler
 from kizuna.logs import redact_url
@@ -109,7 +109,8 @@ def build_app(settings: Settings, *, adapters: Sequence[Adapter] | None = None, 
         worker = OutboxWorker.from_settings(enabled, settings)
         # The outbox worker, and the meeting reminder scheduler that feeds it (a pass every ~15 s).
         tasks = [asyncio.create_task(worker.run_forever()),
-                 asyncio.create_task(reminder_scheduler.run_forever())] if run_workers else []
+                 asyncio.create_task(reminder_scheduler.run_forever()),
+                 asyncio.create_task(digest_scheduler.run_forever())] if run_workers else []
         try:
             yield
         finally:

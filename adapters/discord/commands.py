@@ -140,11 +140,20 @@ def command_definitions() -> list[dict[str, Any]]:
                     _choice(name, f"discord.setting.{name}") for name in EDITABLE_SETTINGS]),
                 _option("discord.opt.new_value", wire.OPT_STRING, max_length=100),
             ]),
+            _subcommand("discord.sub.digest", [
+                _option("discord.opt.schedule", wire.OPT_STRING, required=True, choices=[
+                    _choice(s, f"digest.schedule.{s}") for s in ("weekly", "monthly", "off")]),
+            ]),
         ],
+    }
+    recap = {
+        **_named("discord.cmd.recap"), "type": wire.CHAT_INPUT, **guild_only,
+        "options": [_option("discord.opt.switch", wire.OPT_STRING, required=True, choices=[
+            _choice(s, f"switch.{s}") for s in ("on", "off")])],
     }
     send_thanks = {"name": translate("en", "discord.cmd.send_thanks"), "type": wire.USER_COMMAND,
                    "name_localizations": _localized("discord.cmd.send_thanks"), **guild_only}
-    return [thanks, leaderboard, values, help_, kizuna, meeting_command(), send_thanks]
+    return [thanks, leaderboard, values, help_, kizuna, meeting_command(), send_thanks, recap]
 
 
 REPEAT_CHOICES = ("none", "weekly", "biweekly", "monthly", "monthly-nth-weekday")

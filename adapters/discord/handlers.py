@@ -279,6 +279,7 @@ KIZUNA_ROUTES: dict[str, Route] = {
     "admins": Route(lambda r: c.ListAdmins(), private),
     "setup": Route(lambda r: c.ShowSetup(), private),
     "settings": Route(settings_command, settings_reply),
+    "digest": Route(lambda r: c.SetDigestSchedule(str(r.options.get("schedule") or "")), private),
 }
 
 
@@ -298,6 +299,7 @@ class InteractionHandler:
             ("leaderboard", ""): Route(leaderboard_command),
             ("values", ""): Route(lambda r: c.ListValues()),
             ("help", ""): Route(lambda r: c.ShowHelp(), private),
+            ("recap", ""): Route(lambda r: c.SetRecap(r.options.get("switch") == "on"), private),
             **{("kizuna", sub): route for sub, route in KIZUNA_ROUTES.items()},
             **{("meeting", sub): route for sub, route in self.meetings.routes.items()},
         }

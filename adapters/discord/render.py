@@ -15,6 +15,7 @@ from urllib.parse import quote, unquote
 from adapters.discord import limits, wire
 from cards.model import (
     Action,
+    DigestMessage,
     ErrorMessage,
     HelpMessage,
     LeaderboardMessage,
@@ -152,6 +153,15 @@ def _render(message: Message) -> dict[str, Any]:
                  "footer": {"text": message.rsvp_summary}, "color": KIZUNA_COLOR}
         return {"embeds": [embed], "components": _buttons(message.actions, message.locale),
                 "allowed_mentions": allowed_mentions()}
+    if isinstance(message, DigestMessage):
+        # Names are plain (escaped) text, never <@id>, and allowed_mentions pings nobody.
+        description = [f"*{escape(message.note)}*"] if message.note else []
+        description += [escape(line) for line in message.summary]
+        fields = [{"name": section.heading, "value": "\n".join(f"• {escape(line)}" for line in section.lines),
+                   "inline": False} for section in message.sections if section.lines]
+        embed = {"title": message.title, "description": "\n".join(description), "fields": fields,
+                 "color": KIZUNA_COLOR}
+        return {"embeds": [embed], "allowed_mentions": allowed_mentions()}
     raise TypeError(f"no Discord rendering for {type(message).__name__}")
 
 

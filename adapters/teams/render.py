@@ -20,6 +20,7 @@ from typing import Any
 
 from cards.model import (
     Action,
+    DigestMessage,
     ErrorMessage,
     HelpMessage,
     LeaderboardMessage,
@@ -238,6 +239,18 @@ def notice_card(message: NoticeMessage) -> dict[str, Any]:
     return _card(message.locale, body, fallback_text=render_text(message))
 
 
+def digest_card(message: DigestMessage) -> dict[str, Any]:
+    """A digest or a recap: names are plain text runs (no ``<at>`` tags), so nobody is notified."""
+    body: list[dict[str, Any]] = [rich(run(message.title, weight="Bolder", size="Medium"))]
+    if message.note:
+        body.append(rich(run(message.note, italic=True, color="Warning")))
+    body += [rich(run(line)) for line in message.summary]
+    for section in message.sections:
+        body.append(rich(run(section.heading, weight="Bolder"), spacing="Medium"))
+        body += [rich(run(f"• {line}"), spacing="Small") for line in section.lines]
+    return _card(message.locale, body, fallback_text=render_text(message))
+
+
 def task_fetch_button(title: str, data: dict[str, Any]) -> dict[str, Any]:
     """A button that opens a dialog: ``Action.Submit`` with ``msteams.type = task/fetch`` (a ``task/fetch`` invoke)."""
     return {"type": "Action.Submit", "title": title, "data": {**data, "msteams": {"type": "task/fetch"}}}
@@ -310,6 +323,8 @@ def render_card(message: Message) -> dict[str, Any]:
         card = notice_card(message)
     elif isinstance(message, ReminderMessage):
         card = reminder_card(message)
+    elif isinstance(message, DigestMessage):
+        card = digest_card(message)
     else:  # pragma: no cover - the union is closed
         raise TypeError(f"unknown message {type(message).__name__}")
     check_size(card)

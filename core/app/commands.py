@@ -400,3 +400,20 @@ class ListAdmins(AdminCommand):
     """Who administers the workspace."""
 
     changes_workspace: ClassVar[bool] = False
+
+
+# ---- the digest and personal recaps ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SetDigestSchedule(AdminCommand):
+    """How often the digest is posted to the feed channel: ``weekly``, ``monthly`` or ``off`` (either language)."""
+
+    schedule: str
+
+
+@dataclass(frozen=True)
+class SetRecap(Command):
+    """Turn one's own personal monthly recap (a private message) on or off."""
+
+    enabled: bool

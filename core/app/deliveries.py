@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.app import outcomes as o
+from core.app.digest import load_digest_delivery
 from core.app.execute import reminder, setup_shown
 from core.models import Workspace
 from core.services.thanks import load_thanks_view
@@ -41,4 +42,8 @@ async def load_delivery(workspace: Workspace, payload: Mapping[str, Any]) -> o.O
         return await setup_shown(workspace, installed=bool(payload.get("installed")))
     if kind == "message":
         return Prepared(dict(payload["message"]))
+    if kind in ("digest", "recap"):
+        loaded = await load_digest_delivery(workspace, payload)
+        if loaded is not None:
+            return loaded
     raise ValueError(f"unknown outbox payload type {kind!r}")

@@ -440,3 +440,7 @@ async def _revoke(context: Context, command: c.RevokeAdmin) -> o.Outcome:
 @handles(c.ListAdmins)
 async def _admins(context: Context, command: c.ListAdmins) -> o.Outcome:
     return o.AdminsListed(tuple(_ref(m) for m in await admins.list_admins(context.workspace)))
+
+
+# The handlers of features in modules of their own register themselves on import.
+from core.app import digest as _digest  # noqa: E402,F401

@@ -159,6 +159,20 @@ def _notifications(args: Args) -> c.Command:
     return c.SetNotifications(switch)
 
 
+def _digest(args: Args) -> c.Command:
+    words = args.words()
+    if len(words) != 1:
+        raise args.usage()
+    return c.SetDigestSchedule(words[0])
+
+
+def _recap(args: Args) -> c.Command:
+    switch = parse_switch(args.text.strip())
+    if switch is None:
+        raise args.usage()
+    return c.SetRecap(switch)
+
+
 def _number(args: Args) -> int:
     text = _normal(args.text).strip().lstrip("#")
     if not text.isdecimal() or len(text) > 18:
@@ -477,6 +491,8 @@ PHRASES: tuple[Phrase, ...] = (
         Phrase("admin.list", ("list",), ("一覧",), lambda a: c.ListAdmins(), admin=True),
     ), admin=True),
     Phrase("setup", ("setup",), ("セットアップ", "初期設定"), lambda a: c.ShowSetup(), admin=True),
+    Phrase("digest", ("digest",), ("ダイジェスト",), _digest, admin=True),
+    Phrase("recap", ("recap",), ("月間まとめ", "まとめ"), _recap),
     Phrase("help", ("help", "?"), ("ヘルプ", "使い方"), _help),
 )
 

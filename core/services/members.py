@@ -104,7 +104,7 @@ def _changes(person: Person, row: dict[str, Any], department_id: int | None) -> 
 
 _MEMBER_COLUMNS = ("workspace_id", "platform_user_id", "display_name", "department_id", "locale", "timezone",
                    "is_admin", "platform_admin", "is_bot", "notifications_enabled", "received_count", "sent_count",
-                   "created_at")
+                   "created_at", "recap_enabled")
 
 
 def _members_plan(workspace_id: int, people: list[Person], now: datetime,
@@ -129,7 +129,8 @@ def _members_plan(workspace_id: int, people: list[Person], now: datetime,
         values: list[object] = []
         for p in missing:
             values += [workspace_id, p.platform_user_id, (p.display_name or p.platform_user_id)[:255],
-                       department_of(p), normalize_locale(p.locale), None, False, False, p.is_bot, True, 0, 0, now]
+                       department_of(p), normalize_locale(p.locale), None, False, False, p.is_bot, True, 0, 0, now,
+                       False]
         created = yield (f"INSERT INTO member ({', '.join(_MEMBER_COLUMNS)}) VALUES "
                          f"{marks(len(missing), len(_MEMBER_COLUMNS))} "
                          "ON CONFLICT (workspace_id, platform_user_id) DO NOTHING RETURNING *", values)

@@ -71,6 +71,7 @@ SETTINGS: dict[str, SettingSpec] = {
     "daily_limit": SettingSpec("daily_limit", "int", 1, MAX_DAILY_LIMIT),
     "max_message_length": SettingSpec("max_message_length", "int", 1, MAX_MESSAGE_LENGTH_LIMIT),
     "value_required": SettingSpec("value_required", "bool"),
+    "digest": SettingSpec("digest_schedule", "schedule"),
 }
 
 
@@ -97,6 +98,10 @@ def parse_setting(name: str, raw: Any) -> Any:
         if switch is None:
             raise InvalidSetting(name=name, allowed="on, off")
         return switch
+    if spec.kind == "schedule":
+        from core.services.digest_schedule import parse_schedule
+
+        return parse_schedule(str(text)).value
     if spec.kind == "int":
         try:
             number = int(text)
@@ -118,6 +123,14 @@ async def update_settings(workspace: Workspace, actor: Member, **changes: Any) -
     parsed = {SETTINGS[n.replace("-", "_")].field: v for n, v in checked.items()}
     for field_name, value in parsed.items():
         setattr(workspace, field_name, value)
+    if "digest_schedule" in parsed or "timezone" in parsed:
+        # The digest and recap moments are local wall-clock times under the schedule: plan them again.
+        from core.services.digest_schedule import plan_digest, replan_recap
+
+        plan_digest(workspace)
+        parsed["next_digest_at"] = workspace.next_digest_at
+        if replan_recap(workspace):
+            parsed["next_recap_at"] = workspace.next_recap_at
     if parsed:
         await workspace.save(update_fields=list(parsed))
     return workspace

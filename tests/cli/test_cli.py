@@ -13,6 +13,7 @@ import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -302,9 +303,31 @@ def test_digest_preview_prints_last_week_in_either_language(tmp_path):
     en = run(tmp_path, "digest", "preview", "--workspace", "demo", "--now", next_week, "--locale", "en")
     assert en.returncode == 0, en.stderr
     assert en.stdout.startswith("📬 Weekly thanks digest")
-    assert "1 thanks, 2 people took part" in en.stdout and "🤝 Collaboration (1)" in en.stdout
+    assert "1 thank-you, 2 people took part" in en.stdout and "🤝 Collaboration (1 thank-you)" in en.stdout
     ja = run(tmp_path, "digest", "preview", "--workspace", "demo", "--now", next_week, "--locale", "ja")
     assert "感謝 1 件・参加 2 人" in ja.stdout
     this_week = run(tmp_path, "digest", "preview", "--workspace", "demo", "--locale", "en")
     assert "0 thanks, 0 people" in this_week.stdout  # the current week is not complete yet
     assert_one_clear_line(run(tmp_path, "digest", "preview", "--workspace", "demo", "--now", "soon"), "--now")
+
+
+def test_digest_schedule_and_run_due_post_a_due_digest_once(tmp_path):
+    run(tmp_path, "chat", "--user", "alice", stdin="thanks @bob great demo #collaboration\n")
+    assert run(tmp_path, "settings", "set", "feed_channel", "feed", "--workspace", "demo").returncode == 0
+    monthly = run(tmp_path, "digest", "schedule", "monthly", "--workspace", "demo")
+    assert monthly.returncode == 0 and "1st of every month" in monthly.stdout, monthly.stderr
+    bad = run(tmp_path, "digest", "schedule", "sometimes", "--workspace", "demo")
+    assert bad.returncode == 1 and "weekly, monthly, off" in bad.stderr
+    weekly = run(tmp_path, "digest", "schedule", "weekly", "--workspace", "demo", "--locale", "ja")
+    assert "毎週月曜 9:00" in weekly.stdout
+    today = datetime.now(ZoneInfo("Asia/Tokyo")).date()
+    monday = today + timedelta(days=7 - today.weekday())
+    due = f"{monday.isoformat()}T09:01"  # the workspace's zone
+    refused = run(tmp_path, "digest", "run-due", "--now", due)
+    assert refused.returncode != 0 and "--force" in refused.stderr
+    posted = run(tmp_path, "digest", "run-due", "--now", due, "--force")
+    assert posted.returncode == 0, posted.stderr
+    assert "--- channel:feed" in posted.stdout and "📬 週間感謝ダイジェスト" in posted.stdout
+    assert "1 digests and 0 recaps enqueued (0 late), 0 skipped; delivered 1" in posted.stdout
+    again = run(tmp_path, "digest", "run-due", "--now", due, "--force")
+    assert "0 digests and 0 recaps enqueued" in again.stdout and "週間感謝ダイジェスト" not in again.stdout
