@@ -31,7 +31,7 @@ from core import outage, outbox
 from core.meetings.models import Meeting
 from core.meetings.recurrence import Occurrence, Override, occurrence_at, occurrences
 from core.meetings.service import PROMPT_KIND, overrides_of, plan_next_prompt, prompt_dedupe_key, series_of
-from core.models import Workspace
+from core.models import Delivery, Workspace
 
 log = logging.getLogger("kizuna.meetings.prompts")
 
@@ -93,6 +93,34 @@ async def run_due(moment: datetime, *, batch: int = 200, max_batches: int = 50,
         if handled < batch:
             break
     return result
+
+
+@dataclass(frozen=True)
+class PlannedPrompt:
+    """A prompt a pass would handle: ``action`` is ``send``, ``late`` or ``drop`` (see ``classify``)."""
+
+    meeting_id: int
+    title: str
+    occurrence: str
+    ends_at: datetime
+    action: str
+    address_key: str
+
+
+async def preview_due(moment: datetime, *, workspace_ids: Collection[int] | None = None,
+                      limit: int = 1000) -> list[PlannedPrompt]:
+    """What ``run_due(moment)`` would post and drop, changing nothing (at most ``limit`` meetings)."""
+    planned: list[PlannedPrompt] = []
+    for meeting in await _due(moment, workspace_ids).limit(limit):
+        overrides = await overrides_of(meeting.id)
+        # ``_decide`` moves the meeting's plan on in memory only; nothing here is saved.
+        for occurrence in _decide(meeting, overrides, moment):
+            if await Delivery.exists(dedupe_key=prompt_dedupe_key(meeting.id, occurrence)):
+                continue  # queued (or dropped) already: a pass would skip it too
+            planned.append(PlannedPrompt(meeting.id, meeting.title, occurrence.key, occurrence.ends_at,
+                                         classify(occurrence, _following(meeting, overrides, occurrence), moment),
+                                         f"channel:{meeting.channel}"))
+    return planned
 
 
 class _LostRace(Exception):
@@ -192,4 +220,4 @@ async def _apply(meeting: Meeting, workspace: Workspace, overrides: dict[str, Ov
                  moment - occurrence.ends_at)
 
 
-__all__ = ["LATE_TOLERANCE", "STALE_AFTER", "PromptsResult", "classify", "run_due"]
+__all__ = ["LATE_TOLERANCE", "STALE_AFTER", "PlannedPrompt", "PromptsResult", "classify", "preview_due", "run_due"]
