@@ -749,7 +749,7 @@ def occurrence_over(occurrence: Occurrence, now: datetime | None = None) -> bool
 __all__ = [
     "ANSWERS", "MeetingView", "RsvpAnswer", "RsvpSummary", "answer_rsvp", "attendees", "create_meeting",
     "edit_meeting", "end_meeting", "get_meeting", "get_occurrence", "list_meetings", "move_occurrence",
-    "occurrence_over", "overrides_of", "parse_rsvp_answer", "pause_meeting", "plan_next_reminder",
-    "plan_next_prompt", "prompt_dedupe_key", "reminder_dedupe_key", "resolve_occurrence", "restore_occurrence", "resume_meeting", "rsvp_summary",
-    "series_of", "set_external_event_id", "skip_occurrence", "upcoming_occurrences",
+    "occurrence_over", "overrides_of", "parse_rsvp_answer", "pause_meeting", "plan_next_prompt", "plan_next_reminder",
+    "prompt_dedupe_key", "reminder_dedupe_key", "resolve_occurrence", "restore_occurrence", "resume_meeting",
+    "rsvp_summary", "series_of", "set_external_event_id", "skip_occurrence", "upcoming_occurrences",
 ]
