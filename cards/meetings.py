@@ -130,6 +130,7 @@ def meeting_details_message(view: MeetingView, locale: str, title_id: str = "mee
     lines = [_line(view, lang)]
     reminders = format_durations(view.reminder_offsets, lang) or "—"
     lines.append("   " + translate(lang, "meeting.reminders", offsets=reminders, channel=view.channel))
+    lines.append("   " + translate(lang, f"meeting.after.setting.{'on' if view.thanks_prompt else 'off'}"))
     if upcoming:
         lines.append(translate(lang, "meeting.upcoming"))
         lines.extend("   " + occurrence_text(o, view.timezone, lang) + f"  ({o.key})" for o in upcoming)

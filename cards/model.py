@@ -194,6 +194,30 @@ class DigestMessage:
     kind: Literal["digest"] = "digest"
 
 
+@dataclass(frozen=True)
+class AfterMeetingMessage:
+    """The prompt posted when a meeting's occurrence ends: who came (names as text, nobody pinged)
+    and one action that opens the thanks form with them already picked.
+
+    ``command_hint`` is the text command that does the same, for surfaces without forms (the
+    console); ``ended_at_utc`` is the end (``utc_instant``).
+    """
+
+    locale: str
+    title: str
+    meeting_id: int
+    occurrence: str
+    when_text: str
+    attendees: tuple[Person, ...]
+    attendees_text: str
+    prompt: str
+    command_hint: str
+    late_note: str
+    actions: tuple[Action, ...]
+    ended_at_utc: str = ""
+    kind: Literal["after_meeting"] = "after_meeting"
+
+
 def utc_instant(moment: datetime) -> str:
     """A moment as RFC 3339 in UTC, to the second: ``2026-12-05T08:43:00Z``.
 
@@ -207,15 +231,16 @@ def utc_instant(moment: datetime) -> str:
 
 
 Message = (ThanksMessage | LeaderboardMessage | ValuesMessage | HelpMessage | ErrorMessage | NoticeMessage
-           | ReminderMessage | DigestMessage)
+           | ReminderMessage | DigestMessage | AfterMeetingMessage)
 
 _KINDS: dict[str, type[Any]] = {
     "thanks": ThanksMessage, "leaderboard": LeaderboardMessage, "values": ValuesMessage, "help": HelpMessage,
     "error": ErrorMessage, "notice": NoticeMessage, "reminder": ReminderMessage, "digest": DigestMessage,
+    "after_meeting": AfterMeetingMessage,
 }
 _NESTED: dict[str, type[Any]] = {
     "sender": Person, "recipients": Person, "values": ValueBadge, "actions": Action, "rows": LeaderboardRow,
-    "person": Person, "lines": HelpLine, "sections": DigestSection,
+    "person": Person, "lines": HelpLine, "sections": DigestSection, "attendees": Person,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cards.after_meeting  # noqa: F401  (registers the after-meeting prompt's message)
 from cards.build import recipient_notification
 from cards.model import Message, message_from_dict
 from cards.outcomes import Audience, render_outcome, renders

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cards.model import (
+    AfterMeetingMessage,
     DigestMessage,
     ErrorMessage,
     HelpMessage,
@@ -61,5 +62,13 @@ def render_text(message: Message) -> str:
         for section in message.sections:
             lines.append(section.heading)
             lines += [f"・{line}" for line in section.lines]
+        return "\n".join(lines)
+    if isinstance(message, AfterMeetingMessage):
+        lines = [f"🙌 {message.title}", message.when_text]
+        if message.late_note:
+            lines.append(message.late_note)
+        lines += [message.attendees_text, message.prompt]
+        if message.command_hint:
+            lines.append(message.command_hint)
         return "\n".join(lines)
     raise TypeError(f"unknown message {type(message).__name__}")

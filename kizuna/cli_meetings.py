@@ -18,7 +18,7 @@ from core.app.execute import Context, execute
 from core.config import ConfigurationError, Settings
 from core.errors import KizunaError
 from core.i18n import resolve_locale
-from core.meetings import scheduler
+from core.meetings import prompts, scheduler
 from core.meetings.recurrence import format_offset
 from core.models import Delivery, Workspace
 from core.services.access import SYSTEM_ACTOR
@@ -105,18 +105,27 @@ def cmd_reminders_run_due(settings: Settings, args: argparse.Namespace, out: Tex
         any_failed = False
         for moment, workspace_ids in passes:
             result = await run_due_and_deliver(settings, moment, out, workspace_ids=workspace_ids)
-            statuses = {d.id: d.status for d in await Delivery.filter(id__in=result.enqueued)} \
-                if result.enqueued else {}
-            delivered = sum(1 for s in statuses.values() if s == outbox.DELIVERED)
-            waiting = sum(1 for s in statuses.values() if s == outbox.PENDING)
-            failed = sum(1 for s in statuses.values() if s == outbox.FAILED)
+            delivered, waiting, failed = await _outcomes(result.enqueued)
             any_failed = any_failed or failed > 0
             print(f"reminders at {result.now.isoformat()}: {result.sent} enqueued ({result.late} late), "
                   f"{result.dropped} dropped; delivered {delivered}, will retry {waiting}, failed {failed}",
                   file=out)
+            after = result.prompts
+            if after.sent or after.dropped:
+                delivered, waiting, failed = await _outcomes(after.enqueued)
+                any_failed = any_failed or failed > 0
+                print(f"after-meeting prompts at {result.now.isoformat()}: {after.sent} enqueued ({after.late} "
+                      f"late), {after.dropped} dropped; delivered {delivered}, will retry {waiting}, failed {failed}",
+                      file=out)
         return 1 if any_failed else 0
 
     return run_with_database(settings, body)
+
+
+async def _outcomes(delivery_ids: list[int]) -> tuple[int, int, int]:
+    """How many of these deliveries were delivered, will be retried, and failed."""
+    statuses = [d.status for d in await Delivery.filter(id__in=delivery_ids)] if delivery_ids else []
+    return (statuses.count(outbox.DELIVERED), statuses.count(outbox.PENDING), statuses.count(outbox.FAILED))
 
 
 async def _dry_run(passes: list[tuple[datetime | None, list[int] | None]], out: TextIO) -> int:
@@ -131,6 +140,10 @@ async def _dry_run(passes: list[tuple[datetime | None, list[int] | None]], out: 
             verb = {"send": "would send", "late": "would send late", "drop": "would drop"}[item.action]
             print(f"{verb}: meeting #{item.meeting_id} “{item.title}” {item.occurrence} "
                   f"({format_offset(item.offset_minutes)} before) to {item.address_key}", file=out)
+        for prompt in await prompts.preview_due(moment, workspace_ids=workspace_ids):
+            verb = {"send": "would post", "late": "would post late", "drop": "would drop"}[prompt.action]
+            print(f"{verb}: the after-meeting prompt of meeting #{prompt.meeting_id} “{prompt.title}” "
+                  f"{prompt.occurrence} to {prompt.address_key}", file=out)
         sent = sum(1 for item in planned if item.action != "drop")
         late = sum(1 for item in planned if item.action == "late")
         dropped = sum(1 for item in planned if item.action == "drop")
@@ -175,7 +188,7 @@ def _meeting_fields(args: argparse.Namespace) -> c.MeetingFields:
         raise CommandError("cli.until_invalid", value=until) from None
     return c.MeetingFields(**{name: getattr(args, name, None) for name in (
         "title", "start", "timezone", "repeat", "rrule", "duration", "agenda", "place", "departments", "remind",
-        "channel")}, until=last_day)
+        "channel", "thanks_prompt")}, until=last_day)
 
 
 # ``kizuna meeting <subcommand>`` → the command it stands for (``list`` and ``create`` take no id).
@@ -241,6 +254,8 @@ def _series_options(parser: argparse.ArgumentParser, *, create: bool) -> None:
     parser.add_argument("--agenda")
     parser.add_argument("--channel", help="channel id to remind (console workspaces: console)")
     parser.add_argument("--until", help="last day of the series, YYYY-MM-DD")
+    parser.add_argument("--thanks-prompt", dest="thanks_prompt", choices=["on", "off"],
+                        help="after each meeting, post a prompt to thank the people who came (default on)")
 
 
 def add_cli(subparsers: Any) -> None:

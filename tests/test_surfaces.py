@@ -137,6 +137,10 @@ STEPS = [
          slash("kizuna", ("schedule", wire.OPT_STRING, "monthly"), sub="digest"), "1st of every month"),
     Step("a personal monthly recap", "recap on", slash("recap", ("switch", wire.OPT_STRING, "on")),
          "personal recap", who="carol"),
+    Step("no thanks prompt after this meeting", "meeting edit {meeting} thanks-prompt=off",
+         slash("meeting", ("meeting", wire.OPT_STRING, "{meeting}"), ("thanks-prompt", wire.OPT_BOOLEAN, False),
+               sub="edit"),
+         "no thanks prompt"),
     Step("the setup checklist", "setup", slash("kizuna", sub="setup"), "Steps left: 1 of 4"),
     Step("a member cannot cancel someone else's meeting", "meeting cancel {meeting}",
          slash("meeting", ("meeting", wire.OPT_STRING, "{meeting}"), sub="cancel"), "organiser", who="carol",
@@ -158,7 +162,8 @@ async def state(workspace: Workspace) -> dict[str, Any]:
         thanks.append((name(row.sender_id), sorted(name(r.recipient_id) for r in row.recipients), row.message,
                        [v.value.key for v in sorted(row.value_links, key=lambda link: link.position)]))
     thanks_ids = {row.id for row in await Thanks.filter(workspace_id=workspace.id)}
-    meetings = [(m.title, m.status, m.rrule, sorted(departments.get(d, "?") for d in m.department_ids or []))
+    meetings = [(m.title, m.status, m.rrule, sorted(departments.get(d, "?") for d in m.department_ids or []),
+                 m.thanks_prompt, m.next_prompt_at)
                 for m in await Meeting.filter(workspace_id=workspace.id).order_by("id")]
     return {
         "settings": (workspace.daily_limit, workspace.max_message_length, workspace.leaderboard_enabled,
@@ -291,5 +296,5 @@ async def test_every_surface_answers_every_command_the_same_way(surfaces):
     assert final["admins"] == ["alice"]
     assert final["settings"][0] == 7
     assert final["values"][0] == ("kaizen", "Continuous improvement", "改善", "🔧", False)
-    assert final["meetings"] == [("Sales x Eng", "active", final["meetings"][0][2], ["Field Sales"])]
+    assert final["meetings"] == [("Sales x Eng", "active", final["meetings"][0][2], ["Field Sales"], False, None)]
     assert json.dumps(final, ensure_ascii=False)  # plain data

@@ -177,6 +177,7 @@ def _series_options(*, create: bool) -> list[dict[str, Any]]:
         _meeting_option("channel", wire.OPT_CHANNEL, channel_types=list(wire.FEED_CHANNEL_TYPES)),
         _meeting_option("agenda", wire.OPT_STRING, max_length=2000),
         _meeting_option("duration", wire.OPT_INTEGER, min_value=1, max_value=24 * 60),
+        _meeting_option("thanks_prompt", wire.OPT_BOOLEAN),
     ]
 
 

@@ -179,12 +179,14 @@ def _fields(options: Mapping[str, Any]) -> c.MeetingFields:
     """A series' options as typed (a channel option must name a channel of this server)."""
     channel = options.get("channel")
     duration = options.get("duration")
+    prompt = options.get("thanks-prompt")
     return c.MeetingFields(
         title=text(options, "title"), start=text(options, "start"), timezone=text(options, "timezone"),
         repeat=text(options, "repeat"), remind=text(options, "remind"), departments=text(options, "departments"),
         place=text(options, "place"), agenda=text(options, "agenda"),
         duration=str(duration) if duration is not None else None,
-        channel=ids.channel_id(channel) if channel else None)
+        channel=ids.channel_id(channel) if channel else None,
+        thanks_prompt=None if prompt is None else {True: "on", False: "off"}.get(prompt, str(prompt)))
 
 
 def create_command(request: Request) -> c.Command:

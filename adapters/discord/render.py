@@ -15,6 +15,7 @@ from urllib.parse import quote, unquote
 from adapters.discord import limits, wire
 from cards.model import (
     Action,
+    AfterMeetingMessage,
     DigestMessage,
     ErrorMessage,
     HelpMessage,
@@ -162,6 +163,15 @@ def _render(message: Message) -> dict[str, Any]:
         embed = {"title": message.title, "description": "\n".join(description), "fields": fields,
                  "color": KIZUNA_COLOR}
         return {"embeds": [embed], "allowed_mentions": allowed_mentions()}
+    if isinstance(message, AfterMeetingMessage):
+        # Who came, by name as plain text (escaped, no ``<@id>``): a prompt pings nobody.
+        lines = [escape(message.when_text)]
+        if message.late_note:
+            lines.append(f"*{escape(message.late_note)}*")
+        lines += [escape(message.attendees_text), escape(message.prompt)]
+        embed = {"title": f"🙌 {message.title}", "description": "\n".join(lines), "color": KIZUNA_COLOR}
+        return {"embeds": [embed], "components": _buttons(message.actions, message.locale),
+                "allowed_mentions": allowed_mentions()}
     raise TypeError(f"no Discord rendering for {type(message).__name__}")
 
 

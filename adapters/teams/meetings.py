@@ -70,6 +70,8 @@ class MeetingSubmission:
     departments: tuple[str, ...] = ()
     place: str = ""
     agenda: str = ""
+    # The toggle's value: "true" (post a thanks prompt after each occurrence) or "false".
+    thanks_prompt: str = "true"
 
     def fields(self) -> MeetingFields:
         """The meeting this dialog describes (for ``CreateMeeting``)."""
@@ -79,7 +81,8 @@ class MeetingSubmission:
             title=self.title, start=f"{self.date.strip()} {self.time.strip()[:5]}",
             timezone=self.timezone.strip() or None, repeat=self.repeat.strip() or "none",
             remind=self.remind, duration=self.duration.strip() or "60",
-            departments=",".join(self.departments), place=self.place, agenda=self.agenda)
+            departments=",".join(self.departments), place=self.place, agenda=self.agenda,
+            thanks_prompt=self.thanks_prompt.strip() or "true")
 
 
 def _text(data: Mapping[str, Any], key: str, default: str = "") -> str:
@@ -101,6 +104,7 @@ def parse_meeting_submission(data: Mapping[str, Any] | None) -> MeetingSubmissio
         remind=",".join(_list(data["remind"])) if "remind" in data else DEFAULT_REMINDERS,
         duration=_text(data, "duration", "60"), departments=_list(data.get("departments")),
         place=_text(data, "place"), agenda=_text(data, "agenda"),
+        thanks_prompt=_text(data, "thanks_prompt", "true"),
     )
 
 
@@ -120,7 +124,8 @@ def submission_from_view(view: MeetingView) -> MeetingSubmission:
     return MeetingSubmission(
         title=view.title, date=date, time=time[:5], timezone=view.timezone, repeat=str(view.repeat),
         remind=",".join(_offset_code(m) for m in view.reminder_offsets), duration=str(view.duration_minutes),
-        departments=tuple(view.departments), place=view.place, agenda=view.agenda)
+        departments=tuple(view.departments), place=view.place, agenda=view.agenda,
+        thanks_prompt="true" if view.thanks_prompt else "false")
 
 
 def edit_changes(view: MeetingView, submission: MeetingSubmission) -> MeetingFields:
@@ -154,6 +159,8 @@ def edit_changes(view: MeetingView, submission: MeetingSubmission) -> MeetingFie
         changes["place"] = submission.place
     if submission.agenda != before.agenda:
         changes["agenda"] = submission.agenda
+    if submission.thanks_prompt.strip() and submission.thanks_prompt.strip() != before.thanks_prompt:
+        changes["thanks_prompt"] = submission.thanks_prompt.strip()
     return MeetingFields(**changes)
 
 
@@ -261,6 +268,9 @@ def meeting_form(locale: str, departments: Sequence[str], timezone: str, *,
     body.append({"type": "Input.Text", "id": "agenda", "label": t("agenda"), "isMultiline": True,
                  "maxLength": MAX_AGENDA_INPUT,
                  **({"value": sub.agenda[:MAX_AGENDA_INPUT]} if sub.agenda else {})})
+    body.append({"type": "Input.Toggle", "id": "thanks_prompt", "title": t("thanks_prompt"),
+                 "value": "false" if sub.thanks_prompt == "false" else "true", "valueOn": "true", "valueOff": "false",
+                 "wrap": True})
     submit = ({"kizuna": SUBMIT_MEETING_EDIT, "meeting_id": str(meeting_id)} if editing
               else {"kizuna": SUBMIT_MEETING_FORM})
     card: dict[str, Any] = {

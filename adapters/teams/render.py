@@ -20,6 +20,7 @@ from typing import Any
 
 from cards.model import (
     Action,
+    AfterMeetingMessage,
     DigestMessage,
     ErrorMessage,
     HelpMessage,
@@ -325,6 +326,8 @@ def render_card(message: Message) -> dict[str, Any]:
         card = reminder_card(message)
     elif isinstance(message, DigestMessage):
         card = digest_card(message)
+    elif isinstance(message, AfterMeetingMessage):
+        card = after_meeting_card(message)
     else:  # pragma: no cover - the union is closed
         raise TypeError(f"unknown message {type(message).__name__}")
     check_size(card)
@@ -346,3 +349,19 @@ def check_size(card: dict[str, Any]) -> None:
 def attachment(card: dict[str, Any]) -> dict[str, Any]:
     """The card as a Bot Framework attachment."""
     return {"contentType": CARD_CONTENT_TYPE, "content": card}
+
+
+def after_meeting_card(message: AfterMeetingMessage) -> dict[str, Any]:
+    """The prompt after a meeting: who came (their names as plain text: nobody is pinged), and "Thank
+    someone from this meeting", a ``task/fetch`` button that opens the thanks dialog with them picked."""
+    lang = message.locale
+    body: list[dict[str, Any]] = [rich(run("🙌 "), run(message.title, weight="Bolder", size="Medium")),
+                                  rich(run(message.when_text, isSubtle=True), spacing="Small")]
+    if message.late_note:
+        body.append(rich(run(message.late_note, color="Warning")))
+    body.append(rich(run(message.attendees_text), spacing="Medium"))
+    body.append(rich(run(message.prompt), spacing="Small"))
+    ids = {"meeting_id": str(message.meeting_id), "occurrence": message.occurrence, "locale": lang}
+    actions = [task_fetch_button(a.label, {**ids, "kizuna": THANK_ATTENDEES}) for a in message.actions
+               if a.kind == "thank_attendees"]
+    return _card(lang, body, actions, fallback_text=render_text(message))

@@ -131,6 +131,8 @@ class MeetingFields:
     departments: str | None = None
     remind: str | None = None
     channel: str | None = None
+    # ``on``/``off`` (either language): the prompt to thank the people who came, after each occurrence.
+    thanks_prompt: str | None = None
 
     def given(self) -> dict[str, object]:
         """The fields that were given, under the service's argument names."""

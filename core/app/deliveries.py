@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.app import outcomes as o
+from core.app.after_meeting import after_meeting_prompt
 from core.app.digest import load_digest_delivery
 from core.app.execute import reminder, setup_shown
 from core.models import Workspace
@@ -40,6 +41,9 @@ async def load_delivery(workspace: Workspace, payload: Mapping[str, Any]) -> o.O
                               late=bool(payload.get("late")))
     if kind == "setup":
         return await setup_shown(workspace, installed=bool(payload.get("installed")))
+    if kind == "after_meeting":
+        return await after_meeting_prompt(workspace, int(payload["meeting_id"]), str(payload["occurrence"]),
+                                          late=bool(payload.get("late")))
     if kind == "message":
         return Prepared(dict(payload["message"]))
     if kind in ("digest", "recap"):

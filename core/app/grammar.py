@@ -301,6 +301,8 @@ _MEETING_KEYS = {
     "channel": "channel", "チャンネル": "channel",
     "to": "to", "先": "to", "変更先": "to",
     "until": "until", "まで": "until", "終了日": "until",
+    "thanks-prompt": "thanks_prompt", "thanks_prompt": "thanks_prompt", "prompt": "thanks_prompt",
+    "お礼の呼びかけ": "thanks_prompt", "お礼呼びかけ": "thanks_prompt", "感謝の呼びかけ": "thanks_prompt",
 }
 _KEY_RE = re.compile(r"^([^=＝\s]+)[=＝](.*)$", re.S)
 _TIME = re.compile(r"\d{1,2}:\d{2}")

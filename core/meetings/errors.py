@@ -63,3 +63,7 @@ class InvalidMeetingCommand(KizunaError):
 
 class UnreadableDuration(KizunaError):
     message_id = "error.meeting_duration_unreadable"
+
+
+class InvalidThanksPrompt(KizunaError):
+    message_id = "error.meeting_thanks_prompt"

@@ -54,6 +54,13 @@ class Meeting(Model):
     next_reminder_offset = fields.IntField(null=True)
     # Bumped by every change of the schedule: the scheduler's conditional update on it is the claim.
     schedule_version = fields.IntField(default=0)
+    # After each occurrence ends, a prompt to thank the people who came is posted in ``channel``
+    # (organisers can turn it off). Like reminders, only the *next* one is kept, indexed: the end of
+    # the occurrence it is for. A due row whose occurrence is NULL has no plan yet (a meeting from
+    # before prompts existed): the scheduler plans it from then on and posts nothing for the past.
+    thanks_prompt = fields.BooleanField(default=True)
+    next_prompt_at = fields.DatetimeField(null=True, db_index=True)
+    next_prompt_occurrence = fields.CharField(max_length=16, null=True)
     # A platform object mirroring the series (e.g. a Discord Guild Scheduled Event id).
     external_event_id = fields.CharField(max_length=64, null=True)
     # The platform event that created it (a dialog submit, an interaction): delivered twice, one meeting.

@@ -304,6 +304,18 @@ def next_reminder(series: Series, overrides: Mapping[str, Override], offsets: Se
     return best
 
 
+def next_end(series: Series, overrides: Mapping[str, Override], after: datetime,
+             after_occurrence: str = "") -> Occurrence | None:
+    """The first occurrence whose end comes after ``(after, after_occurrence)`` (by end, then key).
+
+    An end is a "reminder" ``duration`` minutes *after* the start, so ``next_reminder`` with that
+    one negative offset finds it, moved occurrences and skips included.
+    """
+    offset = -series.duration_minutes
+    found = next_reminder(series, overrides, (offset,), ReminderKey(after, after_occurrence, offset))
+    return found.occurrence if found is not None else None
+
+
 # One part of a length of time: a number (a decimal point allowed) and its unit; "半" adds a half.
 _DURATION_PART = re.compile(
     r"\s*(?P<number>\d+(?:\.\d+)?)\s*"
@@ -397,7 +409,7 @@ def neutral_recurrence(rule: str, start: datetime) -> NeutralRecurrence | None:
 __all__ = [
     "DAILY", "MONTHLY", "WEEKLY", "YEARLY", "NeutralRecurrence", "Occurrence", "Override", "RecurrenceError",
     "Reminder", "ReminderKey", "Repeat", "Series", "build_rule", "classify_rule", "format_offset", "local_key",
-    "neutral_recurrence", "next_reminder", "occurrence_at", "occurrences", "parse_duration", "parse_local",
+    "neutral_recurrence", "next_end", "next_reminder", "occurrence_at", "occurrences", "parse_duration", "parse_local",
     "parse_offsets",
     "start_of_time", "to_local", "to_utc", "zone",
 ]

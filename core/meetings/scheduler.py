@@ -29,6 +29,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from core import outage, outbox
+from core.meetings import prompts
 from core.meetings.models import Meeting
 from core.meetings.recurrence import Occurrence, Override, ReminderKey, occurrence_at
 from core.meetings.service import (
@@ -60,6 +61,8 @@ class RunDueResult:
     late: int = 0
     dropped: int = 0
     errors: int = 0
+    # The after-meeting prompts of the same pass (``core.meetings.prompts``).
+    prompts: prompts.PromptsResult = field(default_factory=prompts.PromptsResult)
 
     @property
     def sent(self) -> int:
@@ -108,7 +111,8 @@ async def run_due(now: datetime | None = None, *, batch: int = DEFAULT_BATCH, ma
                   workspace_ids: Collection[int] | None = None) -> RunDueResult:
     """One scheduler pass at ``now`` (default: the clock): every due reminder goes to the outbox once.
 
-    ``workspace_ids`` limits the pass to those workspaces' meetings.
+    ``workspace_ids`` limits the pass to those workspaces' meetings. The same pass posts the
+    prompts of the occurrences that have ended (``result.prompts``).
     """
     moment = _aware(now)
     result = RunDueResult(moment)
@@ -116,6 +120,7 @@ async def run_due(now: datetime | None = None, *, batch: int = DEFAULT_BATCH, ma
         handled = await _run_batch(moment, batch, result, workspace_ids)
         if handled < batch:
             break
+    result.prompts = await prompts.run_due(moment, batch=batch, max_batches=max_batches, workspace_ids=workspace_ids)
     return result
 
 
@@ -258,6 +263,9 @@ async def run_forever(interval: float = DEFAULT_INTERVAL) -> None:
             if result.sent or result.dropped:
                 log.info("scheduler: %d reminders enqueued (%d late), %d dropped", result.sent, result.late,
                          result.dropped)
+            if result.prompts.sent or result.prompts.dropped:
+                log.info("scheduler: %d after-meeting prompts enqueued (%d late), %d dropped", result.prompts.sent,
+                         result.prompts.late, result.prompts.dropped)
         await asyncio.sleep(interval)
 
 

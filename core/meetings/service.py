@@ -31,6 +31,7 @@ from core.meetings.recurrence import (
     build_rule,
     classify_rule,
     local_key,
+    next_end,
     next_reminder,
     occurrence_at,
     occurrences,
@@ -44,6 +45,7 @@ from core.meetings.recurrence import (
 from core.models import Delivery, Member, Workspace, is_row_id
 from core.services.members import find_department
 from core.views import MemberRef
+from core.words import parse_switch
 
 RsvpAnswer = Literal["yes", "maybe", "no"]
 ANSWERS: tuple[RsvpAnswer, ...] = ("yes", "maybe", "no")
@@ -62,6 +64,8 @@ MAX_PLACE = 500
 MAX_DEPARTMENTS = 10
 MAX_DURATION = 24 * 60
 REMINDER_KIND = "reminder"
+# The outbox kind of the prompt posted when an occurrence ends ("thank someone from this meeting").
+PROMPT_KIND = "after_meeting"
 
 
 def _now() -> datetime:
@@ -101,6 +105,9 @@ class MeetingView:
     next_reminder_at: datetime | None
     skipped: tuple[str, ...]
     external_event_id: str | None
+    # Whether a prompt to thank the people who came is posted after each occurrence.
+    thanks_prompt: bool = True
+    next_prompt_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +159,29 @@ def plan_next_reminder(meeting: Meeting, overrides: dict[str, Override], after: 
     meeting.next_reminder_offset = upcoming.key.offset if upcoming else None
 
 
+def plan_next_prompt(meeting: Meeting, overrides: dict[str, Override], after: datetime,
+                     after_occurrence: str = "") -> None:
+    """Set ``meeting.next_prompt_*`` to the end of the first occurrence ending after ``(after,
+    after_occurrence)``: None if there is none, the meeting is not active or its prompt is off."""
+    upcoming = None
+    if meeting.status == ACTIVE and meeting.thanks_prompt:
+        upcoming = next_end(series_of(meeting), overrides, after, after_occurrence)
+    meeting.next_prompt_at = upcoming.ends_at if upcoming else None
+    meeting.next_prompt_occurrence = upcoming.key if upcoming else None
+
+
+def prompt_dedupe_key(meeting_id: int, occurrence: Occurrence) -> str:
+    """One prompt per (meeting, occurrence) and end: a moved occurrence prompts at its new end."""
+    return f"prompt:{meeting_id}:{occurrence.key}:{occurrence.ends_at:%Y%m%dT%H%MZ}"
+
+
+async def _cancel_pending_prompts(meeting_id: int, occurrence: str | None, reason: str) -> None:
+    """Prompts already in the outbox but not posted are dropped when they should no longer be."""
+    prefix = f"prompt:{meeting_id}:" + (f"{occurrence}:" if occurrence else "")
+    await Delivery.filter(status=outbox.PENDING, kind=PROMPT_KIND, dedupe_key__startswith=prefix).update(
+        status=outbox.DROPPED, last_error=reason)
+
+
 def reminder_dedupe_key(meeting_id: int, occurrence: Occurrence, offset: int) -> str:
     """One reminder per (meeting, occurrence, offset), and again only if the occurrence is moved."""
     return f"reminder:{meeting_id}:{occurrence.key}:{offset}:{occurrence.starts_at:%Y%m%dT%H%MZ}"
@@ -179,7 +209,8 @@ async def _view(meeting: Meeting, now: datetime, overrides: dict[str, Override] 
         status=meeting.status, next_occurrence=upcoming[0] if upcoming else None,
         next_reminder_at=meeting.next_reminder_at,
         skipped=tuple(sorted(k for k, o in overrides.items() if o.skipped)),
-        external_event_id=meeting.external_event_id,
+        external_event_id=meeting.external_event_id, thanks_prompt=meeting.thanks_prompt,
+        next_prompt_at=meeting.next_prompt_at,
     )
 
 
@@ -333,6 +364,16 @@ async def _departments(workspace: Workspace, names: Sequence[str] | str) -> tupl
     return shown, ids
 
 
+def _switch(value: bool | str) -> bool:
+    """``on``/``off`` in either language (or a bool) for the thanks prompt."""
+    if isinstance(value, bool):
+        return value
+    switch = parse_switch(value.strip())
+    if switch is None:
+        raise errors.InvalidThanksPrompt(value=value.strip()[:30])
+    return switch
+
+
 def _check_has_future(meeting: Meeting, overrides: dict[str, Override], now: datetime) -> None:
     if not occurrences(series_of(meeting), overrides, now, 1):
         raise errors.InvalidMeetingStart(start=meeting.start_local.replace("T", " "))
@@ -359,6 +400,7 @@ async def create_meeting(
     remind: str | Sequence[int] | None = None,
     now: datetime | None = None,
     idempotency_key: str | None = None,
+    thanks_prompt: bool | str = True,
 ) -> MeetingView:
     """Schedule a meeting series.
 
@@ -371,6 +413,8 @@ async def create_meeting(
     ``departments`` are existing department names. ``channel`` is where reminders are posted
     (the platform's channel id). Reminders that would already be due are not sent. The same
     ``idempotency_key`` (the platform's event id) twice returns the first meeting.
+    ``thanks_prompt`` (``on``/``off`` or a bool): post a prompt to thank the people who came when
+    each occurrence ends (default on).
     """
     moment = _aware(now)
     if idempotency_key:
@@ -388,10 +432,11 @@ async def create_meeting(
         rrule=_rule(repeat, rrule, local), until_local=until, duration_minutes=_duration(duration_minutes),
         place=_text(place, MAX_PLACE), channel=channel.strip()[:255], reminder_offsets=_offsets(remind),
         organiser_id=organiser.id if organiser is not None and organiser.id else None, status=ACTIVE,
-        idempotency_key=idempotency_key or None,
+        idempotency_key=idempotency_key or None, thanks_prompt=_switch(thanks_prompt),
     )
     _check_has_future(meeting, {}, moment)
     plan_next_reminder(meeting, {}, start_of_time(moment))
+    plan_next_prompt(meeting, {}, moment)
     try:
         await meeting.save()
     except IntegrityError:
@@ -422,6 +467,7 @@ async def edit_meeting(
     channel: str | None = None,
     departments: Sequence[str] | str | None = None,
     remind: str | Sequence[int] | None = None,
+    thanks_prompt: bool | str | None = None,
     now: datetime | None = None,
 ) -> MeetingView:
     """Change a series (organiser or admin). ``None`` leaves a field as it is; ``until=None`` clears the end.
@@ -444,6 +490,8 @@ async def edit_meeting(
         meeting.departments, meeting.department_ids = await _departments(workspace, departments)
     if remind is not None:
         meeting.reminder_offsets = _offsets(remind)
+    if thanks_prompt is not None:
+        meeting.thanks_prompt = _switch(thanks_prompt)
     if duration_minutes is not None:
         meeting.duration_minutes = _duration(duration_minutes)
     if until is not _UNSET:
@@ -461,7 +509,10 @@ async def edit_meeting(
         meeting.start_local = local_key(local)
     overrides = await overrides_of(meeting.id)
     _check_has_future(meeting, overrides, moment)
-    await _save_schedule(meeting, overrides, _resume_point(meeting, moment))
+    async with in_transaction():
+        await _save_schedule(meeting, overrides, _resume_point(meeting, moment), moment)
+        if not meeting.thanks_prompt:
+            await _cancel_pending_prompts(meeting.id, None, "thanks prompt turned off")
     return await _view(meeting, moment, overrides)
 
 
@@ -472,8 +523,18 @@ def _resume_point(meeting: Meeting, now: datetime) -> ReminderKey:
     return start_of_time(now)
 
 
-async def _save_schedule(meeting: Meeting, overrides: dict[str, Override], after: ReminderKey) -> None:
+def _prompt_resume_point(meeting: Meeting, now: datetime) -> datetime:
+    """Where the prompt plan continues after a change: a prompt still owed (late) is not lost."""
+    if meeting.next_prompt_occurrence and meeting.next_prompt_at is not None and meeting.next_prompt_at < now:
+        return meeting.next_prompt_at
+    return now
+
+
+async def _save_schedule(meeting: Meeting, overrides: dict[str, Override], after: ReminderKey,
+                         now: datetime | None = None) -> None:
+    """Plan the next reminder (after ``after``) and the next prompt (from ``now``, or a prompt still owed)."""
     plan_next_reminder(meeting, overrides, after)
+    plan_next_prompt(meeting, overrides, _prompt_resume_point(meeting, now or after.at))
     meeting.schedule_version += 1
     await meeting.save()
 
@@ -543,8 +604,9 @@ async def _override(meeting: Meeting, key: str, moment: datetime, change: dict[s
     async with in_transaction():
         await OccurrenceOverride.update_or_create(change, meeting_id=meeting.id, occurrence=key)
         overrides = await overrides_of(meeting.id)
-        await _save_schedule(meeting, overrides, _resume_point(meeting, moment))
+        await _save_schedule(meeting, overrides, _resume_point(meeting, moment), moment)
         await _cancel_pending_reminders(meeting.id, key, why)
+        await _cancel_pending_prompts(meeting.id, key, why)
     return await _view(meeting, moment, overrides)
 
 
@@ -557,7 +619,7 @@ async def restore_occurrence(workspace: Workspace, actor: Member, meeting_id: in
     async with in_transaction():
         await OccurrenceOverride.filter(meeting_id=meeting.id, occurrence=key).delete()
         overrides = await overrides_of(meeting.id)
-        await _save_schedule(meeting, overrides, _resume_point(meeting, moment))
+        await _save_schedule(meeting, overrides, _resume_point(meeting, moment), moment)
     return await _view(meeting, moment, overrides)
 
 
@@ -687,7 +749,7 @@ def occurrence_over(occurrence: Occurrence, now: datetime | None = None) -> bool
 __all__ = [
     "ANSWERS", "MeetingView", "RsvpAnswer", "RsvpSummary", "answer_rsvp", "attendees", "create_meeting",
     "edit_meeting", "end_meeting", "get_meeting", "get_occurrence", "list_meetings", "move_occurrence",
-    "occurrence_over", "overrides_of", "parse_rsvp_answer", "pause_meeting", "plan_next_reminder",
-    "reminder_dedupe_key", "resolve_occurrence", "restore_occurrence", "resume_meeting", "rsvp_summary",
-    "series_of", "set_external_event_id", "skip_occurrence", "upcoming_occurrences",
+    "occurrence_over", "overrides_of", "parse_rsvp_answer", "pause_meeting", "plan_next_prompt", "plan_next_reminder",
+    "prompt_dedupe_key", "reminder_dedupe_key", "resolve_occurrence", "restore_occurrence", "resume_meeting",
+    "rsvp_summary", "series_of", "set_external_event_id", "skip_occurrence", "upcoming_occurrences",
 ]

@@ -101,4 +101,6 @@ async def test_a_whole_day_of_reminders_through_the_api_exactly_once(workspace, 
                 await worker.drain()
         finally:
             await adapter.close()
-    assert sorted((r["to"]) for r in api.accepted) == sorted([f"channel:c{i}" for i in range(5)] * 2)
+    # Each meeting: its two reminders, and the prompt to thank who came once it ended, each posted once.
+    assert sorted((r["to"], r["message"]["kind"]) for r in api.accepted) == sorted(
+        [(f"channel:c{i}", "reminder") for i in range(5)] * 2 + [(f"channel:c{i}", "after_meeting") for i in range(5)])

@@ -230,7 +230,8 @@ async def test_meeting_edit_opens_the_dialog_filled_in_from_the_meeting(teams, c
     values = {key: field.get("value") for key, field in inputs(form).items()}
     assert values == {"title": "Sales x Eng sync", "date": START_DATE, "time": START_TIME, "timezone": "Asia/Tokyo",
                       "repeat": "monthly-nth-weekday", "duration": "60", "remind": "1d,15m",
-                      "departments": "Sales,Engineering", "place": "Room 3", "agenda": "What each team shipped"}
+                      "departments": "Sales,Engineering", "place": "Room 3", "agenda": "What each team shipped",
+                      "thanks_prompt": "true"}
     assert form["actions"][0]["title"] == "Save changes"
     assert form["actions"][0]["data"] == {"kizuna": "edit_meeting", "meeting_id": str(meeting.id)}
 
