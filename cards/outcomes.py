@@ -265,3 +265,7 @@ def _admins(outcome: o.AdminsListed, audience: Audience) -> Message:
     lang = audience.lang
     names = "\n".join(m.display_name for m in outcome.admins) or translate(lang, "admins.none")
     return NoticeMessage(lang, names, translate(lang, "admins.title"))
+
+
+# Feature modules register their messages with ``@renders`` when imported (after everything above).
+from cards import mixers as _mixers  # noqa: E402, F401

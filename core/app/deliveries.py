@@ -9,6 +9,7 @@ from typing import Any
 
 from core.app import outcomes as o
 from core.app.execute import reminder, setup_shown
+from core.app.mixers import load_mixer_delivery
 from core.models import Workspace
 from core.services.thanks import load_thanks_view
 from core.views import ThanksView
@@ -41,4 +42,6 @@ async def load_delivery(workspace: Workspace, payload: Mapping[str, Any]) -> o.O
         return await setup_shown(workspace, installed=bool(payload.get("installed")))
     if kind == "message":
         return Prepared(dict(payload["message"]))
+    if kind in ("mixer_round", "mixer_invite"):
+        return await load_mixer_delivery(workspace, payload)
     raise ValueError(f"unknown outbox payload type {kind!r}")

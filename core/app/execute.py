@@ -440,3 +440,7 @@ async def _revoke(context: Context, command: c.RevokeAdmin) -> o.Outcome:
 @handles(c.ListAdmins)
 async def _admins(context: Context, command: c.ListAdmins) -> o.Outcome:
     return o.AdminsListed(tuple(_ref(m) for m in await admins.list_admins(context.workspace)))
+
+
+# Feature modules register their handlers with ``@handles`` when imported (after everything above).
+from core.app import mixers as _mixers  # noqa: E402, F401
