@@ -10,6 +10,7 @@ changes nothing; a crash before the commit leaves the mixer due for the next pas
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -37,15 +38,20 @@ class _LostRace(Exception):
     pass
 
 
-async def run_due(now: datetime | None = None, *, batch: int = DEFAULT_BATCH) -> MixerPassResult:
-    """Form and announce every round due by ``now`` (default: the clock)."""
+async def run_due(now: datetime | None = None, *, batch: int = DEFAULT_BATCH,
+                  workspace_ids: Collection[int] | None = None) -> MixerPassResult:
+    """Form and announce every round due by ``now`` (default: the clock); ``workspace_ids`` limits
+    the pass to those workspaces' mixers."""
     moment = now if now is not None else datetime.now(UTC)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     result = MixerPassResult(moment)
     for _ in range(100):
         async with in_transaction() as conn:
-            query = Mixer.filter(next_round_at__lte=moment).order_by("next_round_at", "id").limit(batch)
+            query = Mixer.filter(next_round_at__lte=moment)
+            if workspace_ids is not None:
+                query = query.filter(workspace_id__in=list(workspace_ids))
+            query = query.order_by("next_round_at", "id").limit(batch)
             if conn.capabilities.support_for_update:
                 query = query.select_for_update(skip_locked=True)
             due = await query
