@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from adapters.discord.mixers import mixer_command
 from adapters.discord import wire
 from core.i18n import translate
 from core.services.workspaces import SETTINGS
@@ -144,7 +145,7 @@ def command_definitions() -> list[dict[str, Any]]:
     }
     send_thanks = {"name": translate("en", "discord.cmd.send_thanks"), "type": wire.USER_COMMAND,
                    "name_localizations": _localized("discord.cmd.send_thanks"), **guild_only}
-    return [thanks, leaderboard, values, help_, kizuna, meeting_command(), send_thanks]
+    return [thanks, leaderboard, values, help_, kizuna, meeting_command(), mixer_command(), send_thanks]
 
 
 REPEAT_CHOICES = ("none", "weekly", "biweekly", "monthly", "monthly-nth-weekday")
