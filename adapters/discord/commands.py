@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from adapters.discord.mixers import mixer_command
 from adapters.discord import wire
+from adapters.discord.mixers import mixer_command
 from core.i18n import translate
 from core.services.workspaces import SETTINGS
 
