@@ -21,7 +21,8 @@ DISCORD_LOCALES = {"ja": ("ja",), "en": ("en-US", "en-GB")}
 
 # Exactly what Kizuna does in a server: see channels, post and embed (feed, reminders), and
 # create scheduled events for cross-department meetings.
-BOT_PERMISSIONS = wire.VIEW_CHANNEL | wire.SEND_MESSAGES | wire.EMBED_LINKS | wire.CREATE_EVENTS
+BOT_PERMISSIONS = (wire.VIEW_CHANNEL | wire.SEND_MESSAGES | wire.EMBED_LINKS | wire.CREATE_EVENTS
+                   | wire.CREATE_PRIVATE_THREADS | wire.SEND_MESSAGES_IN_THREADS)  # mixers: a thread per group
 OAUTH_SCOPES = ("bot", "applications.commands")
 ADMIN_PERMISSIONS = str(wire.MANAGE_GUILD)
 # The settings an admin edits with /kizuna settings (the feed channel has its own subcommand).

@@ -46,6 +46,9 @@ DEFAULT_ANNOUNCE = 24 * 60
 HISTORY_ROUNDS = 26
 THANKS_WINDOW = timedelta(days=90)
 ROUND_KIND = "mixer"
+# Platforms that give each group a space of its own (address ``mixergroup:<round id>:<group number>``).
+GROUP_SPACES = frozenset({"discord"})
+GROUP_ADDRESS = "mixergroup"
 INVITE_KIND = "mixer_invite"
 
 _REPEATS: dict[str, Repeat] = {
@@ -408,7 +411,13 @@ async def form_round(mixer: Mixer, occurrence: str, starts_at: datetime) -> Mixe
     await outbox.enqueue(workspace, workspace.platform, f"channel:{mixer.channel}", ROUND_KIND,
                          {"type": "mixer_round", "round_id": round_.id}, locale=workspace.default_locale,
                          dedupe_key=f"mixer:{round_.id}:channel")
-    if workspace.platform != "console":
+    if workspace.platform in GROUP_SPACES:
+        # One space per group (a Discord private thread in the mixer's channel, its members added).
+        for number in range(1, len(groups) + 1):
+            await outbox.enqueue(workspace, workspace.platform, f"{GROUP_ADDRESS}:{round_.id}:{number}", ROUND_KIND,
+                                 {"type": "mixer_round", "round_id": round_.id, "group": number},
+                                 locale=workspace.default_locale, dedupe_key=f"mixer:{round_.id}:group:{number}")
+    elif workspace.platform != "console":
         # Each member hears of their own group 1:1 (on Teams the channel post names, never pings).
         members = {r.member_id: r.member for r in taking_part}
         for number, ids in enumerate(groups, start=1):
@@ -452,3 +461,14 @@ async def answer_met(workspace: Workspace, member: Member, round_id: int, met: b
     row.answered_at = _now()
     await row.save(update_fields=["met", "answered_at"])
     return await load_round(workspace, round_id)
+
+
+async def group_space(round_id: int, number: int) -> str | None:
+    """The platform object made for a group (a Discord thread id), if one was made."""
+    group = await MixerGroup.get_or_none(round_id=round_id, number=number)
+    return group.external_id if group is not None else None
+
+
+async def set_group_space(round_id: int, number: int, external_id: str) -> None:
+    """Remember the platform object made for a group, so a retried delivery does not make another."""
+    await MixerGroup.filter(round_id=round_id, number=number).update(external_id=external_id)

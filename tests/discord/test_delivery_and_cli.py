@@ -112,7 +112,7 @@ async def test_register_commands_bulk_overwrites_with_localisations(settings: Se
 
 
 def test_the_invite_asks_for_exactly_view_send_embed_and_create_events():
-    assert BOT_PERMISSIONS == (1 << 10) | (1 << 11) | (1 << 14) | (1 << 44)
+    assert BOT_PERMISSIONS == (1 << 10) | (1 << 11) | (1 << 14) | (1 << 44) | (1 << 36) | (1 << 38)
 
 
 def test_command_definitions_respect_discords_rules():
