@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from adapters.discord import wire
-from adapters.discord.mixers import mixer_command
 from core.i18n import translate
 from core.services.workspaces import SETTINGS
 
@@ -196,3 +195,40 @@ def invite_url(application_id: str) -> str:
     query = urlencode({"client_id": application_id, "permissions": str(BOT_PERMISSIONS),
                        "scope": " ".join(OAUTH_SCOPES)})
     return f"https://discord.com/oauth2/authorize?{query}"
+
+
+MIXER_REPEAT_CHOICES = ("biweekly", "weekly", "monthly", "none")
+
+
+def _mixer_option(name: str, kind: int, **extra: Any) -> dict[str, Any]:
+    return _option(f"discord.mixer.opt.{name}", kind, **extra)
+
+
+def mixer_command() -> dict[str, Any]:
+    """``/mixer create|list|show|join|leave|pause|skip|end|invite`` (``/ミキサー``)."""
+    which = _mixer_option("mixer", wire.OPT_STRING, required=True, max_length=20)
+    return {
+        **_named("discord.mixer.cmd"), "type": wire.CHAT_INPUT, "contexts": [0], "integration_types": [0],
+        "options": [
+            _subcommand("discord.mixer.sub.create", [
+                _mixer_option("name", wire.OPT_STRING, required=True, min_length=1, max_length=200),
+                _mixer_option("start", wire.OPT_STRING, required=True, min_length=10, max_length=20),
+                _mixer_option("repeat", wire.OPT_STRING, choices=[
+                    _choice(r, f"discord.meeting.repeat.{r}") for r in MIXER_REPEAT_CHOICES]),
+                _mixer_option("size", wire.OPT_INTEGER, min_value=2, max_value=6),
+                _mixer_option("place", wire.OPT_STRING, max_length=500),
+                _mixer_option("announce", wire.OPT_STRING, max_length=20),
+                _mixer_option("timezone", wire.OPT_STRING, max_length=64),
+            ]),
+            _subcommand("discord.mixer.sub.list", []),
+            _subcommand("discord.mixer.sub.show", [which]),
+            _subcommand("discord.mixer.sub.join", [which]),
+            _subcommand("discord.mixer.sub.leave", [which]),
+            _subcommand("discord.mixer.sub.pause", [
+                which, _mixer_option("until", wire.OPT_STRING, required=True, min_length=8, max_length=10)]),
+            _subcommand("discord.mixer.sub.skip", [which]),
+            _subcommand("discord.mixer.sub.end", [which]),
+            _subcommand("discord.mixer.sub.invite", [
+                which, _mixer_option("department", wire.OPT_STRING, required=True, max_length=100)]),
+        ],
+    }

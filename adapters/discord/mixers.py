@@ -12,11 +12,8 @@ from adapters.discord.rest import RestClient
 from adapters.discord.routing import PLATFORM, Request, Route, private, text
 from core.app import commands as c
 from core.app import mixer_commands as m
-from core.i18n import translate
 from core.mixers import service
 from core.models import Workspace
-
-REPEAT_CHOICES = ("weekly", "biweekly", "monthly", "none")
 
 
 def _required(request: Request, name: str) -> str:
@@ -45,56 +42,6 @@ MIXER_ROUTES: dict[str, Route] = {
     "end": Route(_by_id(m.EndMixer)),
     "invite": Route(lambda r: m.InviteDepartment(_required(r, "mixer"), _required(r, "department")), private),
 }
-
-
-def _localized(message_id: str) -> dict[str, str]:
-    return {"ja": translate("ja", message_id)}
-
-
-def _named(message_id: str) -> dict[str, Any]:
-    return {"name": translate("en", message_id), "name_localizations": _localized(message_id),
-            "description": translate("en", f"{message_id}.desc"),
-            "description_localizations": _localized(f"{message_id}.desc")}
-
-
-def _option(name: str, kind: int, *, required: bool = False, **extra: Any) -> dict[str, Any]:
-    option = {**_named(f"discord.mixer.opt.{name}"), "type": kind, **extra}
-    if required:
-        option["required"] = True
-    return option
-
-
-def _sub(name: str, options: list[dict[str, Any]]) -> dict[str, Any]:
-    return {**_named(f"discord.mixer.sub.{name}"), "type": wire.OPT_SUB_COMMAND, "options": options}
-
-
-def mixer_command() -> dict[str, Any]:
-    """The ``/mixer`` definition, in Discord's bulk-overwrite format."""
-    which = _option("mixer", wire.OPT_STRING, required=True, max_length=20)
-    return {
-        **_named("discord.mixer.cmd"), "type": wire.CHAT_INPUT, "contexts": [0], "integration_types": [0],
-        "options": [
-            _sub("create", [
-                _option("name", wire.OPT_STRING, required=True, min_length=1, max_length=200),
-                _option("start", wire.OPT_STRING, required=True, min_length=10, max_length=20),
-                _option("repeat", wire.OPT_STRING, choices=[
-                    {"name": translate("en", f"discord.meeting.repeat.{r}"), "value": r,
-                     "name_localizations": _localized(f"discord.meeting.repeat.{r}")} for r in REPEAT_CHOICES]),
-                _option("size", wire.OPT_INTEGER, min_value=2, max_value=6),
-                _option("place", wire.OPT_STRING, max_length=500),
-                _option("announce", wire.OPT_STRING, max_length=20),
-                _option("timezone", wire.OPT_STRING, max_length=64),
-            ]),
-            _sub("list", []),
-            _sub("show", [which]),
-            _sub("join", [which]),
-            _sub("leave", [which]),
-            _sub("pause", [which, _option("until", wire.OPT_STRING, required=True, min_length=8, max_length=10)]),
-            _sub("skip", [which]),
-            _sub("end", [which]),
-            _sub("invite", [which, _option("department", wire.OPT_STRING, required=True, max_length=100)]),
-        ],
-    }
 
 
 # ---- a group's private thread ------------------------------------------------------------------
