@@ -88,7 +88,11 @@ def _announced(outcome: m.MixerRoundAnnounced, audience: Audience) -> Message:
         text = translate(lang, "mixer.your_group", when=when, names=names, starter=starter)
         if round_.place:
             text += "\n" + translate(lang, "mixer.place", place=round_.place)
-        return NoticeMessage(lang, text, title)
+        if group is None:
+            return NoticeMessage(lang, text, title)
+        return NoticeMessage(lang, text, title, chat_with=group.platform_user_ids, chat_in=round_.channel,
+                             chat_topic=f"{round_.mixer_name} · {group.number}"[:100],
+                             chat_label=translate(lang, "mixer.start_chat"))
     lines = [translate(lang, "mixer.round_intro", when=when)]
     if round_.place:
         lines.append(translate(lang, "mixer.place", place=round_.place))
