@@ -9,6 +9,7 @@ changes nothing; a crash before the commit leaves the mixer due for the next pas
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -17,12 +18,14 @@ from datetime import UTC, datetime
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from core import outage
 from core.meetings.recurrence import parse_local, zone
 from core.mixers.models import Mixer
 from core.mixers.service import _plan_next, form_round
 
 log = logging.getLogger("kizuna.mixers.scheduler")
 DEFAULT_BATCH = 50
+DEFAULT_INTERVAL = 30.0
 
 
 @dataclass
@@ -86,3 +89,18 @@ async def _handle(mixer: Mixer, moment: datetime, result: MixerPassResult) -> No
     formed = await form_round(mixer, occurrence, starts_at)
     if formed is not None:
         result.formed.append(formed.id)
+
+
+async def run_forever(interval: float = DEFAULT_INTERVAL) -> None:
+    """A mixer pass every ``interval`` seconds until cancelled; a failing pass is logged, never fatal."""
+    while True:
+        try:
+            result = await run_due()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            await outage.report(log, error, "mixer pass failed")
+        else:
+            if result.formed:
+                log.info("mixers: %d rounds formed", len(result.formed))
+        await asyncio.sleep(interval)

@@ -136,3 +136,41 @@ async def test_invite_a_department_invites_once_and_adds_nobody(workspace, alice
     assert (await service.get_mixer(workspace, mixer.id)).participants == 1
     with pytest.raises(UnknownDepartment):
         await service.invite_department(workspace, mixer.id, "Legal")
+
+
+async def test_two_passes_at_once_form_the_round_once(workspace, alice):
+    import asyncio
+
+    mixer = await make(workspace, alice)
+    for member in await people(workspace, 6):
+        await service.join_mixer(workspace, member, mixer.id)
+    due = datetime(2026, 12, 8, 3, 0, tzinfo=UTC)
+    results = await asyncio.gather(*(scheduler.run_due(due) for _ in range(4)))
+    assert sum(len(r.formed) for r in results) == 1
+    assert await MixerRound.filter(mixer_id=mixer.id).count() == 1
+    assert await Delivery.filter(kind="mixer").count() == 1
+
+
+async def test_a_round_that_has_started_is_not_formed_after_downtime(workspace, alice):
+    mixer = await make(workspace, alice, repeat="weekly")
+    for member in await people(workspace, 4):
+        await service.join_mixer(workspace, member, mixer.id)
+    # Down from before the announcement until after the lunch began.
+    result = await scheduler.run_due(datetime(2026, 12, 9, 4, 0, tzinfo=UTC))
+    assert result.formed == [] and result.missed == 1
+    view = await service.get_mixer(workspace, mixer.id)
+    assert view.next_round == "2026-12-16T12:00"  # the next one is planned as usual
+
+
+async def test_paused_people_sit_out_until_their_date(workspace, alice):
+    mixer = await make(workspace, alice, repeat="weekly")
+    members = await people(workspace, 5)
+    for member in members:
+        await service.join_mixer(workspace, member, mixer.id)
+    await service.pause_mixer(workspace, members[0], mixer.id, "2026-12-09", now=NOW)
+    first = await scheduler.run_due(datetime(2026, 12, 8, 3, 0, tzinfo=UTC))
+    placed = await MixerGroupMember.filter(group__round_id=first.formed[0]).values_list("member_id", flat=True)
+    assert members[0].id not in placed and len(placed) == 4
+    second = await scheduler.run_due(datetime(2026, 12, 15, 3, 0, tzinfo=UTC))
+    placed = await MixerGroupMember.filter(group__round_id=second.formed[0]).values_list("member_id", flat=True)
+    assert members[0].id in placed and len(placed) == 5
