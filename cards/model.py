@@ -139,12 +139,21 @@ class ErrorMessage:
 
 @dataclass(frozen=True)
 class NoticeMessage:
-    """A short confirmation or information."""
+    """A short confirmation or information.
+
+    ``chat_with`` (platform user ids) asks for a way to start a group chat with those people, where
+    the platform has one (Teams: a deep link button), named ``chat_topic``; ``chat_in`` is a channel
+    they all share, where the platform can look them up.
+    """
 
     locale: str
     text: str
     title: str = ""
     kind: Literal["notice"] = "notice"
+    chat_with: tuple[str, ...] = ()
+    chat_in: str = ""
+    chat_topic: str = ""
+    chat_label: str = ""
 
 
 @dataclass(frozen=True)

@@ -267,5 +267,6 @@ def _admins(outcome: o.AdminsListed, audience: Audience) -> Message:
     return NoticeMessage(lang, names, translate(lang, "admins.title"))
 
 
-# Renderers of features in modules of their own register themselves on import.
-import cards.digest  # noqa: E402,F401
+# Renderers of features in modules of their own register themselves on import (after everything above).
+import cards.digest  # noqa: E402
+import cards.mixers  # noqa: E402,F401

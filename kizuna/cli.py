@@ -23,6 +23,7 @@ from core.models import Workspace
 from core.services.members import ImportFailed, decode_members_csv, import_members, parse_members_csv
 from kizuna.cli_admin import add_cli as add_admin_commands
 from kizuna.cli_meetings import add_cli as add_meeting_commands
+from kizuna.cli_mixers import add_cli as add_mixer_commands
 from kizuna.logs import configure_logging
 from kizuna.plugins import add_cli_commands
 
@@ -321,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_digest_commands(digest_sub)
 
     add_meeting_commands(sub)
+    add_mixer_commands(sub)
     add_admin_commands(sub)
     add_cli_commands(sub)  # the adapters' commands: entry-point group kizuna.cli (chat, discord, teams)
     return parser

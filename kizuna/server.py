@@ -18,6 +18,7 @@ from adapters.contract import Adapter, AdapterContext
 from core import db, digest_scheduler, outage
 from core.config import ConfigurationError, Settings
 from core.meetings import scheduler as reminder_scheduler
+from core.mixers import scheduler as mixer_scheduler
 from kizuna.logs import redact_url
 from kizuna.plugins import load_adapters
 from kizuna.worker import OutboxWorker, outbox_lease
@@ -107,10 +108,12 @@ def build_app(settings: Settings, *, adapters: Sequence[Adapter] | None = None, 
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL))
         worker = OutboxWorker.from_settings(enabled, settings)
-        # The outbox worker, and the meeting reminder scheduler that feeds it (a pass every ~15 s).
+        # The outbox worker, and the schedulers that feed it: meeting reminders (~15 s), digests and recaps,
+        # mixer rounds (~30 s).
         tasks = [asyncio.create_task(worker.run_forever()),
                  asyncio.create_task(reminder_scheduler.run_forever()),
-                 asyncio.create_task(digest_scheduler.run_forever())] if run_workers else []
+                 asyncio.create_task(digest_scheduler.run_forever()),
+                 asyncio.create_task(mixer_scheduler.run_forever())] if run_workers else []
         try:
             yield
         finally:

@@ -27,6 +27,7 @@ from cards.model import Message
 from cards.text import render_text
 from core.config import Settings
 from core.meetings.models import Meeting, Rsvp
+from core.mixers.models import Mixer, MixerParticipant
 from core.models import Clap, Department, Member, Thanks, Value, Workspace
 from kizuna.server import build_app
 from tests.discord.kit import APP_ID, Discord, FakeDiscord
@@ -145,6 +146,28 @@ STEPS = [
     Step("a member cannot cancel someone else's meeting", "meeting cancel {meeting}",
          slash("meeting", ("meeting", wire.OPT_STRING, "{meeting}"), sub="cancel"), "organiser", who="carol",
          refused=True),
+    Step("a group size out of range is refused", "mixer create Lunch start=2030-12-04 12:00 size=7",
+         slash("mixer", ("name", wire.OPT_STRING, "Lunch"), ("start", wire.OPT_STRING, "2030-12-04 12:00"),
+               ("size", wire.OPT_STRING, "7"), sub="create"), "from 2 to 6", refused=True),
+    Step("create a mixer", "mixer create Lunch start=2030-12-04 12:00 size=3 place=Tokyo",
+         slash("mixer", ("name", wire.OPT_STRING, "Lunch"), ("start", wire.OPT_STRING, "2030-12-04 12:00"),
+               ("size", wire.OPT_INTEGER, 3), ("place", wire.OPT_STRING, "Tokyo"), sub="create"), "groups of 3"),
+    Step("join a mixer", "mixer join {mixer}", slash("mixer", ("mixer", wire.OPT_STRING, "{mixer}"), sub="join"),
+         "You joined", who="bob"),
+    Step("joining twice is refused", "mixer join {mixer}",
+         slash("mixer", ("mixer", wire.OPT_STRING, "{mixer}"), sub="join"), "already joined", who="bob", refused=True),
+    Step("pausing to a past date is refused", "mixer pause {mixer} 2020-01-01",
+         slash("mixer", ("mixer", wire.OPT_STRING, "{mixer}"), ("until", wire.OPT_STRING, "2020-01-01"), sub="pause"),
+         "in the past", who="bob", refused=True),
+    Step("skip the next round", "mixer skip {mixer}",
+         slash("mixer", ("mixer", wire.OPT_STRING, "{mixer}"), sub="skip"), "skip the next round", who="bob"),
+    Step("a member cannot invite a department", "mixer invite {mixer} Field Sales",
+         slash("mixer", ("mixer", wire.OPT_STRING, "{mixer}"), ("department", wire.OPT_STRING, "Field Sales"),
+               sub="invite"), "Only an admin", who="carol", refused=True),
+    Step("an admin invites a department", "mixer invite {mixer} Field Sales",
+         slash("mixer", ("mixer", wire.OPT_STRING, "{mixer}"), ("department", wire.OPT_STRING, "Field Sales"),
+               sub="invite"), "sent to Field Sales: 1"),
+    Step("list the mixers", "mixer list", slash("mixer", sub="list"), "#"),
 ]
 
 
@@ -178,6 +201,10 @@ async def state(workspace: Workspace) -> dict[str, Any]:
         "thanks": thanks,
         "meetings": meetings,
         "rsvps": await Rsvp.filter(meeting__workspace_id=workspace.id).count(),
+        "mixers": [(x.name, x.group_size, x.place, x.rrule, x.next_round_occurrence,
+                    sorted((name(p.member_id), p.paused_until, p.skip_occurrence)
+                           for p in await MixerParticipant.filter(mixer_id=x.id)))
+                   for x in await Mixer.filter(workspace_id=workspace.id).order_by("id")],
         "claps": [(name(c.member_id), c.thanks_id in thanks_ids)
                   for c in await Clap.filter(thanks__workspace_id=workspace.id).order_by("id")],
     }
@@ -207,6 +234,8 @@ class Surfaces:
         """``{meeting}`` and ``{thanks}`` become the workspace's latest (ids are numbered across workspaces)."""
         meeting = await Meeting.filter(workspace__platform=platform).order_by("-id").first()
         thanks = await Thanks.filter(workspace__platform=platform).order_by("-id").first()
+        mixer = await Mixer.filter(workspace__platform=platform).order_by("-id").first()
+        text = text.replace("{mixer}", str(mixer.id if mixer else 0))
         return text.replace("{meeting}", str(meeting.id if meeting else 0)).replace(
             "{thanks}", str(thanks.id if thanks else 0))
 
@@ -297,4 +326,6 @@ async def test_every_surface_answers_every_command_the_same_way(surfaces):
     assert final["settings"][0] == 7
     assert final["values"][0] == ("kaizen", "Continuous improvement", "改善", "🔧", False)
     assert final["meetings"] == [("Sales x Eng", "active", final["meetings"][0][2], ["Field Sales"], False, None)]
-    assert json.dumps(final, ensure_ascii=False)  # plain data
+    assert final["mixers"] == [("Lunch", 3, "Tokyo", final["mixers"][0][3], "2030-12-04T12:00",
+                                [("bob", None, "2030-12-04T12:00")])]
+    assert json.dumps(final, ensure_ascii=False, default=str)  # plain data

@@ -16,6 +16,7 @@ from adapters.contract import AdapterContext, AdapterDisabled, DeliveryFailed, O
 from adapters.discord.events import EVENTS_ROUTE, EventEndpoint
 from adapters.discord.handlers import InteractionHandler
 from adapters.discord.meetings import meeting_event_link, reminder_payload
+from adapters.discord.mixers import deliver_group
 from adapters.discord.render import render
 from adapters.discord.rest import DiscordHTTPError, RestClient
 from adapters.discord.routing import PLATFORM
@@ -23,6 +24,7 @@ from adapters.discord.settings import DiscordSettings
 from adapters.discord.transport import DEFAULT_DEFER_AFTER, ROUTE, InteractionEndpoint, load_verify_key
 from cards.model import ReminderMessage
 from core.config import ConfigurationError, Settings
+from core.mixers.service import GROUP_ADDRESS
 from core.models import Workspace
 
 __all__ = ["DiscordAdapter", "create_adapter"]
@@ -65,6 +67,17 @@ class DiscordAdapter:
         if not self.discord.bot_token:
             raise DeliveryFailed("DISCORD_BOT_TOKEN is not set, so Kizuna cannot post on its own", permanent=True)
         kind, _, target = outgoing.address_key.partition(":")
+        if kind == GROUP_ADDRESS:
+            payload = render(outgoing.message)
+            payload.pop("flags", None)
+            try:
+                await deliver_group(self.rest, outgoing.workspace_external_id, target, payload,
+                                    outgoing.idempotency_key or None)
+            except DiscordHTTPError as error:
+                raise DeliveryFailed.for_status(error.status, str(error), error.retry_after) from error
+            except ValueError as error:
+                raise DeliveryFailed(str(error), permanent=True) from error
+            return
         if not target.isdigit() or kind not in ("channel", "member"):
             raise DeliveryFailed(f"cannot deliver to {outgoing.address_key!r} on Discord", permanent=True)
         payload = await self._payload(outgoing)

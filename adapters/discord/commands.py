@@ -20,7 +20,8 @@ DISCORD_LOCALES = {"ja": ("ja",), "en": ("en-US", "en-GB")}
 
 # Exactly what Kizuna does in a server: see channels, post and embed (feed, reminders), and
 # create scheduled events for cross-department meetings.
-BOT_PERMISSIONS = wire.VIEW_CHANNEL | wire.SEND_MESSAGES | wire.EMBED_LINKS | wire.CREATE_EVENTS
+BOT_PERMISSIONS = (wire.VIEW_CHANNEL | wire.SEND_MESSAGES | wire.EMBED_LINKS | wire.CREATE_EVENTS
+                   | wire.CREATE_PRIVATE_THREADS | wire.SEND_MESSAGES_IN_THREADS)  # mixers: a thread per group
 OAUTH_SCOPES = ("bot", "applications.commands")
 ADMIN_PERMISSIONS = str(wire.MANAGE_GUILD)
 # The settings an admin edits with /kizuna settings (the feed channel has its own subcommand).
@@ -153,7 +154,7 @@ def command_definitions() -> list[dict[str, Any]]:
     }
     send_thanks = {"name": translate("en", "discord.cmd.send_thanks"), "type": wire.USER_COMMAND,
                    "name_localizations": _localized("discord.cmd.send_thanks"), **guild_only}
-    return [thanks, leaderboard, values, help_, kizuna, meeting_command(), send_thanks, recap]
+    return [thanks, leaderboard, values, help_, kizuna, meeting_command(), mixer_command(), send_thanks, recap]
 
 
 REPEAT_CHOICES = ("none", "weekly", "biweekly", "monthly", "monthly-nth-weekday")
@@ -204,3 +205,40 @@ def invite_url(application_id: str) -> str:
     query = urlencode({"client_id": application_id, "permissions": str(BOT_PERMISSIONS),
                        "scope": " ".join(OAUTH_SCOPES)})
     return f"https://discord.com/oauth2/authorize?{query}"
+
+
+MIXER_REPEAT_CHOICES = ("biweekly", "weekly", "monthly", "none")
+
+
+def _mixer_option(name: str, kind: int, **extra: Any) -> dict[str, Any]:
+    return _option(f"discord.mixer.opt.{name}", kind, **extra)
+
+
+def mixer_command() -> dict[str, Any]:
+    """``/mixer create|list|show|join|leave|pause|skip|end|invite`` (``/ミキサー``)."""
+    which = _mixer_option("mixer", wire.OPT_STRING, required=True, max_length=20)
+    return {
+        **_named("discord.mixer.cmd"), "type": wire.CHAT_INPUT, "contexts": [0], "integration_types": [0],
+        "options": [
+            _subcommand("discord.mixer.sub.create", [
+                _mixer_option("name", wire.OPT_STRING, required=True, min_length=1, max_length=200),
+                _mixer_option("start", wire.OPT_STRING, required=True, min_length=10, max_length=20),
+                _mixer_option("repeat", wire.OPT_STRING, choices=[
+                    _choice(r, f"discord.meeting.repeat.{r}") for r in MIXER_REPEAT_CHOICES]),
+                _mixer_option("size", wire.OPT_INTEGER, min_value=2, max_value=6),
+                _mixer_option("place", wire.OPT_STRING, max_length=500),
+                _mixer_option("announce", wire.OPT_STRING, max_length=20),
+                _mixer_option("timezone", wire.OPT_STRING, max_length=64),
+            ]),
+            _subcommand("discord.mixer.sub.list", []),
+            _subcommand("discord.mixer.sub.show", [which]),
+            _subcommand("discord.mixer.sub.join", [which]),
+            _subcommand("discord.mixer.sub.leave", [which]),
+            _subcommand("discord.mixer.sub.pause", [
+                which, _mixer_option("until", wire.OPT_STRING, required=True, min_length=8, max_length=10)]),
+            _subcommand("discord.mixer.sub.skip", [which]),
+            _subcommand("discord.mixer.sub.end", [which]),
+            _subcommand("discord.mixer.sub.invite", [
+                which, _mixer_option("department", wire.OPT_STRING, required=True, max_length=100)]),
+        ],
+    }

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from adapters.discord import ids, limits, wire
 from adapters.discord.meetings import MEETING_THANKS_FORM, MeetingCommands
+from adapters.discord.mixers import MIXER_ROUTES
 from adapters.discord.render import allowed_mentions, decode_action, escape, render
 from adapters.discord.rest import RestClient
 from adapters.discord.routing import (
@@ -302,6 +303,7 @@ class InteractionHandler:
             ("recap", ""): Route(lambda r: c.SetRecap(r.options.get("switch") == "on"), private),
             **{("kizuna", sub): route for sub, route in KIZUNA_ROUTES.items()},
             **{("meeting", sub): route for sub, route in self.meetings.routes.items()},
+            **{("mixer", sub): route for sub, route in MIXER_ROUTES.items()},
         }
         self.user_commands: dict[str, Route] = {"Send thanks": Route(lambda r: c.ListValues(), self._thanks_form)}
         self.actions: dict[str, Route] = {"clap": Route(clap_command, clap_reply), **self.meetings.actions}

@@ -57,6 +57,9 @@ VIEW_CHANNEL = 1 << 10
 SEND_MESSAGES = 1 << 11
 EMBED_LINKS = 1 << 14
 CREATE_EVENTS = 1 << 44
+CREATE_PRIVATE_THREADS = 1 << 36
+SEND_MESSAGES_IN_THREADS = 1 << 38
+GUILD_PRIVATE_THREAD = 12
 
 # Guild text channel types an admin may pick as the feed (text, announcement).
 FEED_CHANNEL_TYPES = (0, 5)

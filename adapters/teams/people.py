@@ -45,9 +45,22 @@ def aad_reverse_key(platform_user_id: str) -> str:
     return f"teams-aad-of:{platform_user_id}"
 
 
+def upn_key(platform_user_id: str) -> str:
+    """Address key of a member's user principal name (what Teams' group-chat deep link takes)."""
+    return f"teams-upn-of:{platform_user_id}"
+
+
 def sender_addresses(incoming: Incoming, member: Member) -> list[AddressWrite]:
     """How to reach this person/conversation again, and their Entra id → Teams id."""
     items = list(incoming.here)
+    key = member_key(member.platform_user_id)
+    if not any(item.key == key for item in items) and not member.is_bot:
+        # How to open a 1:1 chat with the sender later (a mixer's group, a notification), unless one is known.
+        items.append(AddressWrite(key, {
+            "create": {"serviceUrl": incoming.service_url, "tenantId": incoming.tenant,
+                       "user": {"id": member.platform_user_id, "name": member.display_name},
+                       "bot": dict(incoming.bot)},
+        }, False))
     if incoming.aad:
         items.append(AddressWrite(f"aad:{incoming.aad}", {"id": member.platform_user_id, "name": member.display_name}))
         items.append(AddressWrite(aad_reverse_key(member.platform_user_id), {"aad": incoming.aad}))

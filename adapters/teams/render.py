@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 from cards.model import (
     Action,
@@ -231,13 +232,26 @@ def error_card(message: ErrorMessage) -> dict[str, Any]:
                  fallback_text=render_text(message))
 
 
-def notice_card(message: NoticeMessage) -> dict[str, Any]:
-    """A short confirmation."""
+def notice_card(message: NoticeMessage, *, chat_link: str | None = None) -> dict[str, Any]:
+    """A short confirmation; with ``chat_link`` (a deep link that starts a group chat) a button to it."""
     body: list[dict[str, Any]] = []
     if message.title:
         body.append(rich(run(message.title, weight="Bolder")))
     body.append(rich(run(message.text)))
-    return _card(message.locale, body, fallback_text=render_text(message))
+    actions = [{"type": "Action.OpenUrl", "title": message.chat_label or "Chat", "url": chat_link}] if chat_link else []
+    return _card(message.locale, body, actions, fallback_text=render_text(message))
+
+
+CHAT_LINK = "https://teams.microsoft.com/l/chat/0/0"
+
+
+def group_chat_link(upns: Sequence[str], topic: str) -> str:
+    """Teams' deep link that starts a group chat (msteams-docs "Deep link to start a new chat"): ``users``
+    takes Microsoft Entra user principal names only; ``topicName`` names a chat of three or more."""
+    query = {"users": ",".join(upns)}
+    if topic and len(upns) >= 3:
+        query["topicName"] = topic
+    return f"{CHAT_LINK}?{urlencode(query, safe=',@')}"
 
 
 def digest_card(message: DigestMessage) -> dict[str, Any]:
@@ -308,8 +322,9 @@ def reminder_card(message: ReminderMessage, *, your_answer: str | None = None) -
     return _card(lang, body, actions, refresh=refresh, fallback_text=render_text(message))
 
 
-def render_card(message: Message) -> dict[str, Any]:
-    """The Adaptive Card for any neutral message; raises ``CardTooLarge`` past ``MAX_CARD_BYTES``."""
+def render_card(message: Message, *, chat_link: str | None = None) -> dict[str, Any]:
+    """The Adaptive Card for any neutral message; raises ``CardTooLarge`` past ``MAX_CARD_BYTES``.
+    ``chat_link``: the group-chat deep link a notice's ``chat_with`` asked for, when it could be made."""
     if isinstance(message, ThanksMessage):
         card = thanks_card(message)
     elif isinstance(message, LeaderboardMessage):
@@ -321,7 +336,7 @@ def render_card(message: Message) -> dict[str, Any]:
     elif isinstance(message, ErrorMessage):
         card = error_card(message)
     elif isinstance(message, NoticeMessage):
-        card = notice_card(message)
+        card = notice_card(message, chat_link=chat_link)
     elif isinstance(message, ReminderMessage):
         card = reminder_card(message)
     elif isinstance(message, DigestMessage):

@@ -11,6 +11,7 @@ from core.app import outcomes as o
 from core.app.after_meeting import after_meeting_prompt
 from core.app.digest import load_digest_delivery
 from core.app.execute import reminder, setup_shown
+from core.app.mixers import load_mixer_delivery
 from core.models import Workspace
 from core.services.thanks import load_thanks_view
 from core.views import ThanksView
@@ -46,6 +47,8 @@ async def load_delivery(workspace: Workspace, payload: Mapping[str, Any]) -> o.O
                                           late=bool(payload.get("late")))
     if kind == "message":
         return Prepared(dict(payload["message"]))
+    if kind in ("mixer_round", "mixer_invite"):
+        return await load_mixer_delivery(workspace, payload)
     if kind in ("digest", "recap"):
         loaded = await load_digest_delivery(workspace, payload)
         if loaded is not None:

@@ -442,5 +442,6 @@ async def _admins(context: Context, command: c.ListAdmins) -> o.Outcome:
     return o.AdminsListed(tuple(_ref(m) for m in await admins.list_admins(context.workspace)))
 
 
-# The handlers of features in modules of their own register themselves on import.
+# The handlers of features in modules of their own register themselves on import (after everything above).
 from core.app import digest as _digest  # noqa: E402,F401
+from core.app import mixers as _mixers  # noqa: E402,F401

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from core.app import commands as c
+from core.app import mixer_commands as mc
 from core.app.errors import UnknownCommand, UsageError
 from core.i18n import catalog, fold, normalize_locale, translate
 from core.meetings.errors import InvalidMeetingCommand
@@ -444,6 +445,40 @@ def _meeting_help(args: Args) -> c.Command:
     return c.ShowHelp("meeting")
 
 
+# ---- mixers ------------------------------------------------------------------------------------
+
+_MIXER_KEYS = {
+    "start": "start", "開始": "start", "日時": "start",
+    "repeat": "repeat", "繰り返し": "repeat",
+    "size": "size", "人数": "size",
+    "place": "place", "場所": "place",
+    "announce": "announce", "発表": "announce",
+    "tz": "timezone", "timezone": "timezone", "タイムゾーン": "timezone",
+}
+
+
+def _mixer_create(args: Args) -> c.Command:
+    positional, options = _options(args.words(), _MIXER_KEYS, args)
+    if "start" not in options or not positional:
+        raise args.usage()
+    return mc.CreateMixer(" ".join(positional), options["start"], options.get("repeat"), options.get("size"),
+                          options.get("place", ""), options.get("announce"), options.get("timezone"))
+
+
+def _mixer_id(kind: Callable[[str], c.Command]) -> Callable[[Args], c.Command]:
+    return lambda args: kind(_normal(_need(args, 1)[0]).lstrip("#"))
+
+
+def _mixer_pause(args: Args) -> c.Command:
+    words = _need(args, 2)
+    return mc.PauseMixer(_normal(words[0]).lstrip("#"), _normal(words[1]))
+
+
+def _mixer_invite(args: Args) -> c.Command:
+    words = _need(args, 2)
+    return mc.InviteDepartment(_normal(words[0]).lstrip("#"), " ".join(words[1:]))
+
+
 # ---- the table ---------------------------------------------------------------------------------
 
 
@@ -496,6 +531,17 @@ PHRASES: tuple[Phrase, ...] = (
     Phrase("digest", ("digest",), ("ダイジェスト",), _digest, admin=True),
     Phrase("recap", ("recap",), ("月間まとめ", "まとめ"), _recap),
     Phrase("help", ("help", "?"), ("ヘルプ", "使い方"), _help),
+    Phrase("mixer", ("mixer", "mixers", "lunch"), ("ミキサー", "シャッフルランチ"), _bare(mc.ListMixers), (
+        Phrase("mixer.create", ("create", "new"), ("作成", "作る"), _mixer_create),
+        Phrase("mixer.list", ("list",), ("一覧",), lambda a: mc.ListMixers()),
+        Phrase("mixer.show", ("show",), ("詳細",), _mixer_id(mc.ShowMixer)),
+        Phrase("mixer.join", ("join",), ("参加",), _mixer_id(mc.JoinMixer)),
+        Phrase("mixer.leave", ("leave",), ("退出", "やめる"), _mixer_id(mc.LeaveMixer)),
+        Phrase("mixer.pause", ("pause",), ("一時停止", "休む"), _mixer_pause),
+        Phrase("mixer.skip", ("skip",), ("スキップ",), _mixer_id(mc.SkipMixerRound)),
+        Phrase("mixer.end", ("end",), ("終了",), _mixer_id(mc.EndMixer)),
+        Phrase("mixer.invite", ("invite",), ("招待",), _mixer_invite, admin=True),
+    )),
 )
 
 # Phrases people used before the grammar had ``feed here``; still understood.

@@ -92,7 +92,8 @@ async def test_register_commands_bulk_overwrites_with_localisations(settings: Se
     assert put.path == path and put.headers["Authorization"] == "Bot test-bot-token"
     assert fake_discord.problems == []
     commands = {c["name"]: c for c in put.body}
-    assert set(commands) == {"thanks", "leaderboard", "values", "help", "kizuna", "meeting", "Send thanks", "recap"}
+    assert set(commands) == {"thanks", "leaderboard", "values", "help", "kizuna", "meeting", "mixer", "Send thanks",
+                             "recap"}
     meeting = commands["meeting"]
     assert meeting["name_localizations"]["ja"] == "ミーティング"
     assert [o["name"] for o in meeting["options"]] == ["create", "list", "skip", "edit", "cancel", "rsvps"]
@@ -112,7 +113,7 @@ async def test_register_commands_bulk_overwrites_with_localisations(settings: Se
 
 
 def test_the_invite_asks_for_exactly_view_send_embed_and_create_events():
-    assert BOT_PERMISSIONS == (1 << 10) | (1 << 11) | (1 << 14) | (1 << 44)
+    assert BOT_PERMISSIONS == (1 << 10) | (1 << 11) | (1 << 14) | (1 << 44) | (1 << 36) | (1 << 38)
 
 
 def test_command_definitions_respect_discords_rules():

@@ -47,16 +47,18 @@ from adapters.teams.botframework.sdk import (
     status_of,
 )
 from adapters.teams.botframework.wire import ConnectorSender
-from adapters.teams.render import render_card
+from adapters.teams.people import upn_key
+from adapters.teams.render import group_chat_link, render_card
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.tokens import ChannelTokens, KeyPolicy, SigningKeys, SigningKeysUnavailable, TokenRefused
+from cards.model import NoticeMessage
 from cards.text import render_text
 from core import outage
 from core.app.identities import DEFAULT_TTL as DEFAULT_IDENTITY_TTL
 from core.config import ConfigurationError, Settings
 from core.i18n import translate
 from core.models import Workspace
-from core.services.addresses import AddressWrite, store_addresses
+from core.services.addresses import AddressWrite, channel_key, get_addresses, store_addresses
 from core.text import NestedTooDeeply, parse_json
 
 log = logging.getLogger("kizuna.teams")
@@ -359,11 +361,54 @@ class TeamsAdapter:
             "user": {"id": user.get("id"), "name": user.get("name")},
         }
 
+    async def chat_link(self, workspace_external_id: str, message: NoticeMessage) -> str | None:
+        """The deep link that starts a group chat with ``message.chat_with``, or None when it cannot be made.
+
+        The link takes user principal names, which activities do not carry: each person's is asked of
+        the Bot Connector once (``GET /v3/conversations/{channel}/members/{id}`` in the channel they
+        share, ``chat_in``) and kept as an address. Without them the message goes without the button.
+        """
+        workspace = await Workspace.get_or_none(platform=self.platform, external_id=workspace_external_id)
+        if workspace is None:
+            return None
+        people = list(dict.fromkeys(message.chat_with))
+        stored = await get_addresses(workspace, [*(upn_key(p) for p in people), channel_key(message.chat_in)])
+        upns = {p: str(stored[upn_key(p)]["upn"]) for p in people if stored.get(upn_key(p), {}).get("upn")}
+        missing = [p for p in people if p not in upns]
+        if missing:
+            reference = stored.get(channel_key(message.chat_in)) or {}
+            conversation = (reference.get("conversation") or {}).get("id")
+            service_url = reference.get("serviceUrl")
+            if not conversation or not service_url:
+                log.warning("no group-chat link: channel %s has no stored reference", message.chat_in)
+                return None
+            client = await self.connector(str(service_url))
+            learned: list[AddressWrite] = []
+            for person in missing:
+                try:
+                    member = await call_with_retries(
+                        partial(client.conversations.get_conversation_member, str(conversation), person),
+                        self.retry, what="get member")
+                except Exception as error:
+                    log.warning("no group-chat link: could not look up a member: %s", error_detail(error))
+                    return None
+                upn = (getattr(member, "additional_properties", None) or {}).get("userPrincipalName")
+                if not upn:
+                    log.warning("no group-chat link: Teams gave no user principal name for a member")
+                    return None
+                upns[person] = str(upn)
+                learned.append(AddressWrite(upn_key(person), {"upn": str(upn)}))
+            await store_addresses(workspace, learned)
+        return group_chat_link([upns[p] for p in people], message.chat_topic)
+
     async def deliver(self, outgoing: OutgoingMessage) -> None:
         """Send one outbox message (feed post or 1:1 notification), or raise ``DeliveryFailed``."""
         payload = dict(outgoing.address)
         try:
-            activity = act.card_activity(render_card(outgoing.message))
+            message = outgoing.message
+            chat_link = await self.chat_link(outgoing.workspace_external_id, message) \
+                if isinstance(message, NoticeMessage) and message.chat_with else None
+            activity = act.card_activity(render_card(message, chat_link=chat_link))
             if "conversation" in payload:
                 await self.post(payload, activity)
                 return

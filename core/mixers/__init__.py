@@ -1,0 +1,1 @@
+"""Shuffle-lunch mixers: cross-department groups formed on a rhythm."""
