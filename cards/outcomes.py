@@ -265,3 +265,7 @@ def _admins(outcome: o.AdminsListed, audience: Audience) -> Message:
     lang = audience.lang
     names = "\n".join(m.display_name for m in outcome.admins) or translate(lang, "admins.none")
     return NoticeMessage(lang, names, translate(lang, "admins.title"))
+
+
+# Renderers that live in modules of their own register themselves when imported.
+from cards import projects as _projects  # noqa: E402,F401

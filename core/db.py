@@ -16,7 +16,7 @@ from tortoise.migrations.executor import MigrationExecutor
 
 from core.errors import KizunaError
 
-MODEL_MODULES = ["core.models", "core.meetings.models"]
+MODEL_MODULES = ["core.models", "core.meetings.models", "core.projects.models"]
 APP_LABEL = "models"
 MIGRATIONS_MODULE = "core.migrations"
 # Where tortoise records the migrations applied to a database: one row (app, name, applied_at) each.

@@ -9,7 +9,9 @@ from typing import Any
 
 from core.app import outcomes as o
 from core.app.execute import reminder, setup_shown
+from core.app.projects import closing as project_closing
 from core.models import Workspace
+from core.projects.service import CLOSING_KIND
 from core.services.thanks import load_thanks_view
 from core.views import ThanksView
 
@@ -39,6 +41,8 @@ async def load_delivery(workspace: Workspace, payload: Mapping[str, Any]) -> o.O
                               late=bool(payload.get("late")))
     if kind == "setup":
         return await setup_shown(workspace, installed=bool(payload.get("installed")))
+    if kind == CLOSING_KIND:
+        return await project_closing(workspace, int(payload["project_id"]))
     if kind == "message":
         return Prepared(dict(payload["message"]))
     raise ValueError(f"unknown outbox payload type {kind!r}")

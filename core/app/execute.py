@@ -106,7 +106,7 @@ async def _give_thanks(context: Context, command: c.GiveThanks) -> o.Outcome:
     result = await thanks.give_thanks(context.workspace, context.actor, recipients, command.message,
                                       list(command.values), idempotency_key=context.event_key,
                                       channel_ref=context.channel, notify_recipients=context.notify_recipients,
-                                      now=context.now)
+                                      now=context.now, project_tags=command.projects)
     return o.ThanksGiven(result.view, result.created)
 
 
@@ -440,3 +440,7 @@ async def _revoke(context: Context, command: c.RevokeAdmin) -> o.Outcome:
 @handles(c.ListAdmins)
 async def _admins(context: Context, command: c.ListAdmins) -> o.Outcome:
     return o.AdminsListed(tuple(_ref(m) for m in await admins.list_admins(context.workspace)))
+
+
+# The handlers that live in modules of their own register themselves when imported.
+from core.app import projects as _projects  # noqa: E402,F401
