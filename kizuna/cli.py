@@ -22,6 +22,7 @@ from core.models import Workspace
 from core.services.members import ImportFailed, decode_members_csv, import_members, parse_members_csv
 from kizuna.cli_admin import add_cli as add_admin_commands
 from kizuna.cli_meetings import add_cli as add_meeting_commands
+from kizuna.cli_projects import add_cli as add_project_commands
 from kizuna.logs import configure_logging
 from kizuna.plugins import add_cli_commands
 
@@ -319,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     preview.set_defaults(handler=cmd_digest_preview)
 
     add_meeting_commands(sub)
+    add_project_commands(sub)
     add_admin_commands(sub)
     add_cli_commands(sub)  # the adapters' commands: entry-point group kizuna.cli (chat, discord, teams)
     return parser

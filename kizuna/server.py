@@ -18,6 +18,7 @@ from adapters.contract import Adapter, AdapterContext
 from core import db, outage
 from core.config import ConfigurationError, Settings
 from core.meetings import scheduler as reminder_scheduler
+from core.projects import closing as project_closing
 from kizuna.logs import redact_url
 from kizuna.plugins import load_adapters
 from kizuna.worker import OutboxWorker, outbox_lease
@@ -109,7 +110,8 @@ def build_app(settings: Settings, *, adapters: Sequence[Adapter] | None = None, 
         worker = OutboxWorker.from_settings(enabled, settings)
         # The outbox worker, and the meeting reminder scheduler that feeds it (a pass every ~15 s).
         tasks = [asyncio.create_task(worker.run_forever()),
-                 asyncio.create_task(reminder_scheduler.run_forever())] if run_workers else []
+                 asyncio.create_task(reminder_scheduler.run_forever()),
+                 asyncio.create_task(project_closing.run_forever())] if run_workers else []
         try:
             yield
         finally:

@@ -480,7 +480,8 @@ def _project_edit(args: Args) -> c.Command:
     if not positional:
         raise args.usage()
     owner = None
-    if "owner" in options:
+    # ``owner=@name`` or ``owner @name`` (a text surface may only see a mention after a space).
+    if "owner" in options or any(_PROJECT_KEYS.get(fold(w)) == "owner" for w in positional[1:]):
         people = args.mentioned()
         if len(people) != 1:
             raise args.usage()
