@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest_asyncio
 
 from adapters.console import ConsoleSession
+from cards.outcomes import Audience, render_outcome
 from cards.text import render_text
 from core.app.deliveries import load_delivery
 from core.models import Delivery, Member, Thanks
@@ -90,7 +91,8 @@ async def test_only_members_owners_or_admins_change_a_project(people):
 async def test_a_thanks_carries_a_project_by_key_or_name_in_any_width_case_or_language(people):
     await people.say("carol", "project create launch ローンチ departments=Sales, Engineering")
     await people.say("carol", "project create kaizen Kaizen")
-    assert "📁 ローンチ +launch" in await people.say("bob", "ありがとう @carol 助かりました ＋ＬＡＵＮＣＨ #チームワーク")
+    said = await people.say("bob", "ありがとう @carol 助かりました ＋ＬＡＵＮＣＨ ＃チームワーク")
+    assert "📁 ローンチ +launch" in said
     assert "📁 ローンチ +launch" in await people.say("carol", "thanks @bob great +ローンチ")
     assert "📁 Kaizen +kaizen" in await people.say("dave", "thanks @bob tidy +KAIZEN.")
     # ``+1`` is not a tag; a message with none belongs to no project (the console channel is no project's).
@@ -150,9 +152,8 @@ async def test_closing_by_hand_queues_one_closing_card_with_the_figures_and_the_
     again = await closing.run_due(datetime.now(UTC) + timedelta(days=400))
     assert again.closed == [] and again.announced == []
     assert await Delivery.filter(kind="project_closing").count() == 1
-    text = render_text(__import__("cards.outcomes", fromlist=["render_outcome"]).render_outcome(
-        await load_delivery(people.sessions["alice"].workspace, card.message),
-        __import__("cards.outcomes", fromlist=["Audience"]).Audience("en", "Asia/Tokyo", "console")))
+    outcome = await load_delivery(people.sessions["alice"].workspace, card.message)
+    text = render_text(render_outcome(outcome, Audience("en", "Asia/Tokyo", "console")))
     assert "Project +launch “launch” has closed" in text
     assert "1 thank-you within the project, 1 of them across departments" in text
     assert "@carol, @bob, @dave" in text and "thanks @carol @bob @dave …" in text
