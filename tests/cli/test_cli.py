@@ -308,3 +308,26 @@ def test_digest_preview_prints_last_week_in_either_language(tmp_path):
     this_week = run(tmp_path, "digest", "preview", "--workspace", "demo", "--locale", "en")
     assert "0 thanks, 0 people" in this_week.stdout  # the current week is not complete yet
     assert_one_clear_line(run(tmp_path, "digest", "preview", "--workspace", "demo", "--now", "soon"), "--now")
+
+
+def test_projects_on_the_command_line_and_the_export_s_project_column(tmp_path):
+    chat = run(tmp_path, "chat", "--workspace", "demo", "--user", "alice", "--locale", "en", stdin=(
+        "project create launch \"Launch 2027\" channel=here start=2026-11-01 end=2026-11-30 @bob\n"
+        "thanks @bob for the plan +launch #teamwork\n"
+        "thanks @bob for lunch +none\n"))
+    assert chat.returncode == 0, chat.stderr
+    assert "Project +launch created" in chat.stdout and "📁 Launch 2027 +launch" in chat.stdout
+    rows = list(csv.DictReader(io.StringIO(run(tmp_path, "export", "thanks", "--workspace", "demo").stdout)))
+    assert [(r["message"], r["project"]) for r in rows] == [("for the plan", "launch"), ("for lunch", "")]
+    listed = run(tmp_path, "project", "list", "--locale", "ja")
+    assert listed.returncode == 0 and "+launch Launch 2027" in listed.stdout and "進行中" in listed.stdout
+    # The day after its last day, the pass closes it and the console is sent its closing card, once.
+    closed = run(tmp_path, "project", "run-due", "--now", "2026-12-01T09:00:00+09:00")
+    assert closed.returncode == 0, closed.stderr
+    assert "1 closed at their end, 1 closing cards queued" in closed.stdout
+    assert "Launch 2027" in closed.stdout and "プロジェクト内の感謝 1件" in closed.stdout  # the workspace speaks Japanese
+    again = run(tmp_path, "project", "run-due", "--now", "2026-12-02T09:00:00+09:00")
+    assert "0 closed at their end, 0 closing cards queued" in again.stdout and "Launch 2027" not in again.stdout
+    shown = run(tmp_path, "project", "show", "launch", "--locale", "en")
+    assert "closed" in shown.stdout
+    assert run(tmp_path, "project", "show", "nope").returncode == 1
