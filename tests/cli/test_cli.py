@@ -325,7 +325,8 @@ def test_projects_on_the_command_line_and_the_export_s_project_column(tmp_path):
     closed = run(tmp_path, "project", "run-due", "--now", "2026-12-01T09:00:00+09:00")
     assert closed.returncode == 0, closed.stderr
     assert "1 closed at their end, 1 closing cards queued" in closed.stdout
-    assert "Launch 2027" in closed.stdout and "プロジェクト内の感謝 1件" in closed.stdout  # the workspace speaks Japanese
+    # The workspace speaks Japanese (its default).
+    assert "Launch 2027" in closed.stdout and "プロジェクト内の感謝 1件" in closed.stdout
     again = run(tmp_path, "project", "run-due", "--now", "2026-12-02T09:00:00+09:00")
     assert "0 closed at their end, 0 closing cards queued" in again.stdout and "Launch 2027" not in again.stdout
     shown = run(tmp_path, "project", "show", "launch", "--locale", "en")
