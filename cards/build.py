@@ -61,6 +61,8 @@ def thanks_message(view: ThanksView, locale: str, tz: str = "UTC") -> ThanksMess
         sent_at=translate(lang, "time.in_zone", time=format_datetime(view.created_at, lang, tz), zone=tz),
         actions=(Action("clap", translate(lang, "thanks.clap_button"), {"thanks_id": str(view.id)}),),
         sent_at_utc=utc_instant(view.created_at),
+        project=translate(lang, "thanks.project", key=view.project.key, name=view.project.name)
+        if view.project else "",
     )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-ActionKind = Literal["clap", "unclap", "rsvp", "thank_attendees", "open_thanks_form"]
+ActionKind = Literal["clap", "unclap", "rsvp", "thank_attendees", "open_thanks_form", "thank_project"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,8 @@ class ThanksMessage:
     sent_at: str
     actions: tuple[Action, ...]
     sent_at_utc: str = ""
+    # The project it was given within ("📁 Launch 2027 +launch"), or "".
+    project: str = ""
     kind: Literal["thanks"] = "thanks"
 
 
@@ -227,6 +229,37 @@ class AfterMeetingMessage:
     kind: Literal["after_meeting"] = "after_meeting"
 
 
+@dataclass(frozen=True)
+class MatrixRow:
+    """One row of a small table: its label and its cells, as text."""
+
+    label: str
+    cells: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProjectMessage:
+    """A cross-department project: what it is, who is in it, and its thanks between departments as a
+    small matrix (rows: from, columns: to). A closing card also invites the members to thank each
+    other (``invitation``, with ``people`` to thank and a ``thank_project`` button)."""
+
+    locale: str
+    title: str
+    project_key: str
+    details: tuple[str, ...]
+    summary: str
+    matrix_caption: str
+    corner: str
+    columns: tuple[str, ...]
+    rows: tuple[MatrixRow, ...]
+    values_text: str
+    hint: str
+    invitation: str = ""
+    people: tuple[Person, ...] = ()
+    actions: tuple[Action, ...] = ()
+    kind: Literal["project"] = "project"
+
+
 def utc_instant(moment: datetime) -> str:
     """A moment as RFC 3339 in UTC, to the second: ``2026-12-05T08:43:00Z``.
 
@@ -240,16 +273,16 @@ def utc_instant(moment: datetime) -> str:
 
 
 Message = (ThanksMessage | LeaderboardMessage | ValuesMessage | HelpMessage | ErrorMessage | NoticeMessage
-           | ReminderMessage | DigestMessage | AfterMeetingMessage)
+           | ReminderMessage | DigestMessage | AfterMeetingMessage | ProjectMessage)
 
 _KINDS: dict[str, type[Any]] = {
     "thanks": ThanksMessage, "leaderboard": LeaderboardMessage, "values": ValuesMessage, "help": HelpMessage,
     "error": ErrorMessage, "notice": NoticeMessage, "reminder": ReminderMessage, "digest": DigestMessage,
-    "after_meeting": AfterMeetingMessage,
+    "after_meeting": AfterMeetingMessage, "project": ProjectMessage,
 }
 _NESTED: dict[str, type[Any]] = {
     "sender": Person, "recipients": Person, "values": ValueBadge, "actions": Action, "rows": LeaderboardRow,
-    "person": Person, "lines": HelpLine, "sections": DigestSection, "attendees": Person,
+    "person": Person, "lines": HelpLine, "sections": DigestSection, "attendees": Person, "people": Person,
 }
 
 
@@ -269,6 +302,8 @@ def _build(cls: type[Any], data: dict[str, Any]) -> Any:
             nested = ValueLine
         if cls is DigestSection and f.name == "lines":
             nested = None
+        if cls is ProjectMessage and f.name == "rows":
+            nested = MatrixRow
         if nested is not None and isinstance(raw, (list, tuple)):
             kwargs[f.name] = tuple(_build(nested, item) for item in raw)
         elif nested is not None and isinstance(raw, dict):

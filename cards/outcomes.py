@@ -269,4 +269,5 @@ def _admins(outcome: o.AdminsListed, audience: Audience) -> Message:
 
 # Renderers of features in modules of their own register themselves on import (after everything above).
 import cards.digest  # noqa: E402
-import cards.mixers  # noqa: E402,F401
+import cards.mixers  # noqa: E402
+import cards.projects  # noqa: E402,F401

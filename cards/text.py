@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from cards.model import (
     AfterMeetingMessage,
     DigestMessage,
@@ -10,6 +12,7 @@ from cards.model import (
     LeaderboardMessage,
     Message,
     NoticeMessage,
+    ProjectMessage,
     ReminderMessage,
     ThanksMessage,
     ValuesMessage,
@@ -23,6 +26,8 @@ def render_text(message: Message) -> str:
         lines = [f"🎉 {message.title}", f"→ {to}", message.message]
         if message.values:
             lines.append(" ".join(f"{v.emoji} {v.name}".strip() for v in message.values))
+        if message.project:
+            lines.append(message.project)
         lines.append(f"👏 {message.clap_text} · {message.sent_at} · #{message.thanks_id}")
         return "\n".join(lines)
     if isinstance(message, LeaderboardMessage):
@@ -71,4 +76,33 @@ def render_text(message: Message) -> str:
         if message.command_hint:
             lines.append(message.command_hint)
         return "\n".join(lines)
+    if isinstance(message, ProjectMessage):
+        return "\n".join(line for line in (f"📁 {message.title}", *message.details, message.summary,
+                                             *matrix_lines(message), message.values_text,
+                                             ", ".join(f"@{p.name}" for p in message.people),
+                                             message.invitation, message.hint) if line)
     raise TypeError(f"unknown message {type(message).__name__}")
+
+
+def _width(text: str) -> int:
+    """Columns a terminal gives ``text`` (East Asian wide characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def matrix_lines(message: ProjectMessage) -> list[str]:
+    """The department matrix as aligned lines of text (a caption, a header, one line per row)."""
+    if not message.rows:
+        return []
+    first = max(_width(message.corner), *(_width(r.label) for r in message.rows))
+    widths = [max(_width(c), *(_width(r.cells[i]) for r in message.rows)) for i, c in enumerate(message.columns)]
+    header = " │ ".join([_pad(message.corner, first), *(_pad(c, w) for c, w in zip(message.columns, widths,
+                                                                                   strict=True))])
+    lines = [message.matrix_caption, header.rstrip()]
+    for row in message.rows:
+        cells = [_pad(row.label, first), *(" " * (w - _width(v)) + v for v, w in zip(row.cells, widths, strict=True))]
+        lines.append(" │ ".join(cells).rstrip())
+    return lines

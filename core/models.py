@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -152,13 +154,19 @@ class Thanks(Model):
     clap_count = fields.IntField(default=0)
     # Where the thanks was posted, so a later edit (a clap) can update that message.
     channel_ref = fields.CharField(max_length=255, null=True)
+    # The cross-department project the thanks was given within (``core.projects``), if any.
+    project: fields.ForeignKeyNullableRelation[Any] = fields.ForeignKeyField(
+        "models.Project", related_name="thanks", null=True, on_delete=fields.SET_NULL
+    )
+    project_id: int | None
 
     class Meta:
         table = "thanks"
         unique_together = (("workspace", "idempotency_key"),)
         # (workspace, day, sender) serves the daily limit; no index leads with the sender, or SQLite
         # would scan it whole to group the "sent" leaderboard instead of range-scanning by time.
-        indexes = (("workspace_id", "local_day", "sender_id"), ("workspace_id", "created_at", "sender_id"))
+        indexes = (("workspace_id", "local_day", "sender_id"), ("workspace_id", "created_at", "sender_id"),
+                   ("project_id", "created_at"))
 
 
 class ThanksRecipient(Model):

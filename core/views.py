@@ -39,6 +39,14 @@ class ValueRef:
 
 
 @dataclass(frozen=True)
+class ProjectRef:
+    """A cross-department project as a message names it."""
+
+    key: str
+    name: str
+
+
+@dataclass(frozen=True)
 class ThanksView:
     """A thanks with everything a message about it shows."""
 
@@ -50,3 +58,4 @@ class ThanksView:
     message: str
     created_at: datetime
     clap_count: int
+    project: ProjectRef | None = None

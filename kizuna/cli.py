@@ -24,6 +24,7 @@ from core.services.members import ImportFailed, decode_members_csv, import_membe
 from kizuna.cli_admin import add_cli as add_admin_commands
 from kizuna.cli_meetings import add_cli as add_meeting_commands
 from kizuna.cli_mixers import add_cli as add_mixer_commands
+from kizuna.cli_projects import add_cli as add_project_commands
 from kizuna.logs import configure_logging
 from kizuna.plugins import add_cli_commands
 
@@ -323,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_meeting_commands(sub)
     add_mixer_commands(sub)
+    add_project_commands(sub)
     add_admin_commands(sub)
     add_cli_commands(sub)  # the adapters' commands: entry-point group kizuna.cli (chat, discord, teams)
     return parser

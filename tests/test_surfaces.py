@@ -29,6 +29,7 @@ from core.config import Settings
 from core.meetings.models import Meeting, Rsvp
 from core.mixers.models import Mixer, MixerParticipant
 from core.models import Clap, Department, Member, Thanks, Value, Workspace
+from core.projects.models import Project
 from kizuna.server import build_app
 from tests.discord.kit import APP_ID, Discord, FakeDiscord
 from tests.teams.cards import no_sleep_policy
@@ -168,6 +169,23 @@ STEPS = [
          slash("mixer", ("mixer", wire.OPT_STRING, "{mixer}"), ("department", wire.OPT_STRING, "Field Sales"),
                sub="invite"), "sent to Field Sales: 1"),
     Step("list the mixers", "mixer list", slash("mixer", sub="list"), "#"),
+    Step("start a project", 'project create launch "Launch 2027" departments=Field Sales @bob',
+         slash("project", ("key", wire.OPT_STRING, "launch"), ("name", wire.OPT_STRING, "Launch 2027"),
+               ("departments", wire.OPT_STRING, "Field Sales"), ("member", wire.OPT_USER, user("bob")),
+               sub="create", people=("bob",)), "Project +launch created"),
+    Step("thank within a project", "thanks @carol for the plan +Launch",
+         slash("thanks", ("user", wire.OPT_USER, user("carol")), ("message", wire.OPT_STRING, "for the plan"),
+               ("project", wire.OPT_STRING, "Launch"), people=("carol",)), "+launch", who="bob"),
+    Step("join a project", "project join launch", slash("project", ("project", wire.OPT_STRING, "launch"),
+                                                        sub="join"), "3 members", who="carol"),
+    Step("a member cannot close the owner's project", "project close launch",
+         slash("project", ("project", wire.OPT_STRING, "launch"), sub="close"), "Only the owner", who="carol",
+         refused=True),
+    Step("close a project", "project close launch",
+         slash("project", ("project", wire.OPT_STRING, "launch"), sub="close"), "1 thank-you within the project"),
+    Step("a closed project takes no thanks", "thanks @carol late +launch",
+         slash("thanks", ("user", wire.OPT_USER, user("carol")), ("message", wire.OPT_STRING, "late"),
+               ("project", wire.OPT_STRING, "launch"), people=("carol",)), "is closed", who="bob", refused=True),
 ]
 
 
@@ -180,10 +198,15 @@ async def state(workspace: Workspace) -> dict[str, Any]:
         return members[member_id].display_name.casefold()
 
     thanks = []
-    for row in await Thanks.filter(workspace_id=workspace.id).order_by("id").prefetch_related("recipients",
-                                                                                              "value_links__value"):
+    for row in await Thanks.filter(workspace_id=workspace.id).order_by("id").prefetch_related(
+            "recipients", "value_links__value", "project"):
         thanks.append((name(row.sender_id), sorted(name(r.recipient_id) for r in row.recipients), row.message,
-                       [v.value.key for v in sorted(row.value_links, key=lambda link: link.position)]))
+                       [v.value.key for v in sorted(row.value_links, key=lambda link: link.position)],
+                       row.project.key if row.project else None))
+    projects = [(p.key, p.name, p.status, name(p.owner_id) if p.owner_id else None,
+                 sorted(name(m.member_id) for m in p.memberships))
+                for p in await Project.filter(workspace_id=workspace.id).order_by("id").prefetch_related(
+                    "memberships")]
     thanks_ids = {row.id for row in await Thanks.filter(workspace_id=workspace.id)}
     meetings = [(m.title, m.status, m.rrule, sorted(departments.get(d, "?") for d in m.department_ids or []),
                  m.thanks_prompt, m.next_prompt_at)
@@ -200,6 +223,7 @@ async def state(workspace: Workspace) -> dict[str, Any]:
         "recaps": sorted(name(m.id) for m in members.values() if m.recap_enabled),
         "thanks": thanks,
         "meetings": meetings,
+        "projects": projects,
         "rsvps": await Rsvp.filter(meeting__workspace_id=workspace.id).count(),
         "mixers": [(x.name, x.group_size, x.place, x.rrule, x.next_round_occurrence,
                     sorted((name(p.member_id), p.paused_until, p.skip_occurrence)
@@ -320,7 +344,9 @@ async def test_every_surface_answers_every_command_the_same_way(surfaces):
         assert states["teams"] == states["console"], f"after {step.name!r}: Teams differs from the console"
         assert states["discord"] == states["console"], f"after {step.name!r}: Discord differs from the console"
     final = states["console"]
-    assert final["thanks"] == [("alice", ["bob", "carol"], "for the release notes", ["teamwork"])]
+    assert final["thanks"] == [("alice", ["bob", "carol"], "for the release notes", ["teamwork"], None),
+                               ("bob", ["carol"], "for the plan", [], "launch")]
+    assert final["projects"] == [("launch", "Launch 2027", "closed", "alice", ["alice", "bob", "carol"])]
     assert final["departments"] == [("Field Sales", "bob"), ("Field Sales", "carol")]
     assert final["admins"] == ["alice"]
     assert final["settings"][0] == 7

@@ -71,6 +71,7 @@ def command_definitions() -> list[dict[str, Any]]:
             _option("discord.opt.value", wire.OPT_STRING, autocomplete=True, max_length=100),
             _option("discord.opt.user2", wire.OPT_USER),
             _option("discord.opt.user3", wire.OPT_USER),
+            _option("discord.opt.project", wire.OPT_STRING, autocomplete=True, max_length=100),
         ],
     }
     leaderboard = {
@@ -154,7 +155,8 @@ def command_definitions() -> list[dict[str, Any]]:
     }
     send_thanks = {"name": translate("en", "discord.cmd.send_thanks"), "type": wire.USER_COMMAND,
                    "name_localizations": _localized("discord.cmd.send_thanks"), **guild_only}
-    return [thanks, leaderboard, values, help_, kizuna, meeting_command(), mixer_command(), send_thanks, recap]
+    return [thanks, leaderboard, values, help_, kizuna, meeting_command(), mixer_command(), send_thanks, recap,
+            project_command()]
 
 
 REPEAT_CHOICES = ("none", "weekly", "biweekly", "monthly", "monthly-nth-weekday")
@@ -196,6 +198,45 @@ def meeting_command() -> dict[str, Any]:
             _subcommand("discord.meeting.sub.edit", [which, *_series_options(create=False)]),
             _subcommand("discord.meeting.sub.cancel", [which]),
             _subcommand("discord.meeting.sub.rsvps", [which, {k: v for k, v in date.items() if k != "required"}]),
+        ],
+    }
+
+
+def _project_option(name: str, kind: int, **extra: Any) -> dict[str, Any]:
+    return _option(f"discord.project.opt.{name}", kind, **extra)
+
+
+def _project_fields() -> list[dict[str, Any]]:
+    return [
+        _project_option("name", wire.OPT_STRING, max_length=100),
+        _project_option("purpose", wire.OPT_STRING, max_length=1000),
+        _project_option("departments", wire.OPT_STRING, max_length=500),
+        _project_option("channel", wire.OPT_CHANNEL, channel_types=list(wire.FEED_CHANNEL_TYPES)),
+        _project_option("start", wire.OPT_STRING, max_length=20),
+        _project_option("end", wire.OPT_STRING, max_length=20),
+    ]
+
+
+def project_command() -> dict[str, Any]:
+    """``/project create|list|show|edit|add|remove|join|close|reopen`` (``/プロジェクト``)."""
+    which = _project_option("project", wire.OPT_STRING, required=True, autocomplete=True, max_length=100)
+    member = _project_option("member", wire.OPT_USER, required=True)
+    more = [_project_option("member2", wire.OPT_USER), _project_option("member3", wire.OPT_USER)]
+    return {
+        **_named("discord.project.cmd"), "type": wire.CHAT_INPUT, "contexts": [0], "integration_types": [0],
+        "options": [
+            _subcommand("discord.project.sub.create", [
+                _project_option("key", wire.OPT_STRING, required=True, min_length=1, max_length=32),
+                *_project_fields(), {**member, "required": False}, *more]),
+            _subcommand("discord.project.sub.list", [_project_option("all", wire.OPT_BOOLEAN)]),
+            _subcommand("discord.project.sub.show", [which]),
+            _subcommand("discord.project.sub.edit", [which, *_project_fields(),
+                                                     _project_option("owner", wire.OPT_USER)]),
+            _subcommand("discord.project.sub.add", [which, member, *more]),
+            _subcommand("discord.project.sub.remove", [which, member]),
+            _subcommand("discord.project.sub.join", [which]),
+            _subcommand("discord.project.sub.close", [which]),
+            _subcommand("discord.project.sub.reopen", [which]),
         ],
     }
 

@@ -17,6 +17,7 @@ from typing import Any, cast
 from adapters.discord import ids, limits, wire
 from adapters.discord.meetings import MEETING_THANKS_FORM, MeetingCommands
 from adapters.discord.mixers import MIXER_ROUTES
+from adapters.discord.projects import ProjectCommands, project_options, project_select
 from adapters.discord.render import allowed_mentions, decode_action, escape, render
 from adapters.discord.rest import RestClient
 from adapters.discord.routing import (
@@ -46,6 +47,7 @@ from core.db import PoolExhausted
 from core.errors import InvalidSetting, KizunaError
 from core.i18n import fold, normalize_locale, resolve_locale, translate
 from core.models import Member, Workspace
+from core.projects.service import suggest_projects
 from core.services.admins import sync_platform_admin
 from core.services.members import Person, ensure_members, list_departments
 from core.services.stats import Direction, Period
@@ -135,7 +137,8 @@ def thanks_command(request: Request) -> c.Command:
     recipients = tuple(request.person(options[key]) for key in ("user", "user2", "user3") if options.get(key))
     if not recipients or not options.get("message"):
         return c.ListValues()
-    return c.GiveThanks(recipients, str(options.get("message") or ""), tuple(listed(options.get("value"))))
+    return c.GiveThanks(recipients, str(options.get("message") or ""), tuple(listed(options.get("value"))),
+                        project_options(request))
 
 
 def thanks_form_command(request: Request) -> c.Command:
@@ -145,7 +148,8 @@ def thanks_form_command(request: Request) -> c.Command:
     people = tuple(request.person(uid) for uid in listed(options.get("people")))
     if not people and request.tail:
         people = (Person(ids.user_id(request.tail)),)
-    return c.GiveThanks(people, str(options.get("message") or ""), tuple(listed(options.get("value"))))
+    return c.GiveThanks(people, str(options.get("message") or ""), tuple(listed(options.get("value"))),
+                        project_options(request))
 
 
 def meeting_thanks_command(request: Request) -> c.Command:
@@ -294,6 +298,7 @@ class InteractionHandler:
 
     def __init__(self, *, cache_ttl: float = DEFAULT_CACHE_TTL, rest: RestClient | None = None) -> None:
         self.meetings = MeetingCommands(rest)
+        self.projects = ProjectCommands()
         self.cache = IdentityCache(cache_ttl)
         self.commands: dict[tuple[str, str], Route] = {
             ("thanks", ""): Route(thanks_command, self._thanks_or_form),
@@ -304,9 +309,11 @@ class InteractionHandler:
             **{("kizuna", sub): route for sub, route in KIZUNA_ROUTES.items()},
             **{("meeting", sub): route for sub, route in self.meetings.routes.items()},
             **{("mixer", sub): route for sub, route in MIXER_ROUTES.items()},
+            **{("project", sub): route for sub, route in self.projects.routes.items()},
         }
         self.user_commands: dict[str, Route] = {"Send thanks": Route(lambda r: c.ListValues(), self._thanks_form)}
-        self.actions: dict[str, Route] = {"clap": Route(clap_command, clap_reply), **self.meetings.actions}
+        self.actions: dict[str, Route] = {"clap": Route(clap_command, clap_reply), **self.meetings.actions,
+                                          **self.projects.actions}
         self.forms: dict[str, Route] = {THANKS_FORM: Route(thanks_form_command),
                                         MEETING_THANKS_FORM: Route(meeting_thanks_command)}
 
@@ -452,7 +459,14 @@ class InteractionHandler:
         (target,) = await self._members(turn.context.workspace, [person])
         values = value_options(cast(o.ValuesListed, outcome).values, turn.locale)
         return thanks_modal(turn, custom_id=THANKS_FORM, people=(target.platform_user_id,), values=values,
+                            projects=await self._projects_for_form(turn),
                             title=translate(turn.locale, "discord.modal.title", name=target.display_name))
+
+    @staticmethod
+    async def _projects_for_form(turn: Turn) -> list[dict[str, Any]]:
+        """The open projects a thanks form offers (none: no select)."""
+        listed_projects = cast(o.ProjectsListed, await turn.run(c.ListProjects()))
+        return project_select(listed_projects.views, turn.locale)
 
     async def _thanks_or_form(self, turn: Turn, outcome: o.Outcome) -> InteractionResponse:
         """A thanks posted for everyone, or (``/thanks`` without people or a message) the form, holding
@@ -464,6 +478,7 @@ class InteractionHandler:
         return thanks_modal(turn, custom_id=THANKS_FORM, people=people, message=str(options.get("message") or ""),
                             values=value_options(outcome.values, turn.locale),
                             chosen=tuple(listed(options.get("value"))),
+                            projects=await self._projects_for_form(turn), project=str(options.get("project") or ""),
                             title=translate(turn.locale, "discord.modal.send_title"))
 
     # ---- autocomplete -------------------------------------------------------------------------
@@ -480,6 +495,9 @@ class InteractionHandler:
                 name, other = (v.name_ja, v.name_en) if locale == "ja" else (v.name_en, v.name_ja)
                 label = f"{v.emoji} {name} / {other} #{v.key}".strip()
                 choices.append({"name": label, "value": v.key})
+        elif option == "project":
+            for p in await suggest_projects(workspace, typed):
+                choices.append({"name": f"{p.name} +{p.key}", "value": p.key[:limits.CHOICE_VALUE]})
         elif data.get("name") == "meeting":
             sub = (data.get("options") or [{}])[0]
             choices = await self.meetings.autocomplete(workspace, locale, option, typed,

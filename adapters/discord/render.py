@@ -23,10 +23,12 @@ from cards.model import (
     Message,
     NoticeMessage,
     Person,
+    ProjectMessage,
     ReminderMessage,
     ThanksMessage,
     ValuesMessage,
 )
+from cards.text import matrix_lines
 from core.i18n import translate
 
 KIZUNA_COLOR = 0xE8A33D
@@ -172,7 +174,32 @@ def _render(message: Message) -> dict[str, Any]:
         embed = {"title": f"🙌 {message.title}", "description": "\n".join(lines), "color": KIZUNA_COLOR}
         return {"embeds": [embed], "components": _buttons(message.actions, message.locale),
                 "allowed_mentions": allowed_mentions()}
+    if isinstance(message, ProjectMessage):
+        return _project(message)
     raise TypeError(f"no Discord rendering for {type(message).__name__}")
+
+
+def _project(message: ProjectMessage) -> dict[str, Any]:
+    """A project as an embed; the department matrix is a code block (aligned; markdown has no effect
+    inside one, and a backtick in a department name cannot end it early)."""
+    fields: list[dict[str, Any]] = []
+    if message.rows:
+        table = "\n".join(matrix_lines(message)[1:]).replace("`", "ˋ")
+        fields.append({"name": message.matrix_caption, "value": f"```\n{table}\n```", "inline": False})
+    if message.values_text:
+        fields.append({"name": "\u200b", "value": escape(message.values_text), "inline": False})
+    lines = [escape(line) for line in message.details]
+    lines.append(f"**{escape(message.summary)}**")
+    embed: dict[str, Any] = {"title": f"📁 {message.title}", "description": "\n".join(lines), "fields": fields,
+                             "color": KIZUNA_COLOR}
+    if message.hint:
+        embed["footer"] = {"text": message.hint}
+    data: dict[str, Any] = {"embeds": [embed], "components": _buttons(message.actions, message.locale),
+                            "allowed_mentions": allowed_mentions([p.platform_user_id for p in message.people])}
+    if message.people or message.invitation:
+        # A closing card pings the members (and only them), inviting them to thank each other.
+        data["content"] = " ".join([*(mention(p) for p in message.people), escape(message.invitation)]).strip()
+    return data
 
 
 def _thanks(message: ThanksMessage) -> dict[str, Any]:
@@ -182,6 +209,8 @@ def _thanks(message: ThanksMessage) -> dict[str, Any]:
         fields.append({"name": translate(message.locale, "thanks.values"),
                        "value": "  ".join(f"{v.emoji} {escape(v.name)}".strip() for v in message.values),
                        "inline": False})
+    if message.project:
+        fields.append({"name": "\u200b", "value": escape(message.project), "inline": False})
     embed: dict[str, Any] = {
         "title": f"🎉 {message.title}",
         "description": escape(message.message),

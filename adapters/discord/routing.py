@@ -149,9 +149,12 @@ class Route:
 
 def thanks_modal(turn: Turn, *, custom_id: str, title: str, people: tuple[str, ...] = (), message: str = "",
                  values: tuple[dict[str, Any], ...] | list[dict[str, Any]] = (), chosen: tuple[str, ...] = (),
-                 people_hint: str = "discord.modal.people_placeholder") -> InteractionResponse:
+                 people_hint: str = "discord.modal.people_placeholder",
+                 projects: list[dict[str, Any]] | tuple[dict[str, Any], ...] = (),
+                 project: str = "") -> InteractionResponse:
     """One form for a whole thanks: whom (a user select, up to ``MAX_RECIPIENTS``), the message, and
-    values (a string select, up to ``MAX_VALUES``), each in a Label; prefilled with what is known."""
+    values (a string select, up to ``MAX_VALUES``), and (when there are open projects) the project, each
+    in a Label; prefilled with what is known."""
     locale = turn.locale
     top = max(1, min(MAX_RECIPIENTS, limits.SELECT_OPTIONS))
     select: dict[str, Any] = {"type": wire.USER_SELECT, "custom_id": "people", "required": True, "min_values": 1,
@@ -174,5 +177,11 @@ def thanks_modal(turn: Turn, *, custom_id: str, title: str, people: tuple[str, .
             "type": wire.STRING_SELECT, "custom_id": "value", "required": False, "min_values": 0,
             "max_values": min(MAX_VALUES, len(options)),
             "placeholder": translate(locale, "discord.modal.value_placeholder"), "options": options}})
+    project_choices = [dict(p, default=True) if project and p["value"] == project else dict(p)
+                       for p in projects][:limits.SELECT_OPTIONS]
+    if project_choices:
+        components.append({"type": wire.LABEL, "label": translate(locale, "discord.modal.project"), "component": {
+            "type": wire.STRING_SELECT, "custom_id": "project", "required": False, "min_values": 0, "max_values": 1,
+            "placeholder": translate(locale, "discord.modal.project_placeholder"), "options": project_choices}})
     return {"type": wire.MODAL, "data": limits.fit_modal({"custom_id": custom_id, "title": title,
                                                            "components": components})}

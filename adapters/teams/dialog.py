@@ -24,6 +24,8 @@ class ThanksSubmission:
     recipient_ids: tuple[str, ...]
     value_keys: tuple[str, ...]
     message: str
+    # The project key chosen ("none": no project, not even the channel's); "" when none was chosen.
+    project: str = ""
 
     @property
     def recipients_text(self) -> str:
@@ -47,18 +49,21 @@ def parse_submission(data: Mapping[str, Any] | None) -> ThanksSubmission:
     """The dialog's ``data``: comma-separated people and values, and the message (all untrusted)."""
     data = data or {}
     message = data.get("message")
+    project = data.get("project")
     return ThanksSubmission(_split(data.get("recipients")), _split(data.get("values")),
-                            message if isinstance(message, str) else "")
+                            message if isinstance(message, str) else "",
+                            project.strip()[:100] if isinstance(project, str) else "")
 
 
 def thanks_form(locale: str, values: Sequence[ValueRef], *, max_length: int, message: str = "",
                 submission: ThanksSubmission | None = None, error: str | None = None,
                 people: Sequence[tuple[str, str]] = (), submit_data: Mapping[str, str] | None = None,
-                ) -> dict[str, Any]:
+                projects: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
     """The dialog card: people picker, value choices, message; an error (if any) on top.
 
     ``people`` are ``(id, name)`` choices shown besides the directory search (e.g. a meeting's
     attendees); ``submit_data`` travels back with the submit (e.g. which meeting it came from).
+    ``projects`` are ``(key, name)`` of the open projects: a thanks may belong to one.
     """
     lang = locale
     body: list[dict[str, Any]] = []
@@ -85,6 +90,18 @@ def thanks_form(locale: str, values: Sequence[ValueRef], *, max_length: int, mes
             "choices": [{"title": f"{v.emoji} {v.name_ja if lang == 'ja' else v.name_en}".strip(), "value": v.key}
                         for v in values],
             **({"value": submission.values_text} if submission and submission.value_keys else {}),
+        })
+    if projects:
+        chosen = submission.project if submission is not None else ""
+        body.append({
+            "type": "Input.ChoiceSet",
+            "id": "project",
+            "label": translate(lang, "teams.form.project"),
+            "style": "compact",
+            "placeholder": translate(lang, "teams.form.project_placeholder"),
+            "choices": [*({"title": f"{name} +{key}", "value": key} for key, name in projects),
+                        {"title": translate(lang, "teams.form.no_project"), "value": "none"}],
+            **({"value": chosen} if chosen else {}),
         })
     text = submission.message if submission is not None else message
     body.append({

@@ -45,6 +45,7 @@ from adapters.teams.render import (
     SUBMIT_MEETING_EDIT,
     SUBMIT_MEETING_FORM,
     THANK_ATTENDEES,
+    THANK_PROJECT,
     attachment,
     check_size,
     reminder_card,
@@ -260,9 +261,10 @@ async def _thanks_form(turn: InvokeTurn, caller: Caller, *, message: str = "",
                        people: list[tuple[str, str]] | None = None,
                        submit_data: Mapping[str, str] | None = None) -> Card:
     listed = await turn.run(caller, c.ListValues(), o.ValuesListed)
+    projects = await turn.run(caller, c.ListProjects(), o.ProjectsListed)
     return thanks_form(caller.locale, listed.values, max_length=caller.workspace.max_message_length,
                        message=message, submission=submission, error=error, people=people or (),
-                       submit_data=submit_data)
+                       submit_data=submit_data, projects=[(p.key, p.name) for p in projects.views])
 
 
 async def _attendees(turn: InvokeTurn, caller: Caller, meeting: str, occurrence: str) -> list[tuple[str, str]]:
@@ -280,6 +282,23 @@ async def _thank_attendees(turn: InvokeTurn, data: dict[str, Any]) -> Reply:
     form = await _thanks_form(turn, caller, people=people,
                               submission=ThanksSubmission(tuple(p for p, _ in people), (), ""),
                               submit_data={"meeting_id": meeting, "occurrence": occurrence})
+    return Reply(task_continue(caller.locale, form))
+
+
+async def _project_members(turn: InvokeTurn, caller: Caller, project: str) -> list[tuple[str, str]]:
+    """The members of a project (the person thanking left out), as people-picker choices."""
+    shown = await turn.run(caller, c.ShowProject(project), o.ProjectShown)
+    others = [p for p in shown.view.members if p.platform_user_id != caller.member.platform_user_id]
+    return await picker_choices(caller.workspace, others)
+
+
+async def _thank_project(turn: InvokeTurn, data: dict[str, Any]) -> Reply:
+    """The thanks dialog with a project's other members already picked (the closing card's round of thanks)."""
+    caller = await turn.caller(c.GiveThanks)
+    project = str(data.get("project") or "")[:100]
+    people = await _project_members(turn, caller, project)
+    form = await _thanks_form(turn, caller, people=people,
+                              submission=ThanksSubmission(tuple(p for p, _ in people), (), ""))
     return Reply(task_continue(caller.locale, form))
 
 
@@ -303,7 +322,7 @@ async def _send_thanks(turn: InvokeTurn, data: dict[str, Any], *, compose: bool)
         recipients = await turn.people.picked(caller.workspace, turn.incoming, submission.recipient_ids,
                                               turn.lookup, turn.deadline)
         command = c.GiveThanks(tuple(Person(m.platform_user_id) for m in recipients), submission.message,
-                               submission.value_keys)
+                               submission.value_keys, (submission.project,) if submission.project else ())
         known = {m.platform_user_id: m for m in recipients}
         given = await execute(turn.context(caller, "ext", known), command)
     except KizunaError as error:
@@ -441,6 +460,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("task/fetch", OPEN_MEETING_EDIT): _open_meeting_edit,
     ("task/fetch", RSVP_DETAILS): _rsvp_details,
     ("task/fetch", THANK_ATTENDEES): _thank_attendees,
+    ("task/fetch", THANK_PROJECT): _thank_project,
     ("task/submit", SUBMIT_MEETING_FORM): _create_meeting,
     ("task/submit", SUBMIT_MEETING_EDIT): _edit_meeting,
     ("task/submit", SUBMIT_MARKER): _submit_thanks_dialog,

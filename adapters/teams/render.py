@@ -29,6 +29,7 @@ from cards.model import (
     Message,
     NoticeMessage,
     Person,
+    ProjectMessage,
     ReminderMessage,
     ThanksMessage,
     ValuesMessage,
@@ -49,6 +50,7 @@ OPEN_MEETING_EDIT = "edit_meeting_form"
 SUBMIT_MEETING_EDIT = "edit_meeting"
 RSVP_DETAILS = "rsvp_details"
 THANK_ATTENDEES = "thank_attendees"
+THANK_PROJECT = "thank_project"
 # Action.Execute verbs of the reminder card (answered by the ``adaptiveCard/action`` invoke).
 RSVP_VERB = "rsvp"
 REMINDER_REFRESH_VERB = "meeting_refresh"
@@ -163,6 +165,8 @@ def thanks_card(message: ThanksMessage) -> dict[str, Any]:
         label(f"{translate(lang, 'thanks.to')}: {', '.join(tags)}", spacing="Small"),
         rich(run(message.message)),
     ]
+    if message.project:
+        body.append(rich(run(message.project, isSubtle=True), spacing="Small"))
     if message.values:
         badges = []
         for i, value in enumerate(message.values):
@@ -322,6 +326,46 @@ def reminder_card(message: ReminderMessage, *, your_answer: str | None = None) -
     return _card(lang, body, actions, refresh=refresh, fallback_text=render_text(message))
 
 
+def _table(message: ProjectMessage) -> dict[str, Any]:
+    """The department matrix as an Adaptive Card ``Table`` (header row: to; first column: from)."""
+
+    def cell(text: str, **style: Any) -> dict[str, Any]:
+        return {"type": "TableCell", "items": [rich(run(text, **style))]}
+
+    header = {"type": "TableRow", "cells": [cell(message.corner, isSubtle=True),
+                                            *(cell(c, weight="Bolder") for c in message.columns)]}
+    rows = [{"type": "TableRow", "cells": [cell(r.label, weight="Bolder"), *(cell(v) for v in r.cells)]}
+            for r in message.rows]
+    return {"type": "Table", "columns": [{"width": 2}, *({"width": 1} for _ in message.columns)],
+            "rows": [header, *rows], "firstRowAsHeader": True, "showGridLines": True, "gridStyle": "default",
+            "horizontalCellContentAlignment": "Left", "spacing": "Small"}
+
+
+def project_card(message: ProjectMessage) -> dict[str, Any]:
+    """A project: what it is, who is in it, its thanks between departments as a table; a closing card
+    also mentions every member and offers the thanks form pre-filled with them."""
+    lang = message.locale
+    body: list[dict[str, Any]] = [rich(run("📁 "), run(message.title, weight="Bolder", size="Medium"))]
+    body += [rich(run(line), spacing="Small") for line in message.details]
+    body.append(label(message.summary, weight="Bolder", spacing="Medium"))
+    if message.rows:
+        body.append(label(message.matrix_caption, isSubtle=True, size="Small", spacing="Small"))
+        body.append(_table(message))
+    if message.values_text:
+        body.append(rich(run(message.values_text), spacing="Small"))
+    entities: list[dict[str, Any]] = []
+    if message.people:
+        tags, entities = mentions(message.people)
+        body.append(label(", ".join(tags), spacing="Medium"))
+    if message.invitation:
+        body.append(rich(run(message.invitation)))
+    if message.hint:
+        body.append(label(message.hint, isSubtle=True, size="Small"))
+    actions = [task_fetch_button(a.label, {**a.data, "kizuna": THANK_PROJECT, "locale": lang})
+               for a in message.actions if a.kind == "thank_project"]
+    return _card(lang, body, actions, entities=entities, fallback_text=render_text(message))
+
+
 def render_card(message: Message, *, chat_link: str | None = None) -> dict[str, Any]:
     """The Adaptive Card for any neutral message; raises ``CardTooLarge`` past ``MAX_CARD_BYTES``.
     ``chat_link``: the group-chat deep link a notice's ``chat_with`` asked for, when it could be made."""
@@ -343,6 +387,8 @@ def render_card(message: Message, *, chat_link: str | None = None) -> dict[str, 
         card = digest_card(message)
     elif isinstance(message, AfterMeetingMessage):
         card = after_meeting_card(message)
+    elif isinstance(message, ProjectMessage):
+        card = project_card(message)
     else:  # pragma: no cover - the union is closed
         raise TypeError(f"unknown message {type(message).__name__}")
     check_size(card)

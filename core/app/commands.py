@@ -51,6 +51,8 @@ class GiveThanks(Command):
     recipients: tuple[Person, ...]
     message: str
     values: tuple[str, ...] = ()
+    # ``+launch``: the project it belongs to (``+none``: none, not even the channel's project).
+    projects: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -419,3 +421,97 @@ class SetRecap(Command):
     """Turn one's own personal monthly recap (a private message) on or off."""
 
     enabled: bool
+
+
+# ---- cross-department projects -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectFields:
+    """What a project is made of, as typed (checked by ``core.projects.service``); None leaves a field."""
+
+    name: str | None = None
+    purpose: str | None = None
+    departments: str | None = None
+    channel: str | None = None  # a channel id; ``here`` (either language) is the channel asked from
+    start: str | None = None
+    end: str | None = None
+
+
+@dataclass(frozen=True)
+class CreateProject(Command):
+    """Start a project owned by the caller, with ``members`` (the caller is one)."""
+
+    key: str
+    fields: ProjectFields
+    members: tuple[Person, ...] = ()
+
+
+@dataclass(frozen=True)
+class EditProject(Command):
+    """Change a project (its owner or an admin); ``owner`` hands it over."""
+
+    checks_rights: ClassVar[bool] = True
+
+    project: str
+    fields: ProjectFields
+    owner: Person | None = None
+
+
+@dataclass(frozen=True)
+class AddProjectMembers(Command):
+    """Add people to a project (its members, its owner or an admin)."""
+
+    checks_rights: ClassVar[bool] = True
+
+    project: str
+    people: tuple[Person, ...]
+
+
+@dataclass(frozen=True)
+class RemoveProjectMembers(Command):
+    """Take people out of a project (its members, its owner or an admin; anyone may leave)."""
+
+    checks_rights: ClassVar[bool] = True
+
+    project: str
+    people: tuple[Person, ...]
+
+
+@dataclass(frozen=True)
+class JoinProject(Command):
+    """Join an open project oneself."""
+
+    project: str
+
+
+@dataclass(frozen=True)
+class CloseProject(Command):
+    """Close a project (its owner or an admin): its closing card is posted once."""
+
+    checks_rights: ClassVar[bool] = True
+
+    project: str
+
+
+@dataclass(frozen=True)
+class ReopenProject(Command):
+    """Open a closed project again (its owner or an admin)."""
+
+    checks_rights: ClassVar[bool] = True
+
+    project: str
+
+
+@dataclass(frozen=True)
+class ListProjects(Command):
+    """The open projects (or all)."""
+
+    include_closed: bool = False
+
+
+@dataclass(frozen=True)
+class ShowProject(Command):
+    """One project, its members and its thanks between departments."""
+
+    project: str

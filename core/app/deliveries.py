@@ -12,7 +12,9 @@ from core.app.after_meeting import after_meeting_prompt
 from core.app.digest import load_digest_delivery
 from core.app.execute import reminder, setup_shown
 from core.app.mixers import load_mixer_delivery
+from core.app.projects import closing as project_closing
 from core.models import Workspace
+from core.projects.service import CLOSING_KIND
 from core.services.thanks import load_thanks_view
 from core.views import ThanksView
 
@@ -45,6 +47,8 @@ async def load_delivery(workspace: Workspace, payload: Mapping[str, Any]) -> o.O
     if kind == "after_meeting":
         return await after_meeting_prompt(workspace, int(payload["meeting_id"]), str(payload["occurrence"]),
                                           late=bool(payload.get("late")))
+    if kind == CLOSING_KIND:
+        return await project_closing(workspace, int(payload["project_id"]))
     if kind == "message":
         return Prepared(dict(payload["message"]))
     if kind in ("mixer_round", "mixer_invite"):

@@ -106,7 +106,7 @@ async def _give_thanks(context: Context, command: c.GiveThanks) -> o.Outcome:
     result = await thanks.give_thanks(context.workspace, context.actor, recipients, command.message,
                                       list(command.values), idempotency_key=context.event_key,
                                       channel_ref=context.channel, notify_recipients=context.notify_recipients,
-                                      now=context.now)
+                                      now=context.now, project_tags=command.projects)
     return o.ThanksGiven(result.view, result.created)
 
 
@@ -445,3 +445,4 @@ async def _admins(context: Context, command: c.ListAdmins) -> o.Outcome:
 # The handlers of features in modules of their own register themselves on import (after everything above).
 from core.app import digest as _digest  # noqa: E402,F401
 from core.app import mixers as _mixers  # noqa: E402,F401
+from core.app import projects as _projects  # noqa: E402,F401

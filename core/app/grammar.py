@@ -123,10 +123,24 @@ def split_tags(text: str) -> tuple[str, list[str]]:
     return " ".join(without.split()) if "\n" not in without else without.strip(), [t for t in tags if t]
 
 
+# ``+launch`` / ``＋ローンチ``: the project a thanks belongs to. A tag starts with a letter, so ``+1`` stays text.
+_PROJECT_TAG_RE = re.compile(r"(?:(?<=\s)|^)[+＋]([^\W\d_][^\s#＃+＋]*)")
+
+
+def split_project_tags(text: str) -> tuple[str, list[str]]:
+    """``"great demo +launch #teamwork"`` → ``("great demo #teamwork", ["launch"])``."""
+    tags = [m.group(1).rstrip(".,!?。、！？") for m in _PROJECT_TAG_RE.finditer(text)]
+    if not tags:
+        return text, []
+    without = _PROJECT_TAG_RE.sub("", text)
+    return " ".join(without.split()) if "\n" not in without else without.strip(), [t for t in tags if t]
+
+
 def _thanks(args: Args) -> c.Command:
     people = args.mentioned()
-    message, tags = split_tags(args.plain())
-    return c.GiveThanks(people, message, tuple(tags))
+    text, projects = split_project_tags(args.plain())
+    message, tags = split_tags(text)
+    return c.GiveThanks(people, message, tuple(tags), tuple(projects))
 
 
 _PERIODS = {
@@ -479,6 +493,76 @@ def _mixer_invite(args: Args) -> c.Command:
     return mc.InviteDepartment(_normal(words[0]).lstrip("#"), " ".join(words[1:]))
 
 
+# ---- projects ----------------------------------------------------------------------------------
+
+_PROJECT_KEYS = {
+    "name": "name", "title": "name", "名前": "name", "名称": "name",
+    "purpose": "purpose", "goal": "purpose", "目的": "purpose",
+    "departments": "departments", "department": "departments", "dept": "departments", "部署": "departments",
+    "channel": "channel", "チャンネル": "channel",
+    "start": "start", "from": "start", "開始": "start", "開始日": "start",
+    "end": "end", "until": "end", "終了": "end", "終了日": "end",
+    "owner": "owner", "オーナー": "owner", "担当": "owner",
+}
+
+
+def _project_id(args: Args) -> str:
+    words = args.words()
+    if not words:
+        raise args.usage()
+    return _normal(words[0]).lstrip("+")
+
+
+def _project_fields(options: dict[str, str]) -> c.ProjectFields:
+    return c.ProjectFields(**{k: v for k, v in options.items() if k != "owner"})
+
+
+def _project_create(args: Args) -> c.Command:
+    positional, options = _options(args.words(), _PROJECT_KEYS, args)
+    if not positional:
+        raise args.usage()
+    if len(positional) > 1 and "name" not in options:
+        options["name"] = " ".join(positional[1:])
+    return c.CreateProject(_normal(positional[0]).lstrip("+"), _project_fields(options), args.mentioned())
+
+
+def _project_edit(args: Args) -> c.Command:
+    positional, options = _options(args.words(), _PROJECT_KEYS, args)
+    if not positional:
+        raise args.usage()
+    owner = None
+    # ``owner=@name`` or ``owner @name`` (a text surface may only see a mention after a space).
+    if "owner" in options or any(_PROJECT_KEYS.get(fold(w)) == "owner" for w in positional[1:]):
+        people = args.mentioned()
+        if len(people) != 1:
+            raise args.usage()
+        owner = people[0]
+    return c.EditProject(_normal(positional[0]).lstrip("+"), _project_fields(options), owner)
+
+
+def _project_people(kind: Callable[[str, tuple[Person, ...]], c.Command]) -> Callable[[Args], c.Command]:
+    def build(args: Args) -> c.Command:
+        people = args.mentioned()
+        if not people:
+            raise args.usage()
+        return kind(_project_id(args), people)
+
+    return build
+
+
+def _project_list(args: Args) -> c.Command:
+    return c.ListProjects(include_closed=any(fold(w) in {"all", "すべて", "全部"} for w in args.words()))
+
+
+def _project_by_id(kind: Callable[[str], c.Command]) -> Callable[[Args], c.Command]:
+    return lambda args: kind(_project_id(args))
+
+
+def _project(args: Args) -> c.Command:
+    """``project`` alone lists them; ``project KEY`` shows one."""
+    return c.ShowProject(_project_id(args)) if args.words() else c.ListProjects()
+
+
 # ---- the table ---------------------------------------------------------------------------------
 
 
@@ -530,6 +614,18 @@ PHRASES: tuple[Phrase, ...] = (
     Phrase("setup", ("setup",), ("セットアップ", "初期設定"), lambda a: c.ShowSetup(), admin=True),
     Phrase("digest", ("digest",), ("ダイジェスト",), _digest, admin=True),
     Phrase("recap", ("recap",), ("月間まとめ", "まとめ"), _recap),
+    Phrase("project", ("project", "projects", "pj"), ("プロジェクト",), _project, (
+        Phrase("project.create", ("create", "new"), ("作成", "作る", "登録"), _project_create),
+        Phrase("project.list", ("list", "ls"), ("一覧", "リスト"), _project_list),
+        Phrase("project.show", ("show", "info"), ("詳細", "表示"), _project_by_id(c.ShowProject)),
+        Phrase("project.edit", ("edit", "change"), ("編集", "変更"), _project_edit),
+        Phrase("project.add", ("add", "invite"), ("追加", "招待"), _project_people(c.AddProjectMembers)),
+        Phrase("project.remove", ("remove", "kick"), ("削除", "外す"), _project_people(c.RemoveProjectMembers)),
+        Phrase("project.join", ("join",), ("参加",), _project_by_id(c.JoinProject)),
+        Phrase("project.close", ("close", "end"), ("終了", "クローズ"), _project_by_id(c.CloseProject)),
+        Phrase("project.reopen", ("reopen",), ("再開",), _project_by_id(c.ReopenProject)),
+        Phrase("project.help", ("help", "?"), ("ヘルプ",), lambda a: c.ShowHelp("project")),
+    )),
     Phrase("help", ("help", "?"), ("ヘルプ", "使い方"), _help),
     Phrase("mixer", ("mixer", "mixers", "lunch"), ("ミキサー", "シャッフルランチ"), _bare(mc.ListMixers), (
         Phrase("mixer.create", ("create", "new"), ("作成", "作る"), _mixer_create),

@@ -11,6 +11,7 @@ from typing import Literal
 
 from core.meetings.recurrence import Occurrence
 from core.meetings.service import MeetingView, RsvpSummary
+from core.projects.service import ProjectFigures, ProjectView
 from core.services.stats import Leaderboard
 from core.views import MemberRef, ThanksView, ValueRef
 
@@ -236,3 +237,32 @@ class InstallerWelcomed(Outcome):
     """The setup checklist is on its way to the installer (``queued`` is False when this install was greeted)."""
 
     queued: bool
+
+
+ProjectEvent = Literal["created", "edited", "members_added", "members_removed", "joined", "closed", "reopened",
+                       "details"]
+
+
+@dataclass(frozen=True)
+class ProjectShown(Outcome):
+    """A project after ``event``, with its thanks in numbers."""
+
+    view: ProjectView
+    figures: ProjectFigures
+    event: ProjectEvent
+
+
+@dataclass(frozen=True)
+class ProjectsListed(Outcome):
+    """The projects."""
+
+    views: tuple[ProjectView, ...]
+    include_closed: bool = False
+
+
+@dataclass(frozen=True)
+class ProjectClosing(Outcome):
+    """The closing card of a project: its figures, and an invitation to its members to thank each other."""
+
+    view: ProjectView
+    figures: ProjectFigures

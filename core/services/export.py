@@ -1,4 +1,6 @@
-"""CSV export: one row per thanks and recipient, streamed in batches (never the whole table in memory)."""
+"""CSV export: one row per thanks and recipient, streamed in batches (never the whole table in memory).
+
+The last column is the key of the project the thanks was given within (empty for none)."""
 
 from __future__ import annotations
 
@@ -9,10 +11,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from core.models import Department, Member, ThanksRecipient, ThanksValue, Workspace
+from core.projects.models import Project
 
 EXPORT_COLUMNS = (
     "time", "workspace", "thanks_id", "sender_id", "sender_name", "sender_department",
-    "recipient_id", "recipient_name", "recipient_department", "values", "message", "claps",
+    "recipient_id", "recipient_name", "recipient_department", "values", "message", "claps", "project",
 )
 BATCH = 1000
 # A cell that starts with one of these is a formula to Excel and LibreOffice (CSV injection):
@@ -31,6 +34,7 @@ async def export_rows(workspaces: list[Workspace], since: datetime | None = None
     for workspace in workspaces:
         tz = ZoneInfo(workspace.timezone)
         departments = {d.id: d.name for d in await Department.filter(workspace_id=workspace.id)}
+        projects = {p.id: p.key for p in await Project.filter(workspace_id=workspace.id).only("id", "key")}
         names: dict[int, tuple[str, str]] = {}
         last_id = 0
         while True:
@@ -60,6 +64,7 @@ async def export_rows(workspaces: list[Workspace], since: datetime | None = None
                     sender[0], r.sender_name or sender[1], departments.get(r.sender_department_id, ""),
                     recipient[0], r.recipient_name or recipient[1], departments.get(r.recipient_department_id, ""),
                     " ".join(tags.get(r.thanks_id, [])), r.thanks.message, str(r.thanks.clap_count),
+                    projects.get(r.thanks.project_id or 0, ""),
                 ]
 
 

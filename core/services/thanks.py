@@ -31,9 +31,10 @@ from core.errors import (
     ValueRequired,
 )
 from core.models import NO_DEPARTMENT, Clap, Member, Thanks, ThanksRecipient, ThanksValue, Workspace, is_row_id
+from core.projects.service import ProjectRow, pick_project
 from core.services.values import ValueRow, pick_values, to_ref
 from core.sql import Plan, Sql, Statement, marks, placeholders, together
-from core.views import MemberRef, ThanksView
+from core.views import MemberRef, ProjectRef, ThanksView
 
 MAX_RECIPIENTS = 10
 MAX_VALUES = 3
@@ -95,6 +96,7 @@ async def give_thanks(
     now: datetime | None = None,
     channel_ref: str | None = None,
     notify_recipients: bool = False,
+    project_tags: Sequence[str] = (),
 ) -> ThanksResult:
     """Record a thanks from ``sender`` to ``recipients``, or raise the rule it breaks.
 
@@ -102,6 +104,9 @@ async def give_thanks(
     event id) twice returns the first thanks with ``created=False``. In the same transaction the
     outbox gets a feed post (if the workspace has a feed channel other than ``channel_ref``) and,
     with ``notify_recipients``, a 1:1 notification for each recipient who wants one.
+
+    ``project_tags`` (``+launch``) name the project the thanks belongs to; without them, a thanks
+    sent in an open project's channel belongs to that project, unless a tag says ``+none``.
     """
     try:
         people, text = _check_people_and_text(workspace, sender, recipients, message)
@@ -116,7 +121,7 @@ async def give_thanks(
     day = local_day(moment, sender.timezone or workspace.timezone)
     sql = Sql()
     plan = _thanks_plan(sql.postgres, workspace, sender, people, value_tags, text,
-                        moment, day, idempotency_key, channel_ref, notify_recipients)
+                        moment, day, idempotency_key, channel_ref, notify_recipients, project_tags)
     try:
         written = await sql.run_in_transaction(plan)
     except IntegrityError:
@@ -131,7 +136,7 @@ async def give_thanks(
     view = ThanksView(
         id=written.thanks_id, workspace_id=workspace.id, sender=member_ref(sender),
         recipients=tuple(member_ref(m) for m in people), values=tuple(to_ref(v) for v in written.values),
-        message=text, created_at=moment, clap_count=0,
+        message=text, created_at=moment, clap_count=0, project=written.project,
     )
     return ThanksResult(view, created=True)
 
@@ -173,6 +178,7 @@ class _Written:
     thanks_id: int
     created: bool
     values: list[ValueRow]
+    project: ProjectRef | None = None
 
 
 ThanksPlan = Plan[_Written]
@@ -186,7 +192,8 @@ async def _find_by_key(workspace_id: int, key: str) -> int | None:
 
 def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: Sequence[Member],
                  value_tags: Sequence[str], text: str, moment: datetime, day: date,
-                 idempotency_key: str | None, channel_ref: str | None, notify_recipients: bool) -> ThanksPlan:
+                 idempotency_key: str | None, channel_ref: str | None, notify_recipients: bool,
+                 project_tags: Sequence[str] = ()) -> ThanksPlan:
     """The rest of the rules and every row of one thanks, as statements, in one transaction.
 
     The workspace's settings are read here, in the transaction, so a copy of the workspace that a
@@ -206,15 +213,22 @@ def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: S
                        [workspace.id, idempotency_key])
         if found:
             return _Written(int(found[0]["id"]), False, [])
-    # One read: the settings and (when tags were given) the values.
+    # One read: the settings, (when tags were given) the values, and (when the thanks names no project)
+    # the open project whose channel this is, if any.
     read = "SELECT w.daily_limit, w.max_message_length, w.value_required, w.feed_channel, w.default_locale"
+    joins, params = "", []
+    by_channel = bool(channel_ref) and not project_tags
+    if by_channel:
+        read += ", p.id AS project_id, p.key AS project_key, p.name AS project_name"
+        joins += " LEFT JOIN project p ON p.workspace_id = w.id AND p.channel = ? AND p.status = 'open'"
+        params.append(channel_ref)
     if value_tags:
         read += (", v.id AS value_id, v.key, v.name_en, v.name_ja, v.emoji, v.description_en, v.description_ja, "
-                 "v.active FROM workspace w LEFT JOIN value v ON v.workspace_id = w.id WHERE w.id = ? "
+                 f"v.active FROM workspace w{joins} LEFT JOIN value v ON v.workspace_id = w.id WHERE w.id = ? "
                  "ORDER BY v.position, v.id")
     else:
-        read += " FROM workspace w WHERE w.id = ?"
-    current = yield read, [workspace.id]
+        read += f" FROM workspace w{joins} WHERE w.id = ?"
+    current = yield read, [*params, workspace.id]
     first = current[0]
     settings = _Settings(int(first["daily_limit"]), int(first["max_message_length"]), bool(first["value_required"]),
                          first["feed_channel"], first["default_locale"])
@@ -232,12 +246,23 @@ def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: S
             raise TooManyValues(max=MAX_VALUES)
         if settings.value_required and not values:
             raise ValueRequired(available=" ".join(f"#{v.key}" for v in known if v.active))
+    project: ProjectRef | None = None
+    project_id: int | None = None
+    if by_channel and first["project_id"] is not None:
+        project_id, project = int(first["project_id"]), ProjectRef(first["project_key"], first["project_name"])
+    elif project_tags:
+        projects = yield ("SELECT id, key, name, status FROM project WHERE workspace_id = ? ORDER BY id",
+                          [workspace.id])
+        picked = pick_project([ProjectRow(int(r["id"]), r["key"], r["name"], r["status"]) for r in projects],
+                              project_tags)
+        if picked is not None:
+            project_id, project = picked.id, ProjectRef(picked.key, picked.name)
     # One statement checks the daily limit and inserts: no row comes back when the limit is reached.
     inserted = yield (
         "INSERT INTO thanks (workspace_id, sender_id, message, created_at, local_day, idempotency_key, clap_count, "
-        "channel_ref) SELECT ?, ?, ?, ?, ?, ?, 0, ? WHERE (SELECT count(*) FROM thanks WHERE workspace_id = ? "
-        "AND sender_id = ? AND local_day = ?) < ? RETURNING id",
-        [workspace.id, sender.id, text, moment, day, idempotency_key or None, channel_ref,
+        "channel_ref, project_id) SELECT ?, ?, ?, ?, ?, ?, 0, ?, ? WHERE (SELECT count(*) FROM thanks "
+        "WHERE workspace_id = ? AND sender_id = ? AND local_day = ?) < ? RETURNING id",
+        [workspace.id, sender.id, text, moment, day, idempotency_key or None, channel_ref, project_id,
          workspace.id, sender.id, day, settings.daily_limit])
     if not inserted:
         raise DailyLimitReached(limit=settings.daily_limit)
@@ -282,7 +307,7 @@ def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: S
         "INSERT INTO department_flow (workspace_id, day, sender_department_id, recipient_department_id, count) "
         f"VALUES {marks(len(flows), 5)} ON CONFLICT (workspace_id, day, sender_department_id, "
         "recipient_department_id) DO UPDATE SET count = department_flow.count + excluded.count", flow_rows)
-    return _Written(thanks_id, True, values)
+    return _Written(thanks_id, True, values, project)
 
 
 def _deliveries(workspace: Workspace, settings: _Settings, thanks_id: int, people: Sequence[Member],
@@ -309,7 +334,7 @@ async def load_thanks_view(workspace: Workspace, thanks_id: int) -> ThanksView:
     """A thanks of this workspace with its people and values, or ``ThanksNotFound``."""
     if not is_row_id(thanks_id):
         raise ThanksNotFound()
-    thanks = await Thanks.get_or_none(id=thanks_id, workspace_id=workspace.id).prefetch_related("sender")
+    thanks = await Thanks.get_or_none(id=thanks_id, workspace_id=workspace.id).prefetch_related("sender", "project")
     if thanks is None:
         raise ThanksNotFound()
     links = await ThanksRecipient.filter(thanks_id=thanks.id).order_by("position").prefetch_related("recipient")
@@ -319,6 +344,7 @@ async def load_thanks_view(workspace: Workspace, thanks_id: int) -> ThanksView:
         recipients=tuple(member_ref(link.recipient) for link in links),
         values=tuple(to_ref(link.value) for link in value_links),
         message=thanks.message, created_at=thanks.created_at, clap_count=thanks.clap_count,
+        project=ProjectRef(thanks.project.key, thanks.project.name) if thanks.project else None,
     )
 
 

@@ -13,11 +13,13 @@ import pytest
 from cards.build import error_message, help_message, leaderboard_message, recipient_notification, thanks_message
 from cards.meetings import reminder_message
 from cards.model import message_from_dict, message_to_dict
+from cards.outcomes import Audience, render_outcome
 from cards.text import render_text
-from core.app.outcomes import ReminderShown
+from core.app.outcomes import ProjectClosing, ProjectShown, ReminderShown
 from core.errors import MessageTooLong
 from core.meetings.recurrence import Occurrence, Repeat
 from core.meetings.service import MeetingView, RsvpSummary
+from core.projects.service import ProjectFigures, ProjectView
 from core.services.stats import Direction, Leaderboard, LeaderboardEntry, Period
 from core.views import MemberRef, ThanksView, ValueRef
 
@@ -45,7 +47,17 @@ MEETING = MeetingView(
 )
 REMINDER = ReminderShown(MEETING, MEETING.next_occurrence, RsvpSummary(3, "2026-12-07T10:00", (
     MemberRef(2, "bob", "Bob"),), (), ()), over=False)
-NAMES = ["thanks", "notification", "leaderboard", "help", "error", "reminder"]
+PROJECT = ProjectView(
+    id=4, key="launch", name="Launch 2027 <at>x</at>", purpose="Ship the **new** app together",
+    departments=("Sales", "開発"), channel="general", start=date(2026, 12, 1), end=date(2027, 3, 31), status="open",
+    owner=MemberRef(1, "alice", "Alice"),
+    members=(MemberRef(1, "alice", "Alice"), MemberRef(2, "bob", "Bob"), MemberRef(3, "carol", "山田 花子")),
+)
+FIGURES = ProjectFigures(thanks=5, recipients=7, cross_department=4, departments=("Sales", "開発", "—"),
+                         matrix=((1, 3, 0), (2, 0, 0), (0, 1, 0)),
+                         values=((ValueRef("teamwork", "🙌", "Teamwork", "チームワーク"), 4),
+                                 (ValueRef("growth", "🌱", "Growth", "成長"), 1)))
+NAMES = ["thanks", "notification", "leaderboard", "help", "error", "reminder", "project", "project_closing"]
 
 
 def messages(locale: str):
@@ -56,6 +68,9 @@ def messages(locale: str):
         "help": help_message("teams", locale),
         "error": error_message(MessageTooLong(max=500, length=612), locale),
         "reminder": reminder_message(REMINDER, locale),
+        "project": render_outcome(ProjectShown(PROJECT, FIGURES, "details"), Audience(locale, "Asia/Tokyo", "teams")),
+        "project_closing": render_outcome(ProjectClosing(replace(PROJECT, status="closed"), FIGURES),
+                                          Audience(locale, "Asia/Tokyo", "teams")),
     }
 
 

@@ -331,3 +331,27 @@ def test_digest_schedule_and_run_due_post_a_due_digest_once(tmp_path):
     assert "1 digests and 0 recaps enqueued (0 late), 0 skipped; delivered 1" in posted.stdout
     again = run(tmp_path, "digest", "run-due", "--now", due, "--force")
     assert "0 digests and 0 recaps enqueued" in again.stdout and "週間感謝ダイジェスト" not in again.stdout
+
+
+def test_projects_on_the_command_line_and_the_export_s_project_column(tmp_path):
+    chat = run(tmp_path, "chat", "--workspace", "demo", "--user", "alice", "--locale", "en", stdin=(
+        "project create launch \"Launch 2027\" channel=here start=2026-11-01 end=2026-11-30 @bob\n"
+        "thanks @bob for the plan +launch #teamwork\n"
+        "thanks @bob for lunch +none\n"))
+    assert chat.returncode == 0, chat.stderr
+    assert "Project +launch created" in chat.stdout and "📁 Launch 2027 +launch" in chat.stdout
+    rows = list(csv.DictReader(io.StringIO(run(tmp_path, "export", "thanks", "--workspace", "demo").stdout)))
+    assert [(r["message"], r["project"]) for r in rows] == [("for the plan", "launch"), ("for lunch", "")]
+    listed = run(tmp_path, "project", "list", "--locale", "ja")
+    assert listed.returncode == 0 and "+launch Launch 2027" in listed.stdout and "進行中" in listed.stdout
+    # The day after its last day, the pass closes it and the console is sent its closing card, once.
+    closed = run(tmp_path, "project", "run-due", "--now", "2026-12-01T09:00:00+09:00")
+    assert closed.returncode == 0, closed.stderr
+    assert "1 closed at their end, 1 closing cards queued" in closed.stdout
+    # The workspace speaks Japanese (its default).
+    assert "Launch 2027" in closed.stdout and "プロジェクト内の感謝 1件" in closed.stdout
+    again = run(tmp_path, "project", "run-due", "--now", "2026-12-02T09:00:00+09:00")
+    assert "0 closed at their end, 0 closing cards queued" in again.stdout and "Launch 2027" not in again.stdout
+    shown = run(tmp_path, "project", "show", "launch", "--locale", "en")
+    assert "closed" in shown.stdout
+    assert run(tmp_path, "project", "show", "nope").returncode == 1

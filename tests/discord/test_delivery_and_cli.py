@@ -93,7 +93,7 @@ async def test_register_commands_bulk_overwrites_with_localisations(settings: Se
     assert fake_discord.problems == []
     commands = {c["name"]: c for c in put.body}
     assert set(commands) == {"thanks", "leaderboard", "values", "help", "kizuna", "meeting", "mixer", "Send thanks",
-                             "recap"}
+                             "recap", "project"}
     meeting = commands["meeting"]
     assert meeting["name_localizations"]["ja"] == "ミーティング"
     assert [o["name"] for o in meeting["options"]] == ["create", "list", "skip", "edit", "cancel", "rsvps"]
@@ -103,8 +103,12 @@ async def test_register_commands_bulk_overwrites_with_localisations(settings: Se
     thanks = commands["thanks"]
     assert thanks["name_localizations"]["ja"] == "ありがとう"
     assert thanks["description_localizations"]["en-US"] == thanks["description"]
-    assert [o["name"] for o in thanks["options"]] == ["user", "message", "value", "user2", "user3"]
-    assert thanks["options"][2]["autocomplete"] is True
+    assert [o["name"] for o in thanks["options"]] == ["user", "message", "value", "user2", "user3", "project"]
+    assert thanks["options"][2]["autocomplete"] is True and thanks["options"][5]["autocomplete"] is True
+    project = commands["project"]
+    assert project["name_localizations"]["ja"] == "プロジェクト"
+    assert [o["name"] for o in project["options"]] == ["create", "list", "show", "edit", "add", "remove", "join",
+                                                        "close", "reopen"]
     assert commands["kizuna"]["default_member_permissions"] == "32"  # Manage Server, a string as the docs say
     assert commands["Send thanks"]["type"] == 2 and commands["Send thanks"]["name_localizations"]["ja"] == "感謝を送る"
     text = out.getvalue()
