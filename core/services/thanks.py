@@ -6,7 +6,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -33,7 +33,7 @@ from core.errors import (
 from core.models import NO_DEPARTMENT, Clap, Member, Thanks, ThanksRecipient, ThanksValue, Workspace, is_row_id
 from core.projects.service import ProjectRow, pick_project
 from core.services.values import ValueRow, pick_values, to_ref
-from core.sql import Plan, Sql, Statement, marks, placeholders, together
+from core.sql import Plan, Rows, Sql, Statement, marks, placeholders, together
 from core.views import MemberRef, ProjectRef, ThanksView
 
 MAX_RECIPIENTS = 10
@@ -185,8 +185,7 @@ ThanksPlan = Plan[_Written]
 
 
 async def _find_by_key(workspace_id: int, key: str) -> int | None:
-    rows = await Sql().rows(
-        "SELECT id FROM thanks WHERE workspace_id = ? AND idempotency_key = ?", [workspace_id, key])
+    rows = await Sql().rows(_BY_KEY, [workspace_id, key])
     return int(rows[0]["id"]) if rows else None
 
 
@@ -199,24 +198,21 @@ def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: S
     The workspace's settings are read here, in the transaction, so a copy of the workspace that a
     caller cached can never apply an old limit.
     """
-    if postgres:
-        # The sender's row lock serialises one sender's thanks (first, so a replayed event finds the
-        # original committed), so two at once cannot both pass the daily limit. The recipients' rows
-        # are locked with it, in id order: the counters below need them, and two people thanking
-        # each other at the same moment would otherwise each hold one and wait for the other.
-        ids = sorted({sender.id, *(m.id for m in people)})
-        yield f"SELECT id FROM member WHERE id IN ({placeholders(len(ids))}) ORDER BY id FOR UPDATE", list(ids)
-    if idempotency_key:
-        # On its own: as a subquery of the read below, PostgreSQL kept a plan made while the table
-        # was empty, and a new workspace's first thousand thanks went 20 % slower.
-        found = yield ("SELECT id FROM thanks WHERE workspace_id = ? AND idempotency_key = ?",
-                       [workspace.id, idempotency_key])
-        if found:
-            return _Written(int(found[0]["id"]), False, [])
     # One read: the settings, (when tags were given) the values, and (when the thanks names no project)
     # the open project whose channel this is, if any.
     read = "SELECT w.daily_limit, w.max_message_length, w.value_required, w.feed_channel, w.default_locale"
-    joins, params = "", []
+    prefix, joins = "", ""
+    params: list[object] = []
+    if postgres:
+        # First of all, in the same statement: the sender's and recipients' rows are locked, in id order.
+        # The sender's lock serialises one sender's thanks, so two at once cannot both pass the daily
+        # limit; the counters below need the recipients'; and in id order, two people thanking each
+        # other at the same moment never hold one each while waiting for the other.
+        ids = sorted({sender.id, *(m.id for m in people)})
+        prefix = (f"WITH locked AS (SELECT id FROM member WHERE id IN ({placeholders(len(ids))}) ORDER BY id "
+                  "FOR UPDATE) ")
+        read += ", (SELECT count(*) FROM locked) AS locked"
+        params += ids
     by_channel = bool(channel_ref) and not project_tags
     if by_channel:
         read += ", p.id AS project_id, p.key AS project_key, p.name AS project_name"
@@ -228,43 +224,33 @@ def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: S
                  "ORDER BY v.position, v.id")
     else:
         read += f" FROM workspace w{joins} WHERE w.id = ?"
-    current = yield read, [*params, workspace.id]
+    current = yield prefix + read, [*params, workspace.id]
     first = current[0]
     settings = _Settings(int(first["daily_limit"]), int(first["max_message_length"]), bool(first["value_required"]),
                          first["feed_channel"], first["default_locale"])
-    if len(text) > settings.max_message_length:
-        raise MessageTooLong(max=settings.max_message_length, length=len(text))
-    values: list[ValueRow] = []
-    if value_tags or settings.value_required:
-        rows = current if value_tags else (yield (
-            "SELECT id AS value_id, key, name_en, name_ja, emoji, description_en, description_ja, active FROM value "
-            "WHERE workspace_id = ? ORDER BY position, id", [workspace.id]))
-        known = [ValueRow(int(r["value_id"]), r["key"], r["name_en"], r["name_ja"], r["emoji"], r["description_en"],
-                          r["description_ja"], bool(r["active"])) for r in rows if r["value_id"] is not None]
-        values = pick_values(known, value_tags)
-        if len(values) > MAX_VALUES:
-            raise TooManyValues(max=MAX_VALUES)
-        if settings.value_required and not values:
-            raise ValueRequired(available=" ".join(f"#{v.key}" for v in known if v.active))
-    project: ProjectRef | None = None
-    project_id: int | None = None
-    if by_channel and first["project_id"] is not None:
-        project_id, project = int(first["project_id"]), ProjectRef(first["project_key"], first["project_name"])
-    elif project_tags:
-        projects = yield ("SELECT id, key, name, status FROM project WHERE workspace_id = ? ORDER BY id",
-                          [workspace.id])
-        picked = pick_project([ProjectRow(int(r["id"]), r["key"], r["name"], r["status"]) for r in projects],
-                              project_tags)
-        if picked is not None:
-            project_id, project = picked.id, ProjectRef(picked.key, picked.name)
-    # One statement checks the daily limit and inserts: no row comes back when the limit is reached.
+    try:
+        values, project_id, project = yield from _checked(workspace, settings, current, text, value_tags,
+                                                          project_tags, by_channel)
+    except KizunaError:
+        # A delivery we already accepted is answered with its thanks even if a setting changed since.
+        replay = (yield _BY_KEY, [workspace.id, idempotency_key]) if idempotency_key else None
+        if replay:
+            return _Written(int(replay[0]["id"]), False, [])
+        raise
+    # One statement checks the daily limit and the event's key, and inserts: no row comes back when the
+    # limit is reached or the event was seen before (its thanks may be committing right now: PostgreSQL
+    # waits for it, then does nothing).
     inserted = yield (
         "INSERT INTO thanks (workspace_id, sender_id, message, created_at, local_day, idempotency_key, clap_count, "
         "channel_ref, project_id) SELECT ?, ?, ?, ?, ?, ?, 0, ?, ? WHERE (SELECT count(*) FROM thanks "
-        "WHERE workspace_id = ? AND sender_id = ? AND local_day = ?) < ? RETURNING id",
+        "WHERE workspace_id = ? AND sender_id = ? AND local_day = ?) < ? "
+        "ON CONFLICT (workspace_id, idempotency_key) DO NOTHING RETURNING id",
         [workspace.id, sender.id, text, moment, day, idempotency_key or None, channel_ref, project_id,
          workspace.id, sender.id, day, settings.daily_limit])
     if not inserted:
+        replay = (yield _BY_KEY, [workspace.id, idempotency_key]) if idempotency_key else None
+        if replay:
+            return _Written(int(replay[0]["id"]), False, [])
         raise DailyLimitReached(limit=settings.daily_limit)
     thanks_id = int(inserted[0]["id"])
     from_department = sender.department_id or NO_DEPARTMENT
@@ -296,18 +282,56 @@ def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: S
             "INSERT INTO delivery (workspace_id, platform, address_key, kind, message, locale, dedupe_key, status, "
             f"attempts, next_attempt_at, late, created_at) VALUES {marks(len(deliveries) // 12, 12)} "
             "ON CONFLICT (dedupe_key) DO NOTHING", deliveries))
-    yield from together(postgres, writes)
-    # The day's rollup row is shared by every thanks between the same two departments: it is
-    # locked last, after every member row, so two thanks never wait for each other in a circle.
-    flows = Counter((from_department, m.department_id or NO_DEPARTMENT) for m in people)
+    # The day's rollup rows are shared by every thanks between the same two departments. Every member
+    # row this thanks needs is locked already (first statement), so the rollup rows are the only locks
+    # it may still wait for, and it takes them in one order (sorted): two thanks never wait for each
+    # other in a circle, even as parts of one statement with the writes above.
+    flows = sorted(Counter((from_department, m.department_id or NO_DEPARTMENT) for m in people).items())
     flow_rows: list[object] = []
-    for (a, b), n in flows.items():
+    for (a, b), n in flows:
         flow_rows += [workspace.id, day, a, b, n]
-    yield (
+    writes.append((
         "INSERT INTO department_flow (workspace_id, day, sender_department_id, recipient_department_id, count) "
         f"VALUES {marks(len(flows), 5)} ON CONFLICT (workspace_id, day, sender_department_id, "
-        "recipient_department_id) DO UPDATE SET count = department_flow.count + excluded.count", flow_rows)
+        "recipient_department_id) DO UPDATE SET count = department_flow.count + excluded.count", flow_rows))
+    yield from together(postgres, writes)
     return _Written(thanks_id, True, values, project)
+
+
+_BY_KEY = "SELECT id FROM thanks WHERE workspace_id = ? AND idempotency_key = ?"
+
+
+def _checked(workspace: Workspace, settings: _Settings, current: Rows, text: str, value_tags: Sequence[str],
+             project_tags: Sequence[str], by_channel: bool
+             ) -> Generator[Statement, Rows, tuple[list[ValueRow], int | None, ProjectRef | None]]:
+    """The rules that need the settings just read: the message's length, the values, the project."""
+    first = current[0]
+    if len(text) > settings.max_message_length:
+        raise MessageTooLong(max=settings.max_message_length, length=len(text))
+    values: list[ValueRow] = []
+    if value_tags or settings.value_required:
+        rows = current if value_tags else (yield (
+            "SELECT id AS value_id, key, name_en, name_ja, emoji, description_en, description_ja, active FROM value "
+            "WHERE workspace_id = ? ORDER BY position, id", [workspace.id]))
+        known = [ValueRow(int(r["value_id"]), r["key"], r["name_en"], r["name_ja"], r["emoji"], r["description_en"],
+                          r["description_ja"], bool(r["active"])) for r in rows if r["value_id"] is not None]
+        values = pick_values(known, value_tags)
+        if len(values) > MAX_VALUES:
+            raise TooManyValues(max=MAX_VALUES)
+        if settings.value_required and not values:
+            raise ValueRequired(available=" ".join(f"#{v.key}" for v in known if v.active))
+    project: ProjectRef | None = None
+    project_id: int | None = None
+    if by_channel and first["project_id"] is not None:
+        project_id, project = int(first["project_id"]), ProjectRef(first["project_key"], first["project_name"])
+    elif project_tags:
+        projects = yield ("SELECT id, key, name, status FROM project WHERE workspace_id = ? ORDER BY id",
+                          [workspace.id])
+        picked = pick_project([ProjectRow(int(r["id"]), r["key"], r["name"], r["status"]) for r in projects],
+                              project_tags)
+        if picked is not None:
+            project_id, project = picked.id, ProjectRef(picked.key, picked.name)
+    return values, project_id, project
 
 
 def _deliveries(workspace: Workspace, settings: _Settings, thanks_id: int, people: Sequence[Member],

@@ -260,3 +260,33 @@ async def test_people_thanking_each_other_at_the_same_moment_all_succeed(workspa
         assert [r for r in results if isinstance(r, BaseException)] == []
     assert await Thanks.all().count() == 24
     assert {m.sent_count for m in await Member.filter(platform_user_id__startswith="ring-")} == {4}
+
+
+@pytest.mark.postgres_only
+async def test_thanks_to_two_departments_in_opposite_orders_at_the_same_moment_all_succeed(workspace: Workspace):
+    """People of one department thanking people of departments X and Y at once, some naming X's person
+    first and others Y's: each thanks updates two rows of the day's rollup, so an order taken from the
+    recipients would leave two of them waiting for each other."""
+    import asyncio
+
+    from core.services.members import ensure_department, ensure_member
+
+    x, y, s = [await ensure_department(workspace, name) for name in ("X", "Y", "S")]
+
+    async def person(name: str, department_id: int) -> Member:
+        member = await ensure_member(workspace, name, display_name=name)
+        member.department_id = department_id
+        await member.save()
+        return member
+
+    # Nobody in common between two thanks: only the rollup rows are shared.
+    senders = [await person(f"s-{i}", s.id) for i in range(8)]
+    in_x = [await person(f"x-{i}", x.id) for i in range(8)]
+    in_y = [await person(f"y-{i}", y.id) for i in range(8)]
+    for round_ in range(3):
+        calls = [give_thanks(workspace, sender, [in_x[i], in_y[i]] if i % 2 else [in_y[i], in_x[i]], f"round {round_}")
+                 for i, sender in enumerate(senders)]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        assert [r for r in results if isinstance(r, BaseException)] == []
+    flows = {(f.sender_department_id, f.recipient_department_id): f.count for f in await DepartmentFlow.all()}
+    assert flows == {(s.id, x.id): 24, (s.id, y.id): 24}

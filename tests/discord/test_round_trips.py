@@ -17,7 +17,7 @@ from tests.postgres import fresh_database
 
 pytestmark = pytest.mark.postgres_only
 
-THANKS = 8
+THANKS = 5
 CLAP = 11
 
 
@@ -60,7 +60,8 @@ async def test_round_trips_of_a_thanks_and_a_clap(discord):
         await discord.send(discord.click(clap_id(answer), user=CAROL))
 
     sent = await statements(discord.send(discord.thanks(BOB, message="counted")))
-    # BEGIN; lock the people; idempotency; settings; the thanks; its dependent rows; the rollup; COMMIT.
+    # BEGIN; the people locked and the settings read; the thanks (its limit and key checked); its other rows
+    # and the rollup; COMMIT.
     assert len(sent) == THANKS, "\n".join(sent)
     assert sent[0].startswith("BEGIN") and sent[-1].startswith("COMMIT")
 
