@@ -159,7 +159,8 @@ class Thanks(Model):
         # (workspace, day, sender) serves the daily limit; no index leads with the sender, or SQLite
         # would scan it whole to group the "sent" leaderboard instead of range-scanning by time.
         # clap_count rides along so that a period's most-clapped thanks (the digest) is an index-only scan too.
-        indexes = (("workspace_id", "local_day", "sender_id"), ("workspace_id", "created_at", "sender_id", "clap_count"))
+        indexes = (("workspace_id", "local_day", "sender_id"),
+                   ("workspace_id", "created_at", "sender_id", "clap_count"))
 
 
 class ThanksRecipient(Model):
