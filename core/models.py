@@ -165,8 +165,9 @@ class Thanks(Model):
         unique_together = (("workspace", "idempotency_key"),)
         # (workspace, day, sender) serves the daily limit; no index leads with the sender, or SQLite
         # would scan it whole to group the "sent" leaderboard instead of range-scanning by time.
-        indexes = (("workspace_id", "local_day", "sender_id"), ("workspace_id", "created_at", "sender_id"),
-                   ("project_id", "created_at"))
+        # clap_count rides along so that a period's most-clapped thanks (the digest) is an index-only scan too.
+        indexes = (("workspace_id", "local_day", "sender_id"),
+                   ("workspace_id", "created_at", "sender_id", "clap_count"), ("project_id", "created_at"))
 
 
 class ThanksRecipient(Model):
@@ -195,7 +196,10 @@ class ThanksRecipient(Model):
     class Meta:
         table = "thanks_recipient"
         unique_together = (("thanks", "recipient"),)
-        indexes = (("workspace_id", "created_at", "recipient_id"),)
+        # Covering for a period's reads: the leaderboard (by recipient) and the digest (people and the
+        # cross-department share) scan this index alone, never the table.
+        indexes = (("workspace_id", "created_at", "recipient_id", "sender_id", "sender_department_id",
+                    "recipient_department_id"),)
 
 
 class ThanksValue(Model):

@@ -12,19 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from tortoise.functions import Count, Max
+from tortoise.functions import Count
 
-from core.models import (
-    NO_DEPARTMENT,
-    Department,
-    DepartmentFlow,
-    Member,
-    Thanks,
-    ThanksRecipient,
-    ThanksValue,
-    Workspace,
-)
+from core.models import NO_DEPARTMENT, Department, Member, Thanks, ThanksRecipient, ThanksValue, Workspace
 from core.services.stats import Period, period_start
+from core.sql import Sql, placeholders
 
 PAIR_PRIVACY_MIN_MEMBERS = 3
 """A department pair appears in a digest only if both departments have at least this many members."""
@@ -99,34 +91,74 @@ def digest_bounds(period: Period, tz_name: str, now: datetime) -> tuple[datetime
     return previous, start, end
 
 
-async def _activity(workspace_id: int, start: datetime, end: datetime) -> tuple[int, int, float]:
-    """(thanks, distinct people who sent or received, share of recipient rows that crossed a department line)."""
-    rows = ThanksRecipient.filter(workspace_id=workspace_id, created_at__gte=start, created_at__lt=end)
-    thanks = await Thanks.filter(workspace_id=workspace_id, created_at__gte=start, created_at__lt=end).count()
-    senders = set(await rows.distinct().values_list("sender_id", flat=True))
-    recipients = set(await rows.distinct().values_list("recipient_id", flat=True))
-    pairs = await rows.annotate(n=Count("id")).group_by("sender_department_id", "recipient_department_id") \
-        .values_list("sender_department_id", "recipient_department_id", "n")
-    total = sum(int(n) for _, _, n in pairs)
-    cross = sum(int(n) for a, b, n in pairs if a != b and NO_DEPARTMENT not in (a, b))
-    return thanks, len(senders | recipients), (cross / total if total else 0.0)
+_CROSSED = (f"CASE WHEN sender_department_id <> recipient_department_id AND sender_department_id <> {NO_DEPARTMENT} "
+            f"AND recipient_department_id <> {NO_DEPARTMENT} THEN 1 ELSE 0 END")
 
 
-async def _pair_last_days(workspace_id: int, before: date) -> dict[tuple[int, int], date]:
-    """The last day each unordered department pair thanked across, before ``before``."""
-    rows = await DepartmentFlow.filter(workspace_id=workspace_id, day__lt=before, count__gt=0) \
-        .exclude(sender_department_id=NO_DEPARTMENT).exclude(recipient_department_id=NO_DEPARTMENT) \
-        .annotate(last=Max("day")).group_by("sender_department_id", "recipient_department_id") \
-        .values_list("sender_department_id", "recipient_department_id", "last")
-    last: dict[tuple[int, int], date] = {}
-    for a, b, day in rows:
-        if a == b or day is None:
-            continue
-        key = (min(int(a), int(b)), max(int(a), int(b)))
+async def _activity(workspace_id: int, previous: datetime, start: datetime,
+                    end: datetime) -> tuple[tuple[int, int, float], tuple[int, int, float]]:
+    """For [start, end) and the period before it, [previous, start): (thanks, distinct people who sent or
+    received, share of recipient rows that crossed a department line).
+
+    Three statements over the two periods at once, each a range scan of one covering index (``thanks``
+    by (workspace, created_at, sender); ``thanks_recipient`` by (workspace, created_at, recipient, sender,
+    departments)): no table row is read."""
+    sql = Sql()
+    window = "workspace_id = ? AND created_at >= ? AND created_at < ?"
+    now = "CASE WHEN created_at >= ? THEN 1 ELSE 0 END"
+    thanks = {int(r["p"]): int(r["n"]) for r in await sql.rows(
+        f"SELECT {now} AS p, COUNT(*) AS n FROM thanks WHERE {window} GROUP BY 1",
+        [start, workspace_id, previous, end])}
+    rows = {int(r["p"]): (int(r["n"]), int(r["crossed"] or 0)) for r in await sql.rows(
+        f"SELECT {now} AS p, COUNT(*) AS n, SUM({_CROSSED}) AS crossed FROM thanks_recipient WHERE {window} "
+        "GROUP BY 1", [start, workspace_id, previous, end])}
+    people = {int(r["p"]): int(r["n"]) for r in await sql.rows(
+        f"SELECT p, COUNT(*) AS n FROM (SELECT {now} AS p, sender_id AS m FROM thanks_recipient WHERE {window} "
+        f"UNION SELECT {now} AS p, recipient_id AS m FROM thanks_recipient WHERE {window}) who GROUP BY p",
+        [start, workspace_id, previous, end, start, workspace_id, previous, end])}
+
+    def period(p: int) -> tuple[int, int, float]:
+        total, crossed = rows.get(p, (0, 0))
+        return thanks.get(p, 0), people.get(p, 0), (crossed / total if total else 0.0)
+
+    return period(1), period(0)
+
+
+async def _active_pairs(workspace_id: int, since: date, until: date) -> dict[tuple[int, int], date]:
+    """The first day in [since, until) on which each unordered department pair thanked across (the rollup's
+    unique (workspace, day, …) index alone: days × pairs of a few weeks, not the whole history). A rollup
+    row is only ever written with a count of one or more, so its presence is the activity."""
+    rows = await Sql().rows(
+        "SELECT sender_department_id AS a, recipient_department_id AS b, MIN(day) AS first FROM department_flow "
+        "WHERE workspace_id = ? AND day >= ? AND day < ? AND sender_department_id <> "
+        f"{NO_DEPARTMENT} AND recipient_department_id <> {NO_DEPARTMENT} "
+        "AND sender_department_id <> recipient_department_id GROUP BY 1, 2", [workspace_id, since, until])
+    first: dict[tuple[int, int], date] = {}
+    for row in rows:
+        a, b, day = int(row["a"]), int(row["b"]), row["first"]
+        key = (min(a, b), max(a, b))
         day = day if isinstance(day, date) else date.fromisoformat(str(day))
-        if key not in last or day > last[key]:
-            last[key] = day
-    return last
+        if key not in first or day < first[key]:
+            first[key] = day
+    return first
+
+
+async def _pairs_before(workspace_id: int, department_ids: list[int], before: date) -> set[tuple[int, int]]:
+    """The unordered pairs of these departments that thanked across at some time before ``before``.
+
+    One index probe per pair and direction into the rollup's (workspace, sender, recipient, day, count)
+    index (EXISTS stops at the first row), instead of grouping every day of history."""
+    if len(department_ids) < 2:
+        return set()
+    ids = placeholders(len(department_ids))
+    probe = ("EXISTS (SELECT 1 FROM department_flow f WHERE f.workspace_id = ? AND f.sender_department_id = {0}.id "
+             "AND f.recipient_department_id = {1}.id AND f.day < ?)")
+    rows = await Sql().rows(
+        f"SELECT a.id AS a, b.id AS b FROM department a JOIN department b ON b.workspace_id = a.workspace_id "
+        f"AND b.id > a.id WHERE a.workspace_id = ? AND a.id IN ({ids}) AND b.id IN ({ids}) "
+        f"AND ({probe.format('a', 'b')} OR {probe.format('b', 'a')})",
+        [workspace_id, *department_ids, *department_ids, workspace_id, before, workspace_id, before])
+    return {(int(r["a"]), int(r["b"])) for r in rows}
 
 
 async def build_digest(workspace: Workspace, period: Period = Period.WEEK, *, now: datetime | None = None) -> Digest:
@@ -136,8 +168,8 @@ async def build_digest(workspace: Workspace, period: Period = Period.WEEK, *, no
     now = now or datetime.now(UTC)
     tz = workspace.timezone
     previous, start, end = digest_bounds(period, tz, now)
-    thanks, people, share = await _activity(workspace.id, start, end)
-    previous_thanks, previous_people, previous_share = await _activity(workspace.id, previous, start)
+    (thanks, people, share), (previous_thanks, previous_people, previous_share) = \
+        await _activity(workspace.id, previous, start, end)
 
     zone = ZoneInfo(tz)
     first_day, end_day = start.astimezone(zone).date(), end.astimezone(zone).date()
@@ -145,22 +177,23 @@ async def build_digest(workspace: Workspace, period: Period = Period.WEEK, *, no
     sizes = dict(await Member.filter(workspace_id=workspace.id, department_id__not_isnull=True)
                  .annotate(n=Count("id")).group_by("department_id").values_list("department_id", "n"))
     names = {d.id: d.name for d in await Department.filter(workspace_id=workspace.id)}
+    # Only departments big enough to be named can make a bridge or an island.
+    big = sorted(i for i in names if int(sizes.get(i, 0)) >= PAIR_PRIVACY_MIN_MEMBERS)
 
     def shown(pair: tuple[int, int]) -> bool:
-        return all(int(sizes.get(i, 0)) >= PAIR_PRIVACY_MIN_MEMBERS and i in names for i in pair)
+        return all(i in names and int(sizes.get(i, 0)) >= PAIR_PRIVACY_MIN_MEMBERS for i in pair)
 
     def named(pair: tuple[int, int]) -> DepartmentPair:
         first, second = sorted((names[pair[0]], names[pair[1]]))
         return DepartmentPair(first, second)
 
-    before = await _pair_last_days(workspace.id, first_day)
-    upto_end = await _pair_last_days(workspace.id, end_day)
-    this_period = {pair for pair, day in upto_end.items() if day >= first_day}
-    bridges = sorted((named(p) for p in this_period
-                      if shown(p) and (p not in before or before[p] < quiet_from)),
+    # A bridge: active this period, silent in the QUIET_WEEKS before it. An island: active once, silent
+    # from QUIET_WEEKS before the period to its end.
+    recent = await _active_pairs(workspace.id, quiet_from, end_day)
+    bridges = sorted((named(p) for p, day in recent.items() if day >= first_day and shown(p)),
                      key=lambda p: (p.first, p.second))
-    islands = sorted((named(p) for p, day in upto_end.items() if day < quiet_from and shown(p)),
-                     key=lambda p: (p.first, p.second))[:ISLANDS]
+    islands = sorted((named(p) for p in await _pairs_before(workspace.id, big, quiet_from)
+                      if p not in recent and shown(p)), key=lambda p: (p.first, p.second))[:ISLANDS]
 
     value_rows = await ThanksValue.filter(thanks__workspace_id=workspace.id, thanks__created_at__gte=start,
                                           thanks__created_at__lt=end) \
