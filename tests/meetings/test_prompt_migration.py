@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime, timedelta
 
 from tortoise import connections
@@ -16,7 +17,8 @@ from core.services.members import ensure_member
 from core.services.workspaces import ensure_workspace
 from tests.test_migrations import fresh_url  # noqa: F401  (the fixture: a database of its own)
 
-BEFORE_PROMPTS = "0007_welcome"
+# The migration just before the one that adds prompts, whatever it is named once the chain is merged.
+BEFORE_PROMPTS = importlib.import_module("core.migrations.0009_after_meeting_prompt").Migration.dependencies[0][1]
 
 
 async def migrate_to(name: str | None) -> None:
