@@ -26,7 +26,7 @@ from core import db
 from core.meetings.models import Meeting
 from core.meetings.recurrence import local_key, start_of_time, to_local, zone
 from core.meetings.scheduler import run_due
-from core.meetings.service import plan_next_reminder
+from core.meetings.service import plan_next_prompt, plan_next_reminder
 from core.models import Delivery
 from core.services.workspaces import ensure_workspace
 from kizuna.loopback import FakeApi, HttpAdapter
@@ -50,6 +50,7 @@ async def seed(total: int, due: int) -> None:
                           rrule=f"FREQ=WEEKLY;BYDAY={weekday}", channel=f"ch{i % 50}", reminder_offsets=[1440, 15],
                           departments=["Sales", "Engineering"], status="active")
         plan_next_reminder(meeting, {}, start_of_time(T0 - timedelta(hours=1)))
+        plan_next_prompt(meeting, {}, T0 - timedelta(hours=1))  # and the prompt after each one
         rows.append(meeting)
     for chunk in range(0, total, 1000):
         await Meeting.bulk_create(rows[chunk:chunk + 1000])

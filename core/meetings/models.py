@@ -58,7 +58,8 @@ class Meeting(Model):
     # (organisers can turn it off). Like reminders, only the *next* one is kept, indexed: the end of
     # the occurrence it is for. A due row whose occurrence is NULL has no plan yet (a meeting from
     # before prompts existed): the scheduler plans it from then on and posts nothing for the past.
-    thanks_prompt = fields.BooleanField(default=True)
+    # A database default too: adding the column to a table that has rows needs one.
+    thanks_prompt = fields.BooleanField(default=True, db_default=True)
     next_prompt_at = fields.DatetimeField(null=True, db_index=True)
     next_prompt_occurrence = fields.CharField(max_length=16, null=True)
     # A platform object mirroring the series (e.g. a Discord Guild Scheduled Event id).

@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Meeting',
             name='thanks_prompt',
-            field=fields.BooleanField(default=True),
+            field=fields.BooleanField(default=True, db_default=True),
         ),
         # Meetings scheduled before prompts existed have no plan yet: marked due with no occurrence, the
         # scheduler's next pass plans their first prompt from then on (nothing is posted for the past).

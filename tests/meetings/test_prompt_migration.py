@@ -1,0 +1,52 @@
+"""Upgrading: meetings scheduled before after-meeting prompts existed get theirs from the upgrade on."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import UTC, datetime, timedelta
+
+from tortoise import connections
+from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
+
+from core import db as database
+from core.db import APP_LABEL, MIGRATIONS_MODULE, MODEL_MODULES
+from core.meetings import scheduler, service
+from core.meetings.models import Meeting
+from core.models import Delivery
+from core.services.members import ensure_member
+from core.services.workspaces import ensure_workspace
+from tests.test_migrations import fresh_url  # noqa: F401  (the fixture: a database of its own)
+
+# The migration just before the one that adds prompts, whatever it is named once the chain is merged.
+BEFORE_PROMPTS = importlib.import_module("core.migrations.0009_after_meeting_prompt").Migration.dependencies[0][1]
+
+
+async def migrate_to(name: str | None) -> None:
+    apps = {APP_LABEL: {"models": MODEL_MODULES, "default_connection": "default", "migrations": MIGRATIONS_MODULE}}
+    executor = MigrationExecutor(connections.get("default"), apps)
+    await executor.migrate(None if name is None else [MigrationTarget(APP_LABEL, name)])
+
+
+async def test_a_meeting_from_before_the_migration_prompts_from_the_next_meeting_on(fresh_url):  # noqa: F811
+    async with database.database(fresh_url):
+        await database.apply_migrations()
+        workspace = await ensure_workspace("console", "m")
+        alice = await ensure_member(workspace, "alice")
+        now = datetime(2026, 12, 1, tzinfo=UTC)
+        view = await service.create_meeting(workspace, alice, title="Weekly", start="2026-12-07 10:00",
+                                            timezone="Asia/Tokyo", channel="c", repeat="weekly", now=now)
+        # Back to before prompts (the columns go), and up again: the row is what an upgrade finds.
+        await migrate_to(BEFORE_PROMPTS)
+        await migrate_to(None)
+        row = await Meeting.get(id=view.id)
+        assert row.thanks_prompt is True and row.next_prompt_occurrence is None
+        assert row.next_prompt_at is not None and row.next_prompt_at < now
+
+        # The upgrade happened after the first meeting ended: nothing is posted for it, the next one prompts.
+        upgraded = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
+        assert (await scheduler.run_due(upgraded)).prompts.sent == 0
+        row = await Meeting.get(id=view.id)
+        assert (row.next_prompt_at, row.next_prompt_occurrence) == (datetime(2026, 12, 14, 2, 0, tzinfo=UTC),
+                                                                    "2026-12-14T10:00")
+        assert (await scheduler.run_due(row.next_prompt_at + timedelta(seconds=1))).prompts.sent == 1
+        assert await Delivery.filter(kind="after_meeting").count() == 1
