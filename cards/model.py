@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-ActionKind = Literal["clap", "unclap", "rsvp", "thank_attendees", "open_thanks_form"]
+ActionKind = Literal["clap", "unclap", "rsvp", "thank_attendees", "open_thanks_form", "mixer_met"]
 
 
 @dataclass(frozen=True)
@@ -154,6 +154,7 @@ class NoticeMessage:
     chat_in: str = ""
     chat_topic: str = ""
     chat_label: str = ""
+    actions: tuple[Action, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,9 @@ def cmd_mixer_run_due(settings: Settings, args: argparse.Namespace, out: TextIO)
             finally:
                 for adapter in adapters:
                     await adapter.close()
-            failed += await Delivery.filter(kind="mixer", status=outbox.FAILED).count()
+            failed += await Delivery.filter(kind__startswith="mixer", status=outbox.FAILED).count()
             print(f"mixers at {result.now.isoformat()}: {len(result.formed)} rounds formed, "
-                  f"{result.missed} missed (already started)", file=out)
+                  f"{len(result.reminded)} day reminders, {result.missed} missed (already started)", file=out)
         return 1 if failed else 0
 
     return run_with_database(settings, body)

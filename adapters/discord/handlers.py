@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from adapters.discord import ids, limits, wire
 from adapters.discord.meetings import MEETING_THANKS_FORM, MeetingCommands
-from adapters.discord.mixers import MIXER_ROUTES
+from adapters.discord.mixers import MIXER_ACTIONS, MIXER_ROUTES
 from adapters.discord.render import allowed_mentions, decode_action, escape, render
 from adapters.discord.rest import RestClient
 from adapters.discord.routing import (
@@ -303,7 +303,8 @@ class InteractionHandler:
             **{("mixer", sub): route for sub, route in MIXER_ROUTES.items()},
         }
         self.user_commands: dict[str, Route] = {"Send thanks": Route(lambda r: c.ListValues(), self._thanks_form)}
-        self.actions: dict[str, Route] = {"clap": Route(clap_command, clap_reply), **self.meetings.actions}
+        self.actions: dict[str, Route] = {"clap": Route(clap_command, clap_reply), **self.meetings.actions,
+                                          **MIXER_ACTIONS}
         self.forms: dict[str, Route] = {THANKS_FORM: Route(thanks_form_command),
                                         MEETING_THANKS_FORM: Route(meeting_thanks_command)}
 

@@ -31,6 +31,12 @@ def _by_id(kind: Any) -> Any:
     return lambda request: kind(_required(request, "mixer"))
 
 
+# The "We met" / "We couldn't" buttons of a group's day message (answered only to the presser).
+MIXER_ACTIONS: dict[str, Route] = {
+    "mixer_met": Route(lambda r: m.AnswerMixerRound(str(r.options.get("round_id", "")),
+                                                    str(r.options.get("answer", ""))), private),
+}
+
 MIXER_ROUTES: dict[str, Route] = {
     "create": Route(_create),
     "list": Route(lambda r: m.ListMixers()),

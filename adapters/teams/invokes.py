@@ -55,6 +55,7 @@ from cards.meetings import reminder_message, rsvp_details_message
 from cards.outcomes import Audience
 from core import outage
 from core.app import commands as c
+from core.app import mixer_commands as mc
 from core.app import outcomes as o
 from core.app.execute import Context, execute
 from core.errors import KizunaError
@@ -219,6 +220,15 @@ async def _refresh_reminder(turn: InvokeTurn, data: dict[str, Any]) -> Reply:
                          your_answer=reminder.summary.answer_of(caller.member.id))
     check_size(card)
     return card_reply(card)
+
+
+async def _mixer_met(turn: InvokeTurn, data: dict[str, Any]) -> Reply:
+    """"We met" / "We couldn't" on a mixer's day card: recorded; the presser sees the answer (and, after
+    "We met", the nudge to thank the group)."""
+    caller = await turn.caller(mc.AnswerMixerRound)
+    answered = await turn.run(caller, mc.AnswerMixerRound(str(data.get("round_id") or ""),
+                                                          str(data.get("answer") or "")), mc.MixerAnswered)
+    return card_reply(outcome_card(answered, turn.audience(caller)))
 
 
 # ---- dialogs opened from a card ------------------------------------------------------------------
@@ -433,6 +443,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("adaptiveCard/action", "refresh"): _refresh_thanks,
     ("adaptiveCard/action", RSVP_VERB): _rsvp,
     ("adaptiveCard/action", REMINDER_REFRESH_VERB): _refresh_reminder,
+    ("adaptiveCard/action", "mixer_met"): _mixer_met,
     ("composeExtension/fetchTask", COMMAND_ID): _fetch_thanks_form,
     ("composeExtension/fetchTask", MEETING_COMMAND_ID): _open_meeting_form,
     ("composeExtension/submitAction", COMMAND_ID): _submit_thanks_compose,

@@ -236,7 +236,9 @@ def notice_card(message: NoticeMessage, *, chat_link: str | None = None) -> dict
     if message.title:
         body.append(rich(run(message.title, weight="Bolder")))
     body.append(rich(run(message.text)))
-    actions = [{"type": "Action.OpenUrl", "title": message.chat_label or "Chat", "url": chat_link}] if chat_link else []
+    actions = [execute_action(action, message.locale) for action in message.actions]
+    if chat_link:
+        actions.append({"type": "Action.OpenUrl", "title": message.chat_label or "Chat", "url": chat_link})
     return _card(message.locale, body, actions, fallback_text=render_text(message))
 
 

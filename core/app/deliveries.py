@@ -42,6 +42,6 @@ async def load_delivery(workspace: Workspace, payload: Mapping[str, Any]) -> o.O
         return await setup_shown(workspace, installed=bool(payload.get("installed")))
     if kind == "message":
         return Prepared(dict(payload["message"]))
-    if kind in ("mixer_round", "mixer_invite"):
+    if kind in ("mixer_round", "mixer_invite", "mixer_day"):
         return await load_mixer_delivery(workspace, payload)
     raise ValueError(f"unknown outbox payload type {kind!r}")

@@ -76,6 +76,14 @@ class InviteDepartment(AdminCommand):
     department: str
 
 
+@dataclass(frozen=True)
+class AnswerMixerRound(Command):
+    """"We met" (``yes``) or "We couldn't" (``no``) for one's group of a round."""
+
+    round: str
+    answer: str
+
+
 MixerEvent = Literal["created", "shown", "joined", "left", "paused", "skipping", "ended"]
 
 
@@ -110,3 +118,20 @@ class MixerRoundAnnounced(Outcome):
 @dataclass(frozen=True)
 class MixerInvitation(Outcome):
     view: MixerView
+
+
+@dataclass(frozen=True)
+class MixerDayReminder(Outcome):
+    """The day of a round: for a group (with "We met" / "We couldn't"), or for the channel (``group`` None)."""
+
+    round: RoundView
+    group: int | None = None
+
+
+@dataclass(frozen=True)
+class MixerAnswered(Outcome):
+    """An answer recorded; ``others`` are the rest of the group (to thank them)."""
+
+    round: RoundView
+    met: bool
+    others: tuple[str, ...]

@@ -49,5 +49,13 @@ class NotMixerOrganiser(KizunaError):
     message_id = "error.mixer_not_organiser"
 
 
+class InvalidMetAnswer(KizunaError):
+    message_id = "error.mixer_met_answer"
+
+
+class NotInRound(KizunaError):
+    message_id = "error.mixer_not_in_round"
+
+
 class MixerEnded(KizunaError):
     message_id = "error.mixer_ended"

@@ -93,3 +93,28 @@ def test_run_due_forms_and_prints_the_groups_once(kizuna, tmp_path):
         assert text.count(name) == 1
     code, again = kizuna("mixer", "run-due", "--now", "2030-12-03T12:05:00Z")
     assert code == 0 and "0 rounds formed" in again and "channel:console" not in again
+
+
+async def test_the_day_reminder_and_we_met_in_the_console(workspace, alice, bob, carol, capsys):
+    from datetime import UTC, datetime
+
+    from core.mixers import scheduler
+    from core.mixers.models import MixerGroupMember
+    from core.models import Delivery
+
+    workspace.timezone = "UTC"
+    await workspace.save()
+    await say(workspace, alice, "mixer create Lunch start=2030-12-04 12:00 size=2")
+    for person in (alice, bob):
+        await say(workspace, person, "mixer join 1")
+    [formed] = (await scheduler.run_due(datetime(2030, 12, 3, 12, 0, tzinfo=UTC))).formed
+    assert (await scheduler.run_due(datetime(2030, 12, 4, 10, 59, tzinfo=UTC))).reminded == []
+    assert (await scheduler.run_due(datetime(2030, 12, 4, 11, 0, tzinfo=UTC))).reminded == [formed]
+    assert await Delivery.filter(kind="mixer_day").count() == 1
+    text = await say(workspace, bob, f"mixer met {formed} yes")
+    assert "noted that your group met" in text and "thanks @Alice" in text
+    assert "会えたことを記録" in await say(workspace, alice, f"ミキサー 報告 {formed} 会えた", "ja")
+    assert "is not an answer" in await say(workspace, alice, f"mixer met {formed} maybe")
+    assert "not in a group" in await say(workspace, carol, f"mixer met {formed} yes")
+    answers = sorted(await MixerGroupMember.filter(group__round_id=formed).values_list("met", flat=True))
+    assert answers == [True, True]
