@@ -144,4 +144,6 @@ def _answered(outcome: m.MixerAnswered, audience: Audience) -> Message:
         separator = "、" if lang == "ja" else ", "
         mentions = " ".join(f"@{name}" for name in outcome.others)
         text += "\n" + translate(lang, "mixer.thank_them", names=separator.join(outcome.others), mentions=mentions)
+        thank = Action("thank_group", translate(lang, "mixer.thank_button"), {"round_id": str(outcome.round.id)})
+        return NoticeMessage(lang, text, actions=(thank,))
     return NoticeMessage(lang, text)

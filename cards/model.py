@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-ActionKind = Literal["clap", "unclap", "rsvp", "thank_attendees", "open_thanks_form", "mixer_met"]
+ActionKind = Literal["clap", "unclap", "rsvp", "thank_attendees", "open_thanks_form", "mixer_met",
+                     "thank_group"]
 
 
 @dataclass(frozen=True)

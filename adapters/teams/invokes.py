@@ -45,6 +45,7 @@ from adapters.teams.render import (
     SUBMIT_MEETING_EDIT,
     SUBMIT_MEETING_FORM,
     THANK_ATTENDEES,
+    THANK_GROUP,
     attachment,
     check_size,
     reminder_card,
@@ -229,6 +230,17 @@ async def _mixer_met(turn: InvokeTurn, data: dict[str, Any]) -> Reply:
     answered = await turn.run(caller, mc.AnswerMixerRound(str(data.get("round_id") or ""),
                                                           str(data.get("answer") or "")), mc.MixerAnswered)
     return card_reply(outcome_card(answered, turn.audience(caller)))
+
+
+async def _thank_group(turn: InvokeTurn, data: dict[str, Any]) -> Reply:
+    """The thanks dialog with the rest of one's mixer group already picked."""
+    caller = await turn.caller(c.GiveThanks)
+    listed = await turn.run(caller, mc.ListMixerGroup(str(data.get("round_id") or "")), mc.MixerGroupListed)
+    others = [p for p in listed.people if p.platform_user_id != caller.member.platform_user_id]
+    people = await picker_choices(caller.workspace, others)
+    form = await _thanks_form(turn, caller, people=people,
+                              submission=ThanksSubmission(tuple(p for p, _ in people), (), ""))
+    return Reply(task_continue(caller.locale, form))
 
 
 # ---- dialogs opened from a card ------------------------------------------------------------------
@@ -452,6 +464,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("task/fetch", OPEN_MEETING_EDIT): _open_meeting_edit,
     ("task/fetch", RSVP_DETAILS): _rsvp_details,
     ("task/fetch", THANK_ATTENDEES): _thank_attendees,
+    ("task/fetch", THANK_GROUP): _thank_group,
     ("task/submit", SUBMIT_MEETING_FORM): _create_meeting,
     ("task/submit", SUBMIT_MEETING_EDIT): _edit_meeting,
     ("task/submit", SUBMIT_MARKER): _submit_thanks_dialog,

@@ -12,6 +12,7 @@ from typing import ClassVar, Literal
 from core.app.commands import AdminCommand, Command
 from core.app.outcomes import Outcome
 from core.mixers.service import MixerView, RoundView
+from core.views import MemberRef
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,13 @@ class AnswerMixerRound(Command):
     answer: str
 
 
+@dataclass(frozen=True)
+class ListMixerGroup(Command):
+    """The people of one's own group in a round (to thank them)."""
+
+    round: str
+
+
 MixerEvent = Literal["created", "shown", "joined", "left", "paused", "skipping", "ended"]
 
 
@@ -135,3 +143,12 @@ class MixerAnswered(Outcome):
     round: RoundView
     met: bool
     others: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MixerGroupListed(Outcome):
+    """One's group of a round: everyone in it, the asker included."""
+
+    round_id: int
+    mixer_name: str
+    people: tuple[MemberRef, ...]

@@ -73,6 +73,12 @@ async def _answer(context: Context, command: m.AnswerMixerRound) -> Outcome:
     return m.MixerAnswered(view, met, others)
 
 
+@handles(m.ListMixerGroup)
+async def _group(context: Context, command: m.ListMixerGroup) -> Outcome:
+    view, people = await service.my_group(context.workspace, context.actor, command.round)
+    return m.MixerGroupListed(view.id, view.mixer_name, tuple(people))
+
+
 async def load_mixer_delivery(workspace: Workspace, payload: Mapping[str, Any]) -> Outcome:
     """The outcome of a mixer outbox row (a round's announcement, an invitation)."""
     if payload.get("type") == "mixer_invite":

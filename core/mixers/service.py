@@ -37,6 +37,7 @@ from core.mixers.grouping import MAX_GROUP_SIZE, MIN_GROUP_SIZE, Participant, Pa
 from core.mixers.models import ACTIVE, ENDED, Mixer, MixerGroup, MixerGroupMember, MixerParticipant, MixerRound
 from core.models import DepartmentFlow, Member, Workspace, is_row_id
 from core.services.members import find_department
+from core.views import MemberRef
 
 MAX_NAME = 200
 MAX_PLACE = 500
@@ -520,3 +521,17 @@ async def queue_day_reminder(round_: MixerRound) -> None:
             await outbox.enqueue(workspace, workspace.platform, f"member:{person.platform_user_id}", DAY_KIND,
                                  payload, locale=person.locale or workspace.default_locale,
                                  dedupe_key=f"mixer:{round_.id}:day:member:{person.id}")
+
+
+async def my_group(workspace: Workspace, member: Member, round_id: int | str) -> tuple[RoundView, list[MemberRef]]:
+    """The round and the people of ``member``'s group in it (``NotInRound`` if they were in none)."""
+    text = str(round_id).strip().lstrip("#")
+    if not text.isdecimal() or not is_row_id(int(text)):
+        raise errors.NotInRound(round=text[:20])
+    row = await MixerGroupMember.get_or_none(group__round_id=int(text), member_id=member.id,
+                                             group__round__mixer__workspace_id=workspace.id)
+    if row is None:
+        raise errors.NotInRound(round=text[:20])
+    people = await MixerGroupMember.filter(group_id=row.group_id).select_related("member").order_by("id")
+    refs = [MemberRef(p.member.id, p.member.platform_user_id, p.member.display_name) for p in people]
+    return await load_round(workspace, int(text)), refs

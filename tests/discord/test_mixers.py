@@ -100,6 +100,12 @@ async def test_the_day_message_in_the_thread_has_we_met_buttons(discord: Discord
     answered = await discord.send(discord.click(buttons[1]["custom_id"], user=BOB))
     assert "次回" in said(answered) or "Maybe next round" in said(answered)
     assert (await MixerGroupMember.get(member__platform_user_id=BOB)).met is False
+    met = await discord.send(discord.click(buttons[0]["custom_id"], user=ALICE))
+    assert "記録しました" in said(met) or "noted" in said(met)
+    [thank] = [b for row in met["data"]["components"] for b in row["components"]]
+    assert thank["custom_id"].startswith("kizuna:thank_group:")
+    modal = await discord.send(discord.click(thank["custom_id"], user=ALICE))
+    assert modal["type"] == 9 and BOB in str(modal["data"]) and ALICE not in str(modal["data"]["components"])
     refused = await discord.send(discord.click(buttons[0]["custom_id"], user=CAROL))
     assert "not in a group" in said(refused) or "入っていません" in said(refused)
     assert fake_discord.problems == []

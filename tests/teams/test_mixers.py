@@ -117,6 +117,13 @@ async def test_the_day_card_asks_whether_the_group_met(teams, connector, check_c
     answer = await response.json()
     shown = str(check_card(answer["value"]))
     assert "noted that your group met" in shown and "thanks @Alice" in shown
+    [thank] = answer["value"]["actions"]
+    assert thank["data"]["kizuna"] == "thank_group" and thank["data"]["msteams"] == {"type": "task/fetch"}
+    fetch = t.invoke(connector.url, BOB, "task/fetch", {"data": thank["data"], "context": {"theme": "default"}})
+    dialog = await (await client.post("/api/messages", json=fetch)).json()
+    form = dialog["task"]["value"]["card"]["content"]
+    check_card(form)
+    assert "aad-alice" in str(form) and "aad-bob" not in str(form)  # the rest of the group, already picked
     assert (await MixerGroupMember.get(member__platform_user_id=BOB.id)).met is True
     press = t.invoke(connector.url, CAROL, "adaptiveCard/action", {
         "action": {"type": "Action.Execute", "verb": "mixer_met", "data": {"round_id": round_id, "answer": "yes"}},
