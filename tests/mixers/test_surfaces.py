@@ -84,14 +84,16 @@ def test_run_due_forms_and_prints_the_groups_once(kizuna, tmp_path):
         return 0
 
     assert run_with_database(f"sqlite://{tmp_path}/k.sqlite3", seed) == 0
-    code, early = kizuna("mixer", "run-due", "--now", "2030-12-02T12:00:00Z")
+    code, early = kizuna("mixer", "run-due", "--now", "2030-12-02T12:00:00Z", "--force")
     assert code == 0 and "0 rounds formed" in early
-    code, text = kizuna("mixer", "run-due", "--now", "2030-12-03T12:00:00Z")
+    code, dry = kizuna("mixer", "run-due", "--now", "2030-12-03T12:00:00Z")
+    assert code == 0 and "dry run" in dry and "mixer #1 Lunch: round 2030-12-04T12:00" in dry
+    code, text = kizuna("mixer", "run-due", "--now", "2030-12-03T12:00:00Z", "--force")
     assert code == 0 and "1 rounds formed" in text and "--- channel:console" in text
     assert "Lunch: this round's groups" in text and text.count("Group ") == 2  # 5 people: 3 + 2, nobody alone
     for name in ("Alice", "Bob", "Carol", "Dave", "Erin"):
         assert text.count(name) == 1
-    code, again = kizuna("mixer", "run-due", "--now", "2030-12-03T12:05:00Z")
+    code, again = kizuna("mixer", "run-due", "--now", "2030-12-03T12:05:00Z", "--force")
     assert code == 0 and "0 rounds formed" in again and "channel:console" not in again
 
 
