@@ -25,6 +25,7 @@ from core.app import mixer_commands as m
 from core.app import outcomes as o
 from core.i18n import translate
 from core.mixers import service
+from core.mixers.errors import MixerChannelUnreachable
 from core.models import Workspace
 
 # The generic "Send thanks" form (``handlers.THANKS_FORM``): its submit is a thanks like any other.
@@ -35,7 +36,20 @@ def _required(request: Request, name: str) -> str:
     return text(request.options, name) or ""
 
 
+# What a mixer needs in its channel: the summary, and a private thread per group with messages in it.
+MIXER_CHANNEL_PERMISSIONS = {
+    "View Channel": wire.VIEW_CHANNEL, "Send Messages": wire.SEND_MESSAGES,
+    "Create Private Threads": wire.CREATE_PRIVATE_THREADS, "Send Messages in Threads": wire.SEND_MESSAGES_IN_THREADS,
+}
+
+
 def _create(request: Request) -> c.Command:
+    # Discord says in every interaction what the bot may do in this channel (``app_permissions``).
+    granted = str(request.interaction.get("app_permissions") or "")
+    if granted.isdigit():
+        missing = [name for name, bit in MIXER_CHANNEL_PERMISSIONS.items() if not int(granted) & bit]
+        if missing:
+            raise MixerChannelUnreachable(missing=", ".join(missing))
     size = request.options.get("size")
     return m.CreateMixer(_required(request, "name"), _required(request, "start"), text(request.options, "repeat"),
                          str(size) if size is not None else None, text(request.options, "place") or "",

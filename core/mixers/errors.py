@@ -25,6 +25,10 @@ class MixerChannelRequired(KizunaError):
     message_id = "error.mixer_channel"
 
 
+class MixerChannelUnreachable(KizunaError):
+    message_id = "error.mixer_channel_unreachable"
+
+
 class MixerHasNoFutureRound(KizunaError):
     message_id = "error.mixer_no_future_round"
 

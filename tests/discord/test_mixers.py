@@ -109,3 +109,18 @@ async def test_the_day_message_in_the_thread_has_we_met_buttons(discord: Discord
     refused = await discord.send(discord.click(buttons[0]["custom_id"], user=CAROL))
     assert "not in a group" in said(refused) or "入っていません" in said(refused)
     assert fake_discord.problems == []
+
+
+async def test_a_mixer_in_a_channel_the_bot_cannot_post_to_is_refused(discord: Discord):
+    from core.mixers.models import Mixer
+
+    no_threads = wire.VIEW_CHANNEL | wire.SEND_MESSAGES
+    payload = sub(discord, "create", ALICE, name="Lunch", start="2030-12-04 12:00")
+    payload["app_permissions"] = str(no_threads)
+    answer = said(await discord.send(payload))
+    assert "cannot post its groups in this channel" in answer and "Create Private Threads" in answer
+    payload = sub(discord, "create", ALICE, name="Lunch", start="2030-12-04 12:00")
+    payload["locale"] = "ja"
+    payload["app_permissions"] = "0"
+    assert "グループを投稿できません" in said(await discord.send(payload))
+    assert await Mixer.all().count() == 0
