@@ -38,4 +38,8 @@ def digest_text(digest: Digest, locale: str, tz_name: str) -> str:
                                           claps=str(t.claps)))
     if digest.islands:
         lines.append(translate(lang, "digest.islands", weeks=str(QUIET_WEEKS), pairs=_pairs(digest.islands)))
+    for mixer in digest.mixer_rounds:
+        lines.append(translate(lang, "digest.mixer", name=mixer.name, people=str(mixer.people),
+                               groups=str(mixer.groups), pairs=str(mixer.department_pairs), met=str(mixer.met),
+                               answered=str(mixer.answered)))
     return "\n".join(lines)
