@@ -42,6 +42,9 @@ def digest_message(digest: Digest, locale: str, tz_name: str, *, late: bool = Fa
     summary = [translate(lang, "digest.activity", thanks=thanks, people=people, previous_thanks=before_thanks,
                          previous_people=before_people)]
     summary.append(_cross(digest, lang) if digest.thanks else translate(lang, "digest.empty"))
+    # Each mixer's last round of the period (shuffle lunch), one line each.
+    summary += [translate(lang, "digest.mixer", name=m.name, people=m.people, groups=m.groups,
+                          pairs=m.department_pairs, met=m.met, answered=m.answered) for m in digest.mixer_rounds]
     sections: list[DigestSection] = []
     if digest.new_bridges:
         sections.append(DigestSection(translate(lang, "digest.bridges"), _pairs(digest.new_bridges)))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from cards.model import Message, NoticeMessage
-from cards.outcomes import Audience, renders
+from cards.model import Action, Message, NoticeMessage
+from cards.outcomes import TEXT_SURFACES, Audience, renders
 from core.app import mixer_commands as m
 from core.i18n import format_datetime, format_duration, translate
 from core.meetings.recurrence import LOCAL_FORMAT, zone
@@ -104,3 +104,46 @@ def _announced(outcome: m.MixerRoundAnnounced, audience: Audience) -> Message:
     if not round_.groups:
         lines.append(translate(lang, "mixer.round_empty"))
     return NoticeMessage(lang, "\n".join(lines), title)
+
+
+def _met_actions(round_id: int, lang: str) -> tuple[Action, ...]:
+    return tuple(Action("mixer_met", translate(lang, f"mixer.met.button.{answer}"),
+                        {"round_id": str(round_id), "answer": answer}) for answer in ("yes", "no"))
+
+
+@renders(m.MixerDayReminder)
+def _day(outcome: m.MixerDayReminder, audience: Audience) -> Message:
+    """The day of the round: who, when, and the "We met" / "We couldn't" buttons (text: the command)."""
+    lang = audience.lang
+    round_ = outcome.round
+    when = _suggested(round_, lang)
+    title = translate(lang, "mixer.day_title", name=round_.mixer_name)
+    separator = "、" if lang == "ja" else ", "
+    if outcome.group is None:
+        lines = [translate(lang, "mixer.day_intro", when=when)]
+        lines += [translate(lang, "mixer.round_group", number=g.number, names=separator.join(g.names))
+                  for g in round_.groups]
+        lines.append(translate(lang, "mixer.met.hint", round=round_.id))
+        return NoticeMessage(lang, "\n".join(lines), title)
+    group = next((g for g in round_.groups if g.number == outcome.group), None)
+    names = separator.join(group.names) if group else ""
+    text = translate(lang, "mixer.day_group", when=when, names=names)
+    if audience.platform in TEXT_SURFACES:
+        text += "\n" + translate(lang, "mixer.met.hint", round=round_.id)
+    return NoticeMessage(lang, text, title, actions=_met_actions(round_.id, lang))
+
+
+@renders(m.MixerAnswered)
+def _answered(outcome: m.MixerAnswered, audience: Audience) -> Message:
+    """The answer recorded; after "We met", a nudge to thank the group."""
+    lang = audience.lang
+    if not outcome.met:
+        return NoticeMessage(lang, translate(lang, "mixer.met.no"))
+    text = translate(lang, "mixer.met.yes")
+    if outcome.others:
+        separator = "、" if lang == "ja" else ", "
+        mentions = " ".join(f"@{name}" for name in outcome.others)
+        text += "\n" + translate(lang, "mixer.thank_them", names=separator.join(outcome.others), mentions=mentions)
+        thank = Action("thank_group", translate(lang, "mixer.thank_button"), {"round_id": str(outcome.round.id)})
+        return NoticeMessage(lang, text, actions=(thank,))
+    return NoticeMessage(lang, text)

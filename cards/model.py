@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-ActionKind = Literal["clap", "unclap", "rsvp", "thank_attendees", "open_thanks_form", "thank_project"]
+ActionKind = Literal["clap", "unclap", "rsvp", "thank_attendees", "open_thanks_form", "thank_project", "mixer_met",
+                     "thank_group"]
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,7 @@ class NoticeMessage:
     chat_in: str = ""
     chat_topic: str = ""
     chat_label: str = ""
+    actions: tuple[Action, ...] = ()
 
 
 @dataclass(frozen=True)

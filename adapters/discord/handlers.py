@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from adapters.discord import ids, limits, wire
 from adapters.discord.meetings import MEETING_THANKS_FORM, MeetingCommands
-from adapters.discord.mixers import MIXER_ROUTES
+from adapters.discord.mixers import MIXER_ACTIONS, MIXER_ROUTES
 from adapters.discord.projects import ProjectCommands, project_options, project_select
 from adapters.discord.render import allowed_mentions, decode_action, escape, render
 from adapters.discord.rest import RestClient
@@ -313,7 +313,7 @@ class InteractionHandler:
         }
         self.user_commands: dict[str, Route] = {"Send thanks": Route(lambda r: c.ListValues(), self._thanks_form)}
         self.actions: dict[str, Route] = {"clap": Route(clap_command, clap_reply), **self.meetings.actions,
-                                          **self.projects.actions}
+                                          **self.projects.actions, **MIXER_ACTIONS}
         self.forms: dict[str, Route] = {THANKS_FORM: Route(thanks_form_command),
                                         MEETING_THANKS_FORM: Route(meeting_thanks_command)}
 

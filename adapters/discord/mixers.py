@@ -5,22 +5,51 @@ Only translation: options → ``core.app.mixer_commands`` → ``execute`` → th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from adapters.discord import wire
 from adapters.discord.rest import RestClient
-from adapters.discord.routing import PLATFORM, Request, Route, private, text
+from adapters.discord.routing import (
+    PLATFORM,
+    Request,
+    Route,
+    Turn,
+    private,
+    text,
+    thanks_modal,
+    values_for_form,
+)
+from adapters.discord.wire import InteractionResponse
 from core.app import commands as c
 from core.app import mixer_commands as m
+from core.app import outcomes as o
+from core.i18n import translate
 from core.mixers import service
+from core.mixers.errors import MixerChannelUnreachable
 from core.models import Workspace
+
+# The generic "Send thanks" form (``handlers.THANKS_FORM``): its submit is a thanks like any other.
+THANKS_FORM = "kizuna:thanksform:"
 
 
 def _required(request: Request, name: str) -> str:
     return text(request.options, name) or ""
 
 
+# What a mixer needs in its channel: the summary, and a private thread per group with messages in it.
+MIXER_CHANNEL_PERMISSIONS = {
+    "View Channel": wire.VIEW_CHANNEL, "Send Messages": wire.SEND_MESSAGES,
+    "Create Private Threads": wire.CREATE_PRIVATE_THREADS, "Send Messages in Threads": wire.SEND_MESSAGES_IN_THREADS,
+}
+
+
 def _create(request: Request) -> c.Command:
+    # Discord says in every interaction what the bot may do in this channel (``app_permissions``).
+    granted = str(request.interaction.get("app_permissions") or "")
+    if granted.isdigit():
+        missing = [name for name, bit in MIXER_CHANNEL_PERMISSIONS.items() if not int(granted) & bit]
+        if missing:
+            raise MixerChannelUnreachable(missing=", ".join(missing))
     size = request.options.get("size")
     return m.CreateMixer(_required(request, "name"), _required(request, "start"), text(request.options, "repeat"),
                          str(size) if size is not None else None, text(request.options, "place") or "",
@@ -30,6 +59,23 @@ def _create(request: Request) -> c.Command:
 def _by_id(kind: Any) -> Any:
     return lambda request: kind(_required(request, "mixer"))
 
+
+# The "We met" / "We couldn't" buttons of a group's day message (answered only to the presser).
+async def _group_thanks_form(turn: Turn, outcome: o.Outcome) -> InteractionResponse:
+    """A modal to thank one's mixer group: the user select prefilled with the others (the generic thanks form)."""
+    listed = cast(m.MixerGroupListed, outcome)
+    others = tuple(p.platform_user_id for p in listed.people
+                   if p.id != turn.context.actor.id and p.platform_user_id.isdigit())
+    return thanks_modal(turn, custom_id=THANKS_FORM, people=others, values=await values_for_form(turn),
+                        message=translate(turn.locale, "mixer.thanks_default", name=listed.mixer_name),
+                        title=translate(turn.locale, "mixer.thank_button"))
+
+
+MIXER_ACTIONS: dict[str, Route] = {
+    "mixer_met": Route(lambda r: m.AnswerMixerRound(str(r.options.get("round_id", "")),
+                                                    str(r.options.get("answer", ""))), private),
+    "thank_group": Route(lambda r: m.ListMixerGroup(str(r.options.get("round_id", ""))), _group_thanks_form),
+}
 
 MIXER_ROUTES: dict[str, Route] = {
     "create": Route(_create),

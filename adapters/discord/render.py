@@ -138,6 +138,9 @@ def _render(message: Message) -> dict[str, Any]:
     if isinstance(message, NoticeMessage):
         text = escape(message.text)
         content = f"**{escape(message.title)}**\n{text}" if message.title else text
+        if message.actions:
+            return {"content": content, "allowed_mentions": allowed_mentions(),
+                    "components": _buttons(message.actions, message.locale)}
         return {"content": content, "allowed_mentions": allowed_mentions()}
     if isinstance(message, ReminderMessage):
         lines = [escape(message.starts_at_text)]

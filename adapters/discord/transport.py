@@ -37,7 +37,7 @@ ROUTE = "/api/discord/interactions"
 # Discord waits 3 s for the first answer; leave room for the network on both sides.
 DEFAULT_DEFER_AFTER = 2.0
 # Buttons answered with a modal.
-MODAL_ACTIONS = ("kizuna:thank_attendees:", "kizuna:thank_project:")
+MODAL_ACTIONS = ("kizuna:thank_attendees:", "kizuna:thank_project:", "kizuna:thank_group:")
 _NEEDS_TOKEN = (wire.APPLICATION_COMMAND, wire.MESSAGE_COMPONENT, wire.APPLICATION_COMMAND_AUTOCOMPLETE,
                 wire.MODAL_SUBMIT)
 

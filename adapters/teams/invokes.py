@@ -45,6 +45,7 @@ from adapters.teams.render import (
     SUBMIT_MEETING_EDIT,
     SUBMIT_MEETING_FORM,
     THANK_ATTENDEES,
+    THANK_GROUP,
     THANK_PROJECT,
     attachment,
     check_size,
@@ -56,6 +57,7 @@ from cards.meetings import reminder_message, rsvp_details_message
 from cards.outcomes import Audience
 from core import outage
 from core.app import commands as c
+from core.app import mixer_commands as mc
 from core.app import outcomes as o
 from core.app.execute import Context, execute
 from core.errors import KizunaError
@@ -220,6 +222,26 @@ async def _refresh_reminder(turn: InvokeTurn, data: dict[str, Any]) -> Reply:
                          your_answer=reminder.summary.answer_of(caller.member.id))
     check_size(card)
     return card_reply(card)
+
+
+async def _mixer_met(turn: InvokeTurn, data: dict[str, Any]) -> Reply:
+    """"We met" / "We couldn't" on a mixer's day card: recorded; the presser sees the answer (and, after
+    "We met", the nudge to thank the group)."""
+    caller = await turn.caller(mc.AnswerMixerRound)
+    answered = await turn.run(caller, mc.AnswerMixerRound(str(data.get("round_id") or ""),
+                                                          str(data.get("answer") or "")), mc.MixerAnswered)
+    return card_reply(outcome_card(answered, turn.audience(caller)))
+
+
+async def _thank_group(turn: InvokeTurn, data: dict[str, Any]) -> Reply:
+    """The thanks dialog with the rest of one's mixer group already picked."""
+    caller = await turn.caller(c.GiveThanks)
+    listed = await turn.run(caller, mc.ListMixerGroup(str(data.get("round_id") or "")), mc.MixerGroupListed)
+    others = [p for p in listed.people if p.platform_user_id != caller.member.platform_user_id]
+    people = await picker_choices(caller.workspace, others)
+    form = await _thanks_form(turn, caller, people=people,
+                              submission=ThanksSubmission(tuple(p for p, _ in people), (), ""))
+    return Reply(task_continue(caller.locale, form))
 
 
 # ---- dialogs opened from a card ------------------------------------------------------------------
@@ -452,6 +474,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("adaptiveCard/action", "refresh"): _refresh_thanks,
     ("adaptiveCard/action", RSVP_VERB): _rsvp,
     ("adaptiveCard/action", REMINDER_REFRESH_VERB): _refresh_reminder,
+    ("adaptiveCard/action", "mixer_met"): _mixer_met,
     ("composeExtension/fetchTask", COMMAND_ID): _fetch_thanks_form,
     ("composeExtension/fetchTask", MEETING_COMMAND_ID): _open_meeting_form,
     ("composeExtension/submitAction", COMMAND_ID): _submit_thanks_compose,
@@ -461,6 +484,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("task/fetch", RSVP_DETAILS): _rsvp_details,
     ("task/fetch", THANK_ATTENDEES): _thank_attendees,
     ("task/fetch", THANK_PROJECT): _thank_project,
+    ("task/fetch", THANK_GROUP): _thank_group,
     ("task/submit", SUBMIT_MEETING_FORM): _create_meeting,
     ("task/submit", SUBMIT_MEETING_EDIT): _edit_meeting,
     ("task/submit", SUBMIT_MARKER): _submit_thanks_dialog,

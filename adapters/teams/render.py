@@ -51,6 +51,7 @@ SUBMIT_MEETING_EDIT = "edit_meeting"
 RSVP_DETAILS = "rsvp_details"
 THANK_ATTENDEES = "thank_attendees"
 THANK_PROJECT = "thank_project"
+THANK_GROUP = "thank_group"
 # Action.Execute verbs of the reminder card (answered by the ``adaptiveCard/action`` invoke).
 RSVP_VERB = "rsvp"
 REMINDER_REFRESH_VERB = "meeting_refresh"
@@ -242,7 +243,10 @@ def notice_card(message: NoticeMessage, *, chat_link: str | None = None) -> dict
     if message.title:
         body.append(rich(run(message.title, weight="Bolder")))
     body.append(rich(run(message.text)))
-    actions = [{"type": "Action.OpenUrl", "title": message.chat_label or "Chat", "url": chat_link}] if chat_link else []
+    actions = [task_fetch_button(action.label, {**action.data, "kizuna": THANK_GROUP}) if action.kind == "thank_group"
+               else execute_action(action, message.locale) for action in message.actions]
+    if chat_link:
+        actions.append({"type": "Action.OpenUrl", "title": message.chat_label or "Chat", "url": chat_link})
     return _card(message.locale, body, actions, fallback_text=render_text(message))
 
 

@@ -51,7 +51,7 @@ async def load_delivery(workspace: Workspace, payload: Mapping[str, Any]) -> o.O
         return await project_closing(workspace, int(payload["project_id"]))
     if kind == "message":
         return Prepared(dict(payload["message"]))
-    if kind in ("mixer_round", "mixer_invite"):
+    if kind in ("mixer_round", "mixer_invite", "mixer_day"):
         return await load_mixer_delivery(workspace, payload)
     if kind in ("digest", "recap"):
         loaded = await load_digest_delivery(workspace, payload)

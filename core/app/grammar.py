@@ -488,6 +488,11 @@ def _mixer_pause(args: Args) -> c.Command:
     return mc.PauseMixer(_normal(words[0]).lstrip("#"), _normal(words[1]))
 
 
+def _mixer_met(args: Args) -> c.Command:
+    words = _need(args, 2)
+    return mc.AnswerMixerRound(_normal(words[0]).lstrip("#"), " ".join(words[1:]))
+
+
 def _mixer_invite(args: Args) -> c.Command:
     words = _need(args, 2)
     return mc.InviteDepartment(_normal(words[0]).lstrip("#"), " ".join(words[1:]))
@@ -637,6 +642,7 @@ PHRASES: tuple[Phrase, ...] = (
         Phrase("mixer.skip", ("skip",), ("スキップ",), _mixer_id(mc.SkipMixerRound)),
         Phrase("mixer.end", ("end",), ("終了",), _mixer_id(mc.EndMixer)),
         Phrase("mixer.invite", ("invite",), ("招待",), _mixer_invite, admin=True),
+        Phrase("mixer.met", ("met",), ("報告",), _mixer_met),
     )),
 )
 

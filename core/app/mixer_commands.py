@@ -12,6 +12,7 @@ from typing import ClassVar, Literal
 from core.app.commands import AdminCommand, Command
 from core.app.outcomes import Outcome
 from core.mixers.service import MixerView, RoundView
+from core.views import MemberRef
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,21 @@ class InviteDepartment(AdminCommand):
     department: str
 
 
+@dataclass(frozen=True)
+class AnswerMixerRound(Command):
+    """"We met" (``yes``) or "We couldn't" (``no``) for one's group of a round."""
+
+    round: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class ListMixerGroup(Command):
+    """The people of one's own group in a round (to thank them)."""
+
+    round: str
+
+
 MixerEvent = Literal["created", "shown", "joined", "left", "paused", "skipping", "ended"]
 
 
@@ -110,3 +126,29 @@ class MixerRoundAnnounced(Outcome):
 @dataclass(frozen=True)
 class MixerInvitation(Outcome):
     view: MixerView
+
+
+@dataclass(frozen=True)
+class MixerDayReminder(Outcome):
+    """The day of a round: for a group (with "We met" / "We couldn't"), or for the channel (``group`` None)."""
+
+    round: RoundView
+    group: int | None = None
+
+
+@dataclass(frozen=True)
+class MixerAnswered(Outcome):
+    """An answer recorded; ``others`` are the rest of the group (to thank them)."""
+
+    round: RoundView
+    met: bool
+    others: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MixerGroupListed(Outcome):
+    """One's group of a round: everyone in it, the asker included."""
+
+    round_id: int
+    mixer_name: str
+    people: tuple[MemberRef, ...]

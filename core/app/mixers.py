@@ -63,10 +63,29 @@ async def _invite(context: Context, command: m.InviteDepartment) -> Outcome:
     return m.DepartmentInvited(view, command.department, invited)
 
 
+@handles(m.AnswerMixerRound)
+async def _answer(context: Context, command: m.AnswerMixerRound) -> Outcome:
+    met = service.parse_met(command.answer)
+    view = await service.answer_met(context.workspace, context.actor, command.round, met)
+    group = next((g for g in view.groups if context.actor.id in g.member_ids), None)
+    others = tuple(name for member_id, name in zip(group.member_ids, group.names, strict=True)
+                   if member_id != context.actor.id) if group else ()
+    return m.MixerAnswered(view, met, others)
+
+
+@handles(m.ListMixerGroup)
+async def _group(context: Context, command: m.ListMixerGroup) -> Outcome:
+    view, people = await service.my_group(context.workspace, context.actor, command.round)
+    return m.MixerGroupListed(view.id, view.mixer_name, tuple(people))
+
+
 async def load_mixer_delivery(workspace: Workspace, payload: Mapping[str, Any]) -> Outcome:
     """The outcome of a mixer outbox row (a round's announcement, an invitation)."""
     if payload.get("type") == "mixer_invite":
         return m.MixerInvitation(await service.get_mixer(workspace, int(payload["mixer_id"])))
     group = payload.get("group")
+    if payload.get("type") == "mixer_day":
+        return m.MixerDayReminder(await service.load_round(workspace, int(payload["round_id"])),
+                                  int(group) if group is not None else None)
     return m.MixerRoundAnnounced(await service.load_round(workspace, int(payload["round_id"])),
                                  int(group) if group is not None else None)

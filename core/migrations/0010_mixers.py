@@ -58,6 +58,7 @@ class Migration(migrations.Migration):
                 ('seed', fields.CharField(max_length=64)),
                 ('unmatched', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('formed_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('reminder_at', fields.DatetimeField(null=True, db_index=True, auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'mixer_round', 'app': 'models', 'unique_together': (('mixer', 'occurrence'),), 'pk_attr': 'id', 'table_description': 'One formed round: the occurrence it is for, and the seed that made its groups.'},
             bases=['Model'],

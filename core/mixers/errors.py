@@ -25,6 +25,10 @@ class MixerChannelRequired(KizunaError):
     message_id = "error.mixer_channel"
 
 
+class MixerChannelUnreachable(KizunaError):
+    message_id = "error.mixer_channel_unreachable"
+
+
 class MixerHasNoFutureRound(KizunaError):
     message_id = "error.mixer_no_future_round"
 
@@ -47,6 +51,14 @@ class InvalidPauseDate(KizunaError):
 
 class NotMixerOrganiser(KizunaError):
     message_id = "error.mixer_not_organiser"
+
+
+class InvalidMetAnswer(KizunaError):
+    message_id = "error.mixer_met_answer"
+
+
+class NotInRound(KizunaError):
+    message_id = "error.mixer_not_in_round"
 
 
 class MixerEnded(KizunaError):

@@ -87,6 +87,8 @@ class MixerRound(Model):
     # Participants left without a group (only ever one person alone in the whole mixer).
     unmatched: list[int] = fields.JSONField(default=list)
     formed_at = fields.DatetimeField(auto_now_add=True)
+    # When the day's reminder ("We met" / "We couldn't") is due; NULL once it was queued.
+    reminder_at = fields.DatetimeField(null=True, db_index=True)
 
     class Meta:
         table = "mixer_round"

@@ -13,19 +13,21 @@ import asyncio
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from core import outage
 from core.meetings.recurrence import parse_local, zone
-from core.mixers.models import Mixer
-from core.mixers.service import _plan_next, form_round
+from core.mixers.models import Mixer, MixerRound
+from core.mixers.service import _plan_next, form_round, queue_day_reminder
 
 log = logging.getLogger("kizuna.mixers.scheduler")
 DEFAULT_BATCH = 50
 DEFAULT_INTERVAL = 30.0
+# A day's reminder found this long after its round started (downtime) is not sent.
+REMINDER_TOO_LATE = timedelta(hours=2)
 
 
 @dataclass
@@ -35,6 +37,7 @@ class MixerPassResult:
     now: datetime
     formed: list[int] = field(default_factory=list)
     missed: int = 0
+    reminded: list[int] = field(default_factory=list)
 
 
 class _LostRace(Exception):
@@ -66,7 +69,32 @@ async def run_due(now: datetime | None = None, *, batch: int = DEFAULT_BATCH,
                     log.debug("mixer %s: another pass changed it first", mixer.id)
         if len(due) < batch:
             break
+    await _remind(moment, batch, result)
     return result
+
+
+async def _remind(moment: datetime, batch: int, result: MixerPassResult) -> None:
+    """The day's reminders that are due: each claimed by clearing ``reminder_at`` where it still
+    holds the value read, so it is queued once. One found after its round ended is not sent."""
+    for _ in range(100):
+        async with in_transaction() as conn:
+            query = MixerRound.filter(reminder_at__lte=moment).order_by("reminder_at", "id").limit(batch)
+            if conn.capabilities.support_for_update:
+                query = query.select_for_update(skip_locked=True)
+            due = await query
+            for round_ in due:
+                async with in_transaction():
+                    claimed = await MixerRound.filter(id=round_.id, reminder_at=round_.reminder_at).update(
+                        reminder_at=None)
+                    if not claimed:
+                        continue
+                    if moment >= round_.starts_at + REMINDER_TOO_LATE:
+                        log.warning("mixer round %s: the day's reminder not sent, the round is over", round_.id)
+                        continue
+                    await queue_day_reminder(round_)
+                    result.reminded.append(round_.id)
+        if len(due) < batch:
+            return
 
 
 async def _handle(mixer: Mixer, moment: datetime, result: MixerPassResult) -> None:

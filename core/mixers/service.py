@@ -37,6 +37,7 @@ from core.mixers.grouping import MAX_GROUP_SIZE, MIN_GROUP_SIZE, Participant, Pa
 from core.mixers.models import ACTIVE, ENDED, Mixer, MixerGroup, MixerGroupMember, MixerParticipant, MixerRound
 from core.models import DepartmentFlow, Member, Workspace, is_row_id
 from core.services.members import find_department
+from core.views import MemberRef
 
 MAX_NAME = 200
 MAX_PLACE = 500
@@ -46,10 +47,13 @@ DEFAULT_ANNOUNCE = 24 * 60
 HISTORY_ROUNDS = 26
 THANKS_WINDOW = timedelta(days=90)
 ROUND_KIND = "mixer"
+# The day's reminder with "We met" / "We couldn't": this long before the round starts.
+DAY_REMINDER = timedelta(hours=1)
 # Platforms that give each group a space of its own (address ``mixergroup:<round id>:<group number>``).
 GROUP_SPACES = frozenset({"discord"})
 GROUP_ADDRESS = "mixergroup"
 INVITE_KIND = "mixer_invite"
+DAY_KIND = "mixer_day"
 
 _REPEATS: dict[str, Repeat] = {
     "none": Repeat.NONE, "once": Repeat.NONE, "単発": Repeat.NONE, "一回": Repeat.NONE,
@@ -403,7 +407,7 @@ async def form_round(mixer: Mixer, occurrence: str, starts_at: datetime) -> Mixe
     grouped = {int(m) for g in groups for m in g}
     unmatched = [r.member_id for r in taking_part if r.member_id not in grouped]
     round_ = await MixerRound.create(mixer_id=mixer.id, occurrence=occurrence, starts_at=starts_at, seed=seed,
-                                     unmatched=unmatched)
+                                     unmatched=unmatched, reminder_at=starts_at - DAY_REMINDER if groups else None)
     for number, ids in enumerate(groups, start=1):
         group = await MixerGroup.create(round_id=round_.id, number=number)
         await MixerGroupMember.bulk_create([MixerGroupMember(group_id=group.id, member_id=int(m)) for m in ids])
@@ -451,12 +455,31 @@ async def load_round(workspace: Workspace, round_id: int) -> RoundView:
                      round_.starts_at, views, tuple(m.display_name or m.platform_user_id for m in left))
 
 
-async def answer_met(workspace: Workspace, member: Member, round_id: int, met: bool) -> RoundView:
+_MET_WORDS = {
+    "yes": True, "y": True, "met": True, "we met": True, "会えた": True, "会った": True, "はい": True,
+    "no": False, "n": False, "couldn't": False, "couldnt": False, "not": False, "会えなかった": False,
+    "いいえ": False,
+}
+
+
+def parse_met(text: str) -> bool:
+    """``yes``/``met``/``会えた`` → True, ``no``/``couldn't``/``会えなかった`` → False."""
+    answer = _MET_WORDS.get(fold(text).strip())
+    if answer is None:
+        raise errors.InvalidMetAnswer(answer=text[:20])
+    return answer
+
+
+async def answer_met(workspace: Workspace, member: Member, round_id: int | str, met: bool) -> RoundView:
     """Record "we met" (True) or "we couldn't" (False) for ``member``'s group of a round."""
-    row = await MixerGroupMember.get_or_none(group__round_id=round_id, member_id=member.id,
+    text = str(round_id).strip().lstrip("#")
+    if not text.isdecimal() or not is_row_id(int(text)):
+        raise errors.NotInRound(round=text[:20])
+    row = await MixerGroupMember.get_or_none(group__round_id=int(text), member_id=member.id,
                                              group__round__mixer__workspace_id=workspace.id)
     if row is None:
-        raise errors.NotJoined(name=str(round_id))
+        raise errors.NotInRound(round=text[:20])
+    round_id = int(text)
     row.met = met
     row.answered_at = _now()
     await row.save(update_fields=["met", "answered_at"])
@@ -472,3 +495,43 @@ async def group_space(round_id: int, number: int) -> str | None:
 async def set_group_space(round_id: int, number: int, external_id: str) -> None:
     """Remember the platform object made for a group, so a retried delivery does not make another."""
     await MixerGroup.filter(round_id=round_id, number=number).update(external_id=external_id)
+
+
+async def queue_day_reminder(round_: MixerRound) -> None:
+    """Queue the day's reminder of a round (call inside the claim's transaction), once per group:
+    in the group's own space where the platform has one, else 1:1 to each member (the console: the
+    channel)."""
+    mixer = await Mixer.get(id=round_.mixer_id)
+    workspace = await Workspace.get(id=mixer.workspace_id)
+    groups = await MixerGroup.filter(round_id=round_.id).order_by("number")
+    base = {"type": "mixer_day", "round_id": round_.id}
+    if workspace.platform == "console":
+        await outbox.enqueue(workspace, workspace.platform, f"channel:{mixer.channel}", DAY_KIND, base,
+                             locale=workspace.default_locale, dedupe_key=f"mixer:{round_.id}:day")
+        return
+    for group in groups:
+        payload = {**base, "group": group.number}
+        if workspace.platform in GROUP_SPACES:
+            await outbox.enqueue(workspace, workspace.platform, f"{GROUP_ADDRESS}:{round_.id}:{group.number}",
+                                 DAY_KIND, payload, locale=workspace.default_locale,
+                                 dedupe_key=f"mixer:{round_.id}:day:{group.number}")
+            continue
+        for row in await MixerGroupMember.filter(group_id=group.id).select_related("member"):
+            person = row.member
+            await outbox.enqueue(workspace, workspace.platform, f"member:{person.platform_user_id}", DAY_KIND,
+                                 payload, locale=person.locale or workspace.default_locale,
+                                 dedupe_key=f"mixer:{round_.id}:day:member:{person.id}")
+
+
+async def my_group(workspace: Workspace, member: Member, round_id: int | str) -> tuple[RoundView, list[MemberRef]]:
+    """The round and the people of ``member``'s group in it (``NotInRound`` if they were in none)."""
+    text = str(round_id).strip().lstrip("#")
+    if not text.isdecimal() or not is_row_id(int(text)):
+        raise errors.NotInRound(round=text[:20])
+    row = await MixerGroupMember.get_or_none(group__round_id=int(text), member_id=member.id,
+                                             group__round__mixer__workspace_id=workspace.id)
+    if row is None:
+        raise errors.NotInRound(round=text[:20])
+    people = await MixerGroupMember.filter(group_id=row.group_id).select_related("member").order_by("id")
+    refs = [MemberRef(p.member.id, p.member.platform_user_id, p.member.display_name) for p in people]
+    return await load_round(workspace, int(text)), refs

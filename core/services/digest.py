@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise.functions import Count
 
+from core.mixers.models import MixerGroupMember, MixerRound
 from core.models import NO_DEPARTMENT, Department, Member, Thanks, ThanksRecipient, ThanksValue, Workspace
 from core.services.stats import Period, period_start
 from core.sql import Sql, placeholders
@@ -56,6 +57,19 @@ class DepartmentPair:
 
 
 @dataclass(frozen=True)
+class DigestMixerRound:
+    """The last mixer round of the period, per mixer: how many people and groups, how many department
+    pairs sat together, and how many said they met (of those who answered)."""
+
+    name: str
+    people: int
+    groups: int
+    department_pairs: int
+    met: int
+    answered: int
+
+
+@dataclass(frozen=True)
 class Digest:
     """What a digest says about the period [start, end) against the period before it."""
 
@@ -72,6 +86,7 @@ class Digest:
     top_values: tuple[DigestValue, ...]
     most_clapped: tuple[DigestThanks, ...]
     islands: tuple[DepartmentPair, ...]
+    mixer_rounds: tuple[DigestMixerRound, ...] = ()
 
     def first_day(self, tz_name: str) -> date:
         return self.start.astimezone(ZoneInfo(tz_name)).date()
@@ -218,4 +233,28 @@ async def build_digest(workspace: Workspace, period: Period = Period.WEEK, *, no
             clapped.append(DigestThanks(t.id, t.sender.display_name, tuple(recipients.get(t.id, ())),
                                         excerpt, t.clap_count))
     return Digest(period, start, end, thanks, previous_thanks, people, previous_people, share, previous_share,
-                  tuple(bridges), values, tuple(clapped), tuple(islands))
+                  tuple(bridges), values, tuple(clapped), tuple(islands),
+                  await _mixer_rounds(workspace.id, start, end))
+
+
+async def _mixer_rounds(workspace_id: int, start: datetime, end: datetime) -> tuple[DigestMixerRound, ...]:
+    """Each mixer's last round that took place in [start, end)."""
+    rounds = await MixerRound.filter(mixer__workspace_id=workspace_id, starts_at__gte=start, starts_at__lt=end) \
+        .order_by("mixer_id", "-starts_at").select_related("mixer")
+    found: list[DigestMixerRound] = []
+    seen: set[int] = set()
+    for round_ in rounds:
+        if round_.mixer_id in seen:
+            continue
+        seen.add(round_.mixer_id)
+        rows = await MixerGroupMember.filter(group__round_id=round_.id).values_list(
+            "group_id", "member__department_id", "met")
+        groups: dict[int, list[int | None]] = {}
+        for group_id, department_id, _ in rows:
+            groups.setdefault(int(group_id), []).append(department_id)
+        pairs = {(min(a, b), max(a, b)) for members in groups.values() for a in members for b in members
+                 if a is not None and b is not None and a != b}
+        answers = [met for _, _, met in rows if met is not None]
+        found.append(DigestMixerRound(round_.mixer.name, len(rows), len(groups), len(pairs),
+                                      sum(1 for met in answers if met), len(answers)))
+    return tuple(found)

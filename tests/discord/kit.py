@@ -26,6 +26,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from nacl.signing import SigningKey
 
 from adapters.discord import DiscordAdapter, validate, wire
+from adapters.discord.commands import BOT_PERMISSIONS
 from core.config import Settings
 from kizuna.server import build_app
 from tests.discord import openapi
@@ -178,13 +179,16 @@ class Discord:
     def interaction(self, kind: int, data: dict[str, Any], *, user: str = ALICE, locale: str = "en",
                     admin: bool = False, roles: tuple[str, ...] = (), guild: str | None = GUILD,
                     channel: str = CHANNEL, message: dict[str, Any] | None = None,
-                    interaction_id: str | None = None) -> dict[str, Any]:
+                    interaction_id: str | None = None, app_permissions: int | None = None) -> dict[str, Any]:
+        # The bot's permissions in the channel: by default what its invite link asks for.
+        granted = BOT_PERMISSIONS if app_permissions is None else app_permissions
         author = {"id": user, "username": NAMES.get(user, user), "global_name": NAMES.get(user, user).title()}
         payload: dict[str, Any] = {
             "id": interaction_id or str(next(self._ids)), "application_id": APP_ID, "type": kind,
             "token": f"tok-{next(self._ids)}", "version": 1, "data": data, "locale": locale,
             "channel_id": channel, "channel": {"id": channel, "type": 0}, "attachment_size_limit": 8388608,
-            "app_permissions": "0", "entitlements": [], "authorizing_integration_owners": {"0": GUILD}, "context": 0,
+            "app_permissions": str(granted), "entitlements": [], "authorizing_integration_owners": {"0": GUILD},
+            "context": 0,
         }
         if guild:
             payload["guild_id"] = guild

@@ -79,3 +79,48 @@ async def test_a_retried_group_delivery_reuses_its_thread(discord: Discord, fake
     assert len(fake_discord.calls("POST", r"^/channels/\d+/threads$")) == 1  # the same thread, not a second
     assert (await Delivery.get(id=group.id)).status == "delivered"
     assert fake_discord.problems == []
+
+
+async def test_the_day_message_in_the_thread_has_we_met_buttons(discord: Discord, fake_discord: FakeDiscord):
+    from core.mixers.models import MixerGroupMember
+
+    await discord.send(sub(discord, "create", ALICE, name="Lunch", start="2030-12-04 12:00", size=2, timezone="UTC"))
+    for user in (ALICE, BOB):
+        await discord.send(sub(discord, "join", user, mixer="1"))
+    await scheduler.run_due(datetime(2030, 12, 3, 12, 0, tzinfo=UTC))
+    worker = OutboxWorker([discord.adapter])
+    await worker.drain()
+    [thread] = [g.external_id for g in await MixerGroup.all()]
+    assert len((await scheduler.run_due(datetime(2030, 12, 4, 11, 0, tzinfo=UTC))).reminded) == 1
+    assert await worker.drain() == 1
+    assert len(fake_discord.calls("POST", r"^/channels/\d+/threads$")) == 1  # the group's thread again
+    day = fake_discord.made(thread)[-1]
+    buttons = [b for row in day["components"] for b in row["components"]]
+    assert len(buttons) == 2 and all(b["custom_id"].startswith("kizuna:mixer_met:") for b in buttons)
+    answered = await discord.send(discord.click(buttons[1]["custom_id"], user=BOB))
+    assert "次回" in said(answered) or "Maybe next round" in said(answered)
+    assert (await MixerGroupMember.get(member__platform_user_id=BOB)).met is False
+    met = await discord.send(discord.click(buttons[0]["custom_id"], user=ALICE))
+    assert "記録しました" in said(met) or "noted" in said(met)
+    [thank] = [b for row in met["data"]["components"] for b in row["components"]]
+    assert thank["custom_id"].startswith("kizuna:thank_group:")
+    modal = await discord.send(discord.click(thank["custom_id"], user=ALICE))
+    assert modal["type"] == 9 and BOB in str(modal["data"]) and ALICE not in str(modal["data"]["components"])
+    refused = await discord.send(discord.click(buttons[0]["custom_id"], user=CAROL))
+    assert "not in a group" in said(refused) or "入っていません" in said(refused)
+    assert fake_discord.problems == []
+
+
+async def test_a_mixer_in_a_channel_the_bot_cannot_post_to_is_refused(discord: Discord):
+    from core.mixers.models import Mixer
+
+    no_threads = wire.VIEW_CHANNEL | wire.SEND_MESSAGES
+    payload = sub(discord, "create", ALICE, name="Lunch", start="2030-12-04 12:00")
+    payload["app_permissions"] = str(no_threads)
+    answer = said(await discord.send(payload))
+    assert "cannot post its groups in this channel" in answer and "Create Private Threads" in answer
+    payload = sub(discord, "create", ALICE, name="Lunch", start="2030-12-04 12:00")
+    payload["locale"] = "ja"
+    payload["app_permissions"] = "0"
+    assert "グループを投稿できません" in said(await discord.send(payload))
+    assert await Mixer.all().count() == 0

@@ -174,3 +174,25 @@ async def test_paused_people_sit_out_until_their_date(workspace, alice):
     second = await scheduler.run_due(datetime(2026, 12, 15, 3, 0, tzinfo=UTC))
     placed = await MixerGroupMember.filter(group__round_id=second.formed[0]).values_list("member_id", flat=True)
     assert members[0].id in placed and len(placed) == 5
+
+
+async def test_the_digest_mentions_the_last_round(workspace, alice):
+    from cards.digest import digest_text
+    from core.services.digest import build_digest
+    from core.services.stats import Period
+
+    mixer = await make(workspace, alice)
+    members = await people(workspace, 6)
+    for member in members:
+        await service.join_mixer(workspace, member, mixer.id)
+    [formed] = (await scheduler.run_due(datetime(2026, 12, 8, 3, 0, tzinfo=UTC))).formed
+    await service.answer_met(workspace, members[0], formed, True)
+    await service.answer_met(workspace, members[1], formed, False)
+    digest = await build_digest(workspace, Period.WEEK, now=datetime(2026, 12, 15, tzinfo=UTC))
+    [line] = digest.mixer_rounds
+    assert (line.people, line.groups, line.met, line.answered) == (6, 2, 1, 2)
+    assert line.department_pairs == 3  # Sales, Eng and HR: every pair sat together somewhere
+    text = digest_text(digest, "en", workspace.timezone)
+    assert "Shuffle lunch “Lunch”: 6 people in 2 groups" in text and "1 of 2 who answered met" in text
+    earlier = await build_digest(workspace, Period.WEEK, now=datetime(2026, 12, 8, tzinfo=UTC))
+    assert earlier.mixer_rounds == ()

@@ -84,12 +84,39 @@ def test_run_due_forms_and_prints_the_groups_once(kizuna, tmp_path):
         return 0
 
     assert run_with_database(f"sqlite://{tmp_path}/k.sqlite3", seed) == 0
-    code, early = kizuna("mixer", "run-due", "--now", "2030-12-02T12:00:00Z")
+    code, early = kizuna("mixer", "run-due", "--now", "2030-12-02T12:00:00Z", "--force")
     assert code == 0 and "0 rounds formed" in early
-    code, text = kizuna("mixer", "run-due", "--now", "2030-12-03T12:00:00Z")
+    code, dry = kizuna("mixer", "run-due", "--now", "2030-12-03T12:00:00Z")
+    assert code == 0 and "dry run" in dry and "mixer #1 Lunch: round 2030-12-04T12:00" in dry
+    code, text = kizuna("mixer", "run-due", "--now", "2030-12-03T12:00:00Z", "--force")
     assert code == 0 and "1 rounds formed" in text and "--- channel:console" in text
     assert "Lunch: this round's groups" in text and text.count("Group ") == 2  # 5 people: 3 + 2, nobody alone
     for name in ("Alice", "Bob", "Carol", "Dave", "Erin"):
         assert text.count(name) == 1
-    code, again = kizuna("mixer", "run-due", "--now", "2030-12-03T12:05:00Z")
+    code, again = kizuna("mixer", "run-due", "--now", "2030-12-03T12:05:00Z", "--force")
     assert code == 0 and "0 rounds formed" in again and "channel:console" not in again
+
+
+async def test_the_day_reminder_and_we_met_in_the_console(workspace, alice, bob, carol, capsys):
+    from datetime import UTC, datetime
+
+    from core.mixers import scheduler
+    from core.mixers.models import MixerGroupMember
+    from core.models import Delivery
+
+    workspace.timezone = "UTC"
+    await workspace.save()
+    await say(workspace, alice, "mixer create Lunch start=2030-12-04 12:00 size=2")
+    for person in (alice, bob):
+        await say(workspace, person, "mixer join 1")
+    [formed] = (await scheduler.run_due(datetime(2030, 12, 3, 12, 0, tzinfo=UTC))).formed
+    assert (await scheduler.run_due(datetime(2030, 12, 4, 10, 59, tzinfo=UTC))).reminded == []
+    assert (await scheduler.run_due(datetime(2030, 12, 4, 11, 0, tzinfo=UTC))).reminded == [formed]
+    assert await Delivery.filter(kind="mixer_day").count() == 1
+    text = await say(workspace, bob, f"mixer met {formed} yes")
+    assert "noted that your group met" in text and "thanks @Alice" in text
+    assert "会えたことを記録" in await say(workspace, alice, f"ミキサー 報告 {formed} 会えた", "ja")
+    assert "is not an answer" in await say(workspace, alice, f"mixer met {formed} maybe")
+    assert "not in a group" in await say(workspace, carol, f"mixer met {formed} yes")
+    answers = sorted(await MixerGroupMember.filter(group__round_id=formed).values_list("met", flat=True))
+    assert answers == [True, True]

@@ -89,3 +89,44 @@ async def test_without_principal_names_the_card_goes_without_the_link(teams, con
     for post in personal:
         assert "actions" not in check_card(post.card())
     assert await Delivery.filter(kind="mixer").exclude(status="delivered").count() == 0
+
+
+async def test_the_day_card_asks_whether_the_group_met(teams, connector, check_card):
+    from core.mixers.models import MixerGroupMember
+
+    client, adapter = teams
+    await client.post("/api/messages", json=t.message(
+        connector.url, ALICE, "mixer create Lunch start=2030-12-04 12:00 size=2 tz=UTC", conversation=CHANNEL))
+    for person in (ALICE, BOB):
+        await client.post("/api/messages", json=t.message(connector.url, person, "mixer join 1", conversation=CHANNEL))
+    await scheduler.run_due(datetime(2030, 12, 3, 12, 0, tzinfo=UTC))
+    await OutboxWorker([adapter]).drain()
+    day = await scheduler.run_due(datetime(2030, 12, 4, 11, 0, tzinfo=UTC))
+    assert len(day.reminded) == 1
+    connector.clear()
+    assert await OutboxWorker([adapter]).drain() == 2  # a 1:1 card for each of the two
+    assert (await scheduler.run_due(datetime(2030, 12, 4, 11, 5, tzinfo=UTC))).reminded == []
+    [card, _] = [check_card(p.card()) for p in connector.activities()]
+    verbs = [(a["verb"], a["data"]["answer"]) for a in card["actions"] if a["type"] == "Action.Execute"]
+    assert verbs == [("mixer_met", "yes"), ("mixer_met", "no")]
+    round_id = card["actions"][0]["data"]["round_id"]
+    press = t.invoke(connector.url, BOB, "adaptiveCard/action", {
+        "action": {"type": "Action.Execute", "verb": "mixer_met", "data": {"round_id": round_id, "answer": "yes"}},
+        "trigger": "manual"})
+    response = await client.post("/api/messages", json=press)
+    answer = await response.json()
+    shown = str(check_card(answer["value"]))
+    assert "noted that your group met" in shown and "thanks @Alice" in shown
+    [thank] = answer["value"]["actions"]
+    assert thank["data"]["kizuna"] == "thank_group" and thank["data"]["msteams"] == {"type": "task/fetch"}
+    fetch = t.invoke(connector.url, BOB, "task/fetch", {"data": thank["data"], "context": {"theme": "default"}})
+    dialog = await (await client.post("/api/messages", json=fetch)).json()
+    form = dialog["task"]["value"]["card"]["content"]
+    check_card(form)
+    assert "aad-alice" in str(form) and "aad-bob" not in str(form)  # the rest of the group, already picked
+    assert (await MixerGroupMember.get(member__platform_user_id=BOB.id)).met is True
+    press = t.invoke(connector.url, CAROL, "adaptiveCard/action", {
+        "action": {"type": "Action.Execute", "verb": "mixer_met", "data": {"round_id": round_id, "answer": "yes"}},
+        "trigger": "manual"})
+    refused = str(await (await client.post("/api/messages", json=press)).json())
+    assert "were not in a group" in refused
