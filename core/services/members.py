@@ -25,8 +25,8 @@ from core.errors import (
 )
 from core.i18n import fold, normalize_locale, translate
 from core.meetings.models import Meeting
-from core.projects.models import Project
 from core.models import Department, DepartmentFlow, Member, ThanksRecipient, Workspace
+from core.projects.models import Project
 from core.services.access import require_admin
 from core.services.addresses import AddressWrite, addresses_plan
 from core.sql import Plan, Sql, marks, placeholders, run_in_transaction
