@@ -249,8 +249,8 @@ async def merge_departments(workspace: Workspace, actor: Member, source_name: st
     """Move everything of department ``source_name`` into ``target_name`` and delete it (admins only).
 
     In one transaction: its members, its Discord role mapping (unless the target has a role of its
-    own, which it keeps: a department maps one role), the meetings that list it, and the
-    statistics, and the projects that list it. History is restated as if the two had always been one department: each thanks
+    own, which it keeps: a department maps one role), the meetings and projects that list it, and
+    the statistics. History is restated as if the two had always been one department: each thanks
     names the target, and the daily rollup rows are re-pointed and added up, so a thanks between
     the two now counts as one within the target. Merging a department into itself is
     ``DepartmentMergedIntoItself``.
