@@ -496,7 +496,8 @@ class InteractionHandler:
                 label = f"{v.emoji} {name} / {other} #{v.key}".strip()
                 choices.append({"name": label, "value": v.key})
         elif option == "project":
-            for p in await suggest_projects(workspace, typed):
+            # /project also names closed projects (to show or reopen them); a thanks only open ones.
+            for p in await suggest_projects(workspace, typed, include_closed=data.get("name") == "project"):
                 choices.append({"name": f"{p.name} +{p.key}", "value": p.key[:limits.CHOICE_VALUE]})
         elif data.get("name") == "meeting":
             sub = (data.get("options") or [{}])[0]

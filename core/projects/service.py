@@ -232,11 +232,14 @@ async def list_projects(workspace: Workspace, *, include_closed: bool = False) -
     return [await _view(p) for p in await query.order_by("id")]
 
 
-async def suggest_projects(workspace: Workspace, typed: str, *, limit: int = 25) -> list[ProjectRow]:
-    """Open projects whose key or name starts with (then contains) what was typed (autocomplete)."""
+async def suggest_projects(workspace: Workspace, typed: str, *, limit: int = 25,
+                           include_closed: bool = False) -> list[ProjectRow]:
+    """Open projects (or all) whose key or name starts with (then contains) what was typed (autocomplete)."""
     wanted = _tag(typed)
-    rows = [ProjectRow(p.id, p.key, p.name, p.status)
-            for p in await Project.filter(workspace_id=workspace.id, status=OPEN).order_by("id")]
+    query = Project.filter(workspace_id=workspace.id)
+    if not include_closed:
+        query = query.filter(status=OPEN)
+    rows = [ProjectRow(p.id, p.key, p.name, p.status) for p in await query.order_by("id")]
 
     def rank(p: ProjectRow) -> int | None:
         keys = _match_keys(p)

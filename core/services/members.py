@@ -26,6 +26,7 @@ from core.errors import (
 from core.i18n import fold, normalize_locale, translate
 from core.meetings.models import Meeting
 from core.models import Department, DepartmentFlow, Member, ThanksRecipient, Workspace
+from core.projects.models import Project
 from core.services.access import require_admin
 from core.services.addresses import AddressWrite, addresses_plan
 from core.sql import Plan, Sql, marks, placeholders, run_in_transaction
@@ -249,8 +250,8 @@ async def merge_departments(workspace: Workspace, actor: Member, source_name: st
     """Move everything of department ``source_name`` into ``target_name`` and delete it (admins only).
 
     In one transaction: its members, its Discord role mapping (unless the target has a role of its
-    own, which it keeps: a department maps one role), the meetings that list it, and the
-    statistics. History is restated as if the two had always been one department: each thanks
+    own, which it keeps: a department maps one role), the meetings and projects that list it, and
+    the statistics. History is restated as if the two had always been one department: each thanks
     names the target, and the daily rollup rows are re-pointed and added up, so a thanks between
     the two now counts as one within the target. Merging a department into itself is
     ``DepartmentMergedIntoItself``.
@@ -284,6 +285,11 @@ async def merge_departments(workspace: Workspace, actor: Member, source_name: st
                 pairs = [(target.id, target.name) if i == source.id else (i, n) for i, n in pairs]
             await Meeting.filter(id=meeting.id).update(department_ids=[i for i, _ in pairs],
                                                        departments=[n for _, n in pairs])
+        # Projects that list the source list the target instead (once).
+        for project in await Project.filter(workspace_id=workspace.id).only("id", "department_ids"):
+            if source.id in project.department_ids:
+                merged = list(dict.fromkeys(target.id if i == source.id else i for i in project.department_ids))
+                await Project.filter(id=project.id).update(department_ids=merged)
         await ThanksRecipient.filter(workspace_id=workspace.id, sender_department_id=source.id) \
             .update(sender_department_id=target.id)
         await ThanksRecipient.filter(workspace_id=workspace.id, recipient_department_id=source.id) \

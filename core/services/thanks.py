@@ -31,7 +31,7 @@ from core.errors import (
     ValueRequired,
 )
 from core.models import NO_DEPARTMENT, Clap, Member, Thanks, ThanksRecipient, ThanksValue, Workspace, is_row_id
-from core.projects.service import ProjectRow, pick_project
+from core.projects.service import ProjectRow, is_no_project, pick_project
 from core.services.values import ValueRow, pick_values, to_ref
 from core.sql import Plan, Rows, Sql, Statement, marks, placeholders, together
 from core.views import MemberRef, ProjectRef, ThanksView
@@ -324,7 +324,7 @@ def _checked(workspace: Workspace, settings: _Settings, current: Rows, text: str
     project_id: int | None = None
     if by_channel and first["project_id"] is not None:
         project_id, project = int(first["project_id"]), ProjectRef(first["project_key"], first["project_name"])
-    elif project_tags:
+    elif not all(is_no_project(tag) for tag in project_tags):  # a ``+tag`` that names a project
         projects = yield ("SELECT id, key, name, status FROM project WHERE workspace_id = ? ORDER BY id",
                           [workspace.id])
         picked = pick_project([ProjectRow(int(r["id"]), r["key"], r["name"], r["status"]) for r in projects],

@@ -48,7 +48,7 @@ MEETING = MeetingView(
 REMINDER = ReminderShown(MEETING, MEETING.next_occurrence, RsvpSummary(3, "2026-12-07T10:00", (
     MemberRef(2, "bob", "Bob"),), (), ()), over=False)
 PROJECT = ProjectView(
-    id=4, key="launch", name="Launch 2027 <at>x</at>", purpose="Ship the **new** app together",
+    id=4, key="launch", name="Launch 2027", purpose="Ship the **new** app together <at>x</at>",
     departments=("Sales", "開発"), channel="general", start=date(2026, 12, 1), end=date(2027, 3, 31), status="open",
     owner=MemberRef(1, "alice", "Alice"),
     members=(MemberRef(1, "alice", "Alice"), MemberRef(2, "bob", "Bob"), MemberRef(3, "carol", "山田 花子")),

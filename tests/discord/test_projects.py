@@ -121,3 +121,14 @@ async def test_the_closing_card_pings_the_members_and_its_button_opens_the_form_
                                              people=(CAROL, DAVE), user=BOB))
     assert posted["type"] == wire.CHANNEL_MESSAGE_WITH_SOURCE
     assert (await Thanks.get()).project_id is None  # the project is closed: a plain thanks
+
+
+async def test_project_autocomplete_offers_closed_projects_to_project_but_not_to_thanks(discord: Discord):
+    await discord.send(project(discord, "create", ("key", wire.OPT_STRING, "launch")))
+    await discord.send(project(discord, "close", ("project", wire.OPT_STRING, "launch")))
+    typing = [{"name": "project", "type": wire.OPT_STRING, "value": "la", "focused": True}]
+    for_thanks = await discord.send(autocomplete(discord, "thanks", typing))
+    assert for_thanks["data"]["choices"] == []
+    for_reopen = await discord.send(autocomplete(discord, "project", [
+        {"name": "reopen", "type": wire.OPT_SUB_COMMAND, "options": typing}]))
+    assert [c["value"] for c in for_reopen["data"]["choices"]] == ["launch"]

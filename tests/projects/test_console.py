@@ -189,3 +189,10 @@ def test_dates_are_read_in_either_width():
     from core.projects.service import parse_day
 
     assert parse_day("２０２７/０３/３１") == date(2027, 3, 31) and parse_day("") is None
+
+
+async def test_a_merged_department_is_replaced_in_the_projects_that_list_it(people):
+    await people.say("alice", "department @alice Marketing")
+    await people.say("carol", "project create launch departments=Sales, Marketing, Engineering")
+    assert "merged" in await people.say("alice", "department merge Marketing Engineering")
+    assert "Departments: Sales, Engineering" in await people.say("carol", "project show launch")
