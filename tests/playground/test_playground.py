@@ -1,0 +1,65 @@
+"""Kizuna as Microsoft's own Teams client shows it: ``kizuna serve`` driven through Microsoft 365 Agents Playground in
+headless Chromium — install, help, thanks with real mentions in a group chat and in a channel, 👏 on someone else's
+thanks, the leaderboard — in English from the UI and in Japanese through custom activities (the UI always sends
+``en-US``). Each step asserts what the playground shows; at the end no exchange may have failed. Screenshots go to
+test-artifacts/playground/."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.playground.client import CHANNEL, GROUP, ME, PERSONAL, TEAM, USERS, Playground
+
+MEGAN, ADELE, ISAIAH, PATTI, LYNNE = USERS
+
+
+def test_english_from_the_playground_ui(playground: Playground) -> None:
+    playground.open()
+    welcome = playground.wait_for("Thanks for adding Kizuna!")
+    playground.shoot("install")
+    assert "you are an admin" in welcome.inner_text()
+
+    before = playground.say("help")
+    help_card = playground.wait_for("Kizuna — thanks that connect us", after=before)
+    assert "thanks @name … #value" in help_card.inner_text()
+    playground.shoot("help")
+
+    playground.chat(GROUP)
+    before = playground.say("@Kizuna thanks @Megan Bowen @Adele Vance for the release notes #teamwork")
+    card = playground.wait_for("Alex Wilber sent thanks", after=before)
+    shown = card.inner_text()
+    assert "To: Megan Bowen, Adele Vance" in shown
+    assert "for the release notes" in shown and "Teamwork" in shown
+    assert "{{DATE(" not in shown and "{{TIME(" not in shown  # Teams wrote the time itself
+    playground.shoot("thanks-group-chat")
+    sent = playground.exchange("message")[-1]["request"]["body"]
+    assert [e["mentioned"]["name"] for e in sent["entities"] if e["type"] == "mention"] == [
+        "Kizuna", MEGAN.name, ADELE.name]
+
+    playground.chat(TEAM)
+    before = playground.say("@Kizuna thanks @Isaiah Langer for fixing the build #teamwork")
+    card = playground.wait_for("Alex Wilber sent thanks", after=before)
+    assert "To: Isaiah Langer" in card.inner_text()
+    playground.shoot("thanks-channel")
+
+    # Someone else's thanks (the UI only speaks for Alex): Megan thanks Patti, and Alex claps.
+    playground.chat(GROUP)
+    before = playground.mock(playground.activity("@Kizuna thanks @Patti Fernandez for the demo", sender=MEGAN,
+                                                 locale="en-US"))
+    card = playground.wait_for("Megan Bowen sent thanks", after=before)
+    assert "0 claps" in card.inner_text()
+    card.get_by_role("button", name="👏 Clap").click()
+    expect(card).to_contain_text("👏 1 clap")  # the card, updated in place for everyone
+    playground.shoot("clap")
+    clap = playground.exchange("invoke")[-1]
+    assert clap["request"]["body"]["value"]["action"]["verb"] == "clap"
+    assert clap["request"]["body"]["from"]["id"] == ME.id
+
+    before = playground.say("@Kizuna leaderboard")
+    board = playground.wait_for("Most thanked", after=before).inner_text()
+    playground.shoot("leaderboard")
+    for person in (MEGAN, ADELE, ISAIAH, PATTI):
+        assert f"{person.name}\n\n1 thank-you" in board, board
+    assert ME.name not in board and LYNNE.name not in board
+
+    assert playground.failures() == []
