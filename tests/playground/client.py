@@ -139,10 +139,15 @@ class Playground:
         return before
 
     def menu(self, item: str) -> int:
-        """Choose ``item`` in "Mock an Activity" (e.g. "Uninstall application"); returns the message count before."""
+        """Send what ``item`` of "Mock an Activity" (e.g. "Uninstall application") proposes; returns the message
+        count before."""
         before = self.messages().count()
         self.page.get_by_role("button", name="Mock an Activity").click()
-        self.page.get_by_role("menuitem", name=item, exact=True).click()
+        # (these items are named by their handler, e.g. "onInstallationUpdate …": find them by their text)
+        self.page.get_by_role("menuitem").filter(has_text=re.compile(f"^{re.escape(item)}$")).click()
+        dialog = self.page.get_by_role("dialog", name=item)  # the activity it will send, to read or edit
+        dialog.get_by_role("button", name="Send activity").click()
+        dialog.wait_for(state="hidden")
         return before
 
     @property
@@ -228,6 +233,15 @@ class Playground:
         entry = with_log.get("log") or {}
         if "response" in entry:
             self.exchanges.append(entry)
+
+    def wait_for_exchange(self, name: str, *, count: int, timeout: float = 15) -> dict[str, Any]:
+        """The ``count``-th exchange of activity type ``name`` sent to Kizuna, once the playground logged it."""
+        deadline = time.monotonic() + timeout
+        while len(self.exchange(name)) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the playground logged {len(self.exchange(name))} {name} exchanges, not {count}")
+            self.page.wait_for_timeout(100)  # the sync API handles the log stream's frames while it waits
+        return self.exchange(name)[count - 1]
 
     def exchange(self, name: str, *, to_kizuna: bool = True) -> list[dict[str, Any]]:
         """The logged exchanges of activity type ``name`` sent to Kizuna (or, with ``to_kizuna=False``, from it)."""

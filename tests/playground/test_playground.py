@@ -63,3 +63,51 @@ def test_english_from_the_playground_ui(playground: Playground) -> None:
     assert ME.name not in board and LYNNE.name not in board
 
     assert playground.failures() == []
+
+
+def test_japanese_through_custom_activities(playground: Playground) -> None:
+    playground.open()
+    playground.wait_for("Thanks for adding Kizuna!")  # the UI installs in English: remove, and add in Japanese
+    installs = len(playground.exchange("installationUpdate"))
+    playground.menu("Uninstall application")
+    removed = playground.wait_for_exchange("installationUpdate", count=installs + 1)
+    assert removed["request"]["body"]["action"] == "remove"
+    before = playground.mock(playground.install_activity(locale="ja-JP"))
+    welcome = playground.wait_for("Kizuna", after=before).inner_text()
+    playground.shoot("install")
+    assert "こんにちは、Kizuna（絆）です！" in welcome or "Kizuna を追加していただきありがとうございます！" in welcome, welcome
+
+    before = playground.mock(playground.activity("ヘルプ"))
+    help_card = playground.wait_for("Kizuna（絆）— 感謝でつながる", after=before).inner_text()
+    assert "ありがとう" in help_card and "ランキング" in help_card
+    playground.shoot("help")
+
+    playground.chat(GROUP)
+    before = playground.mock(playground.activity("@Kizuna ありがとう @Megan Bowen @Adele Vance リリースノートの確認 #チームワーク"))
+    card = playground.wait_for("Alex Wilber さんから感謝が届きました", after=before).inner_text()
+    assert "宛先: Megan Bowen, Adele Vance" in card and "リリースノートの確認" in card and "チームワーク" in card
+    assert "2026年" in card and "{{DATE(" not in card  # Teams wrote the date in Japanese
+    playground.shoot("thanks-group-chat")
+
+    playground.chat(TEAM)
+    before = playground.mock(playground.activity("@Kizuna ありがとう @Isaiah Langer ビルドの修正 #チームワーク"))
+    card = playground.wait_for("Alex Wilber さんから感謝が届きました", after=before).inner_text()
+    assert "宛先: Isaiah Langer" in card
+    playground.shoot("thanks-channel")
+
+    playground.chat(GROUP)
+    before = playground.mock(playground.activity("@Kizuna ありがとう @Patti Fernandez デモ", sender=MEGAN))
+    card = playground.wait_for("Megan Bowen さんから感謝が届きました", after=before)
+    assert "拍手 0" in card.inner_text()
+    card.get_by_role("button", name="👏 拍手").click()
+    expect(card).to_contain_text("拍手 1")
+    playground.shoot("clap")
+
+    before = playground.mock(playground.activity("@Kizuna ランキング"))
+    board = playground.wait_for("感謝されたランキング", after=before).inner_text()
+    playground.shoot("leaderboard")
+    for person in (MEGAN, ADELE, ISAIAH, PATTI):
+        assert f"{person.name}\n\n1 件" in board, board
+    assert ME.name not in board and LYNNE.name not in board
+
+    assert playground.failures() == []
