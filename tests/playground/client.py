@@ -41,6 +41,7 @@ PERSONAL, GROUP, TEAM, CHANNEL = "personal-chat-id", "group-chat-id", "team-id",
 # The names the playground's conversation list shows.
 CHATS = {PERSONAL: "Personal Chat", GROUP: "Release crew", TEAM: "Kizuna Team - General",
          CHANNEL: "Kizuna Team - Announcements"}
+EMULATOR_MODE = "Teams runs in local emulator mode: MICROSOFT_APP_ID is empty, requests are not authenticated"
 # What the playground says it cannot show; anything else it warns about is a failure (docs/teams.md lists these
 # and the tests that cover them instead).
 KNOWN_WARNINGS = ("Full width control is not supported", "User specific view is not supported")
@@ -250,7 +251,8 @@ class Playground:
 
     def failures(self) -> list[str]:
         """Everything that went wrong: an exchange answered 4xx/5xx, an error or an unknown warning in the log
-        panel, an error in the playground's log file or in Kizuna's log."""
+        panel, a warning or an error in the playground server's log or in Kizuna's (but the one that says it
+        runs in emulator mode), anything Kizuna printed that is not a log entry."""
         problems = [f"{e.get('activityName')} {e.get('from')} → {e.get('to')}: {e['response'].get('statusCode')} "
                     f"{json.dumps(e['response'].get('body'), ensure_ascii=False)[:300]}"
                     for e in self.exchanges if int(e["response"].get("statusCode") or 0) >= 400]
@@ -258,13 +260,15 @@ class Playground:
         for line in panel.splitlines():
             if "Error:" in line or ("Warning:" in line and not any(known in line for known in KNOWN_WARNINGS)):
                 problems.append(f"log panel: {line}")
-        if self.playground_log.exists():
+        if self.playground_log.exists():  # the playground server's own log: "log …", "debug …", "warn …", "error …"
             problems += [f"playground log: {line}" for line in self.playground_log.read_text("utf-8").splitlines()
-                         if line.startswith("error")]
+                         if line.startswith(("error", "warn"))]
         for line in self.kizuna_log.read_text("utf-8").splitlines():
-            with_level = _json(line)
-            if with_level.get("level") in ("error", "critical") or "Traceback" in line:
+            entry = _json(line)
+            if entry.get("level") in ("warning", "error", "critical") and entry.get("message") != EMULATOR_MODE:
                 problems.append(f"kizuna log: {line}")
+            elif not entry:
+                problems.append(f"kizuna printed: {line}")
         return problems
 
 

@@ -73,10 +73,9 @@ def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path, what: str) 
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"{what} exited with {process.returncode}:\n{log.read_text(encoding='utf-8')}")
-        with contextlib.suppress(OSError, urllib.error.URLError):
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
+        with contextlib.suppress(OSError, urllib.error.URLError), urllib.request.urlopen(url, timeout=2) as response:
+            if response.status == 200:
+                return
         time.sleep(0.1)
     pytest.fail(f"{what} did not answer {url} within a minute:\n{log.read_text(encoding='utf-8')}")
 
@@ -109,7 +108,7 @@ def playground(browser: Any, tmp_path: Path, request: pytest.FixtureRequest) -> 
                   "KIZUNA_PORT": str(kizuna_port), "MICROSOFT_APP_ID": "", "KIZUNA_LOG_LEVEL": "INFO"}
     playground_env = {**os.environ, "TEAMSAPPTESTER_BROWSER": "none",
                       "M365_AGENTS_PLAYGROUND_CONFIG_PATH": str(tmp_path / ".m365agentsplayground.yml"),
-                      "M365_AGENTS_PLAYGROUND_LOGFILE": str(tmp_path / "playground-errors.log")}
+                      "M365_AGENTS_PLAYGROUND_LOGFILE": str(tmp_path / "playground-server.log")}
     endpoint = f"http://127.0.0.1:{kizuna_port}/api/messages"
     with _running([sys.executable, "-m", "kizuna.cli", "serve"], cwd=tmp_path, env=kizuna_env,
                   log=kizuna_log) as kizuna:
@@ -123,7 +122,7 @@ def playground(browser: Any, tmp_path: Path, request: pytest.FixtureRequest) -> 
             artifacts = ARTIFACTS / request.node.name
             shutil.rmtree(artifacts, ignore_errors=True)
             client = Playground(page, f"http://127.0.0.1:{playground_port}", artifacts, kizuna_log=kizuna_log,
-                                playground_log=tmp_path / "playground-errors.log")
+                                playground_log=tmp_path / "playground-server.log")
             try:
                 yield client
             finally:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.playground.client import CHANNEL, GROUP, ME, PERSONAL, TEAM, USERS, Playground
+from tests.playground.client import GROUP, ME, TEAM, USERS, Playground
 
 MEGAN, ADELE, ISAIAH, PATTI, LYNNE = USERS
 
@@ -63,6 +63,12 @@ def test_english_from_the_playground_ui(playground: Playground) -> None:
     assert ME.name not in board and LYNNE.name not in board
 
     assert playground.failures() == []
+    # And the check can fail: an activity Kizuna refuses (no serviceUrl: 400) is reported.
+    messages = len(playground.exchange("message"))
+    playground.mock({**playground.activity("help", locale="en-US"), "serviceUrl": ""})
+    refused = playground.wait_for_exchange("message", count=messages + 1)
+    assert refused["response"]["statusCode"] == 400
+    assert any(" 400 " in problem and "no valid serviceUrl" in problem for problem in playground.failures())
 
 
 def test_japanese_through_custom_activities(playground: Playground) -> None:
@@ -73,9 +79,9 @@ def test_japanese_through_custom_activities(playground: Playground) -> None:
     removed = playground.wait_for_exchange("installationUpdate", count=installs + 1)
     assert removed["request"]["body"]["action"] == "remove"
     before = playground.mock(playground.install_activity(locale="ja-JP"))
-    welcome = playground.wait_for("Kizuna", after=before).inner_text()
+    welcome = playground.wait_for("こんにちは、Kizuna（絆）です！", after=before).inner_text()
     playground.shoot("install")
-    assert "こんにちは、Kizuna（絆）です！" in welcome or "Kizuna を追加していただきありがとうございます！" in welcome, welcome
+    assert "「ヘルプ」と入力してください" in welcome  # Alex is admin already: the welcome for everyone
 
     before = playground.mock(playground.activity("ヘルプ"))
     help_card = playground.wait_for("Kizuna（絆）— 感謝でつながる", after=before).inner_text()
@@ -83,7 +89,8 @@ def test_japanese_through_custom_activities(playground: Playground) -> None:
     playground.shoot("help")
 
     playground.chat(GROUP)
-    before = playground.mock(playground.activity("@Kizuna ありがとう @Megan Bowen @Adele Vance リリースノートの確認 #チームワーク"))
+    thanks = "@Kizuna ありがとう @Megan Bowen @Adele Vance リリースノートの確認 #チームワーク"
+    before = playground.mock(playground.activity(thanks))
     card = playground.wait_for("Alex Wilber さんから感謝が届きました", after=before).inner_text()
     assert "宛先: Megan Bowen, Adele Vance" in card and "リリースノートの確認" in card and "チームワーク" in card
     assert "2026年" in card and "{{DATE(" not in card  # Teams wrote the date in Japanese
@@ -111,3 +118,4 @@ def test_japanese_through_custom_activities(playground: Playground) -> None:
     assert ME.name not in board and LYNNE.name not in board
 
     assert playground.failures() == []
+
