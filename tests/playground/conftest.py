@@ -50,7 +50,8 @@ def _missing() -> str | None:
     return None
 
 
-# Package scope, not session: the sync API keeps an event loop running in this thread until it stops.
+# Playwright's sync API keeps an event loop running in this thread while it is open: these tests run in a pytest
+# process of their own (see the Makefile).
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     reason = _missing()
