@@ -6,9 +6,11 @@ test-artifacts/playground/."""
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
-from tests.playground.client import GROUP, ME, TEAM, USERS, Playground
+from tests.playground.client import GROUP, ME, PERSONAL, TEAM, USERS, Playground
 
 MEGAN, ADELE, ISAIAH, PATTI, LYNNE = USERS
 
@@ -18,6 +20,10 @@ def test_english_from_the_playground_ui(playground: Playground) -> None:
     welcome = playground.wait_for("Thanks for adding Kizuna!")
     playground.shoot("install")
     assert "you are an admin" in welcome.inner_text()
+    # The playground announces the install twice, as Teams does; the welcome comes once.
+    announced = {e["activityName"] for e in playground.exchanges if e["conversationId"] == PERSONAL}
+    assert {"conversationUpdate", "installationUpdate"} <= announced
+    assert sum("Thanks for adding Kizuna!" in text for text in playground.messages().all_inner_texts()) == 1
 
     before = playground.say("help")
     help_card = playground.wait_for("Kizuna — thanks that connect us", after=before)
@@ -30,7 +36,8 @@ def test_english_from_the_playground_ui(playground: Playground) -> None:
     shown = card.inner_text()
     assert "To: Megan Bowen, Adele Vance" in shown
     assert "for the release notes" in shown and "Teamwork" in shown
-    assert "{{DATE(" not in shown and "{{TIME(" not in shown  # Teams wrote the time itself
+    assert "{{DATE(" not in shown and "{{TIME(" not in shown
+    assert re.search(r"0 claps · \w{3}, \w{3} \d{1,2}, 20\d\d \d{1,2}:\d\d [AP]M", shown), shown  # Teams wrote it
     playground.shoot("thanks-group-chat")
     sent = playground.exchange("message")[-1]["request"]["body"]
     assert [e["mentioned"]["name"] for e in sent["entities"] if e["type"] == "mention"] == [
