@@ -131,10 +131,9 @@ class Playground:
         self.page.keyboard.press("Control+A")
         self.page.keyboard.press("Delete")
         self.page.keyboard.insert_text(json.dumps(activity, ensure_ascii=False))  # one line: no auto-indent
-        # With a mention entity the dialog guesses "Mention in Word" and shows a form; send the JSON as it is.
-        json_tab = dialog.get_by_role("tab", name="JSON")
-        if json_tab.count():
-            json_tab.click()
+        # With a mention entity the dialog takes it for "Mention in Word" and shows a form: send the JSON as it is.
+        if any(entity.get("type") == "mention" for entity in activity.get("entities", [])):
+            dialog.get_by_role("tab", name="JSON").click()
         dialog.get_by_role("button", name="Send activity").click()
         dialog.wait_for(state="hidden")
         return before
