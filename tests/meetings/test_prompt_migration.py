@@ -27,6 +27,21 @@ async def migrate_to(name: str | None) -> None:
     await executor.migrate(None if name is None else [MigrationTarget(APP_LABEL, name)])
 
 
+async def test_the_due_prompts_are_found_through_an_index(fresh_url):  # noqa: F811
+    async with database.database(fresh_url):
+        await database.apply_migrations()
+        conn = connections.get("default")
+        if "sqlite" in fresh_url:
+            plan = await conn.execute_query_dict(
+                "EXPLAIN QUERY PLAN SELECT * FROM meeting WHERE next_prompt_at <= ? ORDER BY next_prompt_at LIMIT 200",
+                ["2030-01-01"])
+            assert any("USING INDEX" in str(row["detail"]) and "next_prompt_at" in str(row["detail"]) for row in plan)
+        else:
+            rows = await conn.execute_query_dict(
+                "SELECT indexdef FROM pg_indexes WHERE tablename = 'meeting' AND indexdef LIKE '%next_prompt_at%'")
+            assert len(rows) == 1
+
+
 async def test_a_meeting_from_before_the_migration_prompts_from_the_next_meeting_on(fresh_url):  # noqa: F811
     async with database.database(fresh_url):
         await database.apply_migrations()
