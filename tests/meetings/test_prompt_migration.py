@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from tortoise import connections
 from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
@@ -42,6 +43,9 @@ async def test_the_due_prompts_are_found_through_an_index(fresh_url):  # noqa: F
             assert len(rows) == 1
 
 
+# Going back to before the prompts also undoes the migrations after them; on SQLite tortoise cannot undo one that
+# added a foreign key to an existing table (0011_projects: ``thanks.project_id`` stays, and the way up fails).
+@pytest.mark.postgres_only
 async def test_a_meeting_from_before_the_migration_prompts_from_the_next_meeting_on(fresh_url):  # noqa: F811
     async with database.database(fresh_url):
         await database.apply_migrations()
