@@ -265,3 +265,7 @@ def _admins(outcome: o.AdminsListed, audience: Audience) -> Message:
     lang = audience.lang
     names = "\n".join(m.display_name for m in outcome.admins) or translate(lang, "admins.none")
     return NoticeMessage(lang, names, translate(lang, "admins.title"))
+
+
+# Renderers that live in their own modules register themselves on import.
+from cards import dashboard as _dashboard  # noqa: E402, F401

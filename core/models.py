@@ -35,6 +35,8 @@ class Workspace(Model):
     max_message_length = fields.IntField(default=500)
     value_required = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # The dashboard hides from non-admins any number built from fewer distinct people than this.
+    privacy_threshold = fields.IntField(default=3, db_default=3)
 
     class Meta:
         table = "workspace"

@@ -31,4 +31,6 @@ SETTING_WORDS = {
     "length": "max_message_length", "message-length": "max_message_length", "文字数": "max_message_length",
     "value_required": "value_required", "value-required": "value_required", "require-value": "value_required",
     "require_value": "value_required", "バリュー必須": "value_required",
+    "privacy_threshold": "privacy_threshold", "privacy-threshold": "privacy_threshold", "privacy": "privacy_threshold",
+    "プライバシー": "privacy_threshold",
 }

@@ -39,6 +39,8 @@ async def load_delivery(workspace: Workspace, payload: Mapping[str, Any]) -> o.O
                               late=bool(payload.get("late")))
     if kind == "setup":
         return await setup_shown(workspace, installed=bool(payload.get("installed")))
+    if kind == "dashboard_link":
+        return o.DashboardLinkIssued(str(payload["url"]), int(payload["minutes"]))
     if kind == "message":
         return Prepared(dict(payload["message"]))
     raise ValueError(f"unknown outbox payload type {kind!r}")

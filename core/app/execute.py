@@ -46,6 +46,8 @@ class Context:
     known: Mapping[str, Member] = field(default_factory=dict)
     notify_recipients: bool = False
     now: datetime | None = None
+    # Where people reach Kizuna (``Settings.base_url``): dashboard sign-in links start with it.
+    public_url: str = ""
 
 
 C = TypeVar("C", bound=c.Command)
@@ -440,3 +442,7 @@ async def _revoke(context: Context, command: c.RevokeAdmin) -> o.Outcome:
 @handles(c.ListAdmins)
 async def _admins(context: Context, command: c.ListAdmins) -> o.Outcome:
     return o.AdminsListed(tuple(_ref(m) for m in await admins.list_admins(context.workspace)))
+
+
+# Handlers that live in their own modules register themselves on import.
+from core.app import dashboard as _dashboard  # noqa: E402, F401

@@ -478,6 +478,7 @@ PHRASES: tuple[Phrase, ...] = (
     ), admin=True),
     Phrase("setup", ("setup",), ("セットアップ", "初期設定"), lambda a: c.ShowSetup(), admin=True),
     Phrase("help", ("help", "?"), ("ヘルプ", "使い方"), _help),
+    Phrase("dashboard", ("dashboard", "insights"), ("ダッシュボード", "インサイト"), _bare(c.OpenDashboard)),
 )
 
 # Phrases people used before the grammar had ``feed here``; still understood.

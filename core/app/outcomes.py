@@ -236,3 +236,16 @@ class InstallerWelcomed(Outcome):
     """The setup checklist is on its way to the installer (``queued`` is False when this install was greeted)."""
 
     queued: bool
+
+
+@dataclass(frozen=True)
+class DashboardLinkIssued(Outcome):
+    """A one-time sign-in link to the dashboard (only its reader should see it)."""
+
+    url: str
+    minutes: int
+
+
+@dataclass(frozen=True)
+class DashboardLinkSentPrivately(Outcome):
+    """The sign-in link went to the person 1:1 (they asked in a shared conversation)."""

@@ -277,8 +277,16 @@ async def test_an_older_backup_is_restored_and_the_admin_is_told_to_migrate(tmp_
     async with db.database(f"sqlite://{old}"):
         executor = MigrationExecutor(connections.get("default"), db._apps_config())
         await executor.migrate([MigrationTarget(db.APP_LABEL, previous)])
-        # What an older version wrote (today's services would write today's columns).
-        await ensure_member(await ensure_workspace("console", "old-team"), "alice")
+        # What an older version wrote, in its own columns (today's services would write today's columns).
+        conn = connections.get("default")
+        await conn.execute_query(
+            "INSERT INTO workspace (platform, external_id, name, default_locale, timezone, leaderboard_enabled, "
+            "daily_limit, max_message_length, value_required, created_at) VALUES ('console', 'old-team', "
+            "'old-team', 'ja', 'Asia/Tokyo', 1, 20, 500, 0, '2026-01-01 00:00:00+00:00')")
+        await conn.execute_query(
+            "INSERT INTO member (workspace_id, platform_user_id, display_name, is_admin, platform_admin, is_bot, "
+            "notifications_enabled, received_count, sent_count, created_at) SELECT id, 'alice', 'alice', 0, 0, 0, "
+            "1, 0, 0, '2026-01-01 00:00:00+00:00' FROM workspace WHERE external_id = 'old-team'")
     database = tmp_path / "k.sqlite3"
     status, out, err = await kizuna(database, "restore", str(old), cwd=tmp_path)
     assert status == 0, err

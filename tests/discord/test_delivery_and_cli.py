@@ -92,7 +92,7 @@ async def test_register_commands_bulk_overwrites_with_localisations(settings: Se
     assert put.path == path and put.headers["Authorization"] == "Bot test-bot-token"
     assert fake_discord.problems == []
     commands = {c["name"]: c for c in put.body}
-    assert set(commands) == {"thanks", "leaderboard", "values", "help", "kizuna", "meeting", "Send thanks"}
+    assert set(commands) == {"thanks", "leaderboard", "values", "help", "kizuna", "meeting", "Send thanks", "dashboard"}
     meeting = commands["meeting"]
     assert meeting["name_localizations"]["ja"] == "ミーティング"
     assert [o["name"] for o in meeting["options"]] == ["create", "list", "skip", "edit", "cancel", "rsvps"]
