@@ -20,8 +20,6 @@ from tortoise import connections
 from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
 from core import db
-from core.services.members import ensure_member
-from core.services.workspaces import ensure_workspace
 from tests.cli.serving import fake_discord_api, kizuna, serving, thanks_messages
 
 pytestmark = pytest.mark.sqlite_only
