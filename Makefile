@@ -21,13 +21,14 @@ test: test-sqlite test-postgres
 # The screenshot tests (tests/render) drive Chromium through Playwright's sync API, which keeps an event
 # loop running in pytest's thread: they run in a pytest process of their own, after the rest.
 test-sqlite: $(STAMP)
-	$(BIN)/python -m pytest -q --ignore=tests/render
+	$(BIN)/python -m pytest -q --ignore=tests/render --ignore=tests/browser
 	$(BIN)/python -m pytest -q tests/render
+	$(BIN)/python -m pytest -q tests/browser
 
 test-postgres: $(STAMP)
 	@if [ -n "$$KIZUNA_TEST_POSTGRES_URL" ]; then \
 		echo "== PostgreSQL half: $$KIZUNA_TEST_POSTGRES_URL"; \
-		KIZUNA_TEST_DATABASE=postgres $(BIN)/python -m pytest -q -m "not sqlite_only" --ignore=tests/render; \
+		KIZUNA_TEST_DATABASE=postgres $(BIN)/python -m pytest -q -m "not sqlite_only" --ignore=tests/render --ignore=tests/browser; \
 	else \
 		echo "== PostgreSQL half SKIPPED: set KIZUNA_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run it"; \
 	fi

@@ -147,7 +147,8 @@ async def _totals(scope: Scope, window: Window) -> Totals:
 
 
 def _visible(value: float | int, people: int, threshold: int) -> float | int | None:
-    return value if people >= threshold else None
+    # Nothing at all is built from nobody: a zero shows.
+    return value if people == 0 or people >= threshold else None
 
 
 def _figure(now: float | int | None, before: float | int | None) -> dict[str, Any]:
@@ -253,7 +254,7 @@ async def trends(scope: Scope) -> dict[str, Any]:
         week = Window(_midnight(monday, tz), _midnight(monday + timedelta(days=7), tz), monday,
                       monday + timedelta(days=6))
         totals = await _totals(scope, week)
-        visible = totals.senders >= k
+        visible = totals.senders == 0 or totals.senders >= k
         rows.append({"week": monday.isoformat(), "thanks": totals.thanks if visible else None,
                      "senders": totals.senders if visible else None,
                      "cross_share": (round(totals.cross_rows / totals.rows, 4) if totals.rows else 0.0)

@@ -111,8 +111,11 @@ class Dashboard:
     def _same_origin(self, request: web.Request) -> bool:
         """A browser's POST says where its page came from; only our own pages may sign in or out."""
         origin = request.headers.get("Origin")
+        fetch_site = request.headers.get("Sec-Fetch-Site")
         if origin is None:
-            return request.headers.get("Sec-Fetch-Site") in (None, "same-origin", "none")
+            return fetch_site in (None, "same-origin", "none")
+        if origin == "null":  # our pages send no referrer, so browsers hide their origin; their fetch metadata says it
+            return fetch_site == "same-origin"
         public = urlsplit(self.settings.base_url)
         return origin in {f"{request.scheme}://{request.host}", f"{public.scheme}://{public.netloc}"}
 
