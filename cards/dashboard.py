@@ -11,8 +11,9 @@ from core.i18n import translate
 @renders(o.DashboardLinkIssued)
 def _link(outcome: o.DashboardLinkIssued, audience: Audience) -> Message:
     lang = audience.lang
-    return NoticeMessage(lang, translate(lang, "dashboard.link", url=outcome.url, minutes=outcome.minutes),
-                         translate(lang, "dashboard.link_title"))
+    return NoticeMessage(lang, translate(lang, "dashboard.link", minutes=outcome.minutes),
+                         translate(lang, "dashboard.link_title"), link=outcome.url,
+                         link_label=translate(lang, "dashboard.open"))
 
 
 @renders(o.DashboardLinkSentPrivately)

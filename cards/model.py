@@ -145,6 +145,9 @@ class NoticeMessage:
     text: str
     title: str = ""
     kind: Literal["notice"] = "notice"
+    # A web address to open (a button where the surface has buttons, a line of its own in text).
+    link: str = ""
+    link_label: str = ""
 
 
 @dataclass(frozen=True)

@@ -235,7 +235,9 @@ def notice_card(message: NoticeMessage) -> dict[str, Any]:
     if message.title:
         body.append(rich(run(message.title, weight="Bolder")))
     body.append(rich(run(message.text)))
-    return _card(message.locale, body, fallback_text=render_text(message))
+    actions = [{"type": "Action.OpenUrl", "title": message.link_label or message.link, "url": message.link}] \
+        if message.link else []
+    return _card(message.locale, body, actions, fallback_text=render_text(message))
 
 
 def task_fetch_button(title: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -163,7 +163,7 @@ async def overview(scope: Scope) -> dict[str, Any]:
     now, before = await _totals(scope, scope.window), await _totals(scope, scope.window.previous())
 
     def share(t: Totals) -> float | None:
-        return None if t.senders < k else (round(t.cross_rows / t.rows, 4) if t.rows else 0.0)
+        return None if 0 < t.senders < k else (round(t.cross_rows / t.rows, 4) if t.rows else 0.0)
 
     mine = _rows(scope).filter(Q(sender_id=scope.viewer.member.id) | Q(recipient_id=scope.viewer.member.id))
     sent = await mine.filter(sender_id=scope.viewer.member.id).annotate(n=Count("thanks_id", distinct=True)) \
