@@ -16,12 +16,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from tortoise.expressions import Q
+from tortoise.expressions import F, Q
 from tortoise.functions import Count
 
 from core.dashboard.access import Viewer
 from core.errors import KizunaError
-from core.models import NO_DEPARTMENT, Department, Member, ThanksRecipient
+from core.meetings.models import Meeting, Rsvp
+from core.models import NO_DEPARTMENT, Department, Member, ThanksRecipient, ThanksValue, Value
 
 PeriodName = Literal["week", "month", "quarter", "year", "custom"]
 PERIODS: tuple[str, ...] = ("week", "month", "quarter", "year", "custom")
@@ -281,3 +282,89 @@ async def bridges(scope: Scope, limit: int = 10) -> dict[str, Any] | None:
     top = sorted(reach, key=lambda s: (-len(reach[s]), -counts[s], s))[:limit]
     names = dict(await Member.filter(id__in=top).values_list("id", "display_name"))
     return {"people": [{"name": names.get(s, ""), "departments": len(reach[s]), "thanks": counts[s]} for s in top]}
+
+
+async def values(scope: Scope) -> dict[str, Any]:
+    """Which values live: thanks tagged with each value, by sender department (at the time) and by week."""
+    k = scope.threshold
+    workspace = scope.viewer.workspace
+    known = await Value.filter(workspace_id=workspace.id).order_by("position", "id") \
+        .values_list("id", "key", "name_en", "name_ja", "emoji")
+    tagged = _rows(scope).filter(thanks__value_links__value_id__isnull=False)
+    by_department = await tagged.annotate(n=Count("thanks_id", distinct=True), senders=Count("sender_id", distinct=True)) \
+        .group_by("thanks__value_links__value_id", "sender_department_id") \
+        .values_list("thanks__value_links__value_id", "sender_department_id", "n", "senders")
+    by_day = await ThanksValue.filter(thanks__workspace_id=workspace.id, thanks__created_at__gte=scope.window.start,
+                                      thanks__created_at__lt=scope.window.end) \
+        .annotate(n=Count("id")).group_by("value_id", "thanks__local_day") \
+        .values_list("value_id", "thanks__local_day", "n") if scope.department_id is None else []
+    weeks: dict[tuple[int, str], int] = {}
+    for value_id, day, n in by_day:
+        local = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
+        monday = (local - timedelta(days=local.weekday())).isoformat()
+        weeks[(int(value_id), monday)] = weeks.get((int(value_id), monday), 0) + int(n)
+    # Weekly counts of the whole workspace say nothing about a person unless few people tag: members see
+    # a week's count only when the value's department cells for the period are shown.
+    visible_values = {int(v) for v, _d, _n, s in by_department if int(s) >= k}
+    lang = "ja" if scope.viewer.locale == "ja" else "en"
+    return {
+        "values": [{"id": int(i), "key": key, "name": f"{emoji} {ja if lang == 'ja' else en}".strip()}
+                   for i, key, en, ja, emoji in known],
+        "departments": await _departments(scope) + [{"id": NO_DEPARTMENT, "name": None}],
+        "cells": [{"value": int(v), "department": int(d), "count": int(n) if int(s) >= k else None}
+                  for v, d, n, s in by_department],
+        "weeks": sorted({w for _v, w in weeks}),
+        "by_week": [{"value": v, "week": w, "count": n if v in visible_values or k == 1 else None}
+                    for (v, w), n in sorted(weeks.items())],
+        "threshold": k,
+    }
+
+
+async def leaderboard(scope: Scope, limit: int = 10) -> dict[str, Any] | None:
+    """The people thanked most in the window, where the workspace has leaderboards on (None otherwise);
+    what the chat's leaderboard already shows everyone."""
+    if not scope.viewer.workspace.leaderboard_enabled:
+        return None
+    rows = await _rows(scope).annotate(n=Count("id")).group_by("recipient_id").order_by("-n", "recipient_id") \
+        .limit(limit).values_list("recipient_id", "n")
+    names = dict(await Member.filter(id__in=[int(r) for r, _n in rows]).values_list("id", "display_name"))
+    entries: list[dict[str, Any]] = []
+    for index, (recipient, n) in enumerate(rows):
+        rank = entries[-1]["rank"] if entries and entries[-1]["count"] == int(n) else index + 1
+        entries.append({"rank": rank, "name": names.get(int(recipient), ""), "count": int(n)})
+    return {"entries": entries}
+
+
+MEETING_WEEKS = 4
+
+
+async def meetings(scope: Scope) -> dict[str, Any]:
+    """For each meeting series of two or more departments: attendance (yes answers) per occurrence, and the
+    thanks between its departments in the ``MEETING_WEEKS`` weeks before and after its first occurrence."""
+    k = scope.threshold
+    workspace = scope.viewer.workspace
+    query = Meeting.filter(workspace_id=workspace.id).order_by("start_local", "id")
+    found = [m for m in await query if len(m.department_ids or []) >= 2]
+    if scope.department_id is not None:
+        found = [m for m in found if scope.department_id in m.department_ids]
+    attendance = await Rsvp.filter(meeting_id__in=[m.id for m in found], answer="yes") \
+        .annotate(n=Count("id")).group_by("meeting_id", "occurrence").values_list("meeting_id", "occurrence", "n")
+    out = []
+    for meeting in found:
+        tz = ZoneInfo(meeting.timezone)
+        began = datetime.fromisoformat(meeting.start_local).replace(tzinfo=tz).astimezone(UTC)
+        ids = [int(i) for i in meeting.department_ids]
+        side = []
+        for start, end in ((began - timedelta(weeks=MEETING_WEEKS), began),
+                           (began, began + timedelta(weeks=MEETING_WEEKS))):
+            [row] = await ThanksRecipient.filter(
+                workspace_id=workspace.id, created_at__gte=start, created_at__lt=end, sender_department_id__in=ids,
+                recipient_department_id__in=ids).filter(~Q(sender_department_id=F("recipient_department_id"))) \
+                .annotate(n=Count("id"), senders=Count("sender_id", distinct=True)).values("n", "senders")
+            n, senders = int(row["n"] or 0), int(row["senders"] or 0)
+            side.append(n if senders == 0 or senders >= k else None)
+        out.append({"id": meeting.id, "title": meeting.title, "departments": list(meeting.departments),
+                    "began": began.astimezone(tz).date().isoformat(), "before": side[0], "after": side[1],
+                    "attendance": [{"occurrence": o, "yes": int(n)} for m, o, n in sorted(attendance)
+                                   if int(m) == meeting.id]})
+    return {"meetings": out, "weeks": MEETING_WEEKS, "threshold": k}

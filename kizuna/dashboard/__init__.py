@@ -41,6 +41,9 @@ FIGURES: dict[str, Callable[[insights.Scope], Awaitable[dict[str, Any] | None]]]
     "network": insights.network,
     "trends": insights.trends,
     "bridges": insights.bridges,
+    "values": insights.values,
+    "meetings": insights.meetings,
+    "leaderboard": insights.leaderboard,
 }
 
 
@@ -190,8 +193,8 @@ class Dashboard:
         except KizunaError as error:
             return _secure(web.json_response({"error": error.localized(viewer.locale)}, status=400))
         result = await compute(scope)
-        if result is None:
-            return _secure(web.json_response({"error": "admins only"}, status=403))
+        if result is None:  # bridges for a member, the leaderboard where it is off
+            return _secure(web.json_response({"error": "not available"}, status=403))
         result = {"from": window.first_day.isoformat(), "to": window.last_day.isoformat(), **result}
         if query.get("format") == "csv":
             return _secure(_csv(request.match_info["figure"], result, viewer.locale))
@@ -227,6 +230,25 @@ def _csv(figure: str, result: dict[str, Any], lang: str) -> web.Response:
         writer.writerow(["week", "thanks", "senders", "cross_share"])
         for week in result["weeks"]:
             writer.writerow([week["week"], _cell(week["thanks"]), _cell(week["senders"]), _cell(week["cross_share"])])
+    elif figure == "values":
+        values = {v["id"]: v["name"] for v in result["values"]}
+        departments = {d["id"]: d["name"] or translate(lang, "dashboard.ui.no_department")
+                       for d in result["departments"]}
+        writer.writerow(["value", "department", "count"])
+        for cell in result["cells"]:
+            writer.writerow([values.get(cell["value"], ""), departments.get(cell["department"], ""),
+                             _cell(cell["count"])])
+    elif figure == "meetings":
+        writer.writerow(["meeting", "departments", "began", "thanks_before", "thanks_after", "occurrence", "yes"])
+        for meeting in result["meetings"]:
+            base = [meeting["title"], " / ".join(meeting["departments"]), meeting["began"], _cell(meeting["before"]),
+                    _cell(meeting["after"])]
+            for row in meeting["attendance"] or [{"occurrence": "", "yes": ""}]:
+                writer.writerow([*base, row["occurrence"], row["yes"]])
+    elif figure == "leaderboard":
+        writer.writerow(["rank", "name", "thanks"])
+        for entry in result["entries"]:
+            writer.writerow([entry["rank"], entry["name"], entry["count"]])
     elif figure == "bridges":
         writer.writerow(["name", "departments", "thanks"])
         for person in result["people"]:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from aiohttp.test_utils import TestClient
 
+from core.meetings.models import Meeting, Rsvp
 from core.models import Department, Member, Workspace
 from core.services.members import ensure_member
 from core.services.thanks import give_thanks
@@ -26,8 +27,9 @@ class Company:
 async def company(external_id: str = "acme") -> Company:
     """Sales (s1..s4) and Dev (d1..d4), plus a root admin, all in ``external_id``.
 
-    This month (November 2026): each of s1..s3 thanks d1, d2 and d3 (9 thanks Sales → Dev, three senders,
-    three recipients); s4 thanks s1 (1 thanks inside Sales, one sender); d1 thanks s1 (1 Dev → Sales).
+    This month (November 2026), on the 8th: each of s1..s3 thanks d1, d2 and d3 (9 thanks Sales → Dev, three
+    senders, three recipients); s4 thanks s1 (1 thanks inside Sales, one sender); d1 thanks s1 (1 Dev → Sales).
+    A Sales × Dev meeting starts on the 9th; on the 11th s2 thanks d4, tagged #teamwork (Sales → Dev: 10).
     """
     workspace = await ensure_workspace("console", external_id, default_locale="en")
     departments = {name: await Department.create(workspace=workspace, name=name) for name in ("Sales", "Dev")}
@@ -48,6 +50,15 @@ async def company(external_id: str = "acme") -> Company:
                           now=moment)
     await give_thanks(workspace, people["s4"], [people["s1"]], "inside the team", now=moment)
     await give_thanks(workspace, people["d1"], [people["s1"]], "back across", now=moment)
+    # Sales × Dev meet from 9 November (after those thanks); three people said yes to the first one.
+    meeting = await Meeting.create(workspace=workspace, title="Sales × Dev sync", departments=["Sales", "Dev"],
+                                   department_ids=[departments["Sales"].id, departments["Dev"].id],
+                                   start_local="2026-11-09T10:00", timezone="Asia/Tokyo", channel="console",
+                                   rrule="FREQ=WEEKLY")
+    for who in ("s1", "d1", "d2"):
+        await Rsvp.create(meeting=meeting, occurrence="2026-11-09", member=people[who], answer="yes")
+    await give_thanks(workspace, people["s2"], [people["d4"]], "after the sync #teamwork", ["teamwork"],
+                      now=moment + timedelta(days=3))
     return Company(workspace, people, departments)
 
 

@@ -95,9 +95,9 @@ async def test_heatmap_counts_for_an_admin(acme, client):
     data = await (await client.get(f"/dashboard/api/heatmap?{PERIOD}")).json()
     sales, dev = acme.departments["Sales"].id, acme.departments["Dev"].id
     cells = {(cell["from"], cell["to"]): cell for cell in data["cells"]}
-    assert cells[(sales, dev)]["count"] == 9 and cells[(sales, sales)]["count"] == 1
+    assert cells[(sales, dev)]["count"] == 10 and cells[(sales, sales)]["count"] == 1
     assert cells[(dev, sales)]["count"] == 1 and cells[(dev, sales)]["share"] == 1.0
-    assert cells[(sales, dev)]["share"] == 0.9
+    assert cells[(sales, dev)]["share"] == round(10 / 11, 4)
     bridges = await (await client.get(f"/dashboard/api/bridges?{PERIOD}")).json()
     assert {p["name"] for p in bridges["people"]} >= {"Sales person 1", "Dev person 1"}
 
@@ -107,11 +107,11 @@ async def test_a_member_sees_no_people_and_no_number_of_fewer_than_three(acme, c
     data = await (await client.get(f"/dashboard/api/heatmap?{PERIOD}")).json()
     sales, dev = acme.departments["Sales"].id, acme.departments["Dev"].id
     cells = {(cell["from"], cell["to"]): cell for cell in data["cells"]}
-    assert cells[(sales, dev)]["count"] == 9  # three senders, three recipients
+    assert cells[(sales, dev)]["count"] == 10  # three senders, four recipients
     assert cells[(sales, sales)]["count"] is None and cells[(dev, sales)]["count"] is None  # one person each
     assert (await client.get(f"/dashboard/api/bridges?{PERIOD}")).status == 403
     overview = await (await client.get(f"/dashboard/api/overview?{PERIOD}")).json()
-    assert overview["thanks"]["value"] == 5 and overview["you"] == {"sent": 1, "received": 0}
+    assert overview["thanks"]["value"] == 6 and overview["you"] == {"sent": 2, "received": 0}
     # Raised to 6, the threshold hides the totals too (five people sent: s1..s4 and d1).
     await Workspace.filter(id=acme.workspace.id).update(privacy_threshold=6)
     overview = await (await client.get(f"/dashboard/api/overview?{PERIOD}")).json()
@@ -146,3 +146,28 @@ async def test_sign_out_needs_the_pages_csrf_token(acme, client):
     session = await DashboardSession.get(member_id=acme.people["s1"].id)
     assert (await client.post("/dashboard/signout", data={"csrf": session.csrf_token})).status == 200
     assert (await client.get("/dashboard")).status == 401
+
+
+async def test_values_meetings_and_the_leaderboard(acme, client):
+    await sign_in(client, await link_for(acme, "root"))
+    values = await (await client.get(f"/dashboard/api/values?{PERIOD}")).json()
+    teamwork = next(v["id"] for v in values["values"] if v["key"] == "teamwork")
+    assert values["cells"] == [{"value": teamwork, "department": acme.departments["Sales"].id, "count": 1}]
+    meetings = await (await client.get(f"/dashboard/api/meetings?{PERIOD}")).json()
+    [sync] = meetings["meetings"]
+    assert (sync["before"], sync["after"], sync["began"]) == (10, 1, "2026-11-09")
+    assert sync["attendance"] == [{"occurrence": "2026-11-09", "yes": 3}]
+    board = await (await client.get(f"/dashboard/api/leaderboard?{PERIOD}")).json()
+    assert board["entries"][0] == {"rank": 1, "name": "Dev person 1", "count": 3}
+    csv = await (await client.get(f"/dashboard/api/meetings?{PERIOD}&format=csv")).text()
+    assert "Sales × Dev sync,Sales / Dev,2026-11-09,10,1,2026-11-09,3" in csv
+    await Workspace.filter(id=acme.workspace.id).update(leaderboard_enabled=False)
+    assert (await client.get(f"/dashboard/api/leaderboard?{PERIOD}")).status == 403
+
+
+async def test_a_member_sees_a_value_or_meeting_only_when_enough_people_made_it(acme, client):
+    await sign_in(client, await link_for(acme, "d2"))
+    values = await (await client.get(f"/dashboard/api/values?{PERIOD}")).json()
+    assert [c["count"] for c in values["cells"]] == [None]  # one person tagged it
+    [sync] = (await (await client.get(f"/dashboard/api/meetings?{PERIOD}")).json())["meetings"]
+    assert (sync["before"], sync["after"]) == (10, None)  # four senders before, one after

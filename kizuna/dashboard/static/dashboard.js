@@ -199,14 +199,68 @@
     return section;
   }
 
+  function values(data) {
+    const section = panel("values", S.values, "values");
+    const used = data.departments.filter((d) => data.cells.some((c) => c.department === d.id));
+    const col = new Map(used.map((d, i) => [d.id, i]));
+    const row = new Map(data.values.map((v, i) => [v.id, i]));
+    const cells = data.cells.filter((c) => col.has(c.department) && row.has(c.value));
+    const box = chartBox({
+      tooltip: {}, grid: { left: 150, right: 20, top: 10, bottom: 70 },
+      xAxis: { type: "category", data: used.map(deptName), axisLabel: { rotate: 30 } },
+      yAxis: { type: "category", data: data.values.map((v) => v.name), inverse: true },
+      visualMap: { min: 0, max: Math.max(1, ...cells.map((c) => c.count || 0)), orient: "horizontal", left: "center",
+                   bottom: 0, inRange: { color: ["#fff4e6", "#e8590c"] } },
+      series: [{ type: "heatmap", label: { show: true },
+                 data: cells.map((c) => [col.get(c.department), row.get(c.value), c.count === null ? "-" : c.count]) }],
+    });
+    const rows = data.values.map((v) => [v.name, ...used.map((d) => {
+      const c = cells.find((x) => x.value === v.id && x.department === d.id);
+      return c ? num(c.count) : "0";
+    })]);
+    section.append(el("div", { class: "pair" }, box, table(S.table, [S.value, ...used.map(deptName)], rows, "values-table")));
+    if (data.weeks.length > 1) {
+      const series = data.values.map((v) => ({ name: v.name, type: "line",
+        data: data.weeks.map((w) => { const c = data.by_week.find((x) => x.value === v.id && x.week === w); return c ? c.count : 0; }) }));
+      section.append(chartBox({ tooltip: { trigger: "axis" }, legend: {}, grid: { left: 40, right: 20, top: 40, bottom: 30 },
+        xAxis: { type: "category", data: data.weeks }, yAxis: { type: "value" }, series: series }));
+    }
+    return section;
+  }
+
+  function meetings(data) {
+    const section = panel("meetings", S.meetings, "meetings");
+    if (!data.meetings.length) { section.append(el("p", { class: "note", text: S.no_meetings })); return section; }
+    const titles = data.meetings.map((m) => m.title);
+    const box = chartBox({
+      tooltip: { trigger: "axis" }, legend: { data: [S.before, S.after] }, grid: { left: 40, right: 20, top: 40, bottom: 40 },
+      xAxis: { type: "category", data: titles }, yAxis: { type: "value" },
+      series: [{ name: S.before, type: "bar", data: data.meetings.map((m) => m.before) },
+               { name: S.after, type: "bar", data: data.meetings.map((m) => m.after) }],
+    });
+    const rows = data.meetings.map((m) => [m.title, m.departments.join(" × "), m.began, num(m.before), num(m.after),
+      m.attendance.map((a) => a.occurrence + ": " + a.yes).join(", ")]);
+    section.append(el("p", { class: "note", text: t("meetings_note", { weeks: data.weeks }) }),
+      el("div", { class: "pair" }, box, table(S.table, [S.meeting, S.department, S.began, S.before, S.after, S.attendance], rows, "meetings-table")));
+    return section;
+  }
+
+  function leaderboard(data) {
+    const section = panel("leaderboard", S.leaderboard, "leaderboard");
+    const rows = data.entries.map((e) => [String(e.rank), e.name, String(e.count)]);
+    section.append(table(S.table, [S.rank, S.name, S.count], rows, "leaderboard-table"));
+    return section;
+  }
+
   async function load() {
     for (const chart of charts.splice(0)) chart.dispose();
     for (const node of [...app.querySelectorAll("section, .error")]) node.remove();
     document.body.dataset.ready = "";
     try {
-      const names = ["overview", "heatmap", "network", "trends"].concat(config.admin ? ["bridges"] : []);
+      const names = ["overview", "heatmap", "network", "trends", "values"].concat(config.admin ? ["bridges"] : [],
+        ["meetings"], config.leaderboard ? ["leaderboard"] : []);
       const results = await Promise.all(names.map(fetchFigure));
-      const draw = { overview, heatmap, network, trends, bridges };
+      const draw = { overview, heatmap, network, trends, values, bridges, meetings, leaderboard };
       names.forEach((name, i) => app.append(draw[name](results[i])));
     } catch (error) {
       app.append(el("p", { class: "error", role: "alert", text: S.error }));
