@@ -291,7 +291,8 @@ async def values(scope: Scope) -> dict[str, Any]:
     known = await Value.filter(workspace_id=workspace.id).order_by("position", "id") \
         .values_list("id", "key", "name_en", "name_ja", "emoji")
     tagged = _rows(scope).filter(thanks__value_links__value_id__isnull=False)
-    by_department = await tagged.annotate(n=Count("thanks_id", distinct=True), senders=Count("sender_id", distinct=True)) \
+    by_department = await tagged.annotate(n=Count("thanks_id", distinct=True),
+                                          senders=Count("sender_id", distinct=True)) \
         .group_by("thanks__value_links__value_id", "sender_department_id") \
         .values_list("thanks__value_links__value_id", "sender_department_id", "n", "senders")
     by_day = await ThanksValue.filter(thanks__workspace_id=workspace.id, thanks__created_at__gte=scope.window.start,
