@@ -22,14 +22,15 @@ test: test-sqlite test-postgres
 # Playwright's sync API, which keeps an event loop running in pytest's thread until the session ends: each runs
 # in a pytest process of its own, after the rest.
 test-sqlite: $(STAMP)
-	$(BIN)/python -m pytest -q --ignore=tests/render --ignore=tests/playground
+	$(BIN)/python -m pytest -q --ignore=tests/render --ignore=tests/playground --ignore=tests/browser
 	$(BIN)/python -m pytest -q tests/render
 	$(BIN)/python -m pytest -q tests/playground
+	$(BIN)/python -m pytest -q tests/browser
 
 test-postgres: $(STAMP)
 	@if [ -n "$$KIZUNA_TEST_POSTGRES_URL" ]; then \
 		echo "== PostgreSQL half: $$KIZUNA_TEST_POSTGRES_URL"; \
-		KIZUNA_TEST_DATABASE=postgres $(BIN)/python -m pytest -q -m "not sqlite_only" --ignore=tests/render --ignore=tests/playground; \
+		KIZUNA_TEST_DATABASE=postgres $(BIN)/python -m pytest -q -m "not sqlite_only" --ignore=tests/render --ignore=tests/playground --ignore=tests/browser; \
 	else \
 		echo "== PostgreSQL half SKIPPED: set KIZUNA_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run it"; \
 	fi

@@ -158,6 +158,9 @@ class NoticeMessage:
     chat_topic: str = ""
     chat_label: str = ""
     actions: tuple[Action, ...] = ()
+    # A web address to open (a button where the surface has buttons, a line of its own in text).
+    link: str = ""
+    link_label: str = ""
 
 
 @dataclass(frozen=True)

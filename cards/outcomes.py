@@ -268,6 +268,7 @@ def _admins(outcome: o.AdminsListed, audience: Audience) -> Message:
 
 
 # Renderers of features in modules of their own register themselves on import (after everything above).
-import cards.digest  # noqa: E402
-import cards.mixers  # noqa: E402
-import cards.projects  # noqa: E402,F401
+from cards import dashboard as _dashboard  # noqa: E402,F401
+from cards import digest as _digest  # noqa: E402,F401
+from cards import mixers as _mixers  # noqa: E402,F401
+from cards import projects as _projects  # noqa: E402,F401

@@ -49,7 +49,8 @@ def render_text(message: Message) -> str:
     if isinstance(message, ErrorMessage):
         return f"⚠️ {message.text}"
     if isinstance(message, NoticeMessage):
-        return f"{message.title}\n{message.text}" if message.title else message.text
+        text = f"{message.title}\n{message.text}" if message.title else message.text
+        return f"{text}\n{message.link}" if message.link else text
     if isinstance(message, ReminderMessage):
         lines = [f"📅 {message.title}", message.starts_at_text]
         if message.late_note:

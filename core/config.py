@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -63,12 +64,19 @@ class Settings:
     workers: int = 1
     db_connections: int = DEFAULT_DB_CONNECTIONS
     db_pool_timeout: float = DEFAULT_DB_POOL_TIMEOUT
+    # Where people reach Kizuna (``KIZUNA_PUBLIC_URL``): dashboard sign-in links, Teams tabs. Empty: ``base_url``.
+    public_url: str = ""
     # The whole environment (over the .env file) the settings were read from; kept out of repr (secrets).
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def env(self, name: str, default: str = "") -> str:
         """The variable ``name`` from ``environ``, stripped; ``default`` when it is unset or blank."""
         return self.environ.get(name, "").strip() or default
+
+    @property
+    def base_url(self) -> str:
+        """The public URL without a trailing slash: ``KIZUNA_PUBLIC_URL``, else ``http://HOST:PORT``."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def db_pool_size(self) -> int:
@@ -131,6 +139,7 @@ class Settings:
                                          DEFAULT_DB_CONNECTIONS),
             db_pool_timeout=_positive_float("KIZUNA_DB_POOL_TIMEOUT", get("KIZUNA_DB_POOL_TIMEOUT"),
                                             DEFAULT_DB_POOL_TIMEOUT),
+            public_url=_public_url(get("KIZUNA_PUBLIC_URL")),
             environ=values,
         )
 
@@ -157,3 +166,13 @@ def _positive_float(name: str, text: str, default: float) -> float:
     if not 0 < value <= 60:
         raise ConfigurationError(f"{name} must be more than 0 and at most 60 seconds, not {value:g}")
     return value
+
+
+def _public_url(text: str) -> str:
+    if not text:
+        return ""
+    parsed = urlsplit(text)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
+        raise ConfigurationError(f"KIZUNA_PUBLIC_URL must be an http:// or https:// address such as "
+                                 f"https://kizuna.example.com, not {text!r}")
+    return text.rstrip("/")

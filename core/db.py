@@ -20,7 +20,8 @@ from core.errors import KizunaError
 from core.pg import DEFAULT_POOL_TIMEOUT
 from core.pg import PoolExhausted as PoolExhausted
 
-MODEL_MODULES = ["core.models", "core.meetings.models", "core.mixers.models", "core.projects.models"]
+MODEL_MODULES = ["core.models", "core.meetings.models", "core.mixers.models", "core.projects.models",
+                 "core.dashboard.models"]
 APP_LABEL = "models"
 MIGRATIONS_MODULE = "core.migrations"
 # Where tortoise records the migrations applied to a database: one row (app, name, applied_at) each.

@@ -45,6 +45,8 @@ class Workspace(Model):
     next_digest_at = fields.DatetimeField(null=True, db_index=True)
     # When the next personal monthly recaps are due (NULL while nobody asked for one).
     next_recap_at = fields.DatetimeField(null=True, db_index=True)
+    # The dashboard hides from non-admins any number built from fewer distinct people than this.
+    privacy_threshold = fields.IntField(default=3, db_default=3)
 
     class Meta:
         table = "workspace"

@@ -32,4 +32,6 @@ SETTING_WORDS = {
     "value_required": "value_required", "value-required": "value_required", "require-value": "value_required",
     "require_value": "value_required", "バリュー必須": "value_required",
     "digest": "digest", "ダイジェスト": "digest",
+    "privacy_threshold": "privacy_threshold", "privacy-threshold": "privacy_threshold", "privacy": "privacy_threshold",
+    "プライバシー": "privacy_threshold",
 }

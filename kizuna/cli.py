@@ -22,6 +22,7 @@ from core.i18n import normalize_locale, translate
 from core.models import Workspace
 from core.services.members import ImportFailed, decode_members_csv, import_members, parse_members_csv
 from kizuna.cli_admin import add_cli as add_admin_commands
+from kizuna.cli_dashboard import add_dashboard_commands
 from kizuna.cli_meetings import add_cli as add_meeting_commands
 from kizuna.cli_mixers import add_cli as add_mixer_commands
 from kizuna.cli_projects import add_cli as add_project_commands
@@ -326,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_mixer_commands(sub)
     add_project_commands(sub)
     add_admin_commands(sub)
+    add_dashboard_commands(sub)
     add_cli_commands(sub)  # the adapters' commands: entry-point group kizuna.cli (chat, discord, teams)
     return parser
 

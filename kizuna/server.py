@@ -20,6 +20,7 @@ from core.config import ConfigurationError, Settings
 from core.meetings import scheduler as reminder_scheduler
 from core.mixers import scheduler as mixer_scheduler
 from core.projects import closing as project_closing
+from kizuna.dashboard import Dashboard
 from kizuna.logs import redact_url
 from kizuna.plugins import load_adapters
 from kizuna.worker import OutboxWorker, outbox_lease
@@ -91,6 +92,7 @@ def build_app(settings: Settings, *, adapters: Sequence[Adapter] | None = None, 
     app.router.add_get("/readyz", readyz)
     for adapter in adapters:
         adapter.mount(app)
+    Dashboard(settings).mount(app)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if manage_database:

@@ -49,14 +49,17 @@ class ConsoleSession:
     workspace: Workspace
     member: Member
     locale: str
+    # Where people reach Kizuna (dashboard sign-in links start with it).
+    public_url: str = ""
 
     @classmethod
-    async def open(cls, workspace_name: str, user: str, locale: str | None = None) -> ConsoleSession:
+    async def open(cls, workspace_name: str, user: str, locale: str | None = None, *,
+                   public_url: str = "") -> ConsoleSession:
         """The session for ``user`` in workspace ``workspace_name`` (both created on first use)."""
         workspace = await ensure_workspace(PLATFORM, workspace_name)
         # No display name: a name set by an admin or an import is kept.
         member = await ensure_member(workspace, console_id(user), locale=locale)
-        return cls(workspace, member, resolve_locale(locale or member.locale, workspace.default_locale))
+        return cls(workspace, member, resolve_locale(locale or member.locale, workspace.default_locale), public_url)
 
     async def handle(self, line: str) -> Message | None:
         """The reply to one line (None for an empty line)."""
@@ -67,7 +70,8 @@ class ConsoleSession:
             command = parse(text, people)
             if command.reads_fresh():
                 self.member = await ensure_member(self.workspace, self.member.platform_user_id)
-            context = Context(self.workspace, self.member, self.locale, PLATFORM, channel=CONSOLE_CHANNEL)
+            context = Context(self.workspace, self.member, self.locale, PLATFORM, channel=CONSOLE_CHANNEL,
+                              public_url=self.public_url)
             outcome = await execute(context, command)
         except KizunaError as error:
             return error_message(error, self.locale)

@@ -16,7 +16,7 @@ from core.db import run_with_database
 def cmd_chat(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     """Answer each line of standard input until it ends; a prompt when a person is typing."""
     async def body() -> int:
-        session = await ConsoleSession.open(args.workspace, args.user, args.locale)
+        session = await ConsoleSession.open(args.workspace, args.user, args.locale, public_url=settings.base_url)
         interactive = sys.stdin.isatty()
         while True:
             if interactive:

@@ -45,7 +45,7 @@ class DiscordAdapter:
             raise ConfigurationError(str(error)) from None
         self.log = logger or logging.getLogger("kizuna.discord")
         self.rest = rest or RestClient(self.discord.api_base, self.discord.bot_token)
-        self.handler = InteractionHandler(rest=self.rest)
+        self.handler = InteractionHandler(rest=self.rest, public_url=settings.base_url)
         self.endpoint = InteractionEndpoint(verify_key, self.handler, self.rest, defer_after=defer_after)
         self.events = EventEndpoint(verify_key)
 

@@ -86,6 +86,7 @@ def command_definitions() -> list[dict[str, Any]]:
     }
     values = {**_named("discord.cmd.values"), "type": wire.CHAT_INPUT, **guild_only}
     help_ = {**_named("discord.cmd.help"), "type": wire.CHAT_INPUT, **guild_only}
+    dashboard = {**_named("discord.cmd.dashboard"), "type": wire.CHAT_INPUT, **guild_only}
     member = _option("discord.opt.member", wire.OPT_USER, required=True)
     kizuna = {
         **_named("discord.cmd.kizuna"), "type": wire.CHAT_INPUT, **guild_only,
@@ -156,7 +157,7 @@ def command_definitions() -> list[dict[str, Any]]:
     send_thanks = {"name": translate("en", "discord.cmd.send_thanks"), "type": wire.USER_COMMAND,
                    "name_localizations": _localized("discord.cmd.send_thanks"), **guild_only}
     return [thanks, leaderboard, values, help_, kizuna, meeting_command(), mixer_command(), send_thanks, recap,
-            project_command()]
+            project_command(), dashboard]
 
 
 REPEAT_CHOICES = ("none", "weekly", "biweekly", "monthly", "monthly-nth-weekday")

@@ -296,7 +296,9 @@ class InteractionHandler:
     chat commands by (name, subcommand), user commands by name, buttons by action kind and forms by
     the prefix of their custom id."""
 
-    def __init__(self, *, cache_ttl: float = DEFAULT_CACHE_TTL, rest: RestClient | None = None) -> None:
+    def __init__(self, *, cache_ttl: float = DEFAULT_CACHE_TTL, rest: RestClient | None = None,
+                 public_url: str = "") -> None:
+        self.public_url = public_url
         self.meetings = MeetingCommands(rest)
         self.projects = ProjectCommands()
         self.cache = IdentityCache(cache_ttl)
@@ -306,6 +308,7 @@ class InteractionHandler:
             ("values", ""): Route(lambda r: c.ListValues()),
             ("help", ""): Route(lambda r: c.ShowHelp(), private),
             ("recap", ""): Route(lambda r: c.SetRecap(r.options.get("switch") == "on"), private),
+            ("dashboard", ""): Route(lambda r: c.OpenDashboard(), private),
             **{("kizuna", sub): route for sub, route in KIZUNA_ROUTES.items()},
             **{("meeting", sub): route for sub, route in self.meetings.routes.items()},
             **{("mixer", sub): route for sub, route in MIXER_ROUTES.items()},
@@ -397,7 +400,7 @@ class InteractionHandler:
         known = {} if fresh else await self._known(workspace, command)
         context = Context(workspace, member, resolve_locale(interaction.get("locale"), workspace.default_locale),
                           PLATFORM, channel=interaction.get("channel_id"), event_key=f"discord:{interaction['id']}",
-                          known=known)
+                          known=known, public_url=self.public_url)
         try:
             outcome = await execute(context, command)
         finally:

@@ -138,10 +138,18 @@ def _render(message: Message) -> dict[str, Any]:
     if isinstance(message, NoticeMessage):
         text = escape(message.text)
         content = f"**{escape(message.title)}**\n{text}" if message.title else text
+        data: dict[str, Any] = {"content": content, "allowed_mentions": allowed_mentions()}
         if message.actions:
-            return {"content": content, "allowed_mentions": allowed_mentions(),
-                    "components": _buttons(message.actions, message.locale)}
-        return {"content": content, "allowed_mentions": allowed_mentions()}
+            data["components"] = _buttons(message.actions, message.locale)
+        if message.link and not message.link.startswith("https://"):
+            # Link buttons need https: a local http address goes in the text, unescaped (our own URL, no user
+            # text), in angle brackets so that Discord links it without fetching a preview.
+            data["content"] = f"{content}\n<{message.link}>"
+        elif message.link:
+            data["components"] = [*data.get("components", []), {"type": wire.ACTION_ROW, "components": [
+                {"type": wire.BUTTON, "style": wire.BUTTON_LINK, "label": (message.link_label or "Open")[:80],
+                 "url": message.link}]}]
+        return data
     if isinstance(message, ReminderMessage):
         lines = [escape(message.starts_at_text)]
         yours = reader_time(message.starts_at_utc)

@@ -29,6 +29,11 @@ class TeamsHost(Protocol):
         ...
 
     @property
+    def public_url(self) -> str:
+        """Where people reach Kizuna (``KIZUNA_PUBLIC_URL``): dashboard sign-in links start with it."""
+        ...
+
+    @property
     def admin_ids(self) -> Collection[str]:
         """Entra object ids the operator made admins (``KIZUNA_TEAMS_ADMIN_IDS``)."""
         ...

@@ -247,6 +247,8 @@ def notice_card(message: NoticeMessage, *, chat_link: str | None = None) -> dict
                else execute_action(action, message.locale) for action in message.actions]
     if chat_link:
         actions.append({"type": "Action.OpenUrl", "title": message.chat_label or "Chat", "url": chat_link})
+    if message.link:
+        actions.append({"type": "Action.OpenUrl", "title": message.link_label or message.link, "url": message.link})
     return _card(message.locale, body, actions, fallback_text=render_text(message))
 
 

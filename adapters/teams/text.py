@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from adapters.teams.incoming import PLATFORM, Incoming, Mention
@@ -48,8 +49,11 @@ def _stores_this_channel(command: c.Command) -> bool:
     return isinstance(command, c.CreateMeeting) and command.fields.channel is None
 
 
-async def answer_message(people: People, incoming: Incoming, text: str, mentions: Sequence[Mention]) -> Card | None:
-    """The card answering one message (None: nothing to say, e.g. a thanks delivered twice)."""
+async def answer_message(people: People, incoming: Incoming, text: str, mentions: Sequence[Mention], *,
+                         public_url: str = "", shared: bool = False) -> Card | None:
+    """The card answering one message (None: nothing to say, e.g. a thanks delivered twice).
+
+    ``shared``: the conversation is a channel or a group chat (a sign-in link then goes 1:1)."""
     line, persons = read_text(text, mentions)
     command: c.Command | KizunaError
     try:
@@ -65,7 +69,9 @@ async def answer_message(people: People, incoming: Incoming, text: str, mentions
     if isinstance(command, KizunaError):
         return render_card(error_message(command, caller.locale))
     try:
-        return await _run(people, incoming, caller, command)
+        if isinstance(command, c.OpenDashboard) and shared:
+            command = replace(command, privately=True)
+        return await _run(people, incoming, caller, command, public_url)
     except KizunaError as error:
         return render_card(error_message(error, caller.locale))
     finally:
@@ -73,9 +79,11 @@ async def answer_message(people: People, incoming: Incoming, text: str, mentions
             people.forget(caller.workspace)
 
 
-async def _run(people: People, incoming: Incoming, caller: Caller, command: c.Command) -> Card | None:
+async def _run(people: People, incoming: Incoming, caller: Caller, command: c.Command,
+               public_url: str = "") -> Card | None:
     context = Context(caller.workspace, caller.member, caller.locale, PLATFORM, channel=incoming.channel,
-                      event_key=incoming.key("msg"), known=caller.known, notify_recipients=True)
+                      event_key=incoming.key("msg"), known=caller.known, notify_recipients=True,
+                      public_url=public_url)
     audience = Audience(caller.locale, caller.workspace.timezone, PLATFORM)
     if isinstance(command, c.EditMeeting) and not command.fields.given():
         # A message cannot open a dialog: answer with a button that does.

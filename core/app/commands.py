@@ -515,3 +515,17 @@ class ShowProject(Command):
     """One project, its members and its thanks between departments."""
 
     project: str
+
+
+# ---- the insights dashboard --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenDashboard(Command):
+    """A one-time sign-in link to the insights dashboard, for the person who asks.
+
+    ``privately``: the conversation is shared (a Teams channel or group chat), so the link goes to
+    the person 1:1 through the outbox and the conversation is only told that it was sent.
+    """
+
+    privately: bool = False

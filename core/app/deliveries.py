@@ -49,6 +49,8 @@ async def load_delivery(workspace: Workspace, payload: Mapping[str, Any]) -> o.O
                                           late=bool(payload.get("late")))
     if kind == CLOSING_KIND:
         return await project_closing(workspace, int(payload["project_id"]))
+    if kind == "dashboard_link":
+        return o.DashboardLinkIssued(str(payload["url"]), int(payload["minutes"]))
     if kind == "message":
         return Prepared(dict(payload["message"]))
     if kind in ("mixer_round", "mixer_invite", "mixer_day"):

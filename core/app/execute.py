@@ -46,6 +46,8 @@ class Context:
     known: Mapping[str, Member] = field(default_factory=dict)
     notify_recipients: bool = False
     now: datetime | None = None
+    # Where people reach Kizuna (``Settings.base_url``): dashboard sign-in links start with it.
+    public_url: str = ""
 
 
 C = TypeVar("C", bound=c.Command)
@@ -443,6 +445,7 @@ async def _admins(context: Context, command: c.ListAdmins) -> o.Outcome:
 
 
 # The handlers of features in modules of their own register themselves on import (after everything above).
+from core.app import dashboard as _dashboard  # noqa: E402,F401
 from core.app import digest as _digest  # noqa: E402,F401
 from core.app import mixers as _mixers  # noqa: E402,F401
 from core.app import projects as _projects  # noqa: E402,F401

@@ -644,6 +644,7 @@ PHRASES: tuple[Phrase, ...] = (
         Phrase("mixer.invite", ("invite",), ("招待",), _mixer_invite, admin=True),
         Phrase("mixer.met", ("met",), ("報告",), _mixer_met),
     )),
+    Phrase("dashboard", ("dashboard", "insights"), ("ダッシュボード", "インサイト"), _bare(c.OpenDashboard)),
 )
 
 # Phrases people used before the grammar had ``feed here``; still understood.

@@ -266,3 +266,16 @@ class ProjectClosing(Outcome):
 
     view: ProjectView
     figures: ProjectFigures
+
+
+@dataclass(frozen=True)
+class DashboardLinkIssued(Outcome):
+    """A one-time sign-in link to the dashboard (only its reader should see it)."""
+
+    url: str
+    minutes: int
+
+
+@dataclass(frozen=True)
+class DashboardLinkSentPrivately(Outcome):
+    """The sign-in link went to the person 1:1 (they asked in a shared conversation)."""

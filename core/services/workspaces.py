@@ -23,6 +23,7 @@ MAX_CHANNEL_ID = 255
 # Discord's text inputs stop at 4000 characters; no platform lets a longer thanks through.
 MAX_MESSAGE_LENGTH_LIMIT = 4000
 MAX_EXTERNAL_ID = 255  # the column's length
+MAX_PRIVACY_THRESHOLD = 100
 
 
 async def ensure_workspace(platform: str, external_id: str, *, name: str | None = None,
@@ -72,6 +73,7 @@ SETTINGS: dict[str, SettingSpec] = {
     "max_message_length": SettingSpec("max_message_length", "int", 1, MAX_MESSAGE_LENGTH_LIMIT),
     "value_required": SettingSpec("value_required", "bool"),
     "digest": SettingSpec("digest_schedule", "schedule"),
+    "privacy_threshold": SettingSpec("privacy_threshold", "int", 1, MAX_PRIVACY_THRESHOLD),
 }
 
 

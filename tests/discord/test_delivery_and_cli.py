@@ -93,7 +93,7 @@ async def test_register_commands_bulk_overwrites_with_localisations(settings: Se
     assert fake_discord.problems == []
     commands = {c["name"]: c for c in put.body}
     assert set(commands) == {"thanks", "leaderboard", "values", "help", "kizuna", "meeting", "mixer", "Send thanks",
-                             "recap", "project"}
+                             "recap", "project", "dashboard"}
     meeting = commands["meeting"]
     assert meeting["name_localizations"]["ja"] == "ミーティング"
     assert [o["name"] for o in meeting["options"]] == ["create", "list", "skip", "edit", "cancel", "rsvps"]

@@ -246,6 +246,11 @@ class TeamsAdapter:
         task.add_done_callback(self._tasks.discard)
 
     @property
+    def public_url(self) -> str:
+        """Where people reach Kizuna: ``Settings.base_url``."""
+        return self.settings.base_url
+
+    @property
     def admin_ids(self) -> tuple[str, ...]:
         """Entra object ids the operator made admins (``KIZUNA_TEAMS_ADMIN_IDS``)."""
         return tuple(self.teams.admin_ids)

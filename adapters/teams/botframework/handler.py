@@ -73,7 +73,8 @@ class KizunaTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             return  # a legacy Action.Submit from an old card: nothing to do
         text, mentions = act.split_mentions(activity)
         try:
-            card = await answer_message(self.people, incoming, text, mentions)
+            card = await answer_message(self.people, incoming, text, mentions, public_url=self.host.public_url,
+                                        shared=act.conversation_type(activity) != "personal")
         except Exception as error:
             await outage.report(log, error, "message %s failed", activity.id)
             locale = resolve_locale(activity.locale)

@@ -1,0 +1,1 @@
+"""The insights dashboard's core: sign-in links and sessions (``access``), the figures (``insights``)."""
