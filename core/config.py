@@ -20,9 +20,10 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-DEFAULT_DB_CONNECTIONS = 20
-"""PostgreSQL connections all the workers of one ``kizuna serve`` may hold together (the server's default
-``max_connections`` is 100: the rest is left for the CLI, ``run-due`` jobs, backups and people)."""
+POOL_PER_WORKER = 5
+"""PostgreSQL connections each worker holds when ``KIZUNA_DB_CONNECTIONS`` is not set (asyncpg's pool in
+tortoise has always had 5). More is not faster on a small machine: every thanks ends by updating its day's
+department rollup row, so extra connections mostly add transactions that wait for that row's lock."""
 DEFAULT_DB_POOL_TIMEOUT = 2.0
 MIN_POOL_SIZE = 2
 """Connections each worker needs at least: one for a request while a background pass holds another."""
@@ -62,7 +63,7 @@ class Settings:
     log_level: str = "INFO"
     # Processes serving the port (``kizuna serve --workers``), and the PostgreSQL connections they share.
     workers: int = 1
-    db_connections: int = DEFAULT_DB_CONNECTIONS
+    db_connections: int | None = None  # None: POOL_PER_WORKER each
     db_pool_timeout: float = DEFAULT_DB_POOL_TIMEOUT
     # Where people reach Kizuna (``KIZUNA_PUBLIC_URL``): dashboard sign-in links, Teams tabs. Empty: ``base_url``.
     public_url: str = ""
@@ -80,8 +81,8 @@ class Settings:
 
     @property
     def db_pool_size(self) -> int:
-        """PostgreSQL connections one worker may hold: its share of ``db_connections``."""
-        return self.db_connections // self.workers
+        """PostgreSQL connections one worker may hold: its share of ``db_connections``, else ``POOL_PER_WORKER``."""
+        return POOL_PER_WORKER if self.db_connections is None else self.db_connections // self.workers
 
     def check_workers(self) -> None:
         """Refuse a number of workers the database cannot serve, saying what to change."""
@@ -135,8 +136,7 @@ class Settings:
             adapters=tuple(a.strip() for a in adapters_text.split(",") if a.strip()) if adapters_text else None,
             log_level=(get("KIZUNA_LOG_LEVEL") or "INFO").upper(),
             workers=parse_workers(get("KIZUNA_WORKERS") or "1"),
-            db_connections=_positive_int("KIZUNA_DB_CONNECTIONS", get("KIZUNA_DB_CONNECTIONS"),
-                                         DEFAULT_DB_CONNECTIONS),
+            db_connections=_positive_int("KIZUNA_DB_CONNECTIONS", get("KIZUNA_DB_CONNECTIONS")),
             db_pool_timeout=_positive_float("KIZUNA_DB_POOL_TIMEOUT", get("KIZUNA_DB_POOL_TIMEOUT"),
                                             DEFAULT_DB_POOL_TIMEOUT),
             public_url=_public_url(get("KIZUNA_PUBLIC_URL")),
@@ -144,9 +144,9 @@ class Settings:
         )
 
 
-def _positive_int(name: str, text: str, default: int) -> int:
+def _positive_int(name: str, text: str) -> int | None:
     if not text:
-        return default
+        return None
     try:
         value = int(text)
     except ValueError:
