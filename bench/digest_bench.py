@@ -88,12 +88,13 @@ async def digest_postgres(base_url: str, total: int) -> None:
         thanks, recipients = [], []
         for n, sender, recipient, created in fake_thanks(total, list(dept_of)):
             thanks.append((n, workspace.id, sender, "bench thanks", created, created.date(), 0))
-            recipients.append((n, recipient, 0, workspace.id, sender, created, dept_of[sender], dept_of[recipient]))
+            recipients.append((n, recipient, 0, workspace.id, sender, created, dept_of[sender], dept_of[recipient],
+                               "", ""))
         await conn.copy_records_to_table("thanks", records=thanks, columns=[
             "id", "workspace_id", "sender_id", "message", "created_at", "local_day", "clap_count"])
         await conn.copy_records_to_table("thanks_recipient", records=recipients, columns=[
             "thanks_id", "recipient_id", "position", "workspace_id", "sender_id", "created_at",
-            "sender_department_id", "recipient_department_id"])
+            "sender_department_id", "recipient_department_id", "sender_name", "recipient_name"])
         await conn.execute(
             "INSERT INTO department_flow (workspace_id, day, sender_department_id, recipient_department_id, count) "
             "SELECT workspace_id, (created_at AT TIME ZONE 'UTC')::date, sender_department_id, "
