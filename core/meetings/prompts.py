@@ -25,9 +25,9 @@ from datetime import datetime, timedelta
 
 from tortoise.expressions import F
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
-from core import outage, outbox
+from core import outbox
+from core.meetings.claims import LostRace, handle_due
 from core.meetings.models import Meeting
 from core.meetings.recurrence import Occurrence, Override, occurrence_at, occurrences
 from core.meetings.service import PROMPT_KIND, overrides_of, plan_next_prompt, prompt_dedupe_key, series_of
@@ -123,35 +123,17 @@ async def preview_due(moment: datetime, *, workspace_ids: Collection[int] | None
     return planned
 
 
-class _LostRace(Exception):
-    """Another pass (or an edit) changed the meeting first: undo this one's work."""
-
 
 async def _run_batch(moment: datetime, batch: int, result: PromptsResult,
-                     workspace_ids: Collection[int] | None) -> int:
-    async with in_transaction() as conn:
-        query = _due(moment, workspace_ids).limit(batch)
-        if conn.capabilities.support_for_update:
-            query = query.select_for_update(skip_locked=True)
-        due = await query
-        if not due:
-            return 0
-        workspaces = {w.id: w for w in await Workspace.filter(id__in={m.workspace_id for m in due})}
-        for meeting in due:
-            try:
-                async with in_transaction():
-                    await _handle(meeting, workspaces[meeting.workspace_id], moment, result)
-            except _LostRace:
-                log.debug("meeting %s: another pass or an edit changed it first", meeting.id)
-            except Exception:
-                if await outage.down():
-                    raise  # not this meeting's fault: a later pass takes it up
-                # One broken meeting must not stop the others; it is tried again in an hour.
-                log.exception("the after-meeting prompt of meeting %s failed", meeting.id)
-                result.errors += 1
-                await Meeting.filter(id=meeting.id).update(next_prompt_at=moment + timedelta(hours=1))
-        result.meetings += len(due)
-        return len(due)
+                     workspace_ids: Collection[int] | None = None) -> int:
+    async def handle(meeting: Meeting, workspace: Workspace) -> None:
+        await _handle(meeting, workspace, moment, result)
+
+    taken, errors = await handle_due(_due(moment, workspace_ids).limit(batch), handle, moment=moment,
+                                     retry_field="next_prompt_at", what="the after-meeting prompt")
+    result.meetings += taken
+    result.errors += errors
+    return taken
 
 
 async def _handle(meeting: Meeting, workspace: Workspace, moment: datetime, result: PromptsResult) -> None:
@@ -163,7 +145,7 @@ async def _handle(meeting: Meeting, workspace: Workspace, moment: datetime, resu
         next_prompt_at=meeting.next_prompt_at, next_prompt_occurrence=meeting.next_prompt_occurrence,
         schedule_version=F("schedule_version") + 1)
     if not changed:
-        raise _LostRace()
+        raise LostRace()
     for occurrence in owed:
         await _apply(meeting, workspace, overrides, occurrence, moment, result)
 

@@ -26,10 +26,10 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import F
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
 from core import outage, outbox
 from core.meetings import prompts
+from core.meetings.claims import LostRace, handle_due
 from core.meetings.models import Meeting
 from core.meetings.recurrence import Occurrence, Override, ReminderKey, occurrence_at
 from core.meetings.service import (
@@ -152,33 +152,15 @@ def _due(moment: datetime, workspace_ids: Collection[int] | None) -> QuerySet[Me
 
 async def _run_batch(moment: datetime, batch: int, result: RunDueResult,
                      workspace_ids: Collection[int] | None = None) -> int:
-    async with in_transaction() as conn:
-        query = _due(moment, workspace_ids).limit(batch)
-        if conn.capabilities.support_for_update:
-            query = query.select_for_update(skip_locked=True)
-        due = await query
-        if not due:
-            return 0
-        workspaces = {w.id: w for w in await Workspace.filter(id__in={m.workspace_id for m in due})}
-        for meeting in due:
-            try:
-                async with in_transaction():
-                    await _handle(meeting, workspaces[meeting.workspace_id], moment, result)
-            except _LostRace:
-                log.debug("meeting %s: another pass or an edit changed it first", meeting.id)
-            except Exception:
-                if await outage.down():
-                    raise  # not this meeting's fault: the pass fails, and a later one takes the meeting up
-                # One broken meeting must not stop the others; it is retried in an hour.
-                log.exception("reminders of meeting %s failed", meeting.id)
-                result.errors += 1
-                await Meeting.filter(id=meeting.id).update(next_reminder_at=moment + timedelta(hours=1))
-        result.meetings += len(due)
-        return len(due)
+    async def handle(meeting: Meeting, workspace: Workspace) -> None:
+        await _handle(meeting, workspace, moment, result)
 
+    taken, errors = await handle_due(_due(moment, workspace_ids).limit(batch), handle, moment=moment,
+                                     retry_field="next_reminder_at", what="reminders")
+    result.meetings += taken
+    result.errors += errors
+    return taken
 
-class _LostRace(Exception):
-    """Another pass (or an edit) changed the meeting first: undo this one's work."""
 
 
 async def _handle(meeting: Meeting, workspace: Workspace, moment: datetime, result: RunDueResult) -> None:
@@ -190,7 +172,7 @@ async def _handle(meeting: Meeting, workspace: Workspace, moment: datetime, resu
         next_reminder_at=meeting.next_reminder_at, next_reminder_occurrence=meeting.next_reminder_occurrence,
         next_reminder_offset=meeting.next_reminder_offset, schedule_version=F("schedule_version") + 1)
     if not changed:
-        raise _LostRace()
+        raise LostRace()
     for decision, occurrence in decisions:
         if occurrence is None:
             continue
