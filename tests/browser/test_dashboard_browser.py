@@ -8,7 +8,6 @@ Screenshots go to test-artifacts/dashboard/.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -20,15 +19,12 @@ from typing import Any
 
 import pytest
 
+from tests import chromium
+
 ROOT = Path(__file__).parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
-CHROMIUM = os.environ.get("KIZUNA_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 KIZUNA = [sys.executable, "-m", "kizuna.cli"]
 MONTH = "2026-11"
-
-
-def _required() -> bool:
-    return any(os.environ.get(name, "") not in ("", "0") for name in ("CI", "KIZUNA_REQUIRE_BROWSER"))
 
 
 @pytest.fixture(scope="module")
@@ -65,22 +61,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        reason = "Playwright for Python is not installed"
-    else:
-        reason = "" if CHROMIUM and Path(CHROMIUM).exists() else "Chromium is not installed (apt-get install chromium)"
-    if reason:
-        if _required():
-            pytest.fail(f"browser tests are required here but cannot run: {reason}")
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    yield from chromium.launched(chromium.missing(), "browser tests")
 
 
 def _page(browser: Any, locale: str = "en-US") -> Any:

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests import chromium
 from tests.faults import free_port
 from tests.playground.client import Playground, config_yaml
 
@@ -28,21 +29,13 @@ HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
 ARTIFACTS = ROOT / "test-artifacts" / "playground"
 CLI = HERE / "node_modules" / "@microsoft" / "m365agentsplayground" / "cli.js"
-CHROMIUM = os.environ.get("KIZUNA_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 NODE = shutil.which("node")
 
 
-def _required() -> bool:
-    return any(os.environ.get(name, "") not in ("", "0") for name in ("CI", "KIZUNA_REQUIRE_BROWSER"))
-
-
 def _missing() -> str | None:
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        return "Playwright for Python is not installed (pip install -e '.[dev]')"
-    if not CHROMIUM or not Path(CHROMIUM).exists():
-        return "Chromium is not installed (apt-get install chromium fonts-noto-cjk fonts-noto-color-emoji)"
+    reason = chromium.missing()
+    if reason:
+        return reason
     if not NODE:
         return "Node.js is not installed (apt-get install nodejs npm)"
     if not CLI.exists():
@@ -50,23 +43,9 @@ def _missing() -> str | None:
     return None
 
 
-# Playwright's sync API keeps an event loop running in this thread while it is open: these tests run in a pytest
-# process of their own (see the Makefile).
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    reason = _missing()
-    if reason:
-        if _required():
-            pytest.fail(f"the Agents Playground test is required here but cannot run: {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    yield from chromium.launched(_missing(), "the Agents Playground tests")
 
 
 def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path, what: str) -> None:
