@@ -369,3 +369,45 @@ async def meetings(scope: Scope) -> dict[str, Any]:
                     "attendance": [{"occurrence": o, "yes": int(n)} for m, o, n in sorted(attendance)
                                    if int(m) == meeting.id]})
     return {"meetings": out, "weeks": MEETING_WEEKS, "threshold": k}
+
+
+async def mixers(scope: Scope) -> dict[str, Any]:
+    """For each mixer (shuffle lunch) that has met: its rounds, the people and department pairs it put at one
+    table, and the thanks between exactly those department pairs in the ``MEETING_WEEKS`` weeks before and after
+    its first round. A side built from fewer distinct senders than the threshold is hidden."""
+    from core.mixers.models import Mixer, MixerGroupMember, MixerRound
+
+    k = scope.threshold
+    workspace = scope.viewer.workspace
+    now = datetime.now(UTC)
+    out = []
+    for mixer in await Mixer.filter(workspace_id=workspace.id).order_by("id"):
+        rounds = await MixerRound.filter(mixer_id=mixer.id, starts_at__lte=now).order_by("starts_at")
+        if not rounds:
+            continue
+        seated = await MixerGroupMember.filter(group__round__mixer_id=mixer.id, group__round__starts_at__lte=now) \
+            .values_list("group_id", "member_id", "member__department_id", "met")
+        tables: dict[int, set[int]] = {}
+        for group_id, _member, department, _met in seated:
+            tables.setdefault(int(group_id), set()).add(int(department or NO_DEPARTMENT))
+        pairs = {(a, b) for departments in tables.values() for a in departments for b in departments if a != b}
+        if scope.department_id is not None and not any(scope.department_id in pair for pair in pairs):
+            continue
+        began = rounds[0].starts_at
+        side: list[int | None] = []
+        for start, end in ((began - timedelta(weeks=MEETING_WEEKS), began),
+                           (began, began + timedelta(weeks=MEETING_WEEKS))):
+            ids = sorted({d for pair in pairs for d in pair})
+            rows = await ThanksRecipient.filter(
+                workspace_id=workspace.id, created_at__gte=start, created_at__lt=end, sender_department_id__in=ids,
+                recipient_department_id__in=ids).values_list("sender_department_id", "recipient_department_id",
+                                                             "sender_id")
+            mixed = [sender for a, b, sender in rows if (int(a), int(b)) in pairs]
+            senders = len(set(mixed))
+            side.append(len(mixed) if senders == 0 or senders >= k else None)
+        out.append({"id": mixer.id, "name": mixer.name, "rounds": len(rounds),
+                    "people": len({int(member) for _g, member, _d, _m in seated}),
+                    "pairs": len(pairs) // 2, "met": sum(1 for *_x, met in seated if met),
+                    "began": began.astimezone(ZoneInfo(mixer.timezone)).date().isoformat(),
+                    "before": side[0], "after": side[1]})
+    return {"mixers": out, "weeks": MEETING_WEEKS, "threshold": k}

@@ -43,6 +43,7 @@ FIGURES: dict[str, Callable[[insights.Scope], Awaitable[dict[str, Any] | None]]]
     "bridges": insights.bridges,
     "values": insights.values,
     "meetings": insights.meetings,
+    "mixers": insights.mixers,
     "leaderboard": insights.leaderboard,
 }
 
@@ -245,6 +246,12 @@ def _csv(figure: str, result: dict[str, Any], lang: str) -> web.Response:
                     _cell(meeting["after"])]
             for row in meeting["attendance"] or [{"occurrence": "", "yes": ""}]:
                 writer.writerow([*base, row["occurrence"], row["yes"]])
+    elif figure == "mixers":
+        writer.writerow(["mixer", "first_round", "rounds", "people", "department_pairs", "met", "thanks_before",
+                         "thanks_after"])
+        for mixer in result["mixers"]:
+            writer.writerow([mixer["name"], mixer["began"], mixer["rounds"], mixer["people"], mixer["pairs"],
+                             mixer["met"], _cell(mixer["before"]), _cell(mixer["after"])])
     elif figure == "leaderboard":
         writer.writerow(["rank", "name", "thanks"])
         for entry in result["entries"]:

@@ -171,3 +171,29 @@ async def test_a_member_sees_a_value_or_meeting_only_when_enough_people_made_it(
     assert [c["count"] for c in values["cells"]] == [None]  # one person tagged it
     [sync] = (await (await client.get(f"/dashboard/api/meetings?{PERIOD}")).json())["meetings"]
     assert (sync["before"], sync["after"]) == (10, None)  # four senders before, one after
+
+
+async def test_the_mixer_panel_compares_thanks_between_the_departments_it_mixed(acme, client):
+    from core.mixers.models import Mixer, MixerGroup, MixerGroupMember, MixerRound
+
+    # A shuffle lunch put s1 (Sales) and d1 (Dev) at one table on 9 November, and s3 alone with s4 (Sales only).
+    mixer = await Mixer.create(workspace=acme.workspace, name="Lunch", start_local="2026-11-09T12:00",
+                               timezone="Asia/Tokyo", channel="console")
+    first = await MixerRound.create(mixer=mixer, occurrence="2026-11-09T12:00", seed="1",
+                                    starts_at=NOW - timedelta(days=9, hours=6))
+    mixed, alone = await MixerGroup.create(round=first, number=1), await MixerGroup.create(round=first, number=2)
+    for group, who, met in ((mixed, "s1", True), (mixed, "d1", True), (alone, "s3", None), (alone, "s4", False)):
+        await MixerGroupMember.create(group=group, member=acme.people[who], met=met)
+
+    await sign_in(client, await link_for(acme, "root"))
+    [lunch] = (await (await client.get(f"/dashboard/api/mixers?{PERIOD}")).json())["mixers"]
+    # Sales ⇄ Dev: 9 + 1 thanks before (four senders), 1 after (one sender); thanks inside Sales do not count.
+    assert {k: lunch[k] for k in ("name", "rounds", "people", "pairs", "met", "before", "after", "began")} == {
+        "name": "Lunch", "rounds": 1, "people": 4, "pairs": 1, "met": 2, "before": 10, "after": 1,
+        "began": "2026-11-09"}
+    csv = await (await client.get(f"/dashboard/api/mixers?{PERIOD}&format=csv")).text()
+    assert "Lunch,2026-11-09,1,4,1,2,10,1" in csv
+
+    await sign_in(client, await link_for(acme, "d2"))
+    [lunch] = (await (await client.get(f"/dashboard/api/mixers?{PERIOD}")).json())["mixers"]
+    assert (lunch["before"], lunch["after"]) == (10, None)  # one sender after: fewer than three

@@ -245,6 +245,22 @@
     return section;
   }
 
+  function mixers(data) {
+    const section = panel("mixers", S.mixers, "mixers");
+    if (!data.mixers.length) { section.append(el("p", { class: "note", text: S.no_mixers })); return section; }
+    const box = chartBox({
+      tooltip: { trigger: "axis" }, legend: { data: [S.before, S.after] }, grid: { left: 40, right: 20, top: 40, bottom: 40 },
+      xAxis: { type: "category", data: data.mixers.map((m) => m.name) }, yAxis: { type: "value" },
+      series: [{ name: S.before, type: "bar", data: data.mixers.map((m) => m.before) },
+               { name: S.after, type: "bar", data: data.mixers.map((m) => m.after) }],
+    });
+    const rows = data.mixers.map((m) => [m.name, m.began, String(m.rounds), String(m.people), String(m.pairs),
+      String(m.met), num(m.before), num(m.after)]);
+    section.append(el("p", { class: "note", text: t("mixers_note", { weeks: data.weeks }) }),
+      el("div", { class: "pair" }, box, table(S.table, [S.mixer, S.began, S.rounds, S.people, S.pairs, S.met, S.before, S.after], rows, "mixers-table")));
+    return section;
+  }
+
   function leaderboard(data) {
     const section = panel("leaderboard", S.leaderboard, "leaderboard");
     const rows = data.entries.map((e) => [String(e.rank), e.name, String(e.count)]);
@@ -258,9 +274,9 @@
     document.body.dataset.ready = "";
     try {
       const names = ["overview", "heatmap", "network", "trends", "values"].concat(config.admin ? ["bridges"] : [],
-        ["meetings"], config.leaderboard ? ["leaderboard"] : []);
+        ["meetings", "mixers"], config.leaderboard ? ["leaderboard"] : []);
       const results = await Promise.all(names.map(fetchFigure));
-      const draw = { overview, heatmap, network, trends, values, bridges, meetings, leaderboard };
+      const draw = { overview, heatmap, network, trends, values, bridges, meetings, mixers, leaderboard };
       names.forEach((name, i) => app.append(draw[name](results[i])));
     } catch (error) {
       app.append(el("p", { class: "error", role: "alert", text: S.error }));
