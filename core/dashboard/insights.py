@@ -175,7 +175,8 @@ async def overview(scope: Scope) -> dict[str, Any]:
         "senders": _figure(_visible(now.senders, now.senders, k), _visible(before.senders, before.senders, k)),
         "receivers": _figure(_visible(now.receivers, now.receivers, k),
                              _visible(before.receivers, before.receivers, k)),
-        "cross_share": _figure(share(now), share(before)),
+        # A share against a period with no thanks at all is no change: there was nothing to cross.
+        "cross_share": _figure(share(now), share(before) if before.rows else None),
         "you": {"sent": int(sent[0] or 0) if sent else 0, "received": received},
     }
 

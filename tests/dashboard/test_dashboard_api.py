@@ -120,6 +120,17 @@ async def test_a_member_sees_no_people_and_no_number_of_fewer_than_three(acme, c
     assert "person" not in csv and "Sales,Dev,," in csv
 
 
+async def test_the_overview_shows_no_share_change_against_a_period_with_no_thanks(acme, client):
+    await sign_in(client, await link_for(acme, "root"))
+    overview = await (await client.get(f"/dashboard/api/overview?{PERIOD}")).json()
+    # October had no thanks: counts change from zero, but a share of nothing is no baseline.
+    assert overview["thanks"] == {"value": 6, "previous": 0, "change": 6}
+    assert overview["cross_share"]["value"] == round(11 / 12, 4)
+    assert overview["cross_share"]["previous"] is None and overview["cross_share"]["change"] is None
+    december = await (await client.get("/dashboard/api/overview?period=custom&from=2026-12-01&to=2026-12-31")).json()
+    assert december["cross_share"] == {"value": 0.0, "previous": round(11 / 12, 4), "change": round(-11 / 12, 4)}
+
+
 async def test_a_session_never_reads_another_workspace(acme, client):
     other = await company("globex")
     await sign_in(client, await link_for(other, "root"))
