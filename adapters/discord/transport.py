@@ -1,7 +1,8 @@
 """``POST /api/discord/interactions``: Ed25519 verification, parsing, and Discord's 3-second rule.
 
 Every request is verified over ``timestamp + raw body`` before anything else (401 otherwise, as
-Discord requires and probes). A PING gets ``{"type": 1}``. Anything else goes to the handler; if
+Discord requires and probes); a timestamp more than five minutes from our clock is refused too, so a captured
+request cannot be replayed later. A PING gets ``{"type": 1}``. Anything else goes to the handler; if
 it has answered within ``defer_after`` seconds the answer is the HTTP response itself, otherwise
 the interaction is deferred (type 5, or 6 for a button) and the handler's answer follows through
 the interaction webhook (``PATCH …/messages/@original``, or an ephemeral follow-up).
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 from aiohttp import web
@@ -54,9 +56,21 @@ def load_verify_key(public_key_hex: str) -> VerifyKey:
             from None
 
 
-def signature_ok(key: VerifyKey, signature: str | None, timestamp: str | None, body: bytes) -> bool:
-    """True if ``signature`` (hex) signs ``timestamp + body``; False for anything missing or malformed."""
+# A signed request whose timestamp is further than this from our clock is a replay (or a clock far off): refused.
+MAX_CLOCK_SKEW = 300.0
+
+
+def signature_ok(key: VerifyKey, signature: str | None, timestamp: str | None, body: bytes, *,
+                 now: float | None = None) -> bool:
+    """True if ``signature`` (hex) signs ``timestamp + body`` and ``timestamp`` (Unix seconds) is within
+    ``MAX_CLOCK_SKEW`` of ``now``; False for anything missing, malformed or stale."""
     if not signature or not timestamp or len(signature) != 128:
+        return False
+    try:
+        skew = abs((time.time() if now is None else now) - float(timestamp))
+    except ValueError:
+        return False
+    if not skew <= MAX_CLOCK_SKEW:  # also refuses nan
         return False
     try:
         key.verify(timestamp.encode() + body, bytes.fromhex(signature))

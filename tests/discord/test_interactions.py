@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC
 
 import pytest
@@ -15,6 +16,14 @@ from tests.discord.kit import ALICE, BOB, BOT, CAROL, CHANNEL, DAVE, GUILD, Disc
 
 async def test_ping_is_answered_with_pong(discord: Discord):
     assert await discord.send({"type": wire.PING, "id": "1", "application_id": "1", "token": "t"}) == {"type": 1}
+
+
+@pytest.mark.parametrize(("age", "status"), [(-240, 200), (240, 200), (-600, 401), (600, 401), (None, 401)])
+async def test_a_signed_request_is_refused_when_its_timestamp_is_stale(discord: Discord, age, status):
+    body = json.dumps({"type": wire.PING}).encode()
+    stamp = "nan" if age is None else str(int(time.time()) + age)
+    got, _ = await discord.post_raw(body, discord.sign(body, stamp))
+    assert got == status
 
 
 @pytest.mark.parametrize("tamper", ["body", "timestamp", "signature", "missing_signature", "missing_timestamp",
