@@ -36,6 +36,10 @@ class UnmigratedDatabase(ConfigurationError):
     """The database is missing migrations."""
 
 
+class NewerDatabase(ConfigurationError):
+    """The database has migrations this code does not know: a newer Kizuna upgraded it."""
+
+
 class CannotListen(ConfigurationError):
     """The server cannot listen on ``KIZUNA_HOST``:``KIZUNA_PORT`` (taken, forbidden, or no such address)."""
 
@@ -137,7 +141,17 @@ def build_app(settings: Settings, *, adapters: Sequence[Adapter] | None = None, 
 
 
 async def ensure_migrated(settings: Settings) -> None:
-    """Apply migrations when ``KIZUNA_AUTO_MIGRATE=1``; otherwise refuse to serve an unmigrated database."""
+    """Apply migrations when ``KIZUNA_AUTO_MIGRATE=1``; otherwise refuse to serve an unmigrated database.
+    A database a newer Kizuna has migrated is always refused: this code would write rows that version does not
+    expect, and nothing here can undo its migrations."""
+    known = set(db.known_migrations())
+    newer = [name for name in await db.applied_migrations() if name not in known]
+    if newer:
+        raise NewerDatabase(
+            f"the database {redact_url(settings.database_url)} was migrated by a newer version of Kizuna "
+            f"({', '.join(newer)}); this version knows up to {db.known_migrations()[-1]}. Nothing was changed: "
+            "upgrade Kizuna, or restore a backup taken before the upgrade."
+        )
     pending = await db.pending_migrations()
     if not pending:
         return

@@ -7,6 +7,7 @@ import io
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -146,6 +147,17 @@ def test_serve_refuses_an_unmigrated_database_and_says_what_to_run(tmp_path):
     result = run(tmp_path, "serve", env={"KIZUNA_PORT": str(free_port())})
     assert result.returncode == 2
     assert "kizuna migrate" in result.stderr
+
+
+def test_serve_refuses_a_database_a_newer_kizuna_migrated(tmp_path):
+    assert run(tmp_path, "migrate").returncode == 0
+    with sqlite3.connect(tmp_path / "k.sqlite3") as connection:
+        connection.execute("INSERT INTO tortoise_migrations (app, name, applied_at) "
+                           "VALUES ('models', '0999_from_the_future', CURRENT_TIMESTAMP)")
+    result = run(tmp_path, "serve", env={"KIZUNA_PORT": str(free_port())})
+    assert result.returncode == 2
+    assert "newer version of Kizuna" in result.stderr and "0999_from_the_future" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_serve_refuses_emulator_mode_off_loopback(tmp_path):
