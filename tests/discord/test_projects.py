@@ -155,3 +155,13 @@ async def test_a_meeting_takes_the_project_option_with_its_autocomplete_and_name
     assert "Only the" in said(refused)
     await discord.send(meeting(discord, "edit", {"meeting": str(made.id), "project": "none"}, user=CAROL))
     assert (await Meeting.get()).project_id is None
+
+
+async def test_a_thanks_naming_a_closed_project_is_refused_to_the_sender_alone(discord: Discord):
+    await discord.send(project(discord, "create", ("key", wire.OPT_STRING, "launch")))
+    await discord.send(project(discord, "close", ("project", wire.OPT_STRING, "launch")))
+    payload = discord.thanks(BOB, message="too late", locale="ja")
+    payload["data"]["options"].append({"name": "project", "type": wire.OPT_STRING, "value": "LAUNCH"})
+    refused = await discord.send(payload)
+    assert refused["data"]["flags"] & wire.EPHEMERAL and "+launch は終了しています" in said(refused)
+    assert await Thanks.all().count() == 0
