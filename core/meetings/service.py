@@ -511,7 +511,10 @@ async def edit_meeting(
     if project is not None:
         meeting.project_id = home.id if home is not None else None
     if departments is not None:
-        meeting.departments, meeting.department_ids = await _departments(workspace, departments, home)
+        # A project's meeting keeps inviting the project's departments, next to those it names.
+        its_project = home if project is not None else \
+            await Project.get_or_none(id=meeting.project_id) if meeting.project_id else None
+        meeting.departments, meeting.department_ids = await _departments(workspace, departments, its_project)
     elif home is not None:
         # Moved into a project: its departments are invited too, next to the meeting's own.
         shown, ids = await _departments(workspace, (), home)

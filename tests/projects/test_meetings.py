@@ -43,8 +43,13 @@ async def test_an_edit_moves_a_meeting_into_a_project_or_out_of_it(people):
     edited = await people.say("carol", f"meeting edit {meeting.id} +launch")
     assert "Marketing × Sales × Engineering" in edited and "📁 launch +launch" in edited
     assert await project_of(meeting.id) == "launch"
+    # Its departments changed, it still invites the project's.
+    assert "Marketing × Sales × Engineering" in await people.say("carol", f"meeting edit {meeting.id} "
+                                                                         "departments=Marketing")
     detached = await people.say("carol", f"meeting edit {meeting.id} +none")
     assert "📁" not in detached and await project_of(meeting.id) is None
+    assert "📁" not in await people.say("carol", f"meeting edit {meeting.id} departments=Marketing")
+    assert (await Meeting.get(id=meeting.id)).departments == ["Marketing"]
     await people.say("carol", f"meeting edit {meeting.id} project=launch")
     await people.say("carol", f"meeting edit {meeting.id} プロジェクト=なし")
     assert await project_of(meeting.id) is None
