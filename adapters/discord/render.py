@@ -175,8 +175,9 @@ def _render(message: Message) -> dict[str, Any]:
         fields = [{"name": section.heading, "value": "\n".join(_digest_lines(section)), "inline": False}
                   for section in message.sections if section.lines]
         if message.link:
-            # Our own address, not user text: unescaped, in angle brackets (a link without a preview).
-            description.append(f"{escape(message.link_label)}: <{message.link}>")
+            # The last line: a masked link (our own address, from the settings, not user text).
+            fields.append({"name": "\u200b", "value": f"[{escape(message.link_label)}]({message.link})",
+                           "inline": False})
         embed = {"title": message.title, "description": "\n".join(description), "fields": fields,
                  "color": KIZUNA_COLOR}
         return {"embeds": [embed], "allowed_mentions": allowed_mentions()}

@@ -40,7 +40,7 @@ async def test_the_digest_is_an_embed_in_the_feed_channel_in_the_workspace_langu
     assert embed["title"].startswith("📬 週間感謝ダイジェスト")  # the workspace's language (ja by default)
     assert body["allowed_mentions"] == {"parse": [], "users": []}  # names are shown, nobody is pinged
     assert "components" not in body
-    assert embed["description"].endswith("📊 ダッシュボード: <https://kizuna.example.com/dashboard>")
+    assert embed["fields"][-1]["value"] == "[📊 ダッシュボード](https://kizuna.example.com/dashboard)"
 
 
 async def test_a_recap_is_a_private_message_to_the_member_who_asked(discord: Discord, fake_discord: FakeDiscord):

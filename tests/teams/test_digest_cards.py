@@ -62,10 +62,10 @@ def test_digest_text_card_and_embed_match_golden_files(name, locale, check_card)
     assert "<@123>" not in str(payload)  # user text is escaped: no ping even in an excerpt
     if name == "digest":
         # The island's next shared meeting at each reader's own time; the dashboard on every surface.
-        assert "<t:1796191200:F>" in payload["embeds"][0]["fields"][-1]["value"]
+        assert "<t:1796191200:F>" in payload["embeds"][0]["fields"][-2]["value"]
         assert "{{DATE(2026-12-02T06:00:00Z, SHORT)}}" in json.dumps(card, ensure_ascii=False)
         assert "(Asia/Tokyo)" in text or "（Asia/Tokyo）" in text  # the console names the zone
-        assert f"{PUBLIC_URL}/dashboard" in text and f"<{PUBLIC_URL}/dashboard>" in str(payload)
+        assert f"{PUBLIC_URL}/dashboard" in text and f"]({PUBLIC_URL}/dashboard)" in str(payload)
         assert card["actions"][0] == {"type": "Action.OpenUrl", "title": message.link_label,
                                       "url": f"{PUBLIC_URL}/dashboard"}
     matches_golden(GOLDEN / "discord" / f"{name}.{locale}.json", payload)
