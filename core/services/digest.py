@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 from tortoise.functions import Count
 
-from core.meetings.models import ACTIVE, Meeting, Rsvp
-from core.meetings.recurrence import occurrences
-from core.meetings.service import overrides_of, series_of
+from core.meetings.models import ACTIVE, Meeting, OccurrenceOverride, Rsvp
+from core.meetings.recurrence import LOCAL_FORMAT, Override, occurrences
+from core.meetings.service import series_of
 from core.mixers.models import MixerGroupMember, MixerRound
 from core.models import NO_DEPARTMENT, Department, Member, Thanks, ThanksRecipient, ThanksValue, Workspace
 from core.projects.models import Project
@@ -253,20 +253,21 @@ async def _meeting_pairs(workspace_id: int, department_ids: list[int],
                                                        member__department_id__in=list(wanted)) \
             .distinct().values_list("meeting_id", "member__department_id"):
         departments[int(meeting_id)].add(int(department_id))
+    shared = {i: ids for i, ids in departments.items() if len(ids) >= 2}
+    active = [i for i in shared if meetings[i].status == ACTIVE]
+    # The skipped and moved occurrences of the active ones, in one read.
+    overrides: dict[int, dict[str, Override]] = {i: {} for i in active}
+    for row in await OccurrenceOverride.filter(meeting_id__in=active) if active else []:
+        overrides[row.meeting_id][row.occurrence] = Override(row.skipped, datetime.strptime(
+            row.moved_to_local, LOCAL_FORMAT) if row.moved_to_local else None)
     pairs: dict[tuple[int, int], SharedMeeting | None] = {}
-    upcoming: dict[int, SharedMeeting | None] = {}
-    for meeting_id, ids in departments.items():
-        if len(ids) < 2:
-            continue
-        meeting = meetings[meeting_id]
-        if meeting_id not in upcoming:
-            upcoming[meeting_id] = None
-            if meeting.status == ACTIVE:
-                ahead = [o for o in occurrences(series_of(meeting), await overrides_of(meeting_id), now, limit=3)
-                         if o.starts_at >= now]
-                if ahead:
-                    upcoming[meeting_id] = SharedMeeting(meeting.title, ahead[0].starts_at, meeting.timezone)
-        soon = upcoming[meeting_id]
+    for meeting_id, ids in shared.items():
+        meeting, soon = meetings[meeting_id], None
+        if meeting_id in overrides:
+            ahead = [o for o in occurrences(series_of(meeting), overrides[meeting_id], now, limit=3)
+                     if o.starts_at >= now]
+            if ahead:
+                soon = SharedMeeting(meeting.title, ahead[0].starts_at, meeting.timezone)
         for a in ids:
             for b in ids:
                 if a < b:

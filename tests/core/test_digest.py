@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.meetings.service import answer_rsvp, create_meeting, end_meeting
+from core.meetings.service import answer_rsvp, create_meeting, end_meeting, skip_occurrence
 from core.projects.service import close_project, create_project
 from core.services.digest import DepartmentPair, Island, SharedMeeting, build_digest, digest_bounds, recent_bounds
 from core.services.members import ensure_member, set_department
@@ -128,8 +128,9 @@ async def test_islands_are_departments_that_share_a_meeting_with_their_next_one(
     h = await _people(workspace, admin, "HR", "Hana", "Hiro", "Haru")
     o = await _people(workspace, admin, "Ops", "Oda", "Oto", "Ozu")
     # Sales and Engineering are invited to a monthly meeting (never thanked each other: quiet since ever).
-    await create_meeting(workspace, admin, title="Sales × Eng sync", start="2026-11-02 15:00", channel="c",
-                         repeat="monthly", departments=["Sales", "Engineering"], now=IN_WEEK - timedelta(weeks=4))
+    sync = await create_meeting(workspace, admin, title="Sales × Eng sync", start="2026-11-02 15:00", channel="c",
+                                repeat="monthly", departments=["Sales", "Engineering"],
+                                now=IN_WEEK - timedelta(weeks=4))
     # HR and Ops people went to an all-hands that invited nobody in particular; it has ended.
     hands = await create_meeting(workspace, admin, title="All hands", start="2026-10-05 10:00", channel="c",
                                  now=IN_WEEK - timedelta(weeks=8))
@@ -142,6 +143,10 @@ async def test_islands_are_departments_that_share_a_meeting_with_their_next_one(
         Island("Engineering", "Sales", SharedMeeting("Sales × Eng sync", datetime(2026, 12, 2, 6, tzinfo=UTC),
                                                      "Asia/Tokyo")),
         Island("HR", "Ops"))
+    # A skipped occurrence is not the next meeting: the one after it is.
+    await skip_occurrence(workspace, admin, sync.id, "2026-12-02T15:00", now=IN_WEEK)
+    next_one = (await build_digest(workspace, now=NOW)).islands[0].next_meeting
+    assert next_one is not None and next_one.starts_at == datetime(2027, 1, 2, 6, tzinfo=UTC)
     # They thank each other: no longer an island; HR–Sales, who thanked long ago, takes the second place.
     await give_thanks(workspace, h[1], [s[1]], "old", now=IN_WEEK - timedelta(weeks=20))
     await give_thanks(workspace, s[2], [e[2]], "at last", now=IN_WEEK)
