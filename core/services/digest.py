@@ -223,19 +223,24 @@ async def _pairs_before(workspace_id: int, department_ids: list[int], before: da
     return {(int(r["a"]), int(r["b"])) for r in rows}
 
 
-async def _pair_people(workspace_id: int, start: datetime, end: datetime) -> dict[tuple[int, int], int]:
-    """For each unordered department pair that thanked across in [start, end): how many distinct people
-    (senders and recipients) those thanks involve (one range scan of ``thanks_recipient``'s covering index)."""
+async def _pair_people(workspace_id: int, start: datetime, end: datetime,
+                       department_ids: set[int]) -> dict[tuple[int, int], int]:
+    """For each unordered pair of these departments that thanked across in [start, end): how many distinct
+    people (senders and recipients) those thanks involve (one range scan of ``thanks_recipient``'s covering
+    index; only the candidates' rows are grouped)."""
     low = "CASE WHEN sender_department_id < recipient_department_id THEN sender_department_id " \
           "ELSE recipient_department_id END"
     high = "CASE WHEN sender_department_id < recipient_department_id THEN recipient_department_id " \
            "ELSE sender_department_id END"
-    where = f"workspace_id = ? AND created_at >= ? AND created_at < ? AND {_CROSSED} = 1"
+    ids = sorted(department_ids)
+    where = (f"workspace_id = ? AND created_at >= ? AND created_at < ? AND sender_department_id IN "
+             f"({placeholders(len(ids))}) AND recipient_department_id IN ({placeholders(len(ids))}) "
+             "AND sender_department_id <> recipient_department_id")
+    arguments = [workspace_id, start, end, *ids, *ids]
     rows = await Sql().rows(
         f"SELECT a, b, COUNT(DISTINCT m) AS n FROM (SELECT {low} AS a, {high} AS b, sender_id AS m "
         f"FROM thanks_recipient WHERE {where} UNION SELECT {low} AS a, {high} AS b, recipient_id AS m "
-        f"FROM thanks_recipient WHERE {where}) who GROUP BY a, b",
-        [workspace_id, start, end, workspace_id, start, end])
+        f"FROM thanks_recipient WHERE {where}) who GROUP BY a, b", arguments * 2)
     return {(int(r["a"]), int(r["b"])): int(r["n"]) for r in rows}
 
 
@@ -314,7 +319,7 @@ async def build_digest(workspace: Workspace, period: Period = Period.WEEK, *, no
     # the period to its end.
     recent = await _active_pairs(workspace.id, quiet_from, end_day)
     fresh = [p for p, day in recent.items() if day >= first_day and shown(p)]
-    makers = await _pair_people(workspace.id, start, end) if fresh else {}
+    makers = await _pair_people(workspace.id, start, end, {i for p in fresh for i in p}) if fresh else {}
     bridges = sorted((named(p) for p in fresh if makers.get(p, 0) >= threshold), key=lambda p: (p.first, p.second))
     near: dict[tuple[int, int], SharedMeeting | None] = dict.fromkeys(
         await _pairs_before(workspace.id, big, quiet_from))
