@@ -2,6 +2,7 @@
 
 from cards.model import (
     Action,
+    DigestMeeting,
     DigestMessage,
     DigestSection,
     ErrorMessage,
@@ -21,6 +22,7 @@ from cards.model import (
 
 __all__ = [
     "Action",
+    "DigestMeeting",
     "DigestMessage",
     "DigestSection",
     "ErrorMessage",

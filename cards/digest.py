@@ -3,17 +3,37 @@ what `kizuna digest preview` prints). Names are plain text: a digest mentions no
 
 from __future__ import annotations
 
-from cards.model import DigestMessage, DigestSection, Message, NoticeMessage
+from cards.model import DigestMeeting, DigestMessage, DigestSection, Message, NoticeMessage, utc_instant
 from cards.outcomes import Audience, renders
 from cards.text import render_text
 from core.app.digest import DigestScheduleChanged, DigestShown, RecapChanged, RecapShown
 from core.i18n import format_date, format_datetime, normalize_locale, translate
-from core.services.digest import QUIET_WEEKS, DepartmentPair, Digest
+from core.services.digest import QUIET_WEEKS, DepartmentPair, Digest, Island
 from core.services.recap import Recap
 
+DASHBOARD_PATH = "/dashboard"
 
-def _pairs(pairs: tuple[DepartmentPair, ...]) -> tuple[str, ...]:
+
+def _pairs(pairs: tuple[DepartmentPair, ...] | tuple[Island, ...]) -> tuple[str, ...]:
     return tuple(f"{p.first} ⇄ {p.second}" for p in pairs)
+
+
+def _islands(digest: Digest, lang: str) -> DigestSection:
+    """The island nudge: each pair, and its next shared meeting when one is scheduled (in the meeting's own
+    zone, named, and as an instant for surfaces that show it in the reader's zone)."""
+    meetings = tuple(
+        DigestMeeting(i, translate(lang, "digest.next_meeting", title=island.next_meeting.title),
+                      translate(lang, "digest.meeting_when", time=format_datetime(
+                          island.next_meeting.starts_at, lang, island.next_meeting.timezone),
+                          timezone=island.next_meeting.timezone),
+                      utc_instant(island.next_meeting.starts_at))
+        for i, island in enumerate(digest.islands) if island.next_meeting is not None)
+    return DigestSection(translate(lang, "digest.islands", count=QUIET_WEEKS), _pairs(digest.islands), meetings)
+
+
+def dashboard_url(public_url: str) -> str:
+    """The dashboard's address under Kizuna's public URL ("" when that is not known)."""
+    return f"{public_url.rstrip('/')}{DASHBOARD_PATH}" if public_url else ""
 
 
 def _activity(lang: str, thanks: int, people: int) -> tuple[str, str]:
@@ -31,8 +51,9 @@ def _cross(digest: Digest, lang: str) -> str:
     return translate(lang, "digest.cross", share=share, change=f"{change:+d}")
 
 
-def digest_message(digest: Digest, locale: str, tz_name: str, *, late: bool = False) -> DigestMessage:
-    """The digest of one period, as posted to the feed channel."""
+def digest_message(digest: Digest, locale: str, tz_name: str, *, late: bool = False,
+                   public_url: str = "") -> DigestMessage:
+    """The digest of one period, as posted to the feed channel; with ``public_url``, a line to the dashboard."""
     lang = normalize_locale(locale) or "ja"
     title = translate(lang, f"digest.title.{digest.period.value}",
                       first=format_date(digest.first_day(tz_name), lang),
@@ -57,16 +78,23 @@ def digest_message(digest: Digest, locale: str, tz_name: str, *, late: bool = Fa
         sections.append(DigestSection(translate(lang, "digest.clapped"), tuple(
             translate(lang, "digest.clapped_line", sender=t.sender, recipients=", ".join(t.recipients),
                       excerpt=t.excerpt, claps=t.claps)
+            + (translate(lang, "digest.in_project", project=t.project) if t.project else "")
             for t in digest.most_clapped)))
+    projects = [translate(lang, "digest.project_started", name=name) for name in digest.projects_started]
+    projects += [translate(lang, "digest.project_closed", name=name) for name in digest.projects_closed]
+    if projects:
+        sections.append(DigestSection(translate(lang, "digest.projects"), tuple(projects)))
     if digest.islands:
-        sections.append(DigestSection(translate(lang, "digest.islands", count=QUIET_WEEKS), _pairs(digest.islands)))
+        sections.append(_islands(digest, lang))
     note = translate(lang, "digest.late") if late else ""
-    return DigestMessage(lang, title, tuple(summary), tuple(sections), note)
+    link = dashboard_url(public_url)
+    return DigestMessage(lang, title, tuple(summary), tuple(sections), note, link=link,
+                         link_label=translate(lang, "digest.dashboard") if link else "")
 
 
-def digest_text(digest: Digest, locale: str, tz_name: str) -> str:
+def digest_text(digest: Digest, locale: str, tz_name: str, *, public_url: str = "") -> str:
     """The digest as lines of text; names are plain text, so nobody is notified."""
-    return render_text(digest_message(digest, locale, tz_name))
+    return render_text(digest_message(digest, locale, tz_name, public_url=public_url))
 
 
 def recap_message(recap: Recap, locale: str, tz_name: str, *, late: bool = False) -> DigestMessage:
@@ -85,7 +113,8 @@ def recap_message(recap: Recap, locale: str, tz_name: str, *, late: bool = False
 
 @renders(DigestShown)
 def _digest(outcome: DigestShown, audience: Audience) -> Message:
-    return digest_message(outcome.digest, audience.lang, outcome.timezone, late=outcome.late)
+    return digest_message(outcome.digest, audience.lang, outcome.timezone, late=outcome.late,
+                          public_url=audience.public_url)
 
 
 @renders(RecapShown)

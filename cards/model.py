@@ -190,18 +190,35 @@ class ReminderMessage:
 
 
 @dataclass(frozen=True)
+class DigestMeeting:
+    """A meeting one line of a digest section points at (an island's next shared meeting).
+
+    ``line`` is the index of that line; ``text`` says what it is (localised, the title as plain text);
+    ``when_text`` when, in the meeting's own time zone (named); ``starts_at_utc`` the start
+    (``utc_instant``), for surfaces that show it in each reader's own zone.
+    """
+
+    line: int
+    text: str
+    when_text: str
+    starts_at_utc: str
+
+
+@dataclass(frozen=True)
 class DigestSection:
-    """One part of a digest: a heading and its lines (plain text)."""
+    """One part of a digest: a heading and its lines (plain text), and the meetings some lines point at."""
 
     heading: str
     lines: tuple[str, ...]
+    meetings: tuple[DigestMeeting, ...] = ()
 
 
 @dataclass(frozen=True)
 class DigestMessage:
     """A digest posted to the feed channel, or a personal recap: a title, summary lines and sections.
 
-    Names are plain text: a digest mentions nobody. ``note`` says it comes late, when it does.
+    Names are plain text: a digest mentions nobody. ``note`` says it comes late, when it does;
+    ``link`` is the dashboard's address (``link_label`` its localised line), or "".
     """
 
     locale: str
@@ -210,6 +227,8 @@ class DigestMessage:
     sections: tuple[DigestSection, ...]
     note: str = ""
     kind: Literal["digest"] = "digest"
+    link: str = ""
+    link_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -290,6 +309,7 @@ _KINDS: dict[str, type[Any]] = {
 _NESTED: dict[str, type[Any]] = {
     "sender": Person, "recipients": Person, "values": ValueBadge, "actions": Action, "rows": LeaderboardRow,
     "person": Person, "lines": HelpLine, "sections": DigestSection, "attendees": Person, "people": Person,
+    "meetings": DigestMeeting,
 }
 
 

@@ -26,11 +26,13 @@ from core.i18n import normalize_locale, translate
 
 @dataclass(frozen=True)
 class Audience:
-    """Who reads the message: their language, the workspace's time zone, and the surface."""
+    """Who reads the message: their language, the workspace's time zone, and the surface; ``public_url`` is
+    where people reach Kizuna (``KIZUNA_PUBLIC_URL``), for links to its pages ("" when not known)."""
 
     locale: str
     timezone: str = "UTC"
     platform: str = "console"
+    public_url: str = ""
 
     @property
     def lang(self) -> str:

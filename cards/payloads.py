@@ -20,6 +20,7 @@ def _prepared(outcome: Prepared, audience: Audience) -> Message:
     return message_from_dict(dict(outcome.data))
 
 
-def delivery_message(outcome: Outcome, locale: str, timezone: str, platform: str = "console") -> Message:
-    """The message of one delivery, for the surface it goes to."""
-    return render_outcome(outcome, Audience(locale, timezone, platform))
+def delivery_message(outcome: Outcome, locale: str, timezone: str, platform: str = "console",
+                     public_url: str = "") -> Message:
+    """The message of one delivery, for the surface it goes to (``public_url``: where people reach Kizuna)."""
+    return render_outcome(outcome, Audience(locale, timezone, platform, public_url))

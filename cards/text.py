@@ -69,7 +69,11 @@ def render_text(message: Message) -> str:
         lines = [message.title, *([message.note] if message.note else []), *message.summary]
         for section in message.sections:
             lines.append(section.heading)
-            lines += [f"・{line}" for line in section.lines]
+            for i, line in enumerate(section.lines):
+                lines.append(f"・{line}")
+                lines += [f"  {m.text} · {m.when_text}" for m in section.meetings if m.line == i]
+        if message.link:
+            lines.append(f"{message.link_label}: {message.link}")
         return "\n".join(lines)
     if isinstance(message, AfterMeetingMessage):
         lines = [f"🙌 {message.title}", message.when_text]

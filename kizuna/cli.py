@@ -244,8 +244,9 @@ def cmd_digest_preview(settings: Settings, args: argparse.Namespace, out: TextIO
     async def body() -> int:
         workspace = await find_workspace(args.workspace, args.platform)
         moment = now.replace(tzinfo=ZoneInfo(workspace.timezone)) if now and now.tzinfo is None else now
-        digest = await build_digest(workspace, Period(args.period), now=moment)
-        print(digest_text(digest, args.locale or workspace.default_locale, workspace.timezone), file=out)
+        digest = await build_digest(workspace, Period(args.period), now=moment, ending_now=not args.complete)
+        print(digest_text(digest, args.locale or workspace.default_locale, workspace.timezone,
+                          public_url=settings.base_url), file=out)
         return 0
 
     return run_with_database(settings, body)
@@ -313,11 +314,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     digest = sub.add_parser("digest", help="the weekly or monthly recognition digest")
     digest_sub = digest.add_subparsers(dest="digest_command", required=True)
-    preview = digest_sub.add_parser("preview", help="print the digest of the last complete week or month")
+    preview = digest_sub.add_parser("preview", help="print the digest of the period ending now (the last 7 days or "
+                                    "the last month, today included)")
     _workspace_options(preview)
     preview.add_argument("--period", choices=["week", "month"], default="week")
     preview.add_argument("--locale", choices=["ja", "en"], help="default: the workspace's language")
     preview.add_argument("--now", help="as if it were this instant (ISO 8601; no zone: the workspace's zone)")
+    preview.add_argument("--complete", action="store_true",
+                         help="the last complete week (Monday to Sunday) or month instead, as the scheduled digest "
+                              "posts it")
     preview.set_defaults(handler=cmd_digest_preview)
     from kizuna.cli_digest import add_digest_commands
 

@@ -51,8 +51,11 @@ class OutboxWorker:
 
     def __init__(self, adapters: Iterable[Adapter], *, worker_id: str | None = None, batch: int = 8,
                  idle_seconds: float = 1.0, timeout: float | None = None,
-                 lease: timedelta = outbox.DEFAULT_LEASE, unserved_warning_every: float = 600.0) -> None:
+                 lease: timedelta = outbox.DEFAULT_LEASE, unserved_warning_every: float = 600.0,
+                 public_url: str = "") -> None:
         self.adapters = {a.platform: a for a in adapters}
+        # Where people reach Kizuna (KIZUNA_PUBLIC_URL), for the links a message carries (the digest's dashboard).
+        self.public_url = public_url
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         # Claim only what is sent at once: a claimed row waiting its turn would eat into its lease.
         self.batch = batch
@@ -67,8 +70,8 @@ class OutboxWorker:
 
     @classmethod
     def from_settings(cls, adapters: Iterable[Adapter], settings: Settings) -> OutboxWorker:
-        """A worker with the lease the settings ask for (``KIZUNA_OUTBOX_LEASE_SECONDS``)."""
-        return cls(adapters, lease=outbox_lease(settings))
+        """A worker with the lease the settings ask for (``KIZUNA_OUTBOX_LEASE_SECONDS``) and the public URL."""
+        return cls(adapters, lease=outbox_lease(settings), public_url=settings.base_url)
 
     async def run_forever(self) -> None:
         """Run passes until cancelled; a failing pass is logged (a database outage once), never fatal."""
@@ -165,7 +168,7 @@ class OutboxWorker:
                 raise DeliveryFailed(f"the {delivery.platform} adapter is not enabled")
             try:
                 message = delivery_message(await load_delivery(workspace, dict(delivery.message)), delivery.locale,
-                                           workspace.timezone, delivery.platform)
+                                           workspace.timezone, delivery.platform, self.public_url)
             except KizunaError as gone:
                 # What it was about no longer exists (a skipped occurrence, a deleted thanks): retrying cannot help.
                 raise DeliveryFailed(f"nothing to send: {gone.localized('en')}", permanent=True) from gone

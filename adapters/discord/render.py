@@ -17,6 +17,7 @@ from cards.model import (
     Action,
     AfterMeetingMessage,
     DigestMessage,
+    DigestSection,
     ErrorMessage,
     HelpMessage,
     LeaderboardMessage,
@@ -173,8 +174,12 @@ def _render(message: Message) -> dict[str, Any]:
         # Names are plain (escaped) text, never <@id>, and allowed_mentions pings nobody.
         description = [f"*{escape(message.note)}*"] if message.note else []
         description += [escape(line) for line in message.summary]
-        fields = [{"name": section.heading, "value": "\n".join(f"• {escape(line)}" for line in section.lines),
-                   "inline": False} for section in message.sections if section.lines]
+        fields = [{"name": section.heading, "value": "\n".join(_digest_lines(section)), "inline": False}
+                  for section in message.sections if section.lines]
+        if message.link:
+            # The last line: a masked link (our own address, from the settings, not user text).
+            fields.append({"name": "\u200b", "value": f"[{escape(message.link_label)}]({message.link})",
+                           "inline": False})
         embed = {"title": message.title, "description": "\n".join(description), "fields": fields,
                  "color": KIZUNA_COLOR}
         return {"embeds": [embed], "allowed_mentions": allowed_mentions()}
@@ -190,6 +195,17 @@ def _render(message: Message) -> dict[str, Any]:
     if isinstance(message, ProjectMessage):
         return _project(message)
     raise TypeError(f"no Discord rendering for {type(message).__name__}")
+
+
+def _digest_lines(section: DigestSection) -> list[str]:
+    """A digest section's lines as escaped bullets; a meeting a line points at under it, at the reader's time."""
+    lines: list[str] = []
+    for i, line in enumerate(section.lines):
+        lines.append(f"• {escape(line)}")
+        for meeting in (m for m in section.meetings if m.line == i):
+            when = reader_time(meeting.starts_at_utc) or escape(meeting.when_text)
+            lines.append(f"  📅 {escape(meeting.text)} · {when}")
+    return lines
 
 
 def _project(message: ProjectMessage) -> dict[str, Any]:

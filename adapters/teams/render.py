@@ -272,8 +272,17 @@ def digest_card(message: DigestMessage) -> dict[str, Any]:
     body += [rich(run(line)) for line in message.summary]
     for section in message.sections:
         body.append(rich(run(section.heading, weight="Bolder"), spacing="Medium"))
-        body += [rich(run(f"• {line}"), spacing="Small") for line in section.lines]
-    return _card(message.locale, body, fallback_text=render_text(message))
+        for i, line in enumerate(section.lines):
+            body.append(rich(run(f"• {line}"), spacing="Small"))
+            for meeting in (m for m in section.meetings if m.line == i):
+                # The title is user text (a text run); the moment only a TextBlock writes in the reader's zone.
+                body.append(rich(run(f"📅 {meeting.text}", isSubtle=True), spacing="None"))
+                yours = reader_time(meeting.starts_at_utc)
+                body.append(label(f"🕒 {translate(message.locale, 'time.yours', time=yours)}", isSubtle=True,
+                                  spacing="None") if yours else rich(run(meeting.when_text, isSubtle=True),
+                                                                     spacing="None"))
+    actions = [{"type": "Action.OpenUrl", "title": message.link_label, "url": message.link}] if message.link else []
+    return _card(message.locale, body, actions, fallback_text=render_text(message))
 
 
 def task_fetch_button(title: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -1,9 +1,15 @@
-"""The recognition digest of a period, computed in SQL: activity, bridges, values, claps and islands.
+"""The recognition digest of a period, computed in SQL: activity, bridges, values, claps, projects and islands.
 
 Privacy: a department pair (a new bridge or an island) is shown only when both departments have at
-least ``PAIR_PRIVACY_MIN_MEMBERS`` people, so a digest never points at one or two individuals through
-their department. The most-clapped thanks are a ranking, so they are left out where the workspace
-turned leaderboards off. Names are plain text: a digest mentions nobody.
+least the workspace's ``privacy_threshold`` people, and a new bridge only when the thanks that made it
+involve that many distinct people (senders and recipients), so a digest never points at one or two
+individuals through their department. The most-clapped thanks are a ranking, so they are left out
+where the workspace turned leaderboards off. Names are plain text: a digest mentions nobody.
+
+Islands are department pairs that work near each other (they share a meeting: one that invites both
+departments, or whose "going" attendees came from both; or they thanked each other before) and have
+exchanged no thanks for ``QUIET_WEEKS``; the ones with a shared meeting coming up are shown first,
+with that meeting.
 """
 
 from __future__ import annotations
@@ -12,15 +18,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from dateutil.relativedelta import relativedelta
 from tortoise.functions import Count
 
+from core.meetings.models import ACTIVE, Meeting, OccurrenceOverride, Rsvp
+from core.meetings.recurrence import LOCAL_FORMAT, Override, occurrences
+from core.meetings.service import series_of
 from core.mixers.models import MixerGroupMember, MixerRound
 from core.models import NO_DEPARTMENT, Department, Member, Thanks, ThanksRecipient, ThanksValue, Workspace
+from core.projects.models import Project
 from core.services.stats import Period, period_start
 from core.sql import Sql, placeholders
-
-PAIR_PRIVACY_MIN_MEMBERS = 3
-"""A department pair appears in a digest only if both departments have at least this many members."""
 
 QUIET_WEEKS = 8
 """A bridge is new after this many weeks without thanks between the two departments; an island is a pair
@@ -48,12 +56,33 @@ class DigestThanks:
     recipients: tuple[str, ...]
     excerpt: str
     claps: int
+    # The name of the project it was given within, or "".
+    project: str = ""
 
 
 @dataclass(frozen=True)
 class DepartmentPair:
     first: str
     second: str
+
+
+@dataclass(frozen=True)
+class SharedMeeting:
+    """The next occurrence of a meeting two departments share: its title, its start and its own zone."""
+
+    title: str
+    starts_at: datetime
+    timezone: str
+
+
+@dataclass(frozen=True)
+class Island:
+    """Two departments that work near each other but have exchanged no thanks for ``QUIET_WEEKS`` or more,
+    and their next shared meeting if one is scheduled."""
+
+    first: str
+    second: str
+    next_meeting: SharedMeeting | None = None
 
 
 @dataclass(frozen=True)
@@ -85,8 +114,11 @@ class Digest:
     new_bridges: tuple[DepartmentPair, ...]
     top_values: tuple[DigestValue, ...]
     most_clapped: tuple[DigestThanks, ...]
-    islands: tuple[DepartmentPair, ...]
+    islands: tuple[Island, ...]
     mixer_rounds: tuple[DigestMixerRound, ...] = ()
+    # The names of the projects that started (start date in the period) or closed in it.
+    projects_started: tuple[str, ...] = ()
+    projects_closed: tuple[str, ...] = ()
 
     def first_day(self, tz_name: str) -> date:
         return self.start.astimezone(ZoneInfo(tz_name)).date()
@@ -104,6 +136,21 @@ def digest_bounds(period: Period, tz_name: str, now: datetime) -> tuple[datetime
     previous = period_start(period, tz_name, start - timedelta(seconds=1))
     assert previous is not None
     return previous, start, end
+
+
+def recent_bounds(period: Period, tz_name: str, now: datetime) -> tuple[datetime, datetime, datetime]:
+    """(previous start, start, end) of the period ending at ``now``: the last 7 days or the last month,
+    today included (from local midnight), against as long a period just before it."""
+    zone = ZoneInfo(tz_name)
+    today = now.astimezone(zone).date()
+    step = timedelta(weeks=1) if period is Period.WEEK else relativedelta(months=1)
+    first = today - step + timedelta(days=1)
+    earlier = first - step
+
+    def midnight(day: date) -> datetime:
+        return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
+
+    return midnight(earlier), midnight(first), now.astimezone(UTC)
 
 
 _CROSSED = (f"CASE WHEN sender_department_id <> recipient_department_id AND sender_department_id <> {NO_DEPARTMENT} "
@@ -176,39 +223,111 @@ async def _pairs_before(workspace_id: int, department_ids: list[int], before: da
     return {(int(r["a"]), int(r["b"])) for r in rows}
 
 
-async def build_digest(workspace: Workspace, period: Period = Period.WEEK, *, now: datetime | None = None) -> Digest:
-    """The digest of the last complete ``period`` before ``now`` (Monday-to-Sunday weeks, calendar months)."""
+async def _pair_people(workspace_id: int, start: datetime, end: datetime,
+                       department_ids: set[int]) -> dict[tuple[int, int], int]:
+    """For each unordered pair of these departments that thanked across in [start, end): how many distinct
+    people (senders and recipients) those thanks involve (one range scan of ``thanks_recipient``'s covering
+    index; only the candidates' rows are grouped)."""
+    low = "CASE WHEN sender_department_id < recipient_department_id THEN sender_department_id " \
+          "ELSE recipient_department_id END"
+    high = "CASE WHEN sender_department_id < recipient_department_id THEN recipient_department_id " \
+           "ELSE sender_department_id END"
+    ids = sorted(department_ids)
+    where = (f"workspace_id = ? AND created_at >= ? AND created_at < ? AND sender_department_id IN "
+             f"({placeholders(len(ids))}) AND recipient_department_id IN ({placeholders(len(ids))}) "
+             "AND sender_department_id <> recipient_department_id")
+    arguments = [workspace_id, start, end, *ids, *ids]
+    rows = await Sql().rows(
+        f"SELECT a, b, COUNT(DISTINCT m) AS n FROM (SELECT {low} AS a, {high} AS b, sender_id AS m "
+        f"FROM thanks_recipient WHERE {where} UNION SELECT {low} AS a, {high} AS b, recipient_id AS m "
+        f"FROM thanks_recipient WHERE {where}) who GROUP BY a, b", arguments * 2)
+    return {(int(r["a"]), int(r["b"])): int(r["n"]) for r in rows}
+
+
+async def _meeting_pairs(workspace_id: int, department_ids: list[int],
+                         now: datetime) -> dict[tuple[int, int], SharedMeeting | None]:
+    """The unordered pairs of these departments that share a meeting (it invites both, or its "going"
+    attendees came from both), each with the next occurrence of such a meeting still ahead of ``now`` (the
+    soonest; None if none is scheduled)."""
+    wanted = set(department_ids)
+    meetings = {m.id: m for m in await Meeting.filter(workspace_id=workspace_id)}
+    if not meetings or len(wanted) < 2:
+        return {}
+    departments: dict[int, set[int]] = {i: {d for d in m.department_ids if d in wanted} for i, m in meetings.items()}
+    for meeting_id, department_id in await Rsvp.filter(meeting_id__in=list(meetings), answer="yes",
+                                                       member__department_id__in=list(wanted)) \
+            .distinct().values_list("meeting_id", "member__department_id"):
+        departments[int(meeting_id)].add(int(department_id))
+    shared = {i: ids for i, ids in departments.items() if len(ids) >= 2}
+    active = [i for i in shared if meetings[i].status == ACTIVE]
+    # The skipped and moved occurrences of the active ones, in one read.
+    overrides: dict[int, dict[str, Override]] = {i: {} for i in active}
+    for row in await OccurrenceOverride.filter(meeting_id__in=active) if active else []:
+        overrides[row.meeting_id][row.occurrence] = Override(row.skipped, datetime.strptime(
+            row.moved_to_local, LOCAL_FORMAT) if row.moved_to_local else None)
+    pairs: dict[tuple[int, int], SharedMeeting | None] = {}
+    for meeting_id, ids in shared.items():
+        meeting, soon = meetings[meeting_id], None
+        if meeting_id in overrides:
+            ahead = [o for o in occurrences(series_of(meeting), overrides[meeting_id], now, limit=3)
+                     if o.starts_at >= now]
+            if ahead:
+                soon = SharedMeeting(meeting.title, ahead[0].starts_at, meeting.timezone)
+        for a in ids:
+            for b in ids:
+                if a < b:
+                    known = pairs.get((a, b))
+                    if known is None or (soon is not None and soon.starts_at < known.starts_at):
+                        pairs[(a, b)] = soon
+    return pairs
+
+
+async def build_digest(workspace: Workspace, period: Period = Period.WEEK, *, now: datetime | None = None,
+                       ending_now: bool = False) -> Digest:
+    """The digest of the last complete ``period`` before ``now`` (Monday-to-Sunday weeks, calendar months),
+    or with ``ending_now`` of the period ending at ``now`` (the last 7 days or the last month, today
+    included)."""
     if period is Period.ALL:
         raise ValueError("a digest covers a week or a month")
     now = now or datetime.now(UTC)
     tz = workspace.timezone
-    previous, start, end = digest_bounds(period, tz, now)
+    previous, start, end = (recent_bounds if ending_now else digest_bounds)(period, tz, now)
     (thanks, people, share), (previous_thanks, previous_people, previous_share) = \
         await _activity(workspace.id, previous, start, end)
 
     zone = ZoneInfo(tz)
-    first_day, end_day = start.astimezone(zone).date(), end.astimezone(zone).date()
+    first_day = start.astimezone(zone).date()
+    # The day after the period's last day (a period ending now includes today).
+    end_day = (end - timedelta(microseconds=1)).astimezone(zone).date() + timedelta(days=1)
     quiet_from = first_day - timedelta(weeks=QUIET_WEEKS)
+    threshold = max(1, workspace.privacy_threshold)
     sizes = dict(await Member.filter(workspace_id=workspace.id, department_id__not_isnull=True)
                  .annotate(n=Count("id")).group_by("department_id").values_list("department_id", "n"))
     names = {d.id: d.name for d in await Department.filter(workspace_id=workspace.id)}
     # Only departments big enough to be named can make a bridge or an island.
-    big = sorted(i for i in names if int(sizes.get(i, 0)) >= PAIR_PRIVACY_MIN_MEMBERS)
+    big = sorted(i for i in names if int(sizes.get(i, 0)) >= threshold)
 
     def shown(pair: tuple[int, int]) -> bool:
-        return all(i in names and int(sizes.get(i, 0)) >= PAIR_PRIVACY_MIN_MEMBERS for i in pair)
+        return all(i in names and int(sizes.get(i, 0)) >= threshold for i in pair)
 
     def named(pair: tuple[int, int]) -> DepartmentPair:
         first, second = sorted((names[pair[0]], names[pair[1]]))
         return DepartmentPair(first, second)
 
-    # A bridge: active this period, silent in the QUIET_WEEKS before it. An island: active once, silent
-    # from QUIET_WEEKS before the period to its end.
+    # A bridge: active this period, silent in the QUIET_WEEKS before it, and made by enough people to be
+    # told. An island: near each other (a shared meeting, or thanks once), silent from QUIET_WEEKS before
+    # the period to its end.
     recent = await _active_pairs(workspace.id, quiet_from, end_day)
-    bridges = sorted((named(p) for p, day in recent.items() if day >= first_day and shown(p)),
-                     key=lambda p: (p.first, p.second))
-    islands = sorted((named(p) for p in await _pairs_before(workspace.id, big, quiet_from)
-                      if p not in recent and shown(p)), key=lambda p: (p.first, p.second))[:ISLANDS]
+    fresh = [p for p, day in recent.items() if day >= first_day and shown(p)]
+    makers = await _pair_people(workspace.id, start, end, {i for p in fresh for i in p}) if fresh else {}
+    bridges = sorted((named(p) for p in fresh if makers.get(p, 0) >= threshold), key=lambda p: (p.first, p.second))
+    near: dict[tuple[int, int], SharedMeeting | None] = dict.fromkeys(
+        await _pairs_before(workspace.id, big, quiet_from))
+    near.update(await _meeting_pairs(workspace.id, big, now))
+    quiet = [(named(p), soon) for p, soon in near.items() if p not in recent and shown(p)]
+    # Those with a shared meeting coming up first (the nudge has somewhere to go), soonest first.
+    quiet.sort(key=lambda x: (x[1] is None, x[1].starts_at if x[1] else now, x[0].first, x[0].second))
+    islands = [Island(pair.first, pair.second, soon) for pair, soon in quiet[:ISLANDS]]
 
     value_rows = await ThanksValue.filter(thanks__workspace_id=workspace.id, thanks__created_at__gte=start,
                                           thanks__created_at__lt=end) \
@@ -227,14 +346,21 @@ async def build_digest(workspace: Workspace, period: Period = Period.WEEK, *, no
         for thanks_id, name in await ThanksRecipient.filter(thanks_id__in=[t.id for t in top]) \
                 .order_by("thanks_id", "position").values_list("thanks_id", "recipient_name"):
             recipients.setdefault(int(thanks_id), []).append(str(name))
+        project_ids = {t.project_id for t in top if t.project_id is not None}
+        project_names = dict(await Project.filter(id__in=list(project_ids)).values_list("id", "name")) \
+            if project_ids else {}
         for t in top:
             text = " ".join(t.message.split())
             excerpt = text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS - 1] + "…"
             clapped.append(DigestThanks(t.id, t.sender.display_name, tuple(recipients.get(t.id, ())),
-                                        excerpt, t.clap_count))
+                                        excerpt, t.clap_count, str(project_names.get(t.project_id, ""))))
+    started = await Project.filter(workspace_id=workspace.id, start_date__gte=first_day, start_date__lt=end_day) \
+        .order_by("start_date", "id").values_list("name", flat=True)
+    closed = await Project.filter(workspace_id=workspace.id, closed_at__gte=start, closed_at__lt=end) \
+        .order_by("closed_at", "id").values_list("name", flat=True)
     return Digest(period, start, end, thanks, previous_thanks, people, previous_people, share, previous_share,
                   tuple(bridges), values, tuple(clapped), tuple(islands),
-                  await _mixer_rounds(workspace.id, start, end))
+                  await _mixer_rounds(workspace.id, start, end), tuple(map(str, started)), tuple(map(str, closed)))
 
 
 async def _mixer_rounds(workspace_id: int, start: datetime, end: datetime) -> tuple[DigestMixerRound, ...]:

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from cards.digest import digest_text
+from core.meetings.service import create_meeting
+from core.projects.service import create_project
 from core.services.digest import build_digest
 from core.services.members import ensure_member, set_department
 from core.services.stats import Period
@@ -31,14 +33,18 @@ async def test_digest_text_matches_golden_file(workspace, admin, locale):
         await set_department(workspace, admin, member, department)
     await give_thanks(workspace, people["Hana"], [people["Sam"]], "long ago", now=IN_WEEK - timedelta(weeks=12))
     await give_thanks(workspace, people["Sam"], [people["Sue"]], "before", now=IN_WEEK - timedelta(days=7))
+    await create_meeting(workspace, admin, title="HR × Sales lunch", start="2026-12-03 12:00", channel="c",
+                         departments=["HR", "Sales"], now=IN_WEEK)
+    await create_project(workspace, admin, "release", "Winter release", start="2026-11-24", now=IN_WEEK)
     first = await give_thanks(workspace, people["Sam"], [people["Eve"], people["Sue"]],
                               "thanks for the late-night deploy and the calm on the call", ["collaboration"],
-                              now=IN_WEEK)
+                              project_tags=["release"], now=IN_WEEK)
     await give_thanks(workspace, people["Eli"], [people["Sid"]], "great demo", ["collaboration", "growth"],
                       now=IN_WEEK)
     for name in ("Eli", "Ema", "Sid"):
         await clap(workspace, first.view.id, people[name])
-    text = digest_text(await build_digest(workspace, Period.WEEK, now=NOW), locale, workspace.timezone)
+    text = digest_text(await build_digest(workspace, Period.WEEK, now=NOW), locale, workspace.timezone,
+                       public_url="http://127.0.0.1:3978")
     assert "@" not in text  # names are shown, nobody is mentioned
     path = GOLDEN / f"digest.{locale}.txt"
     if os.environ.get("KIZUNA_UPDATE_GOLDEN"):

@@ -309,17 +309,28 @@ def test_every_formula_start_is_neutralised_and_nothing_else():
         "", "Sales", "2026-11-01T10:00:00+09:00", "a=b", "'quoted"]
 
 
-def test_digest_preview_prints_last_week_in_either_language(tmp_path):
+def test_digest_preview_prints_the_period_ending_now_in_either_language(tmp_path):
     run(tmp_path, "chat", "--user", "alice", stdin="thanks @bob great demo #collaboration\n")
-    next_week = (datetime.now(UTC) + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M")
-    en = run(tmp_path, "digest", "preview", "--workspace", "demo", "--now", next_week, "--locale", "en")
+    en = run(tmp_path, "digest", "preview", "--workspace", "demo", "--locale", "en")
     assert en.returncode == 0, en.stderr
     assert en.stdout.startswith("📬 Weekly thanks digest")
+    # The last 7 days, today included: today's thanks is in it.
     assert "1 thank-you, 2 people took part" in en.stdout and "🤝 Collaboration (1 thank-you)" in en.stdout
-    ja = run(tmp_path, "digest", "preview", "--workspace", "demo", "--now", next_week, "--locale", "ja")
-    assert "感謝 1 件・参加 2 人" in ja.stdout
-    this_week = run(tmp_path, "digest", "preview", "--workspace", "demo", "--locale", "en")
-    assert "0 thanks, 0 people" in this_week.stdout  # the current week is not complete yet
+    assert en.stdout.rstrip().endswith("/dashboard")  # a line to the dashboard, at KIZUNA_PUBLIC_URL
+    ja = run(tmp_path, "digest", "preview", "--workspace", "demo", "--locale", "ja")
+    assert "感謝 1 件・参加 2 人" in ja.stdout and "ダッシュボード" in ja.stdout
+    month = run(tmp_path, "digest", "preview", "--workspace", "demo", "--period", "month", "--locale", "en")
+    assert month.stdout.startswith("📬 Monthly thanks digest") and "1 thank-you" in month.stdout
+    in_8_days = (datetime.now(UTC) + timedelta(days=8)).strftime("%Y-%m-%dT%H:%M")
+    later = run(tmp_path, "digest", "preview", "--workspace", "demo", "--now", in_8_days, "--locale", "en")
+    assert "0 thanks, 0 people took part (period before: 1 thank-you, 2 people)" in later.stdout
+    # --complete: the last complete week, as the scheduled digest posts it (this week is not complete yet).
+    this_week = run(tmp_path, "digest", "preview", "--workspace", "demo", "--complete", "--locale", "en")
+    assert "0 thanks, 0 people" in this_week.stdout.splitlines()[1]
+    next_week = (datetime.now(UTC) + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M")
+    complete = run(tmp_path, "digest", "preview", "--workspace", "demo", "--complete", "--now", next_week,
+                   "--locale", "en")
+    assert "1 thank-you, 2 people took part" in complete.stdout
     assert_one_clear_line(run(tmp_path, "digest", "preview", "--workspace", "demo", "--now", "soon"), "--now")
 
 

@@ -141,6 +141,8 @@ async def test_no_ranking_where_leaderboards_are_off_and_no_small_department_pai
         await set_department(workspace, admin, member, department)
     thanks = await give_thanks(workspace, people["Sam"], [people["Eve"]], "for the deploy", now=BEFORE)
     await give_thanks(workspace, people["Hana"], [people["Sue"]], "for the hiring fair", now=BEFORE)
+    # A bridge needs as many people as the privacy threshold (3): Sam, Eve, Eli and Sid made this one.
+    await give_thanks(workspace, people["Eli"], [people["Sid"]], "for the review", now=BEFORE)
     await clap(workspace, thanks.view.id, people["Eli"])
     await digest_scheduler.run_due(BEFORE)
     delivery = await Delivery.get(id=(await digest_scheduler.run_due(MONDAY)).enqueued[0])

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from adapters.discord import validate, wire
 from core import digest_scheduler
+from core.config import Settings
 from core.models import Workspace
 from kizuna.worker import OutboxWorker
 from tests.discord.kit import ALICE, BOB, FEED, GUILD, Discord, FakeDiscord
@@ -29,7 +30,9 @@ async def test_the_digest_is_an_embed_in_the_feed_channel_in_the_workspace_langu
     # A pass at the due moment (in the future: a test of the clock).
     result = await digest_scheduler.run_due(due + timedelta(seconds=5))
     assert result.sent == 1 and not result.late
-    assert await OutboxWorker([discord.adapter]).drain() == 1
+    # The worker as the server builds it: KIZUNA_PUBLIC_URL reaches the digest's line to the dashboard.
+    settings = Settings(public_url="https://kizuna.example.com/")
+    assert await OutboxWorker.from_settings([discord.adapter], settings).drain() == 1
     post = fake_discord.calls("POST", f"/channels/{FEED}/messages")[-1]
     body = post.body
     assert validate.check_message(body) == [] and fake_discord.problems == []
@@ -37,6 +40,7 @@ async def test_the_digest_is_an_embed_in_the_feed_channel_in_the_workspace_langu
     assert embed["title"].startswith("📬 週間感謝ダイジェスト")  # the workspace's language (ja by default)
     assert body["allowed_mentions"] == {"parse": [], "users": []}  # names are shown, nobody is pinged
     assert "components" not in body
+    assert embed["fields"][-1]["value"] == "[📊 ダッシュボード](https://kizuna.example.com/dashboard)"
 
 
 async def test_a_recap_is_a_private_message_to_the_member_who_asked(discord: Discord, fake_discord: FakeDiscord):

@@ -119,3 +119,30 @@ def test_readme_pictures_of_a_thanks(page, locale):
     _shoot(page, "#message", f"readme-discord-thanks.{locale}.png", docs=f"discord-thanks.{locale}.png")
     assert page.get_by_text(README_TEXT[locale]).is_visible()
     assert page.errors == []
+
+
+@pytest.mark.parametrize("locale", ["ja", "en"])
+def test_the_digest_renders_cleanly_with_its_island_meeting_and_dashboard_line(page, locale):
+    # The digest as posted: an island's next shared meeting at the reader's time, projects, the dashboard link.
+    from tests.teams.test_digest_cards import CASES
+
+    message = CASES["digest"](locale)
+    page.goto((HERE / "teams.html").as_uri())
+    assert page.evaluate("card => renderCard(card)", render_card(message)) == []
+    _shoot(page, "#frame", f"teams-digest.{locale}.png")
+    shown = _visible_text(page, "#frame")
+    for raw in RAW:
+        assert raw not in shown, f"raw markup {raw!r} is visible in the digest card:\n{shown}"
+    assert "Info exchange <@123> **now**" in shown and message.link_label in shown
+    _no_clipped_text(page, "#frame")
+    page.goto((HERE / "discord.html").as_uri())
+    page.evaluate("([p, names]) => renderMessage(p, names)", [discord_render(message), {}])
+    _shoot(page, "#message", f"discord-digest.{locale}.png")
+    shown = _visible_text(page, "#message").replace("\u200b", "")  # the escape's zero-width space after @
+    for raw in [*RAW, "<t:"]:
+        assert raw not in shown, f"raw markup {raw!r} is visible in the digest message:\n{shown}"
+    assert "Info exchange <@123> **now**" in shown
+    link = page.get_by_role("link", name=message.link_label)
+    assert link.is_visible() and link.get_attribute("href") == message.link
+    _no_clipped_text(page, "#message")
+    assert page.errors == []

@@ -15,7 +15,7 @@ from adapters.teams.render import render_card
 from cards.digest import digest_message, recap_message
 from cards.model import message_from_dict, message_to_dict
 from cards.text import render_text
-from core.services.digest import DepartmentPair, Digest, DigestThanks, DigestValue
+from core.services.digest import DepartmentPair, Digest, DigestThanks, DigestValue, Island, SharedMeeting
 from core.services.recap import Recap
 from core.services.stats import Period
 from tests.cards.test_golden import GOLDEN, matches_golden
@@ -27,13 +27,18 @@ DIGEST = Digest(
     new_bridges=(DepartmentPair("Engineering", "Sales"),),
     top_values=(DigestValue("collaboration", "Collaboration", "協力", "🤝", 7),
                 DigestValue("growth", "Growth", "成長", "🌱", 1)),
-    most_clapped=(DigestThanks(7, "Sam *bold*", ("Eve", "<@123> @everyone"), "thanks for the late-night deploy…", 3),),
-    islands=(DepartmentPair("HR", "Sales"),),
+    most_clapped=(DigestThanks(7, "Sam *bold*", ("Eve", "<@123> @everyone"), "thanks for the late-night deploy…", 3,
+                               "Launch 2027"),),
+    islands=(Island("HR", "Sales", SharedMeeting("Info exchange <@123> **now**", datetime(2026, 12, 2, 6, tzinfo=UTC),
+                                                 "Asia/Tokyo")),
+             Island("Engineering", "HR")),
+    projects_started=("Launch 2027",), projects_closed=("Old one",),
 )
+PUBLIC_URL = "https://kizuna.example.com"
 RECAP = Recap("Alice", datetime(2026, 10, 31, 15, tzinfo=UTC), datetime(2026, 11, 30, 15, tzinfo=UTC), sent=1,
               received=4, departments=("Engineering", "HR"))
 CASES = {
-    "digest": lambda lang: digest_message(DIGEST, lang, "Asia/Tokyo"),
+    "digest": lambda lang: digest_message(DIGEST, lang, "Asia/Tokyo", public_url=PUBLIC_URL),
     "digest-late": lambda lang: digest_message(DIGEST, lang, "Asia/Tokyo", late=True),
     "recap": lambda lang: recap_message(RECAP, lang, "Asia/Tokyo"),
 }
@@ -55,6 +60,14 @@ def test_digest_text_card_and_embed_match_golden_files(name, locale, check_card)
     assert not check_request("POST", "/channels/1/messages", payload)
     assert payload["allowed_mentions"] == {"parse": []} or not any(payload["allowed_mentions"].values())
     assert "<@123>" not in str(payload)  # user text is escaped: no ping even in an excerpt
+    if name == "digest":
+        # The island's next shared meeting at each reader's own time; the dashboard on every surface.
+        assert "<t:1796191200:F>" in payload["embeds"][0]["fields"][-2]["value"]
+        assert "{{DATE(2026-12-02T06:00:00Z, SHORT)}}" in json.dumps(card, ensure_ascii=False)
+        assert "(Asia/Tokyo)" in text or "（Asia/Tokyo）" in text  # the console names the zone
+        assert f"{PUBLIC_URL}/dashboard" in text and f"]({PUBLIC_URL}/dashboard)" in str(payload)
+        assert card["actions"][0] == {"type": "Action.OpenUrl", "title": message.link_label,
+                                      "url": f"{PUBLIC_URL}/dashboard"}
     matches_golden(GOLDEN / "discord" / f"{name}.{locale}.json", payload)
 
 

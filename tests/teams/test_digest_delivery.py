@@ -25,13 +25,15 @@ async def test_the_digest_is_a_card_in_the_feed_channel_and_the_recap_a_personal
     workspace = await Workspace.get(platform="teams")
     assert workspace.next_digest_at is not None and workspace.next_recap_at is not None
     await digest_scheduler.run_due(workspace.next_digest_at + timedelta(seconds=5))
-    await OutboxWorker([adapter]).drain()
+    await OutboxWorker([adapter], public_url="http://127.0.0.1:3978").drain()
     feed = [r for r in connector.activities() if "feed" in r.path]
     assert len(feed) == 1
     card = check_card(feed[0].card())
     assert card["body"][0]["inlines"][0]["text"].startswith("📬 ")
     assert card["body"][0]["inlines"][0]["weight"] == "Bolder"
     assert not card.get("msteams", {}).get("entities")  # names are text: nobody is @mentioned
+    [link] = card["actions"]  # the dashboard, at the public URL the worker was given
+    assert (link["type"], link["url"]) == ("Action.OpenUrl", "http://127.0.0.1:3978/dashboard")
     connector.clear()
     await digest_scheduler.run_due(workspace.next_recap_at + timedelta(seconds=5))
     await OutboxWorker([adapter]).drain()
