@@ -228,8 +228,9 @@ class Dashboard:
         of the Teams client (the request's language until it knows)."""
         configure = request.path.endswith("/configure")
         lang = _request_locale(request)
-        strings = {code: {key[len("dashboard.teams."):]: translate(code, key) for key in catalog(code)
-                          if key.startswith("dashboard.teams.")} for code in ("ja", "en")}
+        strings = {code: {"title": translate(code, "dashboard.ui.title"),
+                          **{key[len("dashboard.teams."):]: translate(code, key) for key in catalog(code)
+                             if key.startswith("dashboard.teams.")}} for code in ("ja", "en")}
         data = json.dumps({"lang": lang, "strings": strings}, ensure_ascii=False).replace("<", "\\u003c")
         title = translate(lang, "dashboard.ui.title")
         first = "configure.text" if configure else "loading"

@@ -82,6 +82,7 @@
       lang = language(context && context.app && context.app.locale);
     } catch (error) { /* keep the request's language */ }
     document.documentElement.lang = lang;
+    document.getElementById("teams-title").textContent = document.title = text("title");
     if (mode === "configure") return configure();
     status.textContent = text("loading");
     return signIn();
