@@ -61,14 +61,15 @@ class TeamsTab:
         asked = body.get("locale")
         lang = asked if asked in ("ja", "en") else lang
         token = body.get("token")
+        token = token if isinstance(token, str) else ""
         try:
-            kid, unverified = self.tokens.check_without_keys(token if isinstance(token, str) else "")
+            kid, unverified = self.tokens.check_without_keys(token)
             tenant = unverified["tid"]
             workspace = await self._workspace(tenant)
             if workspace is None:
                 log.info("tab sign-in refused: tenant %s has no Kizuna workspace", tenant)
                 return _refusal(lang, 403, "not_member")
-            claims = await self.tokens.verify(token, kid, tenant)  # type: ignore[arg-type]
+            claims = await self.tokens.verify(token, kid, tenant)
         except TokenRefused as error:
             log.info("tab sign-in refused: %s", error)
             return _refusal(lang, 401, "refused")

@@ -16,6 +16,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from cryptography.hazmat.primitives.asymmetric import rsa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapters.teams.botframework.adapter import TeamsAdapter
 from adapters.teams.manifest import PackageOptions, build_localization, build_manifest
@@ -29,6 +31,7 @@ from core.services.members import ensure_member
 from core.services.thanks import give_thanks
 from core.services.workspaces import ensure_workspace
 from kizuna.dashboard import CSP, STATIC, TEAMS_CSP
+from tests.fuzzing import FUZZ, assert_clean
 
 APP_ID = "11111111-2222-3333-4444-555555555555"
 TENANT = "aaaaaaaa-0000-4000-8000-000000000001"
@@ -209,6 +212,25 @@ async def test_a_malformed_body_is_a_clear_refusal(tab, body):
     response = await tab.post("/dashboard/teams/session", data=body, headers={"Content-Type": "application/json"})
     assert response.status in (400, 401)
     assert "error" in await response.json()
+    assert await DashboardSession.all().count() == 0
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=40),
+                     lambda inner: st.lists(inner, max_size=4)
+                     | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                     max_leaves=12)
+
+
+@FUZZ
+@given(body=st.one_of(st.dictionaries(st.sampled_from(["token", "locale", "x"]), _JSON, max_size=3), _JSON,
+                      st.builds(lambda t, lang: {"token": t, "locale": lang}, st.text(max_size=300),
+                                st.sampled_from(["ja", "en", "fr", ""]))))
+async def test_no_body_gets_a_5xx_a_trace_or_a_session(tab, body):
+    response = await tab.post("/dashboard/teams/session", json=body)
+    assert response.status in (400, 401, 403), await response.text()
+    answer = await response.json()
+    assert answer["reason"] in ("refused", "not_member")
+    assert_clean(answer["error"], json.dumps(body, ensure_ascii=False), "the tab's sign-in")
     assert await DashboardSession.all().count() == 0
 
 
