@@ -100,7 +100,13 @@ def reminder_message(reminder: ReminderShown, locale: str) -> ReminderMessage:
         late_note=translate(lang, "meeting.reminder.late") if reminder.late else "",
         actions=actions,
         starts_at_utc=utc_instant(reminder.occurrence.starts_at),
+        project=_project(view, lang),
     )
+
+
+def _project(view: MeetingView, lang: str) -> str:
+    """``📁 Launch 2027 +launch``: the project the meeting belongs to, or ""."""
+    return translate(lang, "thanks.project", key=view.project.key, name=view.project.name) if view.project else ""
 
 
 def _line(view: MeetingView, lang: str) -> str:
@@ -110,6 +116,8 @@ def _line(view: MeetingView, lang: str) -> str:
     parts = [f"#{view.id} {view.title}{status}", f"   {describe_repeat(view, lang)} · {when}"]
     if view.departments:
         parts.append("   " + " × ".join(view.departments))
+    if view.project:
+        parts.append("   " + _project(view, lang))
     if view.place:
         parts.append("   " + view.place)
     return "\n".join(parts)

@@ -184,6 +184,8 @@ class ReminderMessage:
     late_note: str
     actions: tuple[Action, ...]
     starts_at_utc: str = ""
+    # The project the meeting belongs to ("📁 Launch 2027 +launch"), or "".
+    project: str = ""
     kind: Literal["reminder"] = "reminder"
 
 

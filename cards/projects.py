@@ -51,6 +51,16 @@ def _details(view: ProjectView, lang: str) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def _meetings(figures: ProjectFigures, lang: str) -> tuple[str, ...]:
+    """``Its 2 meetings met 5 times: #3 Kick-off · #4 Weekly sync`` (nothing for a project without any)."""
+    if not figures.meetings:
+        return ()
+    names = _names([f"#{m.id} {m.title}" for m in figures.meetings], lang)
+    return (translate(lang, "project.meetings.line",
+                      meetings=translate(lang, "project.meetings", count=len(figures.meetings)),
+                      times=translate(lang, "project.meetings.times", count=figures.meetings_met), names=names),)
+
+
 def _matrix(figures: ProjectFigures) -> tuple[tuple[str, ...], tuple[MatrixRow, ...]]:
     columns = figures.departments
     rows = tuple(MatrixRow(name, tuple(str(n) for n in figures.matrix[i])) for i, name in enumerate(columns))
@@ -78,7 +88,7 @@ def project_message(view: ProjectView, figures: ProjectFigures, audience: Audien
     hint = translate(lang, "project.hint", usage=_thanks_usage(audience, view.key)) if view.status == OPEN else ""
     return ProjectMessage(
         locale=lang, title=translate(lang, title_id, key=view.key, name=view.name), project_key=view.key,
-        details=_details(view, lang), summary=_summary(figures, lang),
+        details=(*_details(view, lang), *_meetings(figures, lang)), summary=_summary(figures, lang),
         matrix_caption=translate(lang, "project.matrix.caption") if rows else "",
         corner=translate(lang, "project.matrix.corner"), columns=columns, rows=rows,
         values_text=_values(figures, lang), hint=hint)

@@ -59,6 +59,8 @@ def render_text(message: Message) -> str:
             lines.append(message.place)
         if message.departments:
             lines.append(" × ".join(message.departments))
+        if message.project:
+            lines.append(message.project)
         if message.agenda:
             lines.append(message.agenda)
         lines.append(message.rsvp_summary)

@@ -188,7 +188,7 @@ def _meeting_fields(args: argparse.Namespace) -> c.MeetingFields:
         raise CommandError("cli.until_invalid", value=until) from None
     return c.MeetingFields(**{name: getattr(args, name, None) for name in (
         "title", "start", "timezone", "repeat", "rrule", "duration", "agenda", "place", "departments", "remind",
-        "channel", "thanks_prompt")}, until=last_day)
+        "channel", "thanks_prompt", "project")}, until=last_day)
 
 
 # ``kizuna meeting <subcommand>`` → the command it stands for (``list`` and ``create`` take no id).
@@ -256,6 +256,8 @@ def _series_options(parser: argparse.ArgumentParser, *, create: bool) -> None:
     parser.add_argument("--until", help="last day of the series, YYYY-MM-DD")
     parser.add_argument("--thanks-prompt", dest="thanks_prompt", choices=["on", "off"],
                         help="after each meeting, post a prompt to thank the people who came (default on)")
+    parser.add_argument("--project", help="the project it belongs to (its key or name; none: no project); it invites "
+                                          "the project's departments")
 
 
 def add_cli(subparsers: Any) -> None:

@@ -182,6 +182,7 @@ def _series_options(*, create: bool) -> list[dict[str, Any]]:
         _meeting_option("agenda", wire.OPT_STRING, max_length=2000),
         _meeting_option("duration", wire.OPT_INTEGER, min_value=1, max_value=24 * 60),
         _meeting_option("thanks_prompt", wire.OPT_BOOLEAN),
+        _meeting_option("project", wire.OPT_STRING, autocomplete=True, max_length=100),
     ]
 
 

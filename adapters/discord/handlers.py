@@ -502,6 +502,8 @@ class InteractionHandler:
             # /project also names closed projects (to show or reopen them); a thanks only open ones.
             for p in await suggest_projects(workspace, typed, include_closed=data.get("name") == "project"):
                 choices.append({"name": f"{p.name} +{p.key}", "value": p.key[:limits.CHOICE_VALUE]})
+            if data.get("name") == "meeting":  # a meeting can be taken out of its project
+                choices.append({"name": translate(locale, "teams.form.no_project"), "value": "none"})
         elif data.get("name") == "meeting":
             sub = (data.get("options") or [{}])[0]
             choices = await self.meetings.autocomplete(workspace, locale, option, typed,

@@ -186,7 +186,8 @@ def _fields(options: Mapping[str, Any]) -> c.MeetingFields:
         place=text(options, "place"), agenda=text(options, "agenda"),
         duration=str(duration) if duration is not None else None,
         channel=ids.channel_id(channel) if channel else None,
-        thanks_prompt=None if prompt is None else {True: "on", False: "off"}.get(prompt, str(prompt)))
+        thanks_prompt=None if prompt is None else {True: "on", False: "off"}.get(prompt, str(prompt)),
+        project=text(options, "project"))
 
 
 def create_command(request: Request) -> c.Command:

@@ -161,6 +161,8 @@ def _render(message: Message) -> dict[str, Any]:
             lines.append(f"📍 {escape(message.place)}")
         if message.departments:
             lines.append(" × ".join(escape(d) for d in message.departments))
+        if message.project:
+            lines.append(escape(message.project))
         if message.agenda:
             lines.append(escape(message.agenda))
         embed = {"title": f"📅 {message.title}", "description": "\n".join(lines),

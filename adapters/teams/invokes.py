@@ -251,7 +251,7 @@ async def _meeting_form(turn: InvokeTurn, caller: Caller, submission: MeetingSub
                         error: str | None = None, *, meeting_id: int | None = None) -> Card:
     offered = await turn.run(caller, c.OpenMeetingForm(), o.MeetingFormRequested)
     return meeting_form(caller.locale, offered.departments, offered.timezone, submission=submission, error=error,
-                        meeting_id=meeting_id)
+                        meeting_id=meeting_id, projects=[(p.key, p.name) for p in offered.projects])
 
 
 async def _open_meeting_form(turn: InvokeTurn, data: dict[str, Any]) -> Reply:

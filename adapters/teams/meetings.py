@@ -72,6 +72,8 @@ class MeetingSubmission:
     agenda: str = ""
     # The toggle's value: "true" (post a thanks prompt after each occurrence) or "false".
     thanks_prompt: str = "true"
+    # The project's key ("none": no project); "" when none was chosen.
+    project: str = ""
 
     def fields(self) -> MeetingFields:
         """The meeting this dialog describes (for ``CreateMeeting``)."""
@@ -82,7 +84,12 @@ class MeetingSubmission:
             timezone=self.timezone.strip() or None, repeat=self.repeat.strip() or "none",
             remind=self.remind, duration=self.duration.strip() or "60",
             departments=",".join(self.departments), place=self.place, agenda=self.agenda,
-            thanks_prompt=self.thanks_prompt.strip() or "true")
+            thanks_prompt=self.thanks_prompt.strip() or "true", project=_project_key(self.project) or None)
+
+
+def _project_key(key: str) -> str:
+    """A chosen project's key; "" for none."""
+    return "" if key.strip() in ("", "none") else key.strip()
 
 
 def _text(data: Mapping[str, Any], key: str, default: str = "") -> str:
@@ -104,7 +111,7 @@ def parse_meeting_submission(data: Mapping[str, Any] | None) -> MeetingSubmissio
         remind=",".join(_list(data["remind"])) if "remind" in data else DEFAULT_REMINDERS,
         duration=_text(data, "duration", "60"), departments=_list(data.get("departments")),
         place=_text(data, "place"), agenda=_text(data, "agenda"),
-        thanks_prompt=_text(data, "thanks_prompt", "true"),
+        thanks_prompt=_text(data, "thanks_prompt", "true"), project=_text(data, "project")[:100],
     )
 
 
@@ -125,7 +132,7 @@ def submission_from_view(view: MeetingView) -> MeetingSubmission:
         title=view.title, date=date, time=time[:5], timezone=view.timezone, repeat=str(view.repeat),
         remind=",".join(_offset_code(m) for m in view.reminder_offsets), duration=str(view.duration_minutes),
         departments=tuple(view.departments), place=view.place, agenda=view.agenda,
-        thanks_prompt="true" if view.thanks_prompt else "false")
+        thanks_prompt="true" if view.thanks_prompt else "false", project=view.project.key if view.project else "")
 
 
 def edit_changes(view: MeetingView, submission: MeetingSubmission) -> MeetingFields:
@@ -161,6 +168,8 @@ def edit_changes(view: MeetingView, submission: MeetingSubmission) -> MeetingFie
         changes["agenda"] = submission.agenda
     if submission.thanks_prompt.strip() and submission.thanks_prompt.strip() != before.thanks_prompt:
         changes["thanks_prompt"] = submission.thanks_prompt.strip()
+    if _project_key(submission.project) != _project_key(before.project):
+        changes["project"] = _project_key(submission.project) or "none"
     return MeetingFields(**changes)
 
 
@@ -205,10 +214,11 @@ def _offset_text(offset: str, locale: str) -> str:
 
 def meeting_form(locale: str, departments: Sequence[str], timezone: str, *,
                  submission: MeetingSubmission | None = None, error: str | None = None,
-                 meeting_id: int | None = None) -> dict[str, Any]:
+                 meeting_id: int | None = None, projects: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
     """The "Schedule a meeting" dialog card; what was submitted is kept, an error (if any) on top.
 
     With ``meeting_id`` it is the "Edit meeting" dialog: the same fields, saved by ``edit_meeting``.
+    ``projects`` are ``(key, name)`` of the open projects: a meeting may belong to one.
     """
     lang = locale
     sub = submission or MeetingSubmission(timezone=timezone)
@@ -262,6 +272,16 @@ def meeting_form(locale: str, departments: Sequence[str], timezone: str, *,
                      "choices": [_choice(d, d) for d in departments]})
     else:
         body.append(label(t("no_departments"), isSubtle=True, size="Small"))
+    chosen_project = _project_key(sub.project)
+    offered = list(projects)
+    if chosen_project and all(key != chosen_project for key, _ in offered):
+        offered.append((chosen_project, chosen_project))  # its project now (closed since, say) stays shown
+    if offered:
+        body.append({"type": "Input.ChoiceSet", "id": "project", "label": t("project"), "style": "compact",
+                     "placeholder": t("project_placeholder"),
+                     **({"value": chosen_project} if chosen_project else {}),
+                     "choices": [*(_choice(f"{name} +{key}", key) for key, name in offered),
+                                 _choice(translate(lang, "teams.form.no_project"), "none")]})
     body.append({"type": "Input.Text", "id": "place", "label": t("place"), "maxLength": MAX_PLACE_INPUT,
                  "placeholder": t("place_placeholder"),
                  **({"value": sub.place[:MAX_PLACE_INPUT]} if sub.place else {})})

@@ -304,6 +304,8 @@ def reminder_card(message: ReminderMessage, *, your_answer: str | None = None) -
         body.append(rich(run("📍 "), run(message.place)))
     if message.departments:
         body.append(rich(run(" × ".join(message.departments), isSubtle=True)))
+    if message.project:
+        body.append(rich(run(message.project, isSubtle=True), spacing="Small"))
     if message.agenda:
         body.append(rich(run(message.agenda)))
     body.append(rich(run(message.rsvp_summary, weight="Bolder"), spacing="Medium"))

@@ -135,6 +135,8 @@ class MeetingFields:
     channel: str | None = None
     # ``on``/``off`` (either language): the prompt to thank the people who came, after each occurrence.
     thanks_prompt: str | None = None
+    # The project it belongs to (a key or name, ``+launch``); ``none`` / ``なし`` takes it out of one.
+    project: str | None = None
 
     def given(self) -> dict[str, object]:
         """The fields that were given, under the service's argument names."""

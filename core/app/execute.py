@@ -21,9 +21,10 @@ from core.meetings import errors as meeting_errors
 from core.meetings import service as meetings
 from core.meetings.models import ENDED, Meeting
 from core.models import Department, Member, Value, Workspace
+from core.projects.service import suggest_projects
 from core.services import admins, members, stats, thanks, values, workspaces
 from core.services.access import require_admin
-from core.views import MemberRef
+from core.views import MemberRef, ProjectRef
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,9 @@ async def _create_meeting(context: Context, command: c.CreateMeeting) -> o.Outco
 @handles(c.OpenMeetingForm)
 async def _meeting_form(context: Context, command: c.OpenMeetingForm) -> o.Outcome:
     departments = await members.list_departments(context.workspace)
-    return o.MeetingFormRequested(tuple(d.name for d in departments), context.workspace.timezone)
+    projects = await suggest_projects(context.workspace, "", limit=100)
+    return o.MeetingFormRequested(tuple(d.name for d in departments), context.workspace.timezone,
+                                  tuple(ProjectRef(p.key, p.name) for p in projects))
 
 
 @handles(c.ListMeetings)

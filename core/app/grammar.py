@@ -21,6 +21,7 @@ from core.app import mixer_commands as mc
 from core.app.errors import UnknownCommand, UsageError
 from core.i18n import catalog, fold, normalize_locale, translate
 from core.meetings.errors import InvalidMeetingCommand
+from core.projects.errors import TooManyProjects
 from core.services.members import Person
 from core.services.stats import Direction, Period
 from core.words import SETTING_WORDS, parse_switch
@@ -318,6 +319,7 @@ _MEETING_KEYS = {
     "until": "until", "まで": "until", "終了日": "until",
     "thanks-prompt": "thanks_prompt", "thanks_prompt": "thanks_prompt", "prompt": "thanks_prompt",
     "お礼の呼びかけ": "thanks_prompt", "お礼呼びかけ": "thanks_prompt", "感謝の呼びかけ": "thanks_prompt",
+    "project": "project", "pj": "project", "プロジェクト": "project",
 }
 _KEY_RE = re.compile(r"^([^=＝\s]+)[=＝](.*)$", re.S)
 _TIME = re.compile(r"\d{1,2}:\d{2}")
@@ -353,6 +355,24 @@ def _until(text: str | None, args: Args) -> date | None:
         raise args.usage() from None
 
 
+_PROJECT_WORD = re.compile(r"^[+＋]([^\W\d_][^\s#＃+＋]*)$")
+
+
+def _meeting_words(args: Args) -> list[str]:
+    """The arguments, with a ``+launch`` / ``＋ローンチ`` word (the meeting's project, as a thanks names
+    one) turned into ``project=launch``; two projects are one too many."""
+    words, tags = [], []
+    for word in args.words():
+        match = _PROJECT_WORD.match(_normal(word))
+        if match:
+            tags.append(match.group(1))
+        else:
+            words.append(word)
+    if len(tags) > 1:
+        raise TooManyProjects()
+    return [*words, f"project={tags[0]}"] if tags else words
+
+
 def _fields(options: dict[str, str], args: Args) -> c.MeetingFields:
     until = _until(options.get("until"), args)
     known = {k: v for k, v in options.items() if k not in ("until", "to")}
@@ -360,7 +380,7 @@ def _fields(options: dict[str, str], args: Args) -> c.MeetingFields:
 
 
 def _meeting_create(args: Args) -> c.Command:
-    positional, options = _options(args.words(), _MEETING_KEYS, args)
+    positional, options = _options(_meeting_words(args), _MEETING_KEYS, args)
     if not positional and not options:
         return c.OpenMeetingForm()
     if positional and "title" not in options:
@@ -392,7 +412,7 @@ def _occurrence(words: list[str], args: Args) -> tuple[str, list[str]]:
 
 
 def _meeting_edit(args: Args) -> c.Command:
-    positional, options = _options(args.words(), _MEETING_KEYS, args)
+    positional, options = _options(_meeting_words(args), _MEETING_KEYS, args)
     if not positional:
         raise args.usage()
     return c.EditMeeting(_normal(positional[0]).lstrip("#"), _fields(options, args))

@@ -13,7 +13,7 @@ from core.meetings.recurrence import Occurrence
 from core.meetings.service import MeetingView, RsvpSummary
 from core.projects.service import ProjectFigures, ProjectView
 from core.services.stats import Leaderboard
-from core.views import MemberRef, ThanksView, ValueRef
+from core.views import MemberRef, ProjectRef, ThanksView, ValueRef
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,8 @@ class MeetingFormRequested(Outcome):
 
     departments: tuple[str, ...]
     timezone: str
+    # The open projects a meeting may belong to.
+    projects: tuple[ProjectRef, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from core.app import commands as c
@@ -24,9 +25,10 @@ def _fields(context: Context, fields: c.ProjectFields) -> dict[str, Any]:
     return given
 
 
-async def shown(workspace: Workspace, view: projects.ProjectView, event: o.ProjectEvent) -> o.ProjectShown:
+async def shown(workspace: Workspace, view: projects.ProjectView, event: o.ProjectEvent, *,
+                now: datetime | None = None) -> o.ProjectShown:
     """A project with its figures."""
-    return o.ProjectShown(view, await projects.figures(workspace, view.id), event)
+    return o.ProjectShown(view, await projects.figures(workspace, view.id, now=now), event)
 
 
 @handles(c.CreateProject)
@@ -36,7 +38,7 @@ async def _create(context: Context, command: c.CreateProject) -> o.Outcome:
     name = given.pop("name", None) or command.key
     view = await projects.create_project(context.workspace, context.actor, command.key, name, members=people,
                                          now=context.now, **given)
-    return await shown(context.workspace, view, "created")
+    return await shown(context.workspace, view, "created", now=context.now)
 
 
 @handles(c.EditProject)
@@ -46,39 +48,39 @@ async def _edit(context: Context, command: c.EditProject) -> o.Outcome:
     if not given and owner is None:
         raise errors.NoProjectFields(hint="name= purpose= departments= channel= start= end=")
     view = await projects.edit_project(context.workspace, context.actor, command.project, owner=owner, **given)
-    return await shown(context.workspace, view, "edited")
+    return await shown(context.workspace, view, "edited", now=context.now)
 
 
 @handles(c.AddProjectMembers)
 async def _add(context: Context, command: c.AddProjectMembers) -> o.Outcome:
     people = await members_for(context, command.people)
     view = await projects.add_members(context.workspace, context.actor, command.project, people)
-    return await shown(context.workspace, view, "members_added")
+    return await shown(context.workspace, view, "members_added", now=context.now)
 
 
 @handles(c.RemoveProjectMembers)
 async def _remove(context: Context, command: c.RemoveProjectMembers) -> o.Outcome:
     people = await members_for(context, command.people)
     view = await projects.remove_members(context.workspace, context.actor, command.project, people)
-    return await shown(context.workspace, view, "members_removed")
+    return await shown(context.workspace, view, "members_removed", now=context.now)
 
 
 @handles(c.JoinProject)
 async def _join(context: Context, command: c.JoinProject) -> o.Outcome:
     view = await projects.join_project(context.workspace, context.actor, command.project)
-    return await shown(context.workspace, view, "joined")
+    return await shown(context.workspace, view, "joined", now=context.now)
 
 
 @handles(c.CloseProject)
 async def _close(context: Context, command: c.CloseProject) -> o.Outcome:
     view = await projects.close_project(context.workspace, context.actor, command.project, now=context.now)
-    return await shown(context.workspace, view, "closed")
+    return await shown(context.workspace, view, "closed", now=context.now)
 
 
 @handles(c.ReopenProject)
 async def _reopen(context: Context, command: c.ReopenProject) -> o.Outcome:
     view = await projects.reopen_project(context.workspace, context.actor, command.project)
-    return await shown(context.workspace, view, "reopened")
+    return await shown(context.workspace, view, "reopened", now=context.now)
 
 
 @handles(c.ListProjects)
@@ -89,7 +91,8 @@ async def _list(context: Context, command: c.ListProjects) -> o.Outcome:
 
 @handles(c.ShowProject)
 async def _show(context: Context, command: c.ShowProject) -> o.Outcome:
-    return await shown(context.workspace, await projects.get_project(context.workspace, command.project), "details")
+    view = await projects.get_project(context.workspace, command.project)
+    return await shown(context.workspace, view, "details", now=context.now)
 
 
 async def closing(workspace: Workspace, project_id: int) -> o.ProjectClosing:
@@ -98,4 +101,5 @@ async def closing(workspace: Workspace, project_id: int) -> o.ProjectClosing:
     if project is None:
         raise errors.UnknownProject(tag=str(project_id), available="—")
     view = await projects.get_project(workspace, project.key)
-    return o.ProjectClosing(view, await projects.figures(workspace, project_id))
+    # Its figures as they stood when it closed (the card may be delivered later).
+    return o.ProjectClosing(view, await projects.figures(workspace, project_id, now=project.closed_at))

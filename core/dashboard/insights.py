@@ -23,6 +23,7 @@ from core.dashboard.access import Viewer
 from core.errors import KizunaError
 from core.meetings.models import Meeting, Rsvp
 from core.models import NO_DEPARTMENT, Department, Member, ThanksRecipient, ThanksValue, Value
+from core.projects.models import CLOSED, Project
 
 PeriodName = Literal["week", "month", "quarter", "year", "custom"]
 PERIODS: tuple[str, ...] = ("week", "month", "quarter", "year", "custom")
@@ -412,3 +413,67 @@ async def mixers(scope: Scope) -> dict[str, Any]:
                     "began": began.astimezone(ZoneInfo(mixer.timezone)).date().isoformat(),
                     "before": side[0], "after": side[1]})
     return {"mixers": out, "weeks": MEETING_WEEKS, "threshold": k}
+
+
+PROJECT_WEEKS = 4
+
+
+async def _between(workspace_id: int, ids: list[int], start: datetime, end: datetime, k: int) -> int | None:
+    """Thanks (per recipient) from one of ``ids`` to another of them in [start, end); None when fewer than
+    ``k`` distinct people sent them."""
+    [row] = await ThanksRecipient.filter(
+        workspace_id=workspace_id, created_at__gte=start, created_at__lt=end, sender_department_id__in=ids,
+        recipient_department_id__in=ids).filter(~Q(sender_department_id=F("recipient_department_id"))) \
+        .annotate(n=Count("id"), senders=Count("sender_id", distinct=True)).values("n", "senders")
+    n, senders = int(row["n"] or 0), int(row["senders"] or 0)
+    return n if senders == 0 or senders >= k else None
+
+
+async def projects(scope: Scope) -> dict[str, Any]:
+    """For each cross-department project (over its whole life, whatever the period): its thanks, those that
+    crossed departments, and for a closed one the thanks between its departments (any thanks, tagged or not)
+    in the ``PROJECT_WEEKS`` weeks before and after it closed: did they keep thanking each other? A number
+    built from fewer distinct senders than the threshold is hidden."""
+    k = scope.threshold
+    workspace = scope.viewer.workspace
+    found = await Project.filter(workspace_id=workspace.id).order_by("start_date", "id")
+    if scope.department_id is not None:
+        found = [p for p in found if scope.department_id in (p.department_ids or [])]
+    ids = [p.id for p in found] or [0]  # no project: the reads below find nothing
+    totals = {int(p): (int(n), int(s)) for p, n, s in await _project_rows(workspace.id, ids).annotate(
+        n=Count("thanks_id", distinct=True), senders=Count("sender_id", distinct=True))
+        .group_by("thanks__project_id").values_list("thanks__project_id", "n", "senders")}
+    crossing = {int(p): (int(n), int(s)) for p, n, s in await _project_rows(workspace.id, ids)
+                .filter(sender_department_id__not=NO_DEPARTMENT, recipient_department_id__not=NO_DEPARTMENT)
+                .filter(~Q(sender_department_id=F("recipient_department_id")))
+                .annotate(n=Count("thanks_id", distinct=True), senders=Count("sender_id", distinct=True))
+                .group_by("thanks__project_id").values_list("thanks__project_id", "n", "senders")}
+    names = dict(await Department.filter(workspace_id=workspace.id).values_list("id", "name"))
+    now = datetime.now(UTC)
+    tz = ZoneInfo(workspace.timezone)
+    out = []
+    for project in found:
+        before = after = None
+        closed = project.closed_at if project.status == CLOSED else None
+        departments = [int(i) for i in project.department_ids or [] if int(i) in names]
+        if closed is not None and len(departments) >= 2:
+            span = timedelta(weeks=PROJECT_WEEKS)
+            before = await _between(workspace.id, departments, closed - span, closed, k)
+            after = await _between(workspace.id, departments, closed, closed + span, k)
+        thanks, senders = totals.get(project.id, (0, 0))
+        cross, cross_senders = crossing.get(project.id, (0, 0))
+        out.append({
+            "key": project.key, "name": project.name, "status": project.status,
+            "departments": [names[i] for i in departments], "start": project.start_date.isoformat(),
+            "end": project.end_date.isoformat() if project.end_date else None,
+            "closed": closed.astimezone(tz).date().isoformat() if closed else None,
+            "thanks": _visible(thanks, senders, k), "cross": _visible(cross, cross_senders, k),
+            "before": before, "after": after,
+            # Closed less than the weeks ago: the "after" side is still filling.
+            "so_far": closed is not None and closed + timedelta(weeks=PROJECT_WEEKS) > now,
+        })
+    return {"projects": out, "weeks": PROJECT_WEEKS, "threshold": k}
+
+
+def _project_rows(workspace_id: int, project_ids: list[int]) -> Any:
+    return ThanksRecipient.filter(workspace_id=workspace_id, thanks__project_id__in=project_ids)

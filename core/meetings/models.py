@@ -12,6 +12,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from core.models import Member, Workspace
+from core.projects.models import Project
 
 ACTIVE, PAUSED, ENDED = "active", "paused", "ended"
 DEFAULT_REMINDER_OFFSETS = [24 * 60, 15]  # minutes before the start: 1 day and 15 minutes
@@ -62,6 +63,12 @@ class Meeting(Model):
     thanks_prompt = fields.BooleanField(default=True, db_default=True)
     next_prompt_at = fields.DatetimeField(null=True, db_index=True)
     next_prompt_occurrence = fields.CharField(max_length=16, null=True)
+    # The cross-department project it belongs to (a kick-off, a sync, a retrospective), if any: it then
+    # invites the project's departments, its cards name the project, and the project lists it.
+    project: fields.ForeignKeyNullableRelation[Project] = fields.ForeignKeyField(
+        "models.Project", related_name="meetings", null=True, on_delete=fields.SET_NULL
+    )
+    project_id: int | None
     # A platform object mirroring the series (e.g. a Discord Guild Scheduled Event id).
     external_event_id = fields.CharField(max_length=64, null=True)
     # The platform event that created it (a dialog submit, an interaction): delivered twice, one meeting.
@@ -71,7 +78,7 @@ class Meeting(Model):
 
     class Meta:
         table = "meeting"
-        indexes = (("workspace_id", "status"),)
+        indexes = (("workspace_id", "status"), ("project_id", "status"))
         unique_together = (("workspace_id", "idempotency_key"),)
 
 

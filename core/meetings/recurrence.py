@@ -241,6 +241,23 @@ def occurrences(series: Series, overrides: Mapping[str, Override], after: dateti
     return found[:limit]
 
 
+def held_before(series: Series, overrides: Mapping[str, Override], before: datetime) -> int:
+    """How many occurrences started before the aware ``before`` (skipped ones left out, a moved one
+    counted where it went): how many times the meeting met, as far as its calendar says."""
+    count = sum(1 for key, override in overrides.items()
+                if override.moved_to is not None and not override.skipped
+                and (occ := occurrence_at(series, key, override)) is not None and occ.starts_at < before)
+    for steps, original in enumerate(series.originals_from(series.start_local)):
+        if steps > MAX_STEPS or to_utc(original, series.tz) >= before + timedelta(days=1):
+            break
+        exception = overrides.get(local_key(original))
+        if exception is not None and (exception.skipped or exception.moved_to is not None):
+            continue
+        if _occurrence(series, original, None).starts_at < before:
+            count += 1
+    return count
+
+
 @dataclass(frozen=True, order=True)
 class ReminderKey:
     """When a reminder is due, for which occurrence, how many minutes ahead: ordered in that order."""
@@ -408,7 +425,8 @@ def neutral_recurrence(rule: str, start: datetime) -> NeutralRecurrence | None:
 
 __all__ = [
     "DAILY", "MONTHLY", "WEEKLY", "YEARLY", "NeutralRecurrence", "Occurrence", "Override", "RecurrenceError",
-    "Reminder", "ReminderKey", "Repeat", "Series", "build_rule", "classify_rule", "format_offset", "local_key",
+    "Reminder", "ReminderKey", "Repeat", "Series", "build_rule", "classify_rule", "format_offset", "held_before",
+    "local_key",
     "neutral_recurrence", "next_end", "next_reminder", "occurrence_at", "occurrences", "parse_duration", "parse_local",
     "parse_offsets",
     "start_of_time", "to_local", "to_utc", "zone",

@@ -42,9 +42,11 @@ from core.meetings.recurrence import (
     to_local,
     zone,
 )
-from core.models import Delivery, Member, Workspace, is_row_id
+from core.models import Delivery, Department, Member, Workspace, is_row_id
+from core.projects.models import Project
+from core.projects.service import project_for_meeting
 from core.services.members import find_department
-from core.views import MemberRef
+from core.views import MemberRef, ProjectRef
 from core.words import parse_switch
 
 RsvpAnswer = Literal["yes", "maybe", "no"]
@@ -108,6 +110,8 @@ class MeetingView:
     # Whether a prompt to thank the people who came is posted after each occurrence.
     thanks_prompt: bool = True
     next_prompt_at: datetime | None = None
+    # The cross-department project it belongs to (a kick-off, a sync, a retrospective), if any.
+    project: ProjectRef | None = None
 
 
 @dataclass(frozen=True)
@@ -197,6 +201,7 @@ async def _cancel_pending_reminders(meeting_id: int, occurrence: str | None, rea
 async def _view(meeting: Meeting, now: datetime, overrides: dict[str, Override] | None = None) -> MeetingView:
     overrides = await overrides_of(meeting.id) if overrides is None else overrides
     organiser = await Member.get_or_none(id=meeting.organiser_id) if meeting.organiser_id else None
+    project = await Project.get_or_none(id=meeting.project_id) if meeting.project_id else None
     series = series_of(meeting)
     upcoming = occurrences(series, overrides, now, 1) if meeting.status != ENDED else []
     return MeetingView(
@@ -210,7 +215,7 @@ async def _view(meeting: Meeting, now: datetime, overrides: dict[str, Override] 
         next_reminder_at=meeting.next_reminder_at,
         skipped=tuple(sorted(k for k, o in overrides.items() if o.skipped)),
         external_event_id=meeting.external_event_id, thanks_prompt=meeting.thanks_prompt,
-        next_prompt_at=meeting.next_prompt_at,
+        next_prompt_at=meeting.next_prompt_at, project=ProjectRef(project.key, project.name) if project else None,
     )
 
 
@@ -348,7 +353,9 @@ def _duration(minutes: int | str) -> int:
     return value
 
 
-async def _departments(workspace: Workspace, names: Sequence[str] | str) -> tuple[list[str], list[int]]:
+async def _departments(workspace: Workspace, names: Sequence[str] | str,
+                       project: Project | None = None) -> tuple[list[str], list[int]]:
+    """The departments named, then those of ``project`` (a project's meeting invites its departments)."""
     wanted = [n.strip() for n in (names.replace("、", ",").split(",") if isinstance(names, str) else names)]
     wanted = [n for n in dict.fromkeys(wanted) if n]
     if len(wanted) > MAX_DEPARTMENTS:
@@ -361,6 +368,13 @@ async def _departments(workspace: Workspace, names: Sequence[str] | str) -> tupl
         if department.id not in ids:
             shown.append(department.name)
             ids.append(department.id)
+    if project is not None and project.department_ids:
+        names_of = {d.id: d.name for d in await Department.filter(workspace_id=workspace.id,
+                                                                   id__in=project.department_ids)}
+        for department_id in project.department_ids:
+            if department_id in names_of and department_id not in ids:
+                shown.append(names_of[department_id])
+                ids.append(department_id)
     return shown, ids
 
 
@@ -401,6 +415,7 @@ async def create_meeting(
     now: datetime | None = None,
     idempotency_key: str | None = None,
     thanks_prompt: bool | str = True,
+    project: str | None = None,
 ) -> MeetingView:
     """Schedule a meeting series.
 
@@ -414,7 +429,8 @@ async def create_meeting(
     (the platform's channel id). Reminders that would already be due are not sent. The same
     ``idempotency_key`` (the platform's event id) twice returns the first meeting.
     ``thanks_prompt`` (``on``/``off`` or a bool): post a prompt to thank the people who came when
-    each occurrence ends (default on).
+    each occurrence ends (default on). ``project`` (a key or name, as typed after ``+``) makes it a
+    meeting of that open project, which the organiser must belong to; it invites the project's departments.
     """
     moment = _aware(now)
     if idempotency_key:
@@ -423,7 +439,8 @@ async def create_meeting(
             return await _view(existing, moment)
     tz_name = _check_timezone(timezone or workspace.timezone)
     local = _local_start(start, tz_name)
-    shown, ids = await _departments(workspace, departments)
+    home = await project_for_meeting(workspace, organiser, project) if project else None
+    shown, ids = await _departments(workspace, departments, home)
     if not channel or not channel.strip():
         raise errors.MeetingChannelRequired()
     meeting = Meeting(
@@ -433,6 +450,7 @@ async def create_meeting(
         place=_text(place, MAX_PLACE), channel=channel.strip()[:255], reminder_offsets=_offsets(remind),
         organiser_id=organiser.id if organiser is not None and organiser.id else None, status=ACTIVE,
         idempotency_key=idempotency_key or None, thanks_prompt=_switch(thanks_prompt),
+        project_id=home.id if home is not None else None,
     )
     _check_has_future(meeting, {}, moment)
     plan_next_reminder(meeting, {}, start_of_time(moment))
@@ -468,9 +486,12 @@ async def edit_meeting(
     departments: Sequence[str] | str | None = None,
     remind: str | Sequence[int] | None = None,
     thanks_prompt: bool | str | None = None,
+    project: str | None = None,
     now: datetime | None = None,
 ) -> MeetingView:
-    """Change a series (organiser or admin). ``None`` leaves a field as it is; ``until=None`` clears the end.
+    """Change a series (organiser or admin). ``None`` leaves a field as it is; ``until=None`` clears the end;
+    ``project="none"`` takes it out of its project, another project moves it there (and invites its
+    departments too).
 
     Changing the start or the repeat keeps skips, moves and RSVPs of occurrences that still exist.
     """
@@ -486,8 +507,21 @@ async def edit_meeting(
         if not channel.strip():
             raise errors.MeetingChannelRequired()
         meeting.channel = channel.strip()[:255]
+    home = await project_for_meeting(workspace, actor, project) if project is not None else None
+    if project is not None:
+        meeting.project_id = home.id if home is not None else None
     if departments is not None:
-        meeting.departments, meeting.department_ids = await _departments(workspace, departments)
+        # A project's meeting keeps inviting the project's departments, next to those it names.
+        its_project = home if project is not None else \
+            await Project.get_or_none(id=meeting.project_id) if meeting.project_id else None
+        meeting.departments, meeting.department_ids = await _departments(workspace, departments, its_project)
+    elif home is not None:
+        # Moved into a project: its departments are invited too, next to the meeting's own.
+        shown, ids = await _departments(workspace, (), home)
+        for name, department_id in zip(shown, ids, strict=True):
+            if department_id not in meeting.department_ids:
+                meeting.departments, meeting.department_ids = [*meeting.departments, name], \
+                    [*meeting.department_ids, department_id]
     if remind is not None:
         meeting.reminder_offsets = _offsets(remind)
     if thanks_prompt is not None:

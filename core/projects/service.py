@@ -24,6 +24,8 @@ from tortoise.transactions import in_transaction
 from core import outbox
 from core.errors import UnknownDepartment
 from core.i18n import fold
+from core.meetings.models import ENDED, Meeting, OccurrenceOverride
+from core.meetings.recurrence import LOCAL_FORMAT, Override, Series, held_before
 from core.models import NO_DEPARTMENT, Department, Member, Workspace
 from core.projects import errors
 from core.projects.models import CLOSED, OPEN, Project, ProjectMember
@@ -150,6 +152,42 @@ class ProjectFigures:
     departments: tuple[str, ...]
     matrix: tuple[tuple[int, ...], ...]
     values: tuple[tuple[ValueRef, int], ...]
+    # Its meetings (kick-off, syncs, retrospective), in the order they were scheduled.
+    meetings: tuple[ProjectMeeting, ...] = ()
+
+    @property
+    def meetings_met(self) -> int:
+        """How many times its meetings met, all together."""
+        return sum(m.met for m in self.meetings)
+
+
+@dataclass(frozen=True)
+class ProjectMeeting:
+    """A meeting of a project, and how many times it met (up to now, or to the project's close)."""
+
+    id: int
+    title: str
+    status: str
+    met: int
+
+
+async def _meetings(project: Project, now: datetime | None) -> tuple[ProjectMeeting, ...]:
+    """The project's meetings and how often each met: occurrences that started before now (or before the
+    project closed, or the meeting ended, whichever came first), skipped ones left out."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    if project.closed_at is not None:
+        moment = min(moment, project.closed_at)
+    found = []
+    for meeting in await Meeting.filter(project_id=project.id).order_by("id"):
+        overrides = {r.occurrence: Override(r.skipped, datetime.strptime(r.moved_to_local, LOCAL_FORMAT)
+                                            if r.moved_to_local else None)
+                     for r in await OccurrenceOverride.filter(meeting_id=meeting.id)}
+        series = Series(datetime.strptime(meeting.start_local, LOCAL_FORMAT), meeting.timezone, meeting.rrule,
+                        meeting.until_local, meeting.duration_minutes)
+        # An ended series met no more after it ended (the last change of its row).
+        until = min(moment, meeting.updated_at) if meeting.status == ENDED else moment
+        found.append(ProjectMeeting(meeting.id, meeting.title, meeting.status, held_before(series, overrides, until)))
+    return tuple(found)
 
 
 def _ref(member: Member) -> MemberRef:
@@ -168,8 +206,8 @@ async def _view(project: Project) -> ProjectView:
         tuple(_ref(link.member) for link in links))
 
 
-async def figures(workspace: Workspace, project_id: int) -> ProjectFigures:
-    """The project's thanks in numbers (two aggregate reads, whatever its size)."""
+async def figures(workspace: Workspace, project_id: int, *, now: datetime | None = None) -> ProjectFigures:
+    """The project's thanks in numbers (three aggregate reads, whatever its size), and its meetings."""
     sql = Sql()
     project = await Project.get(id=project_id, workspace_id=workspace.id)
     pairs = await sql.rows(
@@ -201,7 +239,8 @@ async def figures(workspace: Workspace, project_id: int) -> ProjectFigures:
         int(total[0]["n"]), sum(int(r["n"]) for r in pairs), int(total[0]["crossing"] or 0),
         tuple(names.get(i, "—") for i in order), tuple(tuple(r) for r in cells),
         tuple((ValueRef(r["key"], r["emoji"], r["name_en"], r["name_ja"], r["description_en"], r["description_ja"],
-                        bool(r["active"])), int(r["n"])) for r in value_rows))
+                        bool(r["active"])), int(r["n"])) for r in value_rows),
+        await _meetings(project, now))
 
 
 # ---- reading -----------------------------------------------------------------------------------
@@ -428,6 +467,21 @@ async def join_project(workspace: Workspace, actor: Member, tag: str) -> Project
         raise errors.ProjectClosed(key=project.key)
     await ProjectMember.get_or_create(project_id=project.id, member_id=actor.id)
     return await _view(project)
+
+
+async def project_for_meeting(workspace: Workspace, actor: Member | None, tag: str) -> Project | None:
+    """The project a meeting is to belong to: ``tag`` names it by key or name (``+launch``, ``ローンチ``);
+    None for ``none`` / ``なし`` (no project). Only an open project takes a new meeting, and only from its
+    members, its owner or an admin (``UnknownProject``, ``ProjectClosed``, ``NotProjectMember``); ``actor``
+    None is the command line's operator."""
+    if not _tag(tag) or is_no_project(tag):
+        return None
+    project = await _get(workspace, tag)
+    if project.status != OPEN:
+        raise errors.ProjectClosed(key=project.key)
+    if actor is not None:
+        await _require_member(actor, project)
+    return project
 
 
 def closing_dedupe_key(project: Project) -> str:

@@ -61,6 +61,7 @@ FIGURES: dict[str, Callable[[insights.Scope], Awaitable[dict[str, Any] | None]]]
     "values": insights.values,
     "meetings": insights.meetings,
     "mixers": insights.mixers,
+    "projects": insights.projects,
     "leaderboard": insights.leaderboard,
 }
 
@@ -314,6 +315,14 @@ def _csv(figure: str, result: dict[str, Any], lang: str) -> web.Response:
         for mixer in result["mixers"]:
             writer.writerow([mixer["name"], mixer["began"], mixer["rounds"], mixer["people"], mixer["pairs"],
                              mixer["met"], _cell(mixer["before"]), _cell(mixer["after"])])
+    elif figure == "projects":
+        writer.writerow(["project", "name", "status", "departments", "start", "end", "closed", "thanks",
+                         "cross_department", "thanks_before", "thanks_after"])
+        for project in result["projects"]:
+            writer.writerow([project["key"], project["name"], project["status"], " / ".join(project["departments"]),
+                             project["start"], _cell(project["end"]), _cell(project["closed"]),
+                             _cell(project["thanks"]), _cell(project["cross"]), _cell(project["before"]),
+                             _cell(project["after"])])
     elif figure == "leaderboard":
         writer.writerow(["rank", "name", "thanks"])
         for entry in result["entries"]:

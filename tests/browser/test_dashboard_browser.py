@@ -101,8 +101,18 @@ def test_admin_signs_in_and_the_heatmap_shows_the_known_numbers(server, browser)
     assert page.locator("#bridges-table").inner_text().count("person") >= 2
     assert "Sales × Dev sync" in page.locator("#meetings-table").inner_text()
     assert "Dev person 1" in page.locator("#leaderboard-table").inner_text()
+    projects = page.locator("#projects-table tbody tr")
+    first = projects.nth(0)
+    launch = [first.locator("th").inner_text(), *[td.inner_text() for td in first.locator("td").all()]]
+    # Four thanks within the project, all across departments; Sales ⇄ Dev 10 before the close, 1 after.
+    assert launch[0] == "Launch 2027 +launch" and launch[1:4] == ["Sales × Dev", "closed", "2026-10-01 – 2026-11-09"]
+    assert launch[4:7] == ["4", "4", "10"] and launch[7].startswith("1")
+    kaizen = [td.inner_text() for td in projects.nth(1).locator("td").all()]
+    assert kaizen[1] == "open" and kaizen[3:] == ["0", "0", "—", "—"]
+    page.wait_for_selector("#projects .chart[data-drawn='1'] svg")
     assert page.errors == []
     _shot(page, "admin-en")
+    page.locator("#projects").screenshot(path=str(ARTIFACTS / "projects-en.png"))
 
 
 def test_a_member_sees_no_names_and_hidden_small_numbers(server, browser):
@@ -121,7 +131,10 @@ def test_japanese_renders(server, browser):
     assert page.locator("html").get_attribute("lang") == "ja"
     assert "部署間の感謝" in page.locator("#heatmap h2").inner_text()
     assert "3人未満" in page.locator("#heatmap-table").inner_text()
+    assert "部署横断プロジェクト" in page.locator("#projects h2").inner_text()
+    assert "進行中" in page.locator("#projects-table").inner_text()
     _shot(page, "member-ja")
+    page.locator("#projects").screenshot(path=str(ARTIFACTS / "projects-ja.png"))
 
 
 def test_an_expired_or_used_link_gives_no_session(server, browser):

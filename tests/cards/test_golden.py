@@ -19,9 +19,9 @@ from core.app.outcomes import ProjectClosing, ProjectShown, ReminderShown
 from core.errors import MessageTooLong
 from core.meetings.recurrence import Occurrence, Repeat
 from core.meetings.service import MeetingView, RsvpSummary
-from core.projects.service import ProjectFigures, ProjectView
+from core.projects.service import ProjectFigures, ProjectMeeting, ProjectView
 from core.services.stats import Direction, Leaderboard, LeaderboardEntry, Period
-from core.views import MemberRef, ThanksView, ValueRef
+from core.views import MemberRef, ProjectRef, ThanksView, ValueRef
 
 GOLDEN = Path(__file__).parent / "golden"
 VIEW = ThanksView(
@@ -43,7 +43,7 @@ MEETING = MeetingView(
     start_local="2026-12-07T10:00", timezone="Asia/Tokyo", rrule="", repeat=Repeat.NONE, until_local=None,
     duration_minutes=90, place="Room 3", channel="general", reminder_offsets=(1440, 15), organiser=None,
     status="active", next_occurrence=Occurrence("2026-12-07T10:00", STARTS, STARTS + timedelta(minutes=90)),
-    next_reminder_at=None, skipped=(), external_event_id=None,
+    next_reminder_at=None, skipped=(), external_event_id=None, project=ProjectRef("launch", "Launch 2027"),
 )
 REMINDER = ReminderShown(MEETING, MEETING.next_occurrence, RsvpSummary(3, "2026-12-07T10:00", (
     MemberRef(2, "bob", "Bob"),), (), ()), over=False)
@@ -56,7 +56,9 @@ PROJECT = ProjectView(
 FIGURES = ProjectFigures(thanks=5, recipients=7, cross_department=4, departments=("Sales", "開発", "—"),
                          matrix=((1, 3, 0), (2, 0, 0), (0, 1, 0)),
                          values=((ValueRef("teamwork", "🙌", "Teamwork", "チームワーク"), 4),
-                                 (ValueRef("growth", "🌱", "Growth", "成長"), 1)))
+                                 (ValueRef("growth", "🌱", "Growth", "成長"), 1)),
+                         meetings=(ProjectMeeting(3, "Sales × Eng sync", "active", 2),
+                                   ProjectMeeting(5, "Retro", "ended", 1)))
 NAMES = ["thanks", "notification", "leaderboard", "help", "error", "reminder", "project", "project_closing"]
 
 

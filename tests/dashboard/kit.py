@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from aiohttp.test_utils import TestClient
 
 from core.meetings.models import Meeting, Rsvp
-from core.models import Department, Member, Workspace
+from core.models import Department, Member, Thanks, Workspace
+from core.projects.models import CLOSED, Project
 from core.services.members import ensure_member
 from core.services.thanks import give_thanks
 from core.services.workspaces import ensure_workspace
@@ -30,6 +31,8 @@ async def company(external_id: str = "acme") -> Company:
     This month (November 2026), on the 8th: each of s1..s3 thanks d1, d2 and d3 (9 thanks Sales → Dev, three
     senders, three recipients); s4 thanks s1 (1 thanks inside Sales, one sender); d1 thanks s1 (1 Dev → Sales).
     A Sales × Dev meeting starts on the 9th; on the 11th s2 thanks d4, tagged #teamwork (Sales → Dev: 10).
+    Projects: "launch" (Sales × Dev) holds the four thanks across departments of the 8th (s1, s2, s3 → Dev and
+    d1 → Sales) and closed on the 9th at 10:00 Tokyo; "kaizen" (Sales only) is open and has none.
     """
     workspace = await ensure_workspace("console", external_id, default_locale="en")
     departments = {name: await Department.create(workspace=workspace, name=name) for name in ("Sales", "Dev")}
@@ -59,6 +62,14 @@ async def company(external_id: str = "acme") -> Company:
         await Rsvp.create(meeting=meeting, occurrence="2026-11-09", member=people[who], answer="yes")
     await give_thanks(workspace, people["s2"], [people["d4"]], "after the sync #teamwork", ["teamwork"],
                       now=moment + timedelta(days=3))
+    launch = await Project.create(workspace=workspace, key="launch", name="Launch 2027",
+                                  department_ids=[departments["Sales"].id, departments["Dev"].id],
+                                  start_date=date(2026, 10, 1), end_date=date(2026, 11, 8), status=CLOSED,
+                                  closed_at=datetime(2026, 11, 9, 1, 0, tzinfo=UTC), announced_at=NOW)
+    await Project.create(workspace=workspace, key="kaizen", name="カイゼン", department_ids=[departments["Sales"].id],
+                         start_date=date(2026, 11, 1))
+    await Thanks.filter(workspace_id=workspace.id, message__in=["thanks for the help", "back across"]).update(
+        project_id=launch.id)
     return Company(workspace, people, departments)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
@@ -208,3 +208,40 @@ async def test_the_mixer_panel_compares_thanks_between_the_departments_it_mixed(
     await sign_in(client, await link_for(acme, "d2"))
     [lunch] = (await (await client.get(f"/dashboard/api/mixers?{PERIOD}")).json())["mixers"]
     assert (lunch["before"], lunch["after"]) == (10, None)  # one sender after: fewer than three
+
+
+async def test_the_projects_panel_compares_thanks_between_a_closed_project_s_departments(acme, client):
+    await sign_in(client, await link_for(acme, "root"))
+    result = await (await client.get(f"/dashboard/api/projects?{PERIOD}")).json()
+    launch, kaizen = result["projects"]
+    # Four thanks within the project, all across departments; Sales ⇄ Dev: 9 + 1 before the close (four
+    # senders), 1 after (tagged or not, it counts: did they keep thanking each other?).
+    assert launch == {"key": "launch", "name": "Launch 2027", "status": "closed", "departments": ["Sales", "Dev"],
+                      "start": "2026-10-01", "end": "2026-11-08", "closed": "2026-11-09", "thanks": 4, "cross": 4,
+                      "before": 10, "after": 1,
+                      # The four weeks after the close are over only from 7 December (the real clock).
+                      "so_far": datetime.now(UTC) < datetime(2026, 12, 7, 1, 0, tzinfo=UTC)}
+    assert {k: kaizen[k] for k in ("key", "status", "closed", "thanks", "cross", "before", "after")} == {
+        "key": "kaizen", "status": "open", "closed": None, "thanks": 0, "cross": 0, "before": None, "after": None}
+    assert result["weeks"] == 4
+    csv = await (await client.get(f"/dashboard/api/projects?{PERIOD}&format=csv")).text()
+    assert csv.splitlines()[0] == ("\ufeffproject,name,status,departments,start,end,closed,thanks,cross_department,"
+                                   "thanks_before,thanks_after")
+    assert "launch,Launch 2027,closed,Sales / Dev,2026-10-01,2026-11-08,2026-11-09,4,4,10,1" in csv
+    assert "kaizen,カイゼン,open,Sales,2026-11-01,,,0,0,," in csv
+    # The department filter keeps the projects that involve it.
+    dev = acme.departments["Dev"].id
+    only = await (await client.get(f"/dashboard/api/projects?{PERIOD}&department={dev}")).json()
+    assert [p["key"] for p in only["projects"]] == ["launch"]
+
+
+async def test_a_member_sees_a_project_s_numbers_only_when_enough_people_made_them(acme, client):
+    await Workspace.filter(id=acme.workspace.id).update(privacy_threshold=5)
+    await sign_in(client, await link_for(acme, "d2"))
+    [launch, _] = (await (await client.get(f"/dashboard/api/projects?{PERIOD}")).json())["projects"]
+    # Four senders inside the project and before the close, one after: all fewer than five.
+    assert (launch["thanks"], launch["cross"], launch["before"], launch["after"]) == (None, None, None, None)
+    await Workspace.filter(id=acme.workspace.id).update(privacy_threshold=3)
+    await sign_in(client, await link_for(acme, "d2"))
+    [launch, _] = (await (await client.get(f"/dashboard/api/projects?{PERIOD}")).json())["projects"]
+    assert (launch["thanks"], launch["cross"], launch["before"], launch["after"]) == (4, 4, 10, None)

@@ -10,6 +10,7 @@ from adapters.discord import wire
 from adapters.discord.render import render
 from cards.outcomes import Audience, render_outcome
 from core.app.deliveries import load_delivery
+from core.meetings.models import Meeting
 from core.models import Delivery, Thanks, Workspace
 from core.projects.models import Project
 from kizuna.worker import OutboxWorker
@@ -132,3 +133,35 @@ async def test_project_autocomplete_offers_closed_projects_to_project_but_not_to
     for_reopen = await discord.send(autocomplete(discord, "project", [
         {"name": "reopen", "type": wire.OPT_SUB_COMMAND, "options": typing}]))
     assert [c["value"] for c in for_reopen["data"]["choices"]] == ["launch"]
+
+
+async def test_a_meeting_takes_the_project_option_with_its_autocomplete_and_names_the_project(discord: Discord):
+    from tests.discord.test_meetings import meeting
+
+    await discord.send(project(discord, "create", ("key", wire.OPT_STRING, "launch"),
+                               ("name", wire.OPT_STRING, "ローンチ")))
+    typing = [{"name": "project", "type": wire.OPT_STRING, "value": "", "focused": True}]
+    offered = await discord.send(autocomplete(discord, "meeting", [
+        {"name": "create", "type": wire.OPT_SUB_COMMAND, "options": typing}]))
+    assert offered["data"]["choices"] == [{"name": "ローンチ +launch", "value": "launch"},
+                                          {"name": "No project", "value": "none"}]
+    created = await discord.send(meeting(discord, "create", {
+        "title": "Kick-off", "start": "2030-12-02 10:00", "project": "launch", "event": False}, user=CAROL))
+    assert "📁 ローンチ +launch" in said(created)
+    [made] = await Meeting.all()
+    assert made.project_id == (await Project.get(key="launch")).id
+    # Only its members put a meeting in a project; "none" takes it out.
+    refused = await discord.send(meeting(discord, "edit", {"meeting": str(made.id), "project": "launch"}, user=DAVE))
+    assert "Only the" in said(refused)
+    await discord.send(meeting(discord, "edit", {"meeting": str(made.id), "project": "none"}, user=CAROL))
+    assert (await Meeting.get()).project_id is None
+
+
+async def test_a_thanks_naming_a_closed_project_is_refused_to_the_sender_alone(discord: Discord):
+    await discord.send(project(discord, "create", ("key", wire.OPT_STRING, "launch")))
+    await discord.send(project(discord, "close", ("project", wire.OPT_STRING, "launch")))
+    payload = discord.thanks(BOB, message="too late", locale="ja")
+    payload["data"]["options"].append({"name": "project", "type": wire.OPT_STRING, "value": "LAUNCH"})
+    refused = await discord.send(payload)
+    assert refused["data"]["flags"] & wire.EPHEMERAL and "+launch は終了しています" in said(refused)
+    assert await Thanks.all().count() == 0

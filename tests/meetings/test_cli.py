@@ -116,3 +116,18 @@ def test_a_now_without_a_zone_is_the_workspaces_wall_clock(kizuna):
     assert "dry run at 2030-12-01T10:00:00+09:00" in text
     code, text = kizuna("reminders", "run-due", "--now", "2030-12-01T10:00", "--force")
     assert code == 0 and "reminders at 2030-12-01T10:00:00+09:00: 1 enqueued (0 late)" in text
+
+
+@pytest.mark.sqlite_only
+def test_a_meeting_of_a_project_on_the_command_line(kizuna, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO('project create launch "Launch 2027"\n'))
+    assert kizuna("chat", "--workspace", "demo", "--user", "alice", "--locale", "en")[0] == 0
+    code, text = kizuna("meeting", "create", "Kick-off", "--start", "2030-12-02 10:00", "--project", "LAUNCH",
+                        "--locale", "en")
+    assert code == 0 and "📁 Launch 2027 +launch" in text
+    assert "Its 1 meeting met 0 times: #1 Kick-off" in kizuna("project", "show", "launch", "--locale", "en")[1]
+    code, text = kizuna("meeting", "edit", "1", "--project", "none", "--locale", "en")
+    assert code == 0 and "📁" not in text
+    capsys.readouterr()
+    assert kizuna("meeting", "edit", "1", "--project", "nope", "--locale", "en")[0] == 1
+    assert "There is no project “nope”" in capsys.readouterr().err

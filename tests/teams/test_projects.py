@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from adapters.teams.botframework import testing as t
 from adapters.teams.botframework.testing import ALICE, BOB, CAROL
+from core.meetings.models import Meeting
 from core.models import Thanks, Workspace
 from core.projects.models import Project
 from core.services.access import SYSTEM_ACTOR
@@ -86,3 +87,40 @@ async def test_the_closing_card_mentions_the_members_and_opens_the_dialog_with_t
     # Bob is left out; people Kizuna has seen are offered by Entra id (what the people picker uses).
     assert [c["title"] for c in picker["choices"]] == ["Alice", "Carol"]
     assert picker["value"].split(",")[0] == ALICE.aad and len(picker["value"].split(",")) == 2
+
+
+async def test_the_meeting_dialog_offers_the_open_projects_and_a_project_meeting_names_it(teams, connector,
+                                                                                         check_card):
+    from tests.teams.test_meetings import FORM, create_through_dialog, departments_for_teams, open_edit_dialog
+
+    client, _ = teams
+    await departments_for_teams(client, connector)
+    await say(client, connector, ALICE, 'project create launch "Launch 2027" departments=Engineering')
+    await say(client, connector, ALICE, "project create old")
+    await say(client, connector, ALICE, "project close old")
+    answer = await (await client.post("/api/messages", json=task_fetch(connector, {"kizuna": "meeting_form"}))).json()
+    choice = inputs(check_card(answer["task"]["value"]["card"]["content"]))["project"]
+    assert [(c["title"], c["value"]) for c in choice["choices"]] == [("Launch 2027 +launch", "launch"),
+                                                                     ("No project", "none")]
+    assert "value" not in choice
+    connector.clear()
+    # A kick-off of the project: it invites the project's departments too, and its card names the project.
+    _, closed = await create_through_dialog(client, connector, project="launch", departments="Sales")
+    assert closed == {}
+    meeting = await Meeting.get()
+    assert meeting.departments == ["Sales", "Engineering"]
+    assert meeting.project_id == (await Project.get(key="launch")).id
+    card = check_card(connector.wait_for(1)[0].card())
+    assert any("📁 Launch 2027 +launch" in x for x in texts(card))
+    # The edit dialog shows the project chosen; choosing "No project" takes the meeting out of it.
+    answer = await open_edit_dialog(client, connector, meeting.id)
+    assert inputs(check_card(answer["task"]["value"]["card"]["content"]))["project"]["value"] == "launch"
+    edit = {**FORM, "kizuna": "edit_meeting", "meeting_id": str(meeting.id), "departments": "Sales,Engineering"}
+    response = await client.post("/api/messages", json=task_submit(connector, {**edit, "project": "launch"}))
+    assert await response.json() == {}  # nothing changed
+    response = await client.post("/api/messages", json=task_submit(connector, {**edit, "project": "none"}))
+    assert await response.json() == {} and (await Meeting.get()).project_id is None
+    # A closed project is refused inside the dialog, with what was entered kept.
+    response = await client.post("/api/messages", json=task_submit(connector, {**edit, "project": "old"}))
+    form = check_card((await response.json())["task"]["value"]["card"]["content"])
+    assert any("+old is closed" in x for x in texts(form)) and (await Meeting.get()).project_id is None

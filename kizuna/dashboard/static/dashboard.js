@@ -281,6 +281,31 @@ window.kizunaDashboard = function (config, session) {
     return section;
   }
 
+  // projects2: the projects panel (thanks inside each project; did its departments keep thanking each other
+  // after it closed?). Self-contained: one figure, one function, one entry in load().
+  function projects(data) {
+    const section = panel("projects", S.projects, "projects");
+    if (!data.projects.length) { section.append(el("p", { class: "note", text: S.no_projects })); return section; }
+    const label = (p) => p.name + " +" + p.key;
+    const box = chartBox({
+      tooltip: { trigger: "axis" }, legend: { data: [S.project_cross, S.project_before, S.project_after] },
+      grid: { left: 40, right: 20, top: 40, bottom: 40 },
+      xAxis: { type: "category", data: data.projects.map(label) }, yAxis: { type: "value" },
+      series: [{ name: S.project_cross, type: "bar", data: data.projects.map((p) => p.cross) },
+               { name: S.project_before, type: "bar", data: data.projects.map((p) => p.before) },
+               { name: S.project_after, type: "bar", data: data.projects.map((p) => p.after) }],
+    });
+    const side = (p, v) => (p.closed === null ? "—" : num(v));
+    const rows = data.projects.map((p) => [label(p), p.departments.join(" × "), S["project_" + p.status] || p.status,
+      p.start + " – " + (p.closed || p.end || ""), num(p.thanks), num(p.cross), side(p, p.before),
+      side(p, p.after) + (p.so_far ? " " + S.so_far : "")]);
+    // Eight columns: the table goes under the chart, at full width.
+    section.append(el("p", { class: "note", text: t("projects_note", { weeks: data.weeks }) }), box,
+      table(S.table, [S.project, S.project_departments, S.status, S.dates, S.project_thanks, S.project_cross,
+        S.project_before, S.project_after], rows, "projects-table"));
+    return section;
+  }
+
   function leaderboard(data) {
     const section = panel("leaderboard", S.leaderboard, "leaderboard");
     const rows = data.entries.map((e) => [String(e.rank), e.name, String(e.count)]);
@@ -294,9 +319,9 @@ window.kizunaDashboard = function (config, session) {
     document.body.dataset.ready = "";
     try {
       const names = ["overview", "heatmap", "network", "trends", "values"].concat(config.admin ? ["bridges"] : [],
-        ["meetings", "mixers"], config.leaderboard ? ["leaderboard"] : []);
+        ["meetings", "mixers", "projects"], config.leaderboard ? ["leaderboard"] : []);
       const results = await Promise.all(names.map(fetchFigure));
-      const draw = { overview, heatmap, network, trends, values, bridges, meetings, mixers, leaderboard };
+      const draw = { overview, heatmap, network, trends, values, bridges, meetings, mixers, projects, leaderboard };
       names.forEach((name, i) => app.append(draw[name](results[i])));
     } catch (error) {
       app.append(el("p", { class: "error", role: "alert", text: S.error }));
