@@ -44,7 +44,8 @@ def run_manifest(args: argparse.Namespace, *, environ: Mapping[str, str] | None 
     options = PackageOptions(
         base_url=args.base_url, app_id=(args.app_id or teams.app_id).strip(),
         developer_name=args.developer_name, website_url=args.website_url, privacy_url=args.privacy_url,
-        terms_url=args.terms_url, version=args.package_version)
+        terms_url=args.terms_url, version=args.package_version,
+        app_id_uri=teams.app_id_uri_setting or None)
     try:
         path = write_package(options, Path(args.out))
     except ManifestError as error:

@@ -1,5 +1,5 @@
-"""The Teams app package: manifest 1.29 (bot + "Send thanks" and "Schedule meeting" extension commands), icons,
-Japanese localization.
+"""The Teams app package: manifest 1.29 (bot + "Send thanks" and "Schedule meeting" extension commands, the
+"Insights" dashboard as a personal tab and a channel tab with single sign-on), icons, Japanese localization.
 
 Icons are drawn here with the standard library (zlib + struct), so building a package needs no
 image library: a 192×192 colour icon and a 32×32 white-on-transparent outline icon.
@@ -55,6 +55,7 @@ TEXT: dict[str, dict[str, str]] = {
         "extension.description": "Thank people for their help, with your values",
         "parameter.title": "Message",
         "parameter.description": "What are you thankful for?",
+        "tab.insights": "Insights",
     },
     "ja": {
         "name.short": "Kizuna",
@@ -77,10 +78,12 @@ TEXT: dict[str, dict[str, str]] = {
         "extension.description": "助けてくれた人にバリューを添えて感謝を送る",
         "parameter.title": "メッセージ",
         "parameter.description": "何に感謝していますか？",
+        "tab.insights": "インサイト",
     },
 }
 _COMMANDS = ("thanks", "leaderboard", "values", "help")
 _BOT_SCOPES = ["personal", "team", "groupChat"]
+TAB_PATH = "/dashboard/teams"  # kizuna.dashboard serves it (and ``/configure``); the adapter signs the person in
 
 
 class ManifestError(ValueError):
@@ -98,6 +101,9 @@ class PackageOptions:
     privacy_url: str | None = None
     terms_url: str | None = None
     version: str | None = None
+    # The Application ID URI of the app registration's exposed API (``KIZUNA_TEAMS_APP_ID_URI``); None:
+    # ``api://<host of base_url>/<app id>``.
+    app_id_uri: str | None = None
 
 
 def package_version() -> str:
@@ -175,8 +181,24 @@ def build_manifest(options: PackageOptions) -> dict[str, Any]:
                                 "inputType": "text"}],
             }],
         }],
+        # The personal app keeps the bot's chat first ("conversations"), then the dashboard; a channel or chat
+        # tab is the same page, added through its configuration page.
+        "staticTabs": [
+            {"entityId": "conversations", "scopes": ["personal"]},
+            {"entityId": "insights", "name": en["tab.insights"], "contentUrl": base + TAB_PATH,
+             "websiteUrl": base + "/dashboard", "scopes": ["personal"]},
+        ],
+        "configurableTabs": [{
+            "configurationUrl": base + TAB_PATH + "/configure",
+            "canUpdateConfiguration": False,
+            "scopes": ["team", "groupChat"],
+            "context": ["channelTab", "privateChatTab", "meetingChatTab"],
+        }],
         "permissions": ["identity", "messageTeamMembers"],
         "validDomains": [host],
+        # Tab single sign-on: TeamsJS ``getAuthToken`` asks Entra ID for a token for this resource.
+        "webApplicationInfo": {"id": options.app_id,
+                               "resource": options.app_id_uri or f"api://{host}/{options.app_id}"},
     }
 
 
@@ -198,6 +220,7 @@ def build_localization(language: str) -> dict[str, Any]:
         "composeExtensions[0].commands[1].parameters[0].title": translate(language, "teams.meeting.form.title"),
         "composeExtensions[0].commands[1].parameters[0].description": translate(
             language, "teams.meeting.form.title_placeholder"),
+        "staticTabs[1].name": text["tab.insights"],
     }
     for i, command in enumerate(_COMMANDS):
         data[f"bots[0].commandLists[0].commands[{i}].title"] = text[f"command.{command}"]

@@ -1,8 +1,10 @@
-"""The Teams adapter's own settings: the Azure Bot's app registration and extra admins, from the environment."""
+"""The Teams adapter's own settings: the Azure Bot's app registration, the tab's app ID URI and extra admins, from the
+environment."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from core.config import ConfigurationError, Settings
 
@@ -11,13 +13,16 @@ APP_TYPES = {"singletenant": "SingleTenant", "multitenant": "MultiTenant", "user
 
 @dataclass(frozen=True)
 class TeamsSettings:
-    """``MICROSOFT_APP_ID``, ``…_PASSWORD``, ``…_TENANT_ID``, ``…_TYPE`` and ``KIZUNA_TEAMS_ADMIN_IDS``."""
+    """``MICROSOFT_APP_ID``, ``…_PASSWORD``, ``…_TENANT_ID``, ``…_TYPE``, ``KIZUNA_TEAMS_APP_ID_URI`` and
+    ``KIZUNA_TEAMS_ADMIN_IDS``."""
 
     app_id: str = ""
     app_password: str = ""
     app_tenant_id: str = ""
     app_type: str = "SingleTenant"
     admin_ids: tuple[str, ...] = ()
+    # The Application ID URI the app registration exposes its API under ("Expose an API"); empty: the default.
+    app_id_uri_setting: str = ""
 
     @classmethod
     def read(cls, settings: Settings) -> TeamsSettings:
@@ -28,7 +33,15 @@ class TeamsSettings:
             app_tenant_id=settings.env("MICROSOFT_APP_TENANT_ID"),
             app_type=settings.env("MICROSOFT_APP_TYPE", "SingleTenant"),
             admin_ids=tuple(settings.env("KIZUNA_TEAMS_ADMIN_IDS").replace(",", " ").split()),
+            app_id_uri_setting=settings.env("KIZUNA_TEAMS_APP_ID_URI"),
         )
+
+    def app_id_uri(self, public_url: str) -> str:
+        """The tab's single sign-on resource: ``KIZUNA_TEAMS_APP_ID_URI``, else ``api://<public host>/<app id>``
+        (the form Teams requires for tab SSO: the host the tab is served from, then the app id)."""
+        if self.app_id_uri_setting:
+            return self.app_id_uri_setting.rstrip("/")
+        return f"api://{urlsplit(public_url).hostname or 'localhost'}/{self.app_id}"
 
     @property
     def emulator(self) -> bool:

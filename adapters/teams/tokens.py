@@ -100,8 +100,9 @@ class SigningKeys:
     ``policy.refresh_every`` seconds (``retry_every`` after a failure); ``close`` stops it.
     """
 
-    def __init__(self, metadata_url: str, policy: KeyPolicy | None = None) -> None:
+    def __init__(self, metadata_url: str, policy: KeyPolicy | None = None, *, label: str = "Bot Framework") -> None:
         self.metadata_url = metadata_url
+        self.label = label  # whose keys, in the log
         self.policy = policy or KeyPolicy()
         self._keys: dict[str, SigningKey] = {}
         self._fetched_at: float | None = None  # monotonic time of the last successful fetch
@@ -181,16 +182,16 @@ class SigningKeys:
             cause = f"{type(error).__name__}: {error}".rstrip(": ")
             if self._failures == 1:
                 held = "the cached keys are used until they expire" if self._valid() else "no valid keys are cached"
-                log.warning("cannot fetch the Bot Framework signing keys from %s (%s); %s; retrying every %.0f s",
-                            self.metadata_url, cause, held, self.policy.retry_every)
+                log.warning("cannot fetch the %s signing keys from %s (%s); %s; retrying every %.0f s",
+                            self.label, self.metadata_url, cause, held, self.policy.retry_every)
             else:
                 log.debug("signing keys still unavailable (%d failures): %s", self._failures, cause)
             return
         if self._failures:
-            log.warning("the Bot Framework signing keys can be fetched again (after %d failed attempts)",
-                        self._failures)
+            log.warning("the %s signing keys can be fetched again (after %d failed attempts)",
+                        self.label, self._failures)
         self._keys, self._fetched_at, self._failed_at, self._failures = keys, time.monotonic(), None, 0
-        log.debug("fetched %d Bot Framework signing keys", len(keys))
+        log.debug("fetched %d %s signing keys", len(keys), self.label)
 
     async def _download(self) -> dict[str, SigningKey]:
         session = self._http()
@@ -259,11 +260,11 @@ class ChannelTokens:
             claims: dict[str, Any] = jwt.decode(token, key, algorithms=list(ALGORITHMS), options=options,  # type: ignore[arg-type]
                                                 audience=self.app_id, issuer=self.issuer, leeway=CLOCK_SKEW)
         except jwt.PyJWTError as error:
-            raise TokenRefused(_reason(error)) from None
+            raise TokenRefused(reason_of(error)) from None
         return claims
 
 
-def _reason(error: jwt.PyJWTError) -> str:
+def reason_of(error: jwt.PyJWTError) -> str:
     """Why PyJWT refused a token, in our words (its messages may quote parts of the token)."""
     reasons: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
         (jwt.ExpiredSignatureError, "the token has expired"),

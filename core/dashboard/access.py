@@ -4,8 +4,9 @@ A link is random (256 bits), stored only as its SHA-256, bound to one member of 
 valid ``LINK_LIFETIME``. Reading it (``peek_link``) changes nothing, because chat clients and mail
 scanners fetch links before a person clicks; only ``redeem_link`` (the page's POST) uses it up, with
 one conditional UPDATE, so two clicks in two processes open one session. A session is another random
-token (the cookie), stored hashed, valid ``SESSION_LIFETIME``; each request reads its member fresh,
-so a revoked admin right or a member who left takes effect at once.
+token (the cookie, or in a Teams tab the bearer token ``open_session`` gives after the adapter has
+checked the person's Entra ID token), stored hashed, valid ``SESSION_LIFETIME``; each request reads its
+member fresh, so a revoked admin right or a member who left takes effect at once.
 """
 
 from __future__ import annotations
@@ -110,12 +111,20 @@ async def redeem_link(token: str, now: datetime | None = None) -> OpenedSession 
         if taken != 1:
             return LinkLook("used", look.locale)
         link = await DashboardLink.get(token_hash=_hash(token))
-        session_token = secrets.token_urlsafe(32)
-        expires_at = when + SESSION_LIFETIME
-        await DashboardSession.create(workspace_id=link.workspace_id, member_id=link.member_id,
-                                      token_hash=_hash(session_token), csrf_token=secrets.token_urlsafe(24),
-                                      locale=link.locale, expires_at=expires_at)
-    return OpenedSession(session_token, expires_at, link.locale)
+        return await _open(link.workspace_id, link.member_id, link.locale, when)
+
+
+async def open_session(workspace: Workspace, member: Member, locale: str, now: datetime | None = None) -> OpenedSession:
+    """A session for ``member`` of ``workspace`` whose identity a platform vouched for (Teams tab single sign-on)."""
+    return await _open(workspace.id, member.id, _locale(locale), _now(now))
+
+
+async def _open(workspace_id: int, member_id: int, locale: str, when: datetime) -> OpenedSession:
+    session_token = secrets.token_urlsafe(32)
+    expires_at = when + SESSION_LIFETIME
+    await DashboardSession.create(workspace_id=workspace_id, member_id=member_id, token_hash=_hash(session_token),
+                                  csrf_token=secrets.token_urlsafe(24), locale=locale, expires_at=expires_at)
+    return OpenedSession(session_token, expires_at, locale)
 
 
 @dataclass(frozen=True)

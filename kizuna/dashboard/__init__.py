@@ -7,8 +7,16 @@ Routes (``mount``):
 - ``POST /dashboard/signin/{token}`` — uses the link up, sets the session cookie, redirects to ``/dashboard``;
 - ``GET /dashboard`` — the page (signed in) or how to sign in;
 - ``GET /dashboard/api/{figure}`` — the figures as JSON, or CSV with ``format=csv``;
+- ``GET /dashboard/api/config`` — what the page needs to start (strings, role, departments), for the Teams tab;
 - ``POST /dashboard/signout`` — ends the session (the form carries the session's CSRF token);
-- ``GET /dashboard/static/{name}`` — the page's script, styles and the vendored Apache ECharts.
+- ``GET /dashboard/teams`` and ``GET /dashboard/teams/configure`` — the page in a Teams tab, and the channel
+  tab's configuration page: TeamsJS gets the person's Entra ID token, the Teams adapter's
+  ``POST /dashboard/teams/session`` turns it into a session, whose token the page sends as
+  ``Authorization: Bearer …`` (third-party cookies in an iframe are unreliable);
+- ``GET /dashboard/static/{name}`` — the page's scripts, styles, the vendored Apache ECharts and TeamsJS.
+
+The API takes the session from the cookie or from a bearer token. Only the Teams pages may be framed, and only
+by Teams; every other page says ``frame-ancestors 'none'``.
 """
 
 from __future__ import annotations
@@ -32,9 +40,18 @@ from core.i18n import catalog, resolve_locale, translate
 STATIC = Path(__file__).parent / "static"
 COOKIE = "kizuna_dashboard"
 STATIC_FILES = {"echarts.min.js": "text/javascript", "dashboard.js": "text/javascript",
-                "dashboard.css": "text/css"}
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-       "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+                "dashboard.css": "text/css", "MicrosoftTeams.min.js": "text/javascript", "teams.js": "text/javascript",
+                "ECHARTS-LICENSE": "text/plain", "TEAMSJS-LICENSE": "text/plain"}
+_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors ")
+CSP = _CSP + "'none'"
+# The Teams clients' origins, exactly the "Teams" row of Microsoft's tab requirements
+# (https://learn.microsoft.com/en-us/microsoftteams/platform/tabs/how-to/tab-requirements): the classic
+# web/desktop client and the new teams.cloud.microsoft one. The other Microsoft 365 hosts (Outlook,
+# microsoft365.com, *.cloud.microsoft) are left out: the app package declares Teams only.
+TEAMS_FRAME_ANCESTORS = ("https://teams.microsoft.com", "https://*.teams.microsoft.com", "https://teams.cloud.microsoft")
+TEAMS_CSP = _CSP + " ".join(TEAMS_FRAME_ANCESTORS)
+TEAMS_TAB_PATH = "/dashboard/teams"
 FIGURES: dict[str, Callable[[insights.Scope], Awaitable[dict[str, Any] | None]]] = {
     "overview": insights.overview,
     "heatmap": insights.heatmap,
@@ -49,10 +66,10 @@ FIGURES: dict[str, Callable[[insights.Scope], Awaitable[dict[str, Any] | None]]]
 }
 
 
-def _secure(response: web.StreamResponse) -> web.StreamResponse:
-    response.headers.update({"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
-                             "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
-                             "X-Robots-Tag": "noindex"})
+def _secure(response: web.StreamResponse, *, teams: bool = False) -> web.StreamResponse:
+    response.headers.update({"Content-Security-Policy": TEAMS_CSP if teams else CSP,
+                             "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+                             "Cache-Control": "no-store", "X-Robots-Tag": "noindex"})
     return response
 
 
@@ -61,13 +78,17 @@ def _escape(text: str) -> str:
             .replace("'", "&#39;"))
 
 
-def _page(lang: str, title: str, body: str, *, status: int = 200, scripts: tuple[str, ...] = ()) -> web.Response:
+def _page(lang: str, title: str, body: str, *, status: int = 200, scripts: tuple[str, ...] = (),
+          teams: str = "") -> web.Response:
+    """An HTML page; ``teams`` (the Teams mode: ``tab`` or ``configure``) lets Teams frame it."""
     tags = "".join(f'<script src="/dashboard/static/{name}" defer></script>' for name in scripts)
+    body_tag = f'<body data-teams="{_escape(teams)}">' if teams else "<body>"
     html = (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<title>{_escape(title)}</title><link rel="stylesheet" href="/dashboard/static/dashboard.css">{tags}'
-            f'</head><body>{body}</body></html>')
-    return _secure(web.Response(text=html, content_type="text/html", status=status))  # type: ignore[return-value]
+            f'</head>{body_tag}{body}</body></html>')
+    response = web.Response(text=html, content_type="text/html", status=status)
+    return _secure(response, teams=bool(teams))  # type: ignore[return-value]
 
 
 def _message_page(lang: str, title_id: str, text_id: str, status: int) -> web.Response:
@@ -92,7 +113,10 @@ class Dashboard:
         app.router.add_get("/dashboard/signin/{token}", self.sign_in_page)
         app.router.add_post("/dashboard/signin/{token}", self.sign_in)
         app.router.add_post("/dashboard/signout", self.sign_out)
+        app.router.add_get("/dashboard/api/config", self.config)
         app.router.add_get("/dashboard/api/{figure}", self.figure)
+        app.router.add_get(TEAMS_TAB_PATH, self.teams_page)
+        app.router.add_get(TEAMS_TAB_PATH + "/configure", self.teams_page)
         app.router.add_get("/dashboard/static/{name}", self.static)
 
     # ---- signing in -----------------------------------------------------------------------------
@@ -150,6 +174,10 @@ class Dashboard:
         return response
 
     async def _viewer(self, request: web.Request) -> access.Viewer | None:
+        """The session's viewer: from ``Authorization: Bearer`` (a Teams tab) or else the cookie."""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return await access.viewer_for(token.strip())
         return await access.viewer_for(request.cookies.get(COOKIE, ""))
 
     # ---- the page -------------------------------------------------------------------------------
@@ -159,15 +187,8 @@ class Dashboard:
         if viewer is None:
             return _message_page(_request_locale(request), "dashboard.signed_out.title", "dashboard.how_to_sign_in",
                                  401)
-        asked = request.query.get("lang", "")
-        lang = asked if asked in ("ja", "en") else viewer.locale
-        strings = {key[len("dashboard.ui."):]: translate(lang, key) for key in catalog(lang)
-                   if key.startswith("dashboard.ui.")}
-        departments = await insights._departments(insights.Scope(viewer, insights.resolve_window(
-            "week", viewer.workspace.timezone)))
-        config = {"strings": strings, "admin": viewer.is_admin, "leaderboard": viewer.workspace.leaderboard_enabled,
-                  "departments": departments, "lang": lang, "threshold": viewer.workspace.privacy_threshold,
-                  "workspace": viewer.workspace.name, "member": viewer.member.display_name}
+        config = await self._config(request, viewer)
+        lang, strings = config["lang"], config["strings"]
         data = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
         title = strings.get("title", "Kizuna")
         other = "en" if lang == "ja" else "ja"
@@ -179,6 +200,47 @@ class Dashboard:
                 f'</button></form></header><main id="app"></main>'
                 f'<script type="application/json" id="kizuna-config">{data}</script>')
         return _page(lang, title, body, scripts=("echarts.min.js", "dashboard.js"))
+
+    async def _config(self, request: web.Request, viewer: access.Viewer) -> dict[str, Any]:
+        """What the page's script starts from: its strings in the asked (or the session's) language, the
+        viewer's role and the workspace's departments."""
+        asked = request.query.get("lang", "")
+        lang = asked if asked in ("ja", "en") else viewer.locale
+        strings = {key[len("dashboard.ui."):]: translate(lang, key) for key in catalog(lang)
+                   if key.startswith("dashboard.ui.")}
+        departments = await insights._departments(insights.Scope(viewer, insights.resolve_window(
+            "week", viewer.workspace.timezone)))
+        return {"strings": strings, "admin": viewer.is_admin, "leaderboard": viewer.workspace.leaderboard_enabled,
+                "departments": departments, "lang": lang, "threshold": viewer.workspace.privacy_threshold,
+                "workspace": viewer.workspace.name, "member": viewer.member.display_name}
+
+    async def config(self, request: web.Request) -> web.StreamResponse:
+        """``GET /dashboard/api/config``: the page's start data as JSON (the Teams tab asks after signing in)."""
+        viewer = await self._viewer(request)
+        if viewer is None:
+            return _secure(web.json_response({"error": "not signed in"}, status=401))
+        return _secure(web.json_response(await self._config(request, viewer)))
+
+    # ---- in a Teams tab -------------------------------------------------------------------------
+
+    async def teams_page(self, request: web.Request) -> web.Response:
+        """The dashboard in a Teams tab (or the channel tab's configuration page): a shell whose script signs in
+        through TeamsJS, then starts the dashboard. Its messages come in both languages; the script picks the one
+        of the Teams client (the request's language until it knows)."""
+        configure = request.path.endswith("/configure")
+        lang = _request_locale(request)
+        strings = {code: {"title": translate(code, "dashboard.ui.title"),
+                          **{key[len("dashboard.teams."):]: translate(code, key) for key in catalog(code)
+                             if key.startswith("dashboard.teams.")}} for code in ("ja", "en")}
+        data = json.dumps({"lang": lang, "strings": strings}, ensure_ascii=False).replace("<", "\\u003c")
+        title = translate(lang, "dashboard.ui.title")
+        first = "configure.text" if configure else "loading"
+        body = (f'<header><h1 id="teams-title">{_escape(title)}</h1><span class="who" id="teams-who"></span></header>'
+                f'<main id="app"><p class="note" id="teams-status" role="status">{_escape(strings[lang][first])}</p>'
+                f'</main><script type="application/json" id="kizuna-teams">{data}</script>')
+        scripts = ("MicrosoftTeams.min.js", "teams.js") if configure else (
+            "MicrosoftTeams.min.js", "echarts.min.js", "dashboard.js", "teams.js")
+        return _page(lang, title, body, scripts=scripts, teams="configure" if configure else "tab")
 
     async def figure(self, request: web.Request) -> web.StreamResponse:
         viewer = await self._viewer(request)

@@ -47,9 +47,12 @@ from adapters.teams.botframework.sdk import (
     status_of,
 )
 from adapters.teams.botframework.wire import ConnectorSender
+from adapters.teams.entra import METADATA_URL as ENTRA_METADATA_URL
+from adapters.teams.entra import EntraTokens
 from adapters.teams.people import upn_key
 from adapters.teams.render import group_chat_link, render_card
 from adapters.teams.settings import TeamsSettings
+from adapters.teams.tab import TeamsTab
 from adapters.teams.tokens import ChannelTokens, KeyPolicy, SigningKeys, SigningKeysUnavailable, TokenRefused
 from cards.model import NoticeMessage
 from cards.text import render_text
@@ -181,7 +184,8 @@ class TeamsAdapter:
     def __init__(self, settings: Settings, *, auth_overrides: Mapping[str, Any] | None = None,
                  credentials_factory: ServiceClientCredentialsFactory | None = None,
                  retry: RetryPolicy | None = None, invoke_budget: float = 4.0,
-                 identity_ttl: float = DEFAULT_IDENTITY_TTL, key_policy: KeyPolicy | None = None) -> None:
+                 identity_ttl: float = DEFAULT_IDENTITY_TTL, key_policy: KeyPolicy | None = None,
+                 entra_metadata_url: str = ENTRA_METADATA_URL) -> None:
         self.teams = TeamsSettings.read(settings)
         self.teams.check(settings)
         apply_sdk_fixes()
@@ -208,6 +212,10 @@ class TeamsAdapter:
                                      key_policy),
             issuer=_setting(self.configuration, "TO_BOT_FROM_CHANNEL_TOKEN_ISSUER",
                             AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER))
+        # The dashboard tab's single sign-on (Entra ID tokens; ``entra_metadata_url`` has a ``{tenant}``).
+        self.tab = TeamsTab(self.teams, None if self.teams.emulator else EntraTokens(
+            app_id=self.app_id, app_id_uri=self.teams.app_id_uri(settings.base_url),
+            metadata_url=entra_metadata_url, policy=key_policy))
         self.sender = ConnectorSender()
         self.cloud = KizunaCloudAdapter(self.authentication, self.retry, self.sender)
         self.bot = KizunaTeamsBot(self)
@@ -217,6 +225,7 @@ class TeamsAdapter:
 
     def mount(self, app: web.Application) -> None:
         app.router.add_post(ROUTE, self.handle)
+        self.tab.mount(app)
         # The app package's default privacy and terms links (manifest "developer" URLs).
         app.router.add_get("/teams/privacy", self._page("teams.privacy"))
         app.router.add_get("/teams/terms", self._page("teams.terms"))
@@ -237,6 +246,7 @@ class TeamsAdapter:
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=10)
         await self.sender.close()
+        await self.tab.close()
         if self.tokens is not None:
             await self.tokens.keys.close()
 

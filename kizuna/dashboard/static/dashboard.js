@@ -1,9 +1,14 @@
 /* The dashboard page: reads the figures from /dashboard/api/… and draws them with Apache ECharts (vendored,
    global `echarts`). Every chart has its numbers as a table beside it and a CSV link. Glue only: no drawing. */
 "use strict";
-(function () {
-  const config = JSON.parse(document.getElementById("kizuna-config").textContent);
+// kizunaDashboard(config, session) draws the dashboard. The signed-in page starts it at once with its embedded
+// config (the session cookie signs the API calls); a Teams tab starts it after its sign-in (teams.js) with
+// session = { bearer }, a token sent as `Authorization: Bearer …` (third-party cookies in an iframe are unreliable).
+window.kizunaDashboard = function (config, session) {
   const S = config.strings;
+  const bearer = session && session.bearer;
+  const signed = () => (bearer ? { headers: { Authorization: "Bearer " + bearer }, credentials: "omit" }
+    : { credentials: "same-origin" });
   const app = document.getElementById("app");
   const charts = [];
 
@@ -55,7 +60,7 @@
     return q.toString();
   }
   async function fetchFigure(name) {
-    const response = await fetch("/dashboard/api/" + name + "?" + query(), { credentials: "same-origin" });
+    const response = await fetch("/dashboard/api/" + name + "?" + query(), signed());
     if (!response.ok) throw new Error((await response.json().catch(() => ({}))).error || S.error);
     return response.json();
   }
@@ -63,9 +68,24 @@
   function panel(id, title, figure) {
     const section = el("section", { class: "panel", id: id, "aria-labelledby": id + "-title" },
       el("h2", { id: id + "-title", text: title }));
-    if (figure) section.append(el("a", { class: "csv", href: "/dashboard/api/" + figure + "?" + query({ format: "csv" }),
-      download: "", text: S.csv }));
+    if (figure) section.append(csvLink(figure));
     return section;
+  }
+  function csvLink(figure) {
+    const link = el("a", { class: "csv", href: "/dashboard/api/" + figure + "?" + query({ format: "csv" }),
+      download: "", text: S.csv });
+    if (bearer) link.addEventListener("click", async (event) => { // a plain link would carry no token
+      event.preventDefault();
+      const response = await fetch(link.href, signed());
+      if (!response.ok) return;
+      const url = URL.createObjectURL(await response.blob());
+      const save = el("a", { href: url, download: figure + ".csv" });
+      document.body.append(save);
+      save.click();
+      save.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    });
+    return link;
   }
   function table(caption, head, rows, id) {
     const tbl = el("table", id ? { id: id } : {}, el("caption", { text: caption }));
@@ -310,4 +330,8 @@
   }
   window.addEventListener("resize", () => charts.forEach((c) => c.resize()));
   load();
-})();
+};
+{
+  const embedded = document.getElementById("kizuna-config");
+  if (embedded) window.kizunaDashboard(JSON.parse(embedded.textContent));
+}

@@ -1,0 +1,127 @@
+"""``POST /dashboard/teams/session``: a Teams tab's single sign-on turned into a dashboard session.
+
+The tab page (``kizuna.dashboard``, ``/dashboard/teams``) gets the person's Entra ID token from TeamsJS and
+posts it here as ``{"token": …, "locale": "ja"|"en"}``. The token is checked (``adapters.teams.entra``);
+its tenant must be the bot's (``MICROSOFT_APP_TENANT_ID``, a single-tenant bot) or, for a multi-tenant
+bot, one where Kizuna has a workspace; its ``oid`` is mapped to the member the same way the people
+picker maps Entra ids: the ``aad:{oid}`` address stored from that person's own activities (Teams
+activities carry ``from.aadObjectId``). A person Kizuna has never seen is therefore unknown until they
+send it a message (or are thanked by someone through the people picker). The answer is
+``{"token", "expires", "locale"}`` — the session token the page sends as a bearer token — or a
+localised ``{"error", "reason"}``: 401 a token that does not check, 403 an unknown tenant or member,
+503 (with ``Retry-After``) Entra's keys out of reach, 404 single sign-on not set up (emulator mode).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from adapters.teams.entra import EntraTokens
+from adapters.teams.incoming import PLATFORM
+from adapters.teams.settings import TeamsSettings
+from adapters.teams.tokens import SigningKeysUnavailable, TokenRefused
+from core.dashboard import access
+from core.i18n import resolve_locale, translate
+from core.models import Member, Workspace
+from core.services.addresses import get_address
+from core.text import NestedTooDeeply, parse_json
+
+log = logging.getLogger("kizuna.teams.tab")
+
+ROUTE = "/dashboard/teams/session"
+MAX_BODY = 32 * 1024
+RETRY_AFTER = 30
+
+
+class TeamsTab:
+    """The tab's sign-in route; ``tokens`` is None where single sign-on cannot work (no app id)."""
+
+    def __init__(self, teams: TeamsSettings, tokens: EntraTokens | None) -> None:
+        self.teams = teams
+        self.tokens = tokens
+
+    def mount(self, app: web.Application) -> None:
+        app.router.add_post(ROUTE, self.session)
+
+    async def close(self) -> None:
+        if self.tokens is not None:
+            await self.tokens.close()
+
+    async def session(self, request: web.Request) -> web.Response:
+        """Check the posted token, find its member, open a session."""
+        lang = resolve_locale(request.headers.get("Accept-Language", "").split(",")[0].strip() or None, "ja")
+        if self.tokens is None:
+            return _refusal(lang, 404, "not_set_up")
+        body = await _body(request)
+        if body is None:
+            return _refusal(lang, 400, "refused")
+        asked = body.get("locale")
+        lang = asked if asked in ("ja", "en") else lang
+        token = body.get("token")
+        token = token if isinstance(token, str) else ""
+        try:
+            kid, unverified = self.tokens.check_without_keys(token)
+            tenant = unverified["tid"]
+            workspace = await self._workspace(tenant)
+            if workspace is None:
+                log.info("tab sign-in refused: tenant %s has no Kizuna workspace", tenant)
+                return _refusal(lang, 403, "not_member")
+            claims = await self.tokens.verify(token, kid, tenant)
+        except TokenRefused as error:
+            log.info("tab sign-in refused: %s", error)
+            return _refusal(lang, 401, "refused")
+        except SigningKeysUnavailable:
+            return _refusal(lang, 503, "unavailable", retry_after=RETRY_AFTER)
+        member = await _member(workspace, claims["oid"])
+        if member is None:
+            log.info("tab sign-in refused: no member of workspace %s has Entra object id %s", workspace.id,
+                     claims["oid"])
+            return _refusal(lang, 403, "not_member")
+        opened = await access.open_session(workspace, member, lang)
+        return web.json_response({"token": opened.token, "expires": opened.expires_at.isoformat(),
+                                  "locale": opened.locale}, headers=_NO_STORE)
+
+    async def _workspace(self, tenant: str) -> Workspace | None:
+        """The workspace of a tenant that may sign in: the bot's own tenant (single-tenant), else any with one."""
+        if self.teams.app_type.lower() != "multitenant" and self.teams.app_tenant_id \
+                and tenant.lower() != self.teams.app_tenant_id.lower():
+            return None
+        return await Workspace.get_or_none(platform=PLATFORM, external_id=tenant)
+
+
+async def _member(workspace: Workspace, object_id: str) -> Member | None:
+    """The member whose Teams activities carried this Entra object id (address ``aad:{oid}``)."""
+    for key in (f"aad:{object_id}", f"aad:{object_id.lower()}"):
+        stored = await get_address(workspace, key)
+        platform_user_id = (stored or {}).get("id")
+        if isinstance(platform_user_id, str) and platform_user_id:
+            return await Member.get_or_none(workspace_id=workspace.id, platform_user_id=platform_user_id,
+                                            is_bot=False)
+    return None
+
+
+async def _body(request: web.Request) -> dict[str, Any] | None:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return None
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        return None
+    try:
+        body = parse_json(raw)
+    except (ValueError, NestedTooDeeply):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+_NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+
+def _refusal(lang: str, status: int, reason: str, *, retry_after: int | None = None) -> web.Response:
+    headers = dict(_NO_STORE)
+    if retry_after:
+        headers["Retry-After"] = str(retry_after)
+    return web.json_response({"error": translate(lang, f"dashboard.teams.{reason}"), "reason": reason},
+                             status=status, headers=headers)
