@@ -313,7 +313,9 @@ window.kizunaDashboard = function (config, session) {
     return section;
   }
 
+  let loads = 0;
   async function load() {
+    const run = ++loads;
     for (const chart of charts.splice(0)) chart.dispose();
     for (const node of [...app.querySelectorAll("section, .error")]) node.remove();
     document.body.dataset.ready = "";
@@ -321,9 +323,11 @@ window.kizunaDashboard = function (config, session) {
       const names = ["overview", "heatmap", "network", "trends", "values"].concat(config.admin ? ["bridges"] : [],
         ["meetings", "mixers", "projects"], config.leaderboard ? ["leaderboard"] : []);
       const results = await Promise.all(names.map(fetchFigure));
+      if (run !== loads) return; // the period or department changed meanwhile: only the newest load draws
       const draw = { overview, heatmap, network, trends, values, bridges, meetings, mixers, projects, leaderboard };
       names.forEach((name, i) => app.append(draw[name](results[i])));
     } catch (error) {
+      if (run !== loads) return;
       app.append(el("p", { class: "error", role: "alert", text: S.error }));
     }
     requestAnimationFrame(() => requestAnimationFrame(() => { document.body.dataset.ready = "1"; }));
