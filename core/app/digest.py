@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from core.app import commands as c
@@ -72,7 +72,9 @@ async def load_digest_delivery(workspace: Workspace, payload: Mapping[str, Any])
     kind = payload.get("type")
     if kind == "digest":
         at = datetime.fromisoformat(str(payload["at"]))
-        digest = await build_digest(workspace, Period(str(payload.get("period", "week"))), now=at)
+        # Drawn when it is delivered: a digest posted late (or retried) names a meeting still ahead.
+        digest = await build_digest(workspace, Period(str(payload.get("period", "week"))), now=at,
+                                    meetings_from=max(at, datetime.now(UTC)))
         return DigestShown(digest, workspace.timezone, bool(payload.get("late")))
     if kind == "recap":
         at = datetime.fromisoformat(str(payload["at"]))

@@ -283,10 +283,11 @@ async def _meeting_pairs(workspace_id: int, department_ids: list[int],
 
 
 async def build_digest(workspace: Workspace, period: Period = Period.WEEK, *, now: datetime | None = None,
-                       ending_now: bool = False) -> Digest:
+                       ending_now: bool = False, meetings_from: datetime | None = None) -> Digest:
     """The digest of the last complete ``period`` before ``now`` (Monday-to-Sunday weeks, calendar months),
     or with ``ending_now`` of the period ending at ``now`` (the last 7 days or the last month, today
-    included)."""
+    included). An island's next shared meeting is the first to start from ``meetings_from`` (default
+    ``now``; a digest posted late names a meeting still ahead of its readers)."""
     if period is Period.ALL:
         raise ValueError("a digest covers a week or a month")
     now = now or datetime.now(UTC)
@@ -323,7 +324,7 @@ async def build_digest(workspace: Workspace, period: Period = Period.WEEK, *, no
     bridges = sorted((named(p) for p in fresh if makers.get(p, 0) >= threshold), key=lambda p: (p.first, p.second))
     near: dict[tuple[int, int], SharedMeeting | None] = dict.fromkeys(
         await _pairs_before(workspace.id, big, quiet_from))
-    near.update(await _meeting_pairs(workspace.id, big, now))
+    near.update(await _meeting_pairs(workspace.id, big, meetings_from or now))
     quiet = [(named(p), soon) for p, soon in near.items() if p not in recent and shown(p)]
     # Those with a shared meeting coming up first (the nudge has somewhere to go), soonest first.
     quiet.sort(key=lambda x: (x[1] is None, x[1].starts_at if x[1] else now, x[0].first, x[0].second))

@@ -245,3 +245,23 @@ async def test_two_processes_on_postgresql_post_each_digest_once(db):
     assert [p.returncode for p in procs] == [0, 0]
     assert sum(int(out.strip()) for out, _ in outputs) == 60
     assert await Delivery.all().count() == 60
+
+
+async def test_a_late_digest_names_the_shared_meeting_still_ahead(workspace, admin):
+    from core.meetings.service import create_meeting
+
+    for name, department in [("Sam", "Sales"), ("Sue", "Sales"), ("Sid", "Sales"), ("Eve", "Engineering"),
+                             ("Eli", "Engineering"), ("Ema", "Engineering")]:
+        await set_department(workspace, admin, await ensure_member(workspace, name.lower(), display_name=name),
+                             department)
+    now = datetime.now(UTC)
+    yesterday = (now - timedelta(days=1)).astimezone(ZoneInfo(workspace.timezone)).strftime("%Y-%m-%d %H:%M")
+    await create_meeting(workspace, admin, title="Weekly sync", start=yesterday, channel="c", repeat="weekly",
+                         departments=["Sales", "Engineering"], now=now - timedelta(days=2))
+    # The digest was due three days ago: yesterday's occurrence was still ahead then, but not for its readers.
+    payload = {"type": "digest", "period": "week", "at": (now - timedelta(days=3)).isoformat(), "late": True}
+    message = delivery_message(await load_delivery(workspace, payload), "en", workspace.timezone)
+    assert isinstance(message, DigestMessage)
+    [meeting] = message.sections[-1].meetings
+    starts = datetime.fromisoformat(meeting.starts_at_utc)
+    assert now < starts <= now + timedelta(days=6), starts
