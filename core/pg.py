@@ -85,6 +85,16 @@ class KizunaPostgresClient(AsyncpgDBClient):
 client_class = KizunaPostgresClient
 
 
+async def fetch(client: BaseDBAsyncClient, sql: str, arguments: Sequence[object]) -> list[asyncpg.Record]:
+    """One statement on a pooled connection, outside any transaction (so it is its own); a broken constraint
+    is tortoise's ``IntegrityError``, as from any other statement."""
+    async with client.acquire_connection() as connection:
+        try:
+            return list(await connection.fetch(sql, *arguments))
+        except asyncpg.IntegrityConstraintViolationError as error:
+            raise IntegrityError(error) from error
+
+
 @dataclass(frozen=True)
 class ServerFunction:
     """A PL/pgSQL function named after a hash of its definition, created in a database on first use.
@@ -119,15 +129,12 @@ class ServerFunction:
         """
         marks = ", ".join(f"${i + 1}" for i in range(len(arguments)))
         sql = f"SELECT * FROM {self.name}({marks})"
-        async with client.acquire_connection() as connection:
-            try:
-                try:
-                    return list(await connection.fetch(sql, *arguments))
-                except asyncpg.UndefinedFunctionError:
-                    await self._create(connection)
-                return list(await connection.fetch(sql, *arguments))
-            except asyncpg.IntegrityConstraintViolationError as error:
-                raise IntegrityError(error) from error
+        try:
+            return await fetch(client, sql, arguments)
+        except asyncpg.UndefinedFunctionError:
+            async with client.acquire_connection() as connection:
+                await self._create(connection)
+        return await fetch(client, sql, arguments)
 
     async def _create(self, connection: asyncpg.Connection) -> None:
         # Two processes creating the same function at once would fail one of them ("tuple concurrently

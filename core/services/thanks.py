@@ -34,7 +34,7 @@ from core.errors import (
     ValueRequired,
 )
 from core.models import NO_DEPARTMENT, Clap, Member, Thanks, ThanksRecipient, ThanksValue, Workspace, is_row_id
-from core.pg import ServerFunction
+from core.pg import ServerFunction, fetch
 from core.projects.service import ProjectRow, is_no_project, pick_project
 from core.services.values import ValueRow, pick_values, to_ref
 from core.sql import Plan, Rows, Sql, Statement, marks, placeholders, together
@@ -557,14 +557,15 @@ async def _write_in_one_round_trip(client: BaseDBAsyncClient, workspace: Workspa
 
 
 async def load_thanks_view(workspace: Workspace, thanks_id: int) -> ThanksView:
-    """A thanks of this workspace with its people and values, or ``ThanksNotFound``."""
+    """A thanks of this workspace with its people and values, or ``ThanksNotFound`` (three reads: the
+    thanks with its sender and project, its recipients, its values)."""
     if not is_row_id(thanks_id):
         raise ThanksNotFound()
-    thanks = await Thanks.get_or_none(id=thanks_id, workspace_id=workspace.id).prefetch_related("sender", "project")
+    thanks = await Thanks.get_or_none(id=thanks_id, workspace_id=workspace.id).select_related("sender", "project")
     if thanks is None:
         raise ThanksNotFound()
-    links = await ThanksRecipient.filter(thanks_id=thanks.id).order_by("position").prefetch_related("recipient")
-    value_links = await ThanksValue.filter(thanks_id=thanks.id).order_by("position").prefetch_related("value")
+    links = await ThanksRecipient.filter(thanks_id=thanks.id).order_by("position").select_related("recipient")
+    value_links = await ThanksValue.filter(thanks_id=thanks.id).order_by("position").select_related("value")
     return ThanksView(
         id=thanks.id, workspace_id=workspace.id, sender=member_ref(thanks.sender),
         recipients=tuple(member_ref(link.recipient) for link in links),
@@ -574,35 +575,60 @@ async def load_thanks_view(workspace: Workspace, thanks_id: int) -> ThanksView:
     )
 
 
-async def _clappable(workspace: Workspace, thanks_id: int, member: Member) -> Thanks:
+# Whether a thanks of the workspace is the member's own (sent or received); no row if there is no such thanks.
+_OWN = ("SELECT t.sender_id = ? OR EXISTS (SELECT 1 FROM thanks_recipient r WHERE r.thanks_id = t.id "
+        "AND r.recipient_id = ?) AS own FROM thanks t WHERE t.id = ? AND t.workspace_id = ?")
+# PostgreSQL: the clap and its count in one statement (its own transaction); a row when something changed.
+_CLAP = ("WITH c AS (INSERT INTO clap (thanks_id, member_id, created_at) VALUES ($1, $2, $3) "
+         "ON CONFLICT (thanks_id, member_id) DO NOTHING RETURNING thanks_id) "
+         "UPDATE thanks SET clap_count = clap_count + 1 WHERE id IN (SELECT thanks_id FROM c) RETURNING id")
+_UNCLAP = ("WITH c AS (DELETE FROM clap WHERE thanks_id = $1 AND member_id = $2 RETURNING thanks_id) "
+           "UPDATE thanks SET clap_count = clap_count - 1 WHERE id IN (SELECT thanks_id FROM c) RETURNING id")
+
+
+async def _check_clappable(sql: Sql, workspace: Workspace, thanks_id: int, member: Member) -> None:
+    """``ThanksNotFound`` or ``ClapOwnThanks``, in one read."""
     if not is_row_id(thanks_id):
         raise ThanksNotFound()
-    thanks = await Thanks.get_or_none(id=thanks_id, workspace_id=workspace.id)
-    if thanks is None:
+    rows = await sql.rows(_OWN, [member.id, member.id, thanks_id, workspace.id])
+    if not rows:
         raise ThanksNotFound()
-    if thanks.sender_id == member.id or await ThanksRecipient.exists(thanks_id=thanks.id, recipient_id=member.id):
+    if rows[0]["own"]:
         raise ClapOwnThanks()
-    return thanks
+
+
+async def _changed_on_postgres(sql: Sql, statement: str, params: list[object]) -> bool | None:
+    """Run a clap's one-statement write on PostgreSQL; None elsewhere, or inside a caller's transaction."""
+    if not sql.postgres or isinstance(sql.client, TransactionalDBClient):
+        return None
+    return bool(await fetch(sql.client, statement, params))
 
 
 async def clap(workspace: Workspace, thanks_id: int, member: Member) -> ClapResult:
     """Add ``member``'s 👏 to a thanks; a second clap by the same member changes nothing."""
-    thanks = await _clappable(workspace, thanks_id, member)
+    sql = Sql()
+    await _check_clappable(sql, workspace, thanks_id, member)
     try:
-        async with in_transaction():
-            await Clap.create(thanks_id=thanks.id, member_id=member.id)
-            await Thanks.filter(id=thanks.id).update(clap_count=F("clap_count") + 1)
-        changed = True
+        changed = await _changed_on_postgres(sql, _CLAP, [thanks_id, member.id, datetime.now(UTC)])
+        if changed is None:
+            async with in_transaction():
+                await Clap.create(thanks_id=thanks_id, member_id=member.id)
+                await Thanks.filter(id=thanks_id).update(clap_count=F("clap_count") + 1)
+            changed = True
     except IntegrityError:
         changed = False
-    return ClapResult(await load_thanks_view(workspace, thanks.id), changed)
+    return ClapResult(await load_thanks_view(workspace, thanks_id), changed)
 
 
 async def unclap(workspace: Workspace, thanks_id: int, member: Member) -> ClapResult:
     """Take ``member``'s 👏 back."""
-    thanks = await _clappable(workspace, thanks_id, member)
-    async with in_transaction():
-        deleted = await Clap.filter(thanks_id=thanks.id, member_id=member.id).delete()
-        if deleted:
-            await Thanks.filter(id=thanks.id).update(clap_count=F("clap_count") - 1)
-    return ClapResult(await load_thanks_view(workspace, thanks.id), bool(deleted))
+    sql = Sql()
+    await _check_clappable(sql, workspace, thanks_id, member)
+    changed = await _changed_on_postgres(sql, _UNCLAP, [thanks_id, member.id])
+    if changed is None:
+        async with in_transaction():
+            deleted = await Clap.filter(thanks_id=thanks_id, member_id=member.id).delete()
+            if deleted:
+                await Thanks.filter(id=thanks_id).update(clap_count=F("clap_count") - 1)
+        changed = bool(deleted)
+    return ClapResult(await load_thanks_view(workspace, thanks_id), changed)
