@@ -85,6 +85,10 @@ class KizunaPostgresClient(AsyncpgDBClient):
 client_class = KizunaPostgresClient
 
 
+class FunctionUnavailable(Exception):
+    """The database role may not create a function Kizuna needs (``CREATE`` on the schema was not granted)."""
+
+
 async def fetch(client: BaseDBAsyncClient, sql: str, arguments: Sequence[object]) -> list[asyncpg.Record]:
     """One statement on a pooled connection, outside any transaction (so it is its own); a broken constraint
     is tortoise's ``IntegrityError``, as from any other statement."""
@@ -124,8 +128,8 @@ class ServerFunction:
     async def call(self, client: BaseDBAsyncClient, arguments: Sequence[object]) -> list[asyncpg.Record]:
         """Run the function once, as one statement outside any transaction (its own, atomic), and return its rows.
 
-        A missing function is created and the call made again. A broken constraint is tortoise's
-        ``IntegrityError``, as from any other statement.
+        A missing function is created and the call made again; ``FunctionUnavailable`` if the role may
+        not create it. A broken constraint is tortoise's ``IntegrityError``, as from any other statement.
         """
         marks = ", ".join(f"${i + 1}" for i in range(len(arguments)))
         sql = f"SELECT * FROM {self.name}({marks})"
@@ -133,7 +137,10 @@ class ServerFunction:
             return await fetch(client, sql, arguments)
         except asyncpg.UndefinedFunctionError:
             async with client.acquire_connection() as connection:
-                await self._create(connection)
+                try:
+                    await self._create(connection)
+                except asyncpg.InsufficientPrivilegeError as error:
+                    raise FunctionUnavailable(f"{self.name}: {error}") from error
         return await fetch(client, sql, arguments)
 
     async def _create(self, connection: asyncpg.Connection) -> None:

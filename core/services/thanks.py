@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import unicodedata
 import weakref
@@ -34,11 +35,13 @@ from core.errors import (
     ValueRequired,
 )
 from core.models import NO_DEPARTMENT, Clap, Member, Thanks, ThanksRecipient, ThanksValue, Workspace, is_row_id
-from core.pg import ServerFunction, fetch
+from core.pg import FunctionUnavailable, ServerFunction, fetch
 from core.projects.service import ProjectRow, is_no_project, pick_project
 from core.services.values import ValueRow, pick_values, to_ref
 from core.sql import Plan, Rows, Sql, Statement, marks, placeholders, together
 from core.views import MemberRef, ProjectRef, ThanksView
+
+log = logging.getLogger("kizuna.thanks")
 
 MAX_RECIPIENTS = 10
 MAX_VALUES = 3
@@ -126,7 +129,7 @@ async def give_thanks(
     sql = Sql()
     try:
         written = None
-        if sql.postgres and not isinstance(sql.client, TransactionalDBClient):
+        if sql.postgres and not isinstance(sql.client, TransactionalDBClient) and sql.client not in _no_function:
             written = await _write_in_one_round_trip(sql.client, workspace, sender, people, value_tags, text, moment,
                                                      day, idempotency_key, channel_ref, notify_recipients,
                                                      project_tags)
@@ -487,6 +490,10 @@ class _Catalogue:
 _catalogues: weakref.WeakKeyDictionary[BaseDBAsyncClient, dict[int, _Catalogue]] = weakref.WeakKeyDictionary()
 
 
+# Clients whose role may not create the function: they use the plan (logged once).
+_no_function: weakref.WeakSet[BaseDBAsyncClient] = weakref.WeakSet()
+
+
 async def _read_catalogue(client: BaseDBAsyncClient, workspace_id: int) -> _Catalogue:
     async with client.acquire_connection() as connection:
         row = await connection.fetchrow(_CATALOGUE, workspace_id)
@@ -538,13 +545,19 @@ async def _write_in_one_round_trip(client: BaseDBAsyncClient, workspace: Workspa
                                  notify_recipients, moment)
         flows = sorted(Counter((sender.department_id or NO_DEPARTMENT, m.department_id or NO_DEPARTMENT)
                                for m in people).items())
-        rows = await _GIVE_THANKS.call(client, [
+        try:
+            rows = await _GIVE_THANKS.call(client, [
             workspace.id, sender.id, sender.department_id or NO_DEPARTMENT, sender.display_name, text, moment, day,
             idempotency_key or None, channel_ref, project_id, catalogue.fingerprint,
             [m.id for m in people], [m.department_id or NO_DEPARTMENT for m in people],
             [m.display_name for m in people], [v.id for v in values], workspace.platform,
             *(deliveries[column::12] for column in (2, 3, 4, 5, 6)),
             [a for (a, _), _ in flows], [b for (_, b), _ in flows], [n for _, n in flows]])
+        except FunctionUnavailable:
+            log.warning("thanks take five round trips: the database role may not create functions "
+                        "(GRANT CREATE ON SCHEMA to it for one)", exc_info=True)
+            _no_function.add(client)
+            return None
         outcome, thanks_id, limit = rows[0]["k_outcome"], rows[0]["k_thanks"], rows[0]["k_limit"]
         if outcome == "created":
             return _Written(int(thanks_id), True, values, project)
