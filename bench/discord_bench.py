@@ -6,10 +6,15 @@ The full path is the real app (``build_app``) with the Discord adapter on a SQLi
 database: signature check, parsing, workspace and members, ``give_thanks``, rendering, limits.
 The bare endpoint only verifies the signature and answers. PING and bad signatures are measured
 on both too. Run: ``make bench`` or ``.venv/bin/python -m bench discord``.
+
+``python -m bench.discord_bench --postgres postgres://postgres@127.0.0.1:5432/test`` adds a third
+server, the full path on PostgreSQL (a database created for the run and dropped after), measured for
+/thanks in the same rounds, so its ratio to the SQLite path is taken under the same load.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import multiprocessing
@@ -24,7 +29,7 @@ from typing import Any
 import aiohttp
 from nacl.signing import SigningKey
 
-from bench.harness import cpu_seconds, is_posted_thanks, signed
+from bench.harness import cpu_seconds, fresh_database, is_posted_thanks, signed
 
 CONCURRENCY = 32
 THANKS = int(os.environ.get("KIZUNA_BENCH_DISCORD_THANKS", "2000"))
@@ -178,14 +183,19 @@ def _start(kind: str, public_key: str, database_url: str) -> tuple[Any, Any, int
     return process, stop, port
 
 
-async def run() -> list[Result]:
-    """Run every case on both servers, alternating, ``ROUNDS`` times; prints and returns the median rounds."""
+async def run(postgres_database_url: str | None = None) -> list[Result]:
+    """Run every case on both servers, alternating, ``ROUNDS`` times; prints and returns the median rounds.
+
+    With ``postgres_database_url``, a third server (the full path on that database) answers the /thanks
+    of every round too."""
     key = SigningKey.generate()
     public_key = key.verify_key.encode().hex()
     rounds: dict[str, list[Result]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         database_url = f"sqlite://{tmp}/bench.sqlite3"
-        servers = {kind: _start(kind, public_key, database_url) for kind in ("bare", "full")}
+        servers = {kind: _start("full" if kind == "pg" else kind, public_key,
+                                postgres_database_url if kind == "pg" else database_url)
+                   for kind in ("bare", "full", *(("pg",) if postgres_database_url else ()))}
         urls = {kind: f"http://127.0.0.1:{port}/api/discord/interactions" for kind, (_, _, port) in servers.items()}
         pids = {kind: process.pid for kind, (process, _, _) in servers.items()}
         try:
@@ -200,9 +210,11 @@ async def run() -> list[Result]:
                     ping = [signed(key, {"type": 1, "id": str(i), "application_id": APP_ID, "token": "t"})
                             for i in range(PINGS)]
                     bad = [signed(key, {"type": 1, "id": str(i)}, good=False) for i in range(PINGS)]
-                    for name, batch in (("thanks", thanks), ("PING", ping), ("bad signature", bad)):
+                    cases = (("thanks", thanks),) if kind == "pg" else (("thanks", thanks), ("PING", ping),
+                                                                         ("bad signature", bad))
+                    for name, batch in cases:
                         # The full path must really post every thanks; the bare endpoint only answers.
-                        check = is_posted_thanks if kind == "full" and name == "thanks" else None
+                        check = is_posted_thanks if kind != "bare" and name == "thanks" else None
                         result = await _load(f"{kind:<5} {name}", url, batch, check=check, pid=pids[kind])
                         rounds.setdefault(result.name, []).append(result)
                         print(f"  round {round_ + 1}: {result.line()}", flush=True)
@@ -228,13 +240,27 @@ async def run() -> list[Result]:
     for name in ("PING", "bad signature"):
         ratio = by_name[f"full  {name}"].rate / by_name[f"bare  {name}"].rate
         print(f"{name}: full path at {ratio:.0%} of the bare endpoint (target >= 80%)")
+    if "pg    thanks" in by_name:
+        pg = by_name["pg    thanks"]
+        print(f"full /thanks on PostgreSQL: {pg.rate:.0f}/s, {pg.rate / full.rate:.2f}x the SQLite path "
+              f"(target >= 0.7x), p99 {pg.percentile(0.99):.1f} ms (target < 100); per round: "
+              + ", ".join(f"{p.rate / f.rate:.2f}x" for p, f in zip(rounds["pg    thanks"], rounds["full  thanks"],
+                                                                     strict=True)))
     return results
 
 
-def main() -> None:
-    """Entry point for ``python -m bench discord``."""
-    asyncio.run(run())
+def main(argv: list[str] | None = None) -> None:
+    """Entry point for ``python -m bench discord`` (and ``python -m bench.discord_bench [--postgres URL]``)."""
+    parser = argparse.ArgumentParser(prog="discord_bench")
+    parser.add_argument("--postgres", metavar="URL", default=None,
+                        help="also measure the full path on PostgreSQL (a database created on this server)")
+    args = parser.parse_args([] if argv is None else argv)
+    if args.postgres is None:
+        asyncio.run(run())
+        return
+    with fresh_database(args.postgres) as database_url:
+        asyncio.run(run(database_url))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

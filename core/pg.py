@@ -6,14 +6,22 @@ after 15 s, Discord after 3 s). Here a request that finds every connection busy 
 seconds fails at once with ``PoolExhausted``, which the server answers with a quick 503 and a retry hint.
 
 Tortoise loads an engine by module name (``"engine": "core.pg"``) and takes its ``client_class``.
+
+``ServerFunction`` is the other PostgreSQL-only piece: a PL/pgSQL function that a hot write runs as one
+statement (one round trip), created the first time it is called in a database.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 from tortoise.backends.asyncpg.client import AsyncpgDBClient
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
 
 DEFAULT_POOL_TIMEOUT = 2.0
 
@@ -22,9 +30,10 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     """What a connection needs when it goes back to the pool: nothing beyond asyncpg's own rollback.
 
     asyncpg's default sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` on every
-    release: one more round trip for each statement made outside a transaction. Kizuna takes no advisory
-    locks, opens no cursors, listens to nothing and never ``SET``s a session variable, so there is nothing
-    to undo; an open transaction is still rolled back by the pool before this runs.
+    release: one more round trip for each statement made outside a transaction. Kizuna takes no session
+    advisory locks (only transaction-scoped ones, ``ServerFunction``), opens no cursors, listens to nothing
+    and never ``SET``s a session variable, so there is nothing to undo; an open transaction is still rolled
+    back by the pool before this runs.
     """
 
 
@@ -74,3 +83,75 @@ class KizunaPostgresClient(AsyncpgDBClient):
 
 
 client_class = KizunaPostgresClient
+
+
+class FunctionUnavailable(Exception):
+    """The database role may not create a function Kizuna needs (``CREATE`` on the schema was not granted)."""
+
+
+async def fetch(client: BaseDBAsyncClient, sql: str, arguments: Sequence[object]) -> list[asyncpg.Record]:
+    """One statement on a pooled connection, outside any transaction (so it is its own); a broken constraint
+    is tortoise's ``IntegrityError``, as from any other statement."""
+    async with client.acquire_connection() as connection:
+        try:
+            return list(await connection.fetch(sql, *arguments))
+        except asyncpg.IntegrityConstraintViolationError as error:
+            raise IntegrityError(error) from error
+
+
+@dataclass(frozen=True)
+class ServerFunction:
+    """A PL/pgSQL function named after a hash of its definition, created in a database on first use.
+
+    No migration is needed: a database that lacks the function gets it the first time a process calls it,
+    and a change to the text is a new name, so a process running the old code keeps calling the old
+    function until it stops (a rolling upgrade never runs one version's SQL with the other's arguments).
+    Old versions stay in the database, unused and harmless.
+    """
+
+    prefix: str
+    arguments: str  # ``p_workspace int, p_ids int[], …``
+    returns: str  # ``TABLE(k_outcome text, …)``
+    body: str  # between ``AS $kizuna$`` and ``$kizuna$``
+    name: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        digest = hashlib.sha256("\n".join((self.arguments, self.returns, self.body)).encode()).hexdigest()[:12]
+        object.__setattr__(self, "name", f"{self.prefix}_{digest}")
+
+    @property
+    def definition(self) -> str:
+        """The ``CREATE OR REPLACE FUNCTION`` statement."""
+        return (f"CREATE OR REPLACE FUNCTION {self.name}({self.arguments}) RETURNS {self.returns} "
+                f"LANGUAGE plpgsql VOLATILE AS $kizuna${self.body}$kizuna$")
+
+    async def call(self, client: BaseDBAsyncClient, arguments: Sequence[object]) -> list[asyncpg.Record]:
+        """Run the function once, as one statement outside any transaction (its own, atomic), and return its rows.
+
+        A missing function is created and the call made again; ``FunctionUnavailable`` if the role may
+        not create it. A broken constraint is tortoise's ``IntegrityError``, as from any other statement.
+        """
+        marks = ", ".join(f"${i + 1}" for i in range(len(arguments)))
+        sql = f"SELECT * FROM {self.name}({marks})"
+        try:
+            return await fetch(client, sql, arguments)
+        except asyncpg.UndefinedFunctionError:
+            async with client.acquire_connection() as connection:
+                try:
+                    await self._create(connection)
+                except asyncpg.InsufficientPrivilegeError as error:
+                    raise FunctionUnavailable(f"{self.name}: {error}") from error
+        return await fetch(client, sql, arguments)
+
+    async def _create(self, connection: asyncpg.Connection) -> None:
+        # Two processes creating the same function at once would fail one of them ("tuple concurrently
+        # updated"): the transaction-scoped advisory lock makes the second wait, then find it there. It
+        # is released by the COMMIT, so no session state outlives this (see ``_keep_session``).
+        key = int.from_bytes(hashlib.sha256(self.name.encode()).digest()[:8], "big", signed=True)
+        async with connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", key)
+            exists = await connection.fetchval(
+                "SELECT 1 FROM pg_proc WHERE proname = $1 AND pronamespace = current_schema()::regnamespace",
+                self.name)
+            if not exists:
+                await connection.execute(self.definition)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import unicodedata
+import weakref
 from collections import Counter
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -31,10 +35,13 @@ from core.errors import (
     ValueRequired,
 )
 from core.models import NO_DEPARTMENT, Clap, Member, Thanks, ThanksRecipient, ThanksValue, Workspace, is_row_id
+from core.pg import FunctionUnavailable, ServerFunction, fetch
 from core.projects.service import ProjectRow, is_no_project, pick_project
 from core.services.values import ValueRow, pick_values, to_ref
 from core.sql import Plan, Rows, Sql, Statement, marks, placeholders, together
 from core.views import MemberRef, ProjectRef, ThanksView
+
+log = logging.getLogger("kizuna.thanks")
 
 MAX_RECIPIENTS = 10
 MAX_VALUES = 3
@@ -120,10 +127,16 @@ async def give_thanks(
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     day = local_day(moment, sender.timezone or workspace.timezone)
     sql = Sql()
-    plan = _thanks_plan(sql.postgres, workspace, sender, people, value_tags, text,
-                        moment, day, idempotency_key, channel_ref, notify_recipients, project_tags)
     try:
-        written = await sql.run_in_transaction(plan)
+        written = None
+        if sql.postgres and not isinstance(sql.client, TransactionalDBClient) and sql.client not in _no_function:
+            written = await _write_in_one_round_trip(sql.client, workspace, sender, people, value_tags, text, moment,
+                                                     day, idempotency_key, channel_ref, notify_recipients,
+                                                     project_tags)
+        if written is None:
+            written = await sql.run_in_transaction(_thanks_plan(
+                sql.postgres, workspace, sender, people, value_tags, text, moment, day, idempotency_key,
+                channel_ref, notify_recipients, project_tags))
     except IntegrityError:
         if idempotency_key:
             # The same event, delivered twice at the same moment: the other one won.
@@ -228,9 +241,10 @@ def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: S
     first = current[0]
     settings = _Settings(int(first["daily_limit"]), int(first["max_message_length"]), bool(first["value_required"]),
                          first["feed_channel"], first["default_locale"])
+    channel_project = first if by_channel and first["project_id"] is not None else None
     try:
-        values, project_id, project = yield from _checked(workspace, settings, current, text, value_tags,
-                                                          project_tags, by_channel)
+        values, project_id, project = yield from _checked(workspace, settings, text, value_tags, project_tags,
+                                                          current if value_tags else None, channel_project)
     except KizunaError:
         # A delivery we already accepted is answered with its thanks even if a setting changed since.
         replay = (yield _BY_KEY, [workspace.id, idempotency_key]) if idempotency_key else None
@@ -301,18 +315,24 @@ def _thanks_plan(postgres: bool, workspace: Workspace, sender: Member, people: S
 _BY_KEY = "SELECT id FROM thanks WHERE workspace_id = ? AND idempotency_key = ?"
 
 
-def _checked(workspace: Workspace, settings: _Settings, current: Rows, text: str, value_tags: Sequence[str],
-             project_tags: Sequence[str], by_channel: bool
+_VALUES = ("SELECT id AS value_id, key, name_en, name_ja, emoji, description_en, description_ja, active FROM value "
+           "WHERE workspace_id = ? ORDER BY position, id")
+_PROJECTS = "SELECT id, key, name, status FROM project WHERE workspace_id = ? ORDER BY id"
+
+
+def _checked(workspace: Workspace, settings: _Settings, text: str, value_tags: Sequence[str],
+             project_tags: Sequence[str], value_rows: Rows | None, channel_project: dict[str, Any] | None
              ) -> Generator[Statement, Rows, tuple[list[ValueRow], int | None, ProjectRef | None]]:
-    """The rules that need the settings just read: the message's length, the values, the project."""
-    first = current[0]
+    """The rules that need the workspace's settings: the message's length, the values, the project.
+
+    ``value_rows`` are the workspace's values when they were read already (they are read here when
+    needed otherwise), ``channel_project`` the open project whose channel the thanks was sent in.
+    """
     if len(text) > settings.max_message_length:
         raise MessageTooLong(max=settings.max_message_length, length=len(text))
     values: list[ValueRow] = []
     if value_tags or settings.value_required:
-        rows = current if value_tags else (yield (
-            "SELECT id AS value_id, key, name_en, name_ja, emoji, description_en, description_ja, active FROM value "
-            "WHERE workspace_id = ? ORDER BY position, id", [workspace.id]))
+        rows = value_rows if value_rows is not None else (yield (_VALUES, [workspace.id]))
         known = [ValueRow(int(r["value_id"]), r["key"], r["name_en"], r["name_ja"], r["emoji"], r["description_en"],
                           r["description_ja"], bool(r["active"])) for r in rows if r["value_id"] is not None]
         values = pick_values(known, value_tags)
@@ -322,11 +342,11 @@ def _checked(workspace: Workspace, settings: _Settings, current: Rows, text: str
             raise ValueRequired(available=" ".join(f"#{v.key}" for v in known if v.active))
     project: ProjectRef | None = None
     project_id: int | None = None
-    if by_channel and first["project_id"] is not None:
-        project_id, project = int(first["project_id"]), ProjectRef(first["project_key"], first["project_name"])
+    if channel_project is not None:
+        project_id = int(channel_project["project_id"])
+        project = ProjectRef(channel_project["project_key"], channel_project["project_name"])
     elif not all(is_no_project(tag) for tag in project_tags):  # a ``+tag`` that names a project
-        projects = yield ("SELECT id, key, name, status FROM project WHERE workspace_id = ? ORDER BY id",
-                          [workspace.id])
+        projects = yield (_PROJECTS, [workspace.id])
         picked = pick_project([ProjectRow(int(r["id"]), r["key"], r["name"], r["status"]) for r in projects],
                               project_tags)
         if picked is not None:
@@ -334,9 +354,12 @@ def _checked(workspace: Workspace, settings: _Settings, current: Rows, text: str
     return values, project_id, project
 
 
-def _deliveries(workspace: Workspace, settings: _Settings, thanks_id: int, people: Sequence[Member],
+def _deliveries(workspace: Workspace, settings: _Settings, thanks_id: int | str, people: Sequence[Member],
                 channel_ref: str | None, notify_recipients: bool, moment: datetime) -> list[object]:
-    """Outbox rows (12 columns each) for a new thanks: the feed post and the recipients' notifications."""
+    """Outbox rows (12 columns each) for a new thanks: the feed post and the recipients' notifications.
+
+    ``thanks_id`` is ``NEW_THANKS_ID`` when the rows are written before the id is known (PostgreSQL's
+    function puts it in)."""
     wanted: list[tuple[str, str, dict[str, object], str, str]] = []
     if settings.feed_channel and settings.feed_channel != channel_ref:
         wanted.append((f"channel:{settings.feed_channel}", "feed",
@@ -354,15 +377,208 @@ def _deliveries(workspace: Workspace, settings: _Settings, thanks_id: int, peopl
     return rows
 
 
+# ---- PostgreSQL: a thanks in one round trip --------------------------------------------------------
+#
+# On PostgreSQL every statement is a round trip, and the plan above needs five (BEGIN, the locks and the
+# settings, the insert, the other rows, COMMIT). Here the same work is one call of a PL/pgSQL function.
+# The rules that need Python (the message's length, value tags matched by name in either language and
+# width, project tags) are not written again in SQL: they run in Python, through ``_checked``, against the
+# workspace's *catalogue* (settings, values, projects) kept per process, and the function refuses to write
+# when the catalogue changed since it was read (a fingerprint computed by the same SQL on both sides):
+# the catalogue is read again and the thanks tried again. What SQL decides best, it decides in the
+# function, after taking the same locks in the same order as the plan: the daily limit, the event's key.
+
+NEW_THANKS_ID = "$thanks_id"  # in outbox rows written before the thanks has its id
+
+# Everything the Python-side rules read from the workspace, as one hash (``w`` is the workspace row).
+_FINGERPRINT = (
+    "md5(row(w.max_message_length, w.value_required, w.feed_channel, w.default_locale, "
+    "(SELECT string_agg(row(v.id, v.key, v.name_en, v.name_ja, v.emoji, v.description_en, v.description_ja, "
+    "v.active, v.position)::text, ';' ORDER BY v.id) FROM value v WHERE v.workspace_id = w.id), "
+    "(SELECT string_agg(row(p.id, p.key, p.name, p.status, p.channel)::text, ';' ORDER BY p.id) "
+    "FROM project p WHERE p.workspace_id = w.id))::text)")
+
+_CATALOGUE = (
+    f"SELECT {_FINGERPRINT} AS fingerprint, w.daily_limit, w.max_message_length, w.value_required, w.feed_channel, "
+    "w.default_locale, (SELECT json_agg(json_build_object('value_id', v.id, 'key', v.key, 'name_en', v.name_en, "
+    "'name_ja', v.name_ja, 'emoji', v.emoji, 'description_en', v.description_en, 'description_ja', "
+    "v.description_ja, 'active', v.active) ORDER BY v.position, v.id) FROM value v WHERE v.workspace_id = w.id) "
+    "AS value_rows, (SELECT json_agg(json_build_object('id', p.id, 'key', p.key, 'name', p.name, 'status', "
+    "p.status, 'channel', p.channel) ORDER BY p.id) FROM project p WHERE p.workspace_id = w.id) AS project_rows "
+    "FROM workspace w WHERE w.id = $1")
+
+_GIVE_THANKS = ServerFunction(
+    "kizuna_give_thanks",
+    "p_workspace int, p_sender int, p_sender_department int, p_sender_name text, p_text text, "
+    "p_moment timestamptz, p_day date, p_key text, p_channel text, p_project int, p_fingerprint text, "
+    "p_recipients int[], p_recipient_departments int[], p_recipient_names text[], p_values int[], "
+    "p_platform text, p_addresses text[], p_kinds text[], p_messages text[], p_locales text[], p_dedupes text[], "
+    "p_flow_from int[], p_flow_to int[], p_flow_count int[]",
+    "TABLE(k_outcome text, k_thanks int, k_limit int)",
+    f"""
+#variable_conflict use_column
+DECLARE
+    v_limit int;
+    v_fingerprint text;
+    v_id int;
+BEGIN
+    -- The sender's and recipients' rows, locked in id order, first: as in the plan (_thanks_plan).
+    PERFORM 1 FROM member WHERE id = p_sender OR id = ANY(p_recipients) ORDER BY id FOR UPDATE;
+    SELECT w.daily_limit, {_FINGERPRINT} INTO v_limit, v_fingerprint FROM workspace w WHERE w.id = p_workspace;
+    IF v_fingerprint IS DISTINCT FROM p_fingerprint THEN
+        RETURN QUERY SELECT 'stale'::text, NULL::int, v_limit;
+        RETURN;
+    END IF;
+    -- Each statement of a function sees what committed before it began: the count comes after the lock.
+    INSERT INTO thanks (workspace_id, sender_id, message, created_at, local_day, idempotency_key, clap_count,
+                        channel_ref, project_id)
+    SELECT p_workspace, p_sender, p_text, p_moment, p_day, p_key, 0, p_channel, p_project
+    WHERE (SELECT count(*) FROM thanks WHERE workspace_id = p_workspace AND sender_id = p_sender
+           AND local_day = p_day) < v_limit
+    ON CONFLICT (workspace_id, idempotency_key) DO NOTHING RETURNING id INTO v_id;
+    IF v_id IS NULL THEN
+        SELECT id INTO v_id FROM thanks WHERE workspace_id = p_workspace AND idempotency_key = p_key;
+        RETURN QUERY SELECT CASE WHEN v_id IS NULL THEN 'limit' ELSE 'replay' END, v_id, v_limit;
+        RETURN;
+    END IF;
+    INSERT INTO thanks_recipient (thanks_id, recipient_id, position, workspace_id, sender_id, created_at,
+                                  sender_department_id, recipient_department_id, sender_name, recipient_name)
+    SELECT v_id, r.id, r.n - 1, p_workspace, p_sender, p_moment, p_sender_department, r.department, p_sender_name,
+           r.name
+    FROM unnest(p_recipients, p_recipient_departments, p_recipient_names) WITH ORDINALITY AS r(id, department, name, n);
+    INSERT INTO thanks_value (thanks_id, value_id, position)
+    SELECT v_id, v.id, v.n - 1 FROM unnest(p_values) WITH ORDINALITY AS v(id, n);
+    UPDATE member SET sent_count = sent_count + CASE WHEN id = p_sender THEN 1 ELSE 0 END,
+                      received_count = received_count + CASE WHEN id = ANY(p_recipients) THEN 1 ELSE 0 END
+    WHERE id = p_sender OR id = ANY(p_recipients);
+    INSERT INTO delivery (workspace_id, platform, address_key, kind, message, locale, dedupe_key, status, attempts,
+                          next_attempt_at, late, created_at)
+    SELECT p_workspace, p_platform, d.address, d.kind, replace(d.message, '"{NEW_THANKS_ID}"', v_id::text)::jsonb,
+           d.locale, replace(d.dedupe, '{NEW_THANKS_ID}', v_id::text), '{outbox.PENDING}', 0, p_moment, false, p_moment
+    FROM unnest(p_addresses, p_kinds, p_messages, p_locales, p_dedupes) AS d(address, kind, message, locale, dedupe)
+    ON CONFLICT (dedupe_key) DO NOTHING;
+    -- The day's rollup rows last, one by one in the sorted order they come in (see the plan).
+    FOR i IN 1 .. coalesce(array_length(p_flow_from, 1), 0) LOOP
+        INSERT INTO department_flow (workspace_id, day, sender_department_id, recipient_department_id, count)
+        VALUES (p_workspace, p_day, p_flow_from[i], p_flow_to[i], p_flow_count[i])
+        ON CONFLICT (workspace_id, day, sender_department_id, recipient_department_id)
+        DO UPDATE SET count = department_flow.count + excluded.count;
+    END LOOP;
+    RETURN QUERY SELECT 'created'::text, v_id, v_limit;
+END
+""")
+
+
+@dataclass(frozen=True)
+class _Catalogue:
+    """What the Python-side rules read from a workspace, with the fingerprint it had."""
+
+    fingerprint: str
+    settings: _Settings
+    values: Rows
+    projects: Rows
+
+    def channel_project(self, channel_ref: str) -> dict[str, Any] | None:
+        """The open project whose channel this is, in the plan's row shape."""
+        for p in self.projects:
+            if p["channel"] == channel_ref and p["status"] == "open":
+                return {"project_id": p["id"], "project_key": p["key"], "project_name": p["name"]}
+        return None
+
+
+# Per database client (a test's database, a server's pool), per workspace id.
+_catalogues: weakref.WeakKeyDictionary[BaseDBAsyncClient, dict[int, _Catalogue]] = weakref.WeakKeyDictionary()
+
+
+# Clients whose role may not create the function: they use the plan (logged once).
+_no_function: weakref.WeakSet[BaseDBAsyncClient] = weakref.WeakSet()
+
+
+async def _read_catalogue(client: BaseDBAsyncClient, workspace_id: int) -> _Catalogue:
+    async with client.acquire_connection() as connection:
+        row = await connection.fetchrow(_CATALOGUE, workspace_id)
+    settings = _Settings(int(row["daily_limit"]), int(row["max_message_length"]), bool(row["value_required"]),
+                         row["feed_channel"], row["default_locale"])
+    catalogue = _Catalogue(row["fingerprint"], settings, json.loads(row["value_rows"] or "[]"),
+                           json.loads(row["project_rows"] or "[]"))
+    _catalogues.setdefault(client, {})[workspace_id] = catalogue
+    return catalogue
+
+
+def _answered(checks: Generator[Statement, Rows, Any], catalogue: _Catalogue) -> Any:
+    """Drive ``_checked`` with the catalogue instead of the database (it only asks for the projects)."""
+    try:
+        statement = next(checks)
+        while True:
+            assert statement[0] == _PROJECTS, statement[0]
+            statement = checks.send(catalogue.projects)
+    except StopIteration as done:
+        return done.value
+
+
+async def _write_in_one_round_trip(client: BaseDBAsyncClient, workspace: Workspace, sender: Member,
+                                   people: Sequence[Member], value_tags: Sequence[str], text: str, moment: datetime,
+                                   day: date, idempotency_key: str | None, channel_ref: str | None,
+                                   notify_recipients: bool, project_tags: Sequence[str]) -> _Written | None:
+    """What ``_thanks_plan`` writes, as one call of ``_GIVE_THANKS``; None if the catalogue kept changing
+    meanwhile (the caller then runs the plan)."""
+    catalogue = _catalogues.get(client, {}).get(workspace.id)
+    by_channel = bool(channel_ref) and not project_tags
+    for _ in range(3):
+        fresh = catalogue is None
+        if catalogue is None:
+            catalogue = await _read_catalogue(client, workspace.id)
+        try:
+            values, project_id, project = _answered(_checked(
+                workspace, catalogue.settings, text, value_tags, project_tags, catalogue.values,
+                catalogue.channel_project(channel_ref) if by_channel and channel_ref else None), catalogue)
+        except KizunaError:
+            if not fresh:  # refused by what this process knew: look again before saying no
+                catalogue = None
+                continue
+            # A delivery we already accepted is answered with its thanks even if a setting changed since.
+            replay = await _find_by_key(workspace.id, idempotency_key) if idempotency_key else None
+            if replay is None:
+                raise
+            return _Written(replay, False, [])
+        deliveries = _deliveries(workspace, catalogue.settings, NEW_THANKS_ID, people, channel_ref,
+                                 notify_recipients, moment)
+        flows = sorted(Counter((sender.department_id or NO_DEPARTMENT, m.department_id or NO_DEPARTMENT)
+                               for m in people).items())
+        try:
+            rows = await _GIVE_THANKS.call(client, [
+            workspace.id, sender.id, sender.department_id or NO_DEPARTMENT, sender.display_name, text, moment, day,
+            idempotency_key or None, channel_ref, project_id, catalogue.fingerprint,
+            [m.id for m in people], [m.department_id or NO_DEPARTMENT for m in people],
+            [m.display_name for m in people], [v.id for v in values], workspace.platform,
+            *(deliveries[column::12] for column in (2, 3, 4, 5, 6)),
+            [a for (a, _), _ in flows], [b for (_, b), _ in flows], [n for _, n in flows]])
+        except FunctionUnavailable:
+            log.warning("thanks take five round trips: the database role may not create functions "
+                        "(GRANT CREATE ON SCHEMA to it for one)", exc_info=True)
+            _no_function.add(client)
+            return None
+        outcome, thanks_id, limit = rows[0]["k_outcome"], rows[0]["k_thanks"], rows[0]["k_limit"]
+        if outcome == "created":
+            return _Written(int(thanks_id), True, values, project)
+        if outcome == "replay":
+            return _Written(int(thanks_id), False, [])
+        if outcome == "limit":
+            raise DailyLimitReached(limit=int(limit))
+        catalogue = None  # stale: a setting, value or project changed since it was read
+    return None
+
+
 async def load_thanks_view(workspace: Workspace, thanks_id: int) -> ThanksView:
-    """A thanks of this workspace with its people and values, or ``ThanksNotFound``."""
+    """A thanks of this workspace with its people and values, or ``ThanksNotFound`` (three reads: the
+    thanks with its sender and project, its recipients, its values)."""
     if not is_row_id(thanks_id):
         raise ThanksNotFound()
-    thanks = await Thanks.get_or_none(id=thanks_id, workspace_id=workspace.id).prefetch_related("sender", "project")
+    thanks = await Thanks.get_or_none(id=thanks_id, workspace_id=workspace.id).select_related("sender", "project")
     if thanks is None:
         raise ThanksNotFound()
-    links = await ThanksRecipient.filter(thanks_id=thanks.id).order_by("position").prefetch_related("recipient")
-    value_links = await ThanksValue.filter(thanks_id=thanks.id).order_by("position").prefetch_related("value")
+    links = await ThanksRecipient.filter(thanks_id=thanks.id).order_by("position").select_related("recipient")
+    value_links = await ThanksValue.filter(thanks_id=thanks.id).order_by("position").select_related("value")
     return ThanksView(
         id=thanks.id, workspace_id=workspace.id, sender=member_ref(thanks.sender),
         recipients=tuple(member_ref(link.recipient) for link in links),
@@ -372,35 +588,60 @@ async def load_thanks_view(workspace: Workspace, thanks_id: int) -> ThanksView:
     )
 
 
-async def _clappable(workspace: Workspace, thanks_id: int, member: Member) -> Thanks:
+# Whether a thanks of the workspace is the member's own (sent or received); no row if there is no such thanks.
+_OWN = ("SELECT t.sender_id = ? OR EXISTS (SELECT 1 FROM thanks_recipient r WHERE r.thanks_id = t.id "
+        "AND r.recipient_id = ?) AS own FROM thanks t WHERE t.id = ? AND t.workspace_id = ?")
+# PostgreSQL: the clap and its count in one statement (its own transaction); a row when something changed.
+_CLAP = ("WITH c AS (INSERT INTO clap (thanks_id, member_id, created_at) VALUES ($1, $2, $3) "
+         "ON CONFLICT (thanks_id, member_id) DO NOTHING RETURNING thanks_id) "
+         "UPDATE thanks SET clap_count = clap_count + 1 WHERE id IN (SELECT thanks_id FROM c) RETURNING id")
+_UNCLAP = ("WITH c AS (DELETE FROM clap WHERE thanks_id = $1 AND member_id = $2 RETURNING thanks_id) "
+           "UPDATE thanks SET clap_count = clap_count - 1 WHERE id IN (SELECT thanks_id FROM c) RETURNING id")
+
+
+async def _check_clappable(sql: Sql, workspace: Workspace, thanks_id: int, member: Member) -> None:
+    """``ThanksNotFound`` or ``ClapOwnThanks``, in one read."""
     if not is_row_id(thanks_id):
         raise ThanksNotFound()
-    thanks = await Thanks.get_or_none(id=thanks_id, workspace_id=workspace.id)
-    if thanks is None:
+    rows = await sql.rows(_OWN, [member.id, member.id, thanks_id, workspace.id])
+    if not rows:
         raise ThanksNotFound()
-    if thanks.sender_id == member.id or await ThanksRecipient.exists(thanks_id=thanks.id, recipient_id=member.id):
+    if rows[0]["own"]:
         raise ClapOwnThanks()
-    return thanks
+
+
+async def _changed_on_postgres(sql: Sql, statement: str, params: list[object]) -> bool | None:
+    """Run a clap's one-statement write on PostgreSQL; None elsewhere, or inside a caller's transaction."""
+    if not sql.postgres or isinstance(sql.client, TransactionalDBClient):
+        return None
+    return bool(await fetch(sql.client, statement, params))
 
 
 async def clap(workspace: Workspace, thanks_id: int, member: Member) -> ClapResult:
     """Add ``member``'s 👏 to a thanks; a second clap by the same member changes nothing."""
-    thanks = await _clappable(workspace, thanks_id, member)
+    sql = Sql()
+    await _check_clappable(sql, workspace, thanks_id, member)
     try:
-        async with in_transaction():
-            await Clap.create(thanks_id=thanks.id, member_id=member.id)
-            await Thanks.filter(id=thanks.id).update(clap_count=F("clap_count") + 1)
-        changed = True
+        changed = await _changed_on_postgres(sql, _CLAP, [thanks_id, member.id, datetime.now(UTC)])
+        if changed is None:
+            async with in_transaction():
+                await Clap.create(thanks_id=thanks_id, member_id=member.id)
+                await Thanks.filter(id=thanks_id).update(clap_count=F("clap_count") + 1)
+            changed = True
     except IntegrityError:
         changed = False
-    return ClapResult(await load_thanks_view(workspace, thanks.id), changed)
+    return ClapResult(await load_thanks_view(workspace, thanks_id), changed)
 
 
 async def unclap(workspace: Workspace, thanks_id: int, member: Member) -> ClapResult:
     """Take ``member``'s 👏 back."""
-    thanks = await _clappable(workspace, thanks_id, member)
-    async with in_transaction():
-        deleted = await Clap.filter(thanks_id=thanks.id, member_id=member.id).delete()
-        if deleted:
-            await Thanks.filter(id=thanks.id).update(clap_count=F("clap_count") - 1)
-    return ClapResult(await load_thanks_view(workspace, thanks.id), bool(deleted))
+    sql = Sql()
+    await _check_clappable(sql, workspace, thanks_id, member)
+    changed = await _changed_on_postgres(sql, _UNCLAP, [thanks_id, member.id])
+    if changed is None:
+        async with in_transaction():
+            deleted = await Clap.filter(thanks_id=thanks_id, member_id=member.id).delete()
+            if deleted:
+                await Thanks.filter(id=thanks_id).update(clap_count=F("clap_count") - 1)
+        changed = bool(deleted)
+    return ClapResult(await load_thanks_view(workspace, thanks_id), changed)

@@ -290,3 +290,27 @@ async def test_thanks_to_two_departments_in_opposite_orders_at_the_same_moment_a
         assert [r for r in results if isinstance(r, BaseException)] == []
     flows = {(f.sender_department_id, f.recipient_department_id): f.count for f in await DepartmentFlow.all()}
     assert flows == {(s.id, x.id): 24, (s.id, y.id): 24}
+
+
+async def test_values_and_projects_changed_between_two_thanks_are_seen_by_the_second(workspace: Workspace, alice, bob,
+                                                                                     admin):
+    """On PostgreSQL a process keeps what the rules read from the workspace between thanks: a change made
+    meanwhile (here, or by another process) must still decide the next one."""
+    from core.projects.service import create_project
+    from core.services.values import add_value, set_value_active
+
+    await give_thanks(workspace, alice, [bob], "first", ["teamwork"], channel_ref="room-1")
+    await add_value(workspace, admin, "kaizen", "Kaizen", "改善")
+    await set_value_active(workspace, admin, "teamwork", False)
+    await create_project(workspace, admin, "launch", "Launch", channel="room-1")
+    with pytest.raises(errors.UnknownValue):
+        await give_thanks(workspace, alice, [bob], "archived now", ["teamwork"], channel_ref="room-1")
+    result = await give_thanks(workspace, alice, [bob], "new value", ["#改善"], channel_ref="room-1")
+    assert [v.key for v in result.view.values] == ["kaizen"]
+    assert result.view.project is not None and result.view.project.key == "launch"
+    workspace_now = await Workspace.get(id=workspace.id)
+    workspace_now.max_message_length = 5
+    await workspace_now.save()
+    with pytest.raises(errors.MessageTooLong):
+        await give_thanks(workspace, alice, [bob], "too long now")
+    assert await Thanks.all().count() == 2

@@ -1,0 +1,45 @@
+"""Statements per Teams thanks on PostgreSQL, counted on the connection (see tests/discord/test_round_trips.py):
+a change that adds a round trip to the path fails here, on purpose."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from adapters.teams.botframework import testing as t
+from adapters.teams.botframework.testing import ALICE, BOB, CAROL
+from core import db as core_db
+from tests.discord.test_round_trips import CountingConnection, statements
+from tests.postgres import fresh_database
+
+pytestmark = pytest.mark.postgres_only
+
+THANKS = 1
+
+
+@pytest_asyncio.fixture(name="db")
+async def counted_database() -> AsyncIterator[None]:
+    """What the Teams fixtures get as ``db`` here: a database of their own whose statements are counted."""
+    async with fresh_database("kizuna_round_trips") as url:
+        await core_db.init_db(url, pool=core_db.PoolSettings(size=4), connection_class=CountingConnection)
+        try:
+            await core_db.apply_migrations()
+            yield
+        finally:
+            await core_db.close_db()
+
+
+async def test_round_trips_of_a_teams_thanks(teams, connector):
+    client, _ = teams
+
+    async def thanks(text: str) -> None:
+        response = await client.post("/api/messages", json=t.message(
+            connector.url, ALICE, f"thanks {BOB.tag} {CAROL.tag} {text} #teamwork", [BOB, CAROL]))
+        assert response.status in (200, 201), await response.text()
+
+    for n in range(2):  # the workspace, the people and their addresses, asyncpg's prepared statements
+        await thanks(f"warm-up {n}")
+    sent = await statements(thanks("counted"))
+    assert len(sent) == THANKS, "\n".join(sent)
