@@ -5,8 +5,9 @@ posts it here as ``{"token": …, "locale": "ja"|"en"}``. The token is checked (
 its tenant must be the bot's (``MICROSOFT_APP_TENANT_ID``, a single-tenant bot) or, for a multi-tenant
 bot, one where Kizuna has a workspace; its ``oid`` is mapped to the member the same way the people
 picker maps Entra ids: the ``aad:{oid}`` address stored from that person's own activities (Teams
-activities carry ``from.aadObjectId``). A person Kizuna has never seen is therefore unknown until they
-send it a message (or are thanked by someone through the people picker). The answer is
+activities carry ``from.aadObjectId``). A person Kizuna has never seen is asked of Teams (``lookup``:
+the Bot Connector's member of a channel Kizuna is in, by Entra id) and becomes a member, as the people
+picker does; someone Teams does not know there is told to send Kizuna a message first. The answer is
 ``{"token", "expires", "locale"}`` — the session token the page sends as a bearer token — or a
 localised ``{"error", "reason"}``: 401 a token that does not check, 403 an unknown tenant or member,
 503 (with ``Retry-After``) Entra's keys out of reach, 404 single sign-on not set up (emulator mode).
@@ -15,6 +16,7 @@ localised ``{"error", "reason"}``: 401 a token that does not check, 403 an unkno
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -34,14 +36,17 @@ log = logging.getLogger("kizuna.teams.tab")
 ROUTE = "/dashboard/teams/session"
 MAX_BODY = 32 * 1024
 RETRY_AFTER = 30
+# Who an Entra object id is, asked of Teams, stored as a member (None: Teams does not know them here).
+Lookup = Callable[[Workspace, str], Awaitable[Member | None]]
 
 
 class TeamsTab:
     """The tab's sign-in route; ``tokens`` is None where single sign-on cannot work (no app id)."""
 
-    def __init__(self, teams: TeamsSettings, tokens: EntraTokens | None) -> None:
+    def __init__(self, teams: TeamsSettings, tokens: EntraTokens | None, lookup: Lookup | None = None) -> None:
         self.teams = teams
         self.tokens = tokens
+        self.lookup = lookup
 
     def mount(self, app: web.Application) -> None:
         app.router.add_post(ROUTE, self.session)
@@ -76,6 +81,8 @@ class TeamsTab:
         except SigningKeysUnavailable:
             return _refusal(lang, 503, "unavailable", retry_after=RETRY_AFTER)
         member = await _member(workspace, claims["oid"])
+        if member is None and self.lookup is not None:
+            member = await self.lookup(workspace, claims["oid"])
         if member is None:
             log.info("tab sign-in refused: no member of workspace %s has Entra object id %s", workspace.id,
                      claims["oid"])

@@ -20,12 +20,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.teams.botframework.adapter import TeamsAdapter
+from adapters.teams.botframework.testing import StaticCredentialsFactory
 from adapters.teams.manifest import PackageOptions, build_localization, build_manifest
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.tokens import KeyPolicy
 from core.config import Settings
 from core.dashboard.models import DashboardSession
-from core.models import Workspace
+from core.models import Member, Workspace
 from core.services.addresses import AddressWrite, store_addresses
 from core.services.members import ensure_member
 from core.services.thanks import give_thanks
@@ -349,3 +350,49 @@ def test_the_app_id_uri_setting_and_its_default():
 
     assert teams().app_id_uri("https://kizuna.example.com:8443/") == APP_ID_URI
     assert teams(KIZUNA_TEAMS_APP_ID_URI="api://other.example/abc/").app_id_uri(PUBLIC) == "api://other.example/abc"
+
+
+@pytest.fixture
+async def tab_with_teams(db, make_client, tab_settings, entra, connector):
+    """The tab, with a Bot Connector on loopback that knows the team's people by Entra id, and Contoso's feed
+    channel reference pointing at it."""
+    await people()
+    workspace = await Workspace.get(external_id=TENANT)
+    workspace.feed_channel = "19:feed@thread.tacv2"
+    await workspace.save()
+    await store_addresses(workspace, [AddressWrite("channel:19:feed@thread.tacv2", {
+        "serviceUrl": connector.url, "conversation": {"id": "19:feed@thread.tacv2"}})])
+    connector.members[STRANGER_OID] = {"id": "29:sam", "name": "Sam", "aadObjectId": STRANGER_OID}
+    adapter = TeamsAdapter(tab_settings, entra_metadata_url=entra.metadata_url,
+                           key_policy=KeyPolicy(retry_every=0.0, unknown_key_every=0.0),
+                           credentials_factory=StaticCredentialsFactory(APP_ID, "secret", TENANT))
+    client = await make_client(adapter)
+    yield client
+    await client.close()
+
+
+async def test_a_person_kizuna_never_saw_is_asked_of_teams_once_and_signed_in(tab_with_teams, connector):
+    response = await sign_in(tab_with_teams, entra_token(oid=STRANGER_OID), locale="en")
+    assert response.status == 200, await response.text()
+    workspace = await Workspace.get(external_id=TENANT)
+    sam = await Member.get(workspace_id=workspace.id, platform_user_id="29:sam")
+    assert sam.display_name == "Sam"
+    session = await DashboardSession.get()
+    assert (session.workspace_id, session.member_id) == (workspace.id, sam.id)
+    lookups = [r.path for r in connector.requests if r.method == "GET" and "/members/" in r.path]
+    assert lookups == [f"/v3/conversations/19%3Afeed%40thread.tacv2/members/{STRANGER_OID}"]
+    # Known now: the second sign-in does not ask Teams again, and opens a second session for the same member.
+    assert (await sign_in(tab_with_teams, entra_token(oid=STRANGER_OID))).status == 200
+    assert [r.path for r in connector.requests if "/members/" in r.path] == lookups
+    assert {s.member_id for s in await DashboardSession.all()} == {sam.id}
+
+
+async def test_someone_teams_does_not_know_in_the_team_gets_no_session_and_no_member(tab_with_teams, connector):
+    nobody = "0b0d0000-0000-4000-8000-0000000000b0"
+    response = await sign_in(tab_with_teams, entra_token(oid=nobody), locale="ja")
+    assert response.status == 403
+    assert (await response.json())["reason"] == "not_member"
+    assert await DashboardSession.all().count() == 0
+    assert await Member.filter(display_name="Sam").count() == 0
+    assert [r.path for r in connector.requests if "/members/" in r.path] == [
+        f"/v3/conversations/19%3Afeed%40thread.tacv2/members/{nobody}"]

@@ -49,7 +49,7 @@ from adapters.teams.botframework.sdk import (
 from adapters.teams.botframework.wire import ConnectorSender
 from adapters.teams.entra import METADATA_URL as ENTRA_METADATA_URL
 from adapters.teams.entra import EntraTokens
-from adapters.teams.people import upn_key
+from adapters.teams.people import aad_reverse_key, upn_key
 from adapters.teams.render import group_chat_link, render_card
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.tab import TeamsTab
@@ -60,8 +60,9 @@ from core import outage
 from core.app.identities import DEFAULT_TTL as DEFAULT_IDENTITY_TTL
 from core.config import ConfigurationError, Settings
 from core.i18n import translate
-from core.models import Workspace
+from core.models import Address, Member, Workspace
 from core.services.addresses import AddressWrite, channel_key, get_addresses, store_addresses
+from core.services.members import Person, ensure_members
 from core.text import NestedTooDeeply, parse_json
 
 log = logging.getLogger("kizuna.teams")
@@ -70,6 +71,8 @@ ROUTE = "/api/messages"
 # Every answer goes to the activity's serviceUrl; Teams' are under a hundred characters, and far
 # longer URLs are refused by HTTP servers (414, or 400), so such an activity could never be answered.
 MAX_SERVICE_URL_LENGTH = 2048
+# How long the tab's sign-in waits for Teams to name a person Kizuna has never seen.
+LOOKUP_BUDGET = 5.0
 
 
 class BotConfiguration:
@@ -215,7 +218,7 @@ class TeamsAdapter:
         # The dashboard tab's single sign-on (Entra ID tokens; ``entra_metadata_url`` has a ``{tenant}``).
         self.tab = TeamsTab(self.teams, None if self.teams.emulator else EntraTokens(
             app_id=self.app_id, app_id_uri=self.teams.app_id_uri(settings.base_url),
-            metadata_url=entra_metadata_url, policy=key_policy))
+            metadata_url=entra_metadata_url, policy=key_policy), lookup=self.member_by_entra_id)
         self.sender = ConnectorSender()
         self.cloud = KizunaCloudAdapter(self.authentication, self.retry, self.sender)
         self.bot = KizunaTeamsBot(self)
@@ -375,6 +378,40 @@ class TeamsAdapter:
             "bot": {"id": bot.get("id"), "name": bot.get("name")},
             "user": {"id": user.get("id"), "name": user.get("name")},
         }
+
+    async def member_by_entra_id(self, workspace: Workspace, object_id: str) -> Member | None:
+        """The member an Entra object id is, asked of Teams when Kizuna has never seen them (the tab's
+        single sign-on), or None when Teams does not know them in a channel Kizuna is in.
+
+        Teams is asked ``GET /v3/conversations/{channel}/members/{object id}`` in the feed channel, else
+        in the channel Kizuna heard from last (a team's channels share its members); the answer is stored
+        as the people picker stores it (the member, ``aad:{oid}`` and its reverse), so it is asked once.
+        """
+        keys = [channel_key(workspace.feed_channel)] if workspace.feed_channel else []
+        latest = await Address.filter(workspace_id=workspace.id, key__startswith="channel:") \
+            .order_by("-updated_at").first()
+        references = [*(await get_addresses(workspace, keys)).values(), *([latest.payload] if latest else [])]
+        for reference in references:
+            conversation = (reference.get("conversation") or {}).get("id")
+            service_url = reference.get("serviceUrl")
+            if not conversation or not service_url:
+                continue
+            try:
+                client = await self.connector(str(service_url))
+                account = await asyncio.wait_for(call_with_retries(
+                    partial(client.conversations.get_conversation_member, str(conversation), object_id),
+                    self.retry, what="get member"), timeout=LOOKUP_BUDGET)
+            except Exception as error:
+                log.info("tab sign-in: Teams did not name Entra id %s: %s", object_id, error_detail(error))
+                return None
+            if not getattr(account, "id", None):
+                return None
+            person = Person(str(account.id), str(account.name) if account.name else None)
+            [member] = await ensure_members(workspace, [person], [
+                AddressWrite(f"aad:{object_id}", {"id": person.platform_user_id, "name": person.display_name}),
+                AddressWrite(aad_reverse_key(person.platform_user_id), {"aad": object_id})])
+            return member
+        return None
 
     async def chat_link(self, workspace_external_id: str, message: NoticeMessage) -> str | None:
         """The deep link that starts a group chat with ``message.chat_with``, or None when it cannot be made.
