@@ -3,7 +3,9 @@
 The token is an Entra ID access token for the app's own API: audience the app's Application ID URI
 (``KIZUNA_TEAMS_APP_ID_URI``, v1 tokens) or its app id (v2 tokens); issuer
 ``https://login.microsoftonline.com/{tid}/v2.0`` (v2) or ``https://sts.windows.net/{tid}/`` (v1), where
-``tid`` is the token's own tenant; ``oid`` the person's Entra object id. As for Bot Connector tokens
+``tid`` is the token's own tenant; ``oid`` the person's Entra object id; ``scp`` (the delegated scopes) must
+include ``access_as_user``, the scope docs/teams.md has the admin expose — an app-only token (no ``scp``,
+``roles`` instead) acts for no person and signs nobody in. As for Bot Connector tokens
 (``adapters.teams.tokens``), everything that needs no key is decided first — shape, RS256, issuer,
 audience, the required claims, expiry and not-before with ``CLOCK_SKEW`` of leeway — so a bad token is
 refused (401) even while the keys cannot be fetched. The signature is then checked against the keys the
@@ -29,6 +31,8 @@ ISSUERS = ("https://login.microsoftonline.com/{tenant}/v2.0", "https://sts.windo
 # Entra's tokens live an hour; a minute covers clocks that drift apart, not a replayed old token.
 CLOCK_SKEW = 60
 REQUIRED_CLAIMS = ("iss", "aud", "exp", "tid", "oid")
+# The scope the app exposes for Teams' single sign-on (docs/teams.md, "Expose an API").
+SCOPE = "access_as_user"
 MAX_TOKEN_LENGTH = 16 * 1024
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -105,4 +109,7 @@ class EntraTokens:
             raise TokenRefused("the token's object id is not a GUID")
         if claims["iss"] not in {issuer.format(tenant=tenant) for issuer in ISSUERS}:
             raise TokenRefused("the token has another issuer")
+        scopes = claims.get("scp")
+        if not isinstance(scopes, str) or SCOPE not in scopes.split():
+            raise TokenRefused(f"the token is not a person's, for the {SCOPE} scope")
         return claims

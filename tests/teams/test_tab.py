@@ -80,12 +80,14 @@ class FakeEntra:
 
 def entra_token(*, key: rsa.RSAPrivateKey = KEY, kid: str = "entra-kid", aud: str = APP_ID_URI,
                 tid: str = TENANT, iss: str | None = None, oid: str = ALICE_OID, expires_in: int = 3600,
-                version: str = "2.0") -> str:
+                version: str = "2.0", scp: str | None = "access_as_user") -> str:
     now = int(time.time())
     issuer = iss or (f"https://login.microsoftonline.com/{tid}/v2.0" if version == "2.0"
                      else f"https://sts.windows.net/{tid}/")
     claims = {"iss": issuer, "aud": aud, "tid": tid, "oid": oid, "iat": now - 10, "nbf": now - 10,
-              "exp": now + expires_in, "name": "Alice", "scp": "access_as_user", "ver": version}
+              "exp": now + expires_in, "name": "Alice", "ver": version}
+    if scp is not None:
+        claims["scp"] = scp
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 
 
@@ -182,6 +184,8 @@ async def test_the_api_refuses_a_made_up_bearer_token(tab):
     ("signed by another key", lambda: entra_token(key=OTHER_KEY), 401),
     ("unknown key id", lambda: entra_token(kid="not-published"), 401),
     ("not a JWT", lambda: "garbage", 401),
+    ("an app-only token (no delegated scope)", lambda: entra_token(scp=None), 401),
+    ("another scope", lambda: entra_token(scp="User.Read"), 401),
     ("another tenant", lambda: entra_token(tid=OTHER_TENANT), 403),
     ("unknown member", lambda: entra_token(oid=STRANGER_OID), 403),
 ])
