@@ -27,6 +27,8 @@ import jwt
 from adapters.teams.tokens import ALGORITHMS, KeyPolicy, SigningKeys, TokenRefused, reason_of
 
 METADATA_URL = "https://login.microsoftonline.com/{tenant}/v2.0/.well-known/openid-configuration"
+# Where the tab's consent window sends the person when Teams cannot get a token without their consent.
+AUTHORIZE_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize"
 ISSUERS = ("https://login.microsoftonline.com/{tenant}/v2.0", "https://sts.windows.net/{tenant}/")
 # Entra's tokens live an hour; a minute covers clocks that drift apart, not a replayed old token.
 CLOCK_SKEW = 60

@@ -11,6 +11,12 @@ picker does; someone Teams does not know there is told to send Kizuna a message 
 ``{"token", "expires", "locale"}`` — the session token the page sends as a bearer token — or a
 localised ``{"error", "reason"}``: 401 a token that does not check, 403 an unknown tenant or member,
 503 (with ``Retry-After``) Entra's keys out of reach, 404 single sign-on not set up (emulator mode).
+
+``GET /dashboard/teams/consent/parameters``: what the consent window (``/dashboard/teams/consent``, opened by
+TeamsJS ``authentication.authenticate`` when ``getAuthToken`` says the person has not consented yet) sends to
+Entra's authorize endpoint: the app id, the ``access_as_user`` scope of its Application ID URI and the
+redirect URI on the public URL. The code Entra sends back is never redeemed: the window only lets the person
+consent, after which ``getAuthToken`` succeeds.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.teams.entra import EntraTokens
+from adapters.teams.entra import AUTHORIZE_URL, SCOPE, EntraTokens
 from adapters.teams.incoming import PLATFORM
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.tokens import SigningKeysUnavailable, TokenRefused
@@ -34,6 +40,8 @@ from core.text import NestedTooDeeply, parse_json
 log = logging.getLogger("kizuna.teams.tab")
 
 ROUTE = "/dashboard/teams/session"
+CONSENT_PARAMETERS = "/dashboard/teams/consent/parameters"
+CONSENT_END = "/dashboard/teams/consent/end"
 MAX_BODY = 32 * 1024
 RETRY_AFTER = 30
 # Who an Entra object id is, asked of Teams, stored as a member (None: Teams does not know them here).
@@ -43,13 +51,26 @@ Lookup = Callable[[Workspace, str], Awaitable[Member | None]]
 class TeamsTab:
     """The tab's sign-in route; ``tokens`` is None where single sign-on cannot work (no app id)."""
 
-    def __init__(self, teams: TeamsSettings, tokens: EntraTokens | None, lookup: Lookup | None = None) -> None:
+    def __init__(self, teams: TeamsSettings, tokens: EntraTokens | None, lookup: Lookup | None = None, *,
+                 public_url: str = "") -> None:
         self.teams = teams
         self.tokens = tokens
         self.lookup = lookup
+        self.public_url = public_url.rstrip("/")
 
     def mount(self, app: web.Application) -> None:
         app.router.add_post(ROUTE, self.session)
+        app.router.add_get(CONSENT_PARAMETERS, self.consent_parameters)
+
+    async def consent_parameters(self, request: web.Request) -> web.Response:
+        """The authorize request's fixed parameters for the consent window (the page adds tenant, state, PKCE)."""
+        lang = resolve_locale(request.headers.get("Accept-Language", "").split(",")[0].strip() or None, "ja")
+        if self.tokens is None:
+            return _refusal(lang, 404, "not_set_up")
+        return web.json_response({
+            "authorize": AUTHORIZE_URL, "client_id": self.teams.app_id,
+            "scope": f"{self.teams.app_id_uri(self.public_url)}/{SCOPE}",
+            "redirect_uri": self.public_url + CONSENT_END}, headers=_NO_STORE)
 
     async def close(self) -> None:
         if self.tokens is not None:

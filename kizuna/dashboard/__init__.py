@@ -13,6 +13,10 @@ Routes (``mount``):
   tab's configuration page: TeamsJS gets the person's Entra ID token, the Teams adapter's
   ``POST /dashboard/teams/session`` turns it into a session, whose token the page sends as
   ``Authorization: Bearer …`` (third-party cookies in an iframe are unreliable);
+- ``GET /dashboard/teams/consent`` and ``GET /dashboard/teams/consent/end`` — the window TeamsJS opens when a
+  person must consent before Teams gives the tab a token: it sends them to Entra's authorize page (with the
+  parameters of the Teams adapter's ``GET /dashboard/teams/consent/parameters``) and tells Teams how it went;
+  a window, never framed;
 - ``GET /dashboard/static/{name}`` — the page's scripts, styles, the vendored Apache ECharts and TeamsJS.
 
 The API takes the session from the cookie or from a bearer token. Only the Teams pages may be framed, and only
@@ -80,7 +84,8 @@ def _escape(text: str) -> str:
 
 def _page(lang: str, title: str, body: str, *, status: int = 200, scripts: tuple[str, ...] = (),
           teams: str = "") -> web.Response:
-    """An HTML page; ``teams`` (the Teams mode: ``tab`` or ``configure``) lets Teams frame it."""
+    """An HTML page; ``teams`` (the Teams mode: ``tab`` or ``configure``) lets Teams frame it (the consent
+    window's modes are pages of their own)."""
     tags = "".join(f'<script src="/dashboard/static/{name}" defer></script>' for name in scripts)
     body_tag = f'<body data-teams="{_escape(teams)}">' if teams else "<body>"
     html = (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
@@ -88,7 +93,7 @@ def _page(lang: str, title: str, body: str, *, status: int = 200, scripts: tuple
             f'<title>{_escape(title)}</title><link rel="stylesheet" href="/dashboard/static/dashboard.css">{tags}'
             f'</head>{body_tag}{body}</body></html>')
     response = web.Response(text=html, content_type="text/html", status=status)
-    return _secure(response, teams=bool(teams))  # type: ignore[return-value]
+    return _secure(response, teams=teams in ("tab", "configure"))  # type: ignore[return-value]
 
 
 def _message_page(lang: str, title_id: str, text_id: str, status: int) -> web.Response:
@@ -117,6 +122,8 @@ class Dashboard:
         app.router.add_get("/dashboard/api/{figure}", self.figure)
         app.router.add_get(TEAMS_TAB_PATH, self.teams_page)
         app.router.add_get(TEAMS_TAB_PATH + "/configure", self.teams_page)
+        app.router.add_get(TEAMS_TAB_PATH + "/consent", self.teams_page)
+        app.router.add_get(TEAMS_TAB_PATH + "/consent/end", self.teams_page)
         app.router.add_get("/dashboard/static/{name}", self.static)
 
     # ---- signing in -----------------------------------------------------------------------------
@@ -224,23 +231,24 @@ class Dashboard:
     # ---- in a Teams tab -------------------------------------------------------------------------
 
     async def teams_page(self, request: web.Request) -> web.Response:
-        """The dashboard in a Teams tab (or the channel tab's configuration page): a shell whose script signs in
-        through TeamsJS, then starts the dashboard. Its messages come in both languages; the script picks the one
-        of the Teams client (the request's language until it knows)."""
-        configure = request.path.endswith("/configure")
+        """The dashboard in a Teams tab (or the channel tab's configuration page, or the consent window): a shell
+        whose script signs in through TeamsJS, then starts the dashboard. Its messages come in both languages;
+        the script picks the one of the Teams client (the request's language until it knows)."""
+        mode = {"/configure": "configure", "/consent": "consent", "/end": "consent-end"}.get(
+            request.path[request.path.rfind("/"):], "tab")
         lang = _request_locale(request)
         strings = {code: {"title": translate(code, "dashboard.ui.title"),
                           **{key[len("dashboard.teams."):]: translate(code, key) for key in catalog(code)
                              if key.startswith("dashboard.teams.")}} for code in ("ja", "en")}
         data = json.dumps({"lang": lang, "strings": strings}, ensure_ascii=False).replace("<", "\\u003c")
         title = translate(lang, "dashboard.ui.title")
-        first = "configure.text" if configure else "loading"
+        first = {"configure": "configure.text", "tab": "loading"}.get(mode, "consent_opening")
         body = (f'<header><h1 id="teams-title">{_escape(title)}</h1><span class="who" id="teams-who"></span></header>'
                 f'<main id="app"><p class="note" id="teams-status" role="status">{_escape(strings[lang][first])}</p>'
                 f'</main><script type="application/json" id="kizuna-teams">{data}</script>')
-        scripts = ("MicrosoftTeams.min.js", "teams.js") if configure else (
-            "MicrosoftTeams.min.js", "echarts.min.js", "dashboard.js", "teams.js")
-        return _page(lang, title, body, scripts=scripts, teams="configure" if configure else "tab")
+        scripts = ("MicrosoftTeams.min.js", "echarts.min.js", "dashboard.js", "teams.js") if mode == "tab" else (
+            "MicrosoftTeams.min.js", "teams.js")
+        return _page(lang, title, body, scripts=scripts, teams=mode)
 
     async def figure(self, request: web.Request) -> web.StreamResponse:
         viewer = await self._viewer(request)

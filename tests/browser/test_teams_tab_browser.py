@@ -22,7 +22,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -39,17 +39,28 @@ TENANT = "aaaaaaaa-0000-4000-8000-000000000001"
 STUB = """
 (() => {
   const options = window.__stubOptions;
-  const seen = window.__teams = { calls: [], config: null, valid: null, save: null };
+  const seen = window.__teams = { calls: [], config: null, valid: null, save: null, authenticate: null,
+                                  notified: null };
+  const errors = options.errors || (options.error ? [options.error] : []);
   const stub = {
     app: {
       initialize: () => { seen.calls.push("initialize"); return Promise.resolve(); },
-      getContext: () => Promise.resolve({ app: { locale: options.locale } }),
+      getContext: () => Promise.resolve({ app: { locale: options.locale },
+                                          user: { tenant: { id: options.tenant }, loginHint: options.loginHint } }),
     },
     authentication: {
       getAuthToken: () => {
         seen.calls.push("getAuthToken");
-        return options.error ? Promise.reject(new Error(options.error)) : Promise.resolve(options.token);
+        const error = options.error ? options.error : errors.shift();
+        return error ? Promise.reject(new Error(error)) : Promise.resolve(options.token);
       },
+      authenticate: (request) => {
+        seen.calls.push("authenticate");
+        seen.authenticate = request;
+        return options.consent === "ok" ? Promise.resolve("consented") : Promise.reject(new Error(options.consent));
+      },
+      notifySuccess: (result) => { seen.notified = ["success", result]; },
+      notifyFailure: (reason) => { seen.notified = ["failure", reason]; },
     },
     pages: { config: {
       registerOnSaveHandler: (handler) => { seen.save = handler; },
@@ -172,10 +183,71 @@ def test_a_refused_token_is_a_message_in_the_clients_language(server, browser):
 
 
 def test_consent_needed_is_explained_in_english(server, browser):
-    page = _tab(browser, locale="en-us", error="resourceRequiresConsent")
+    page = _tab(browser, locale="en-us", error="resourceRequiresConsent", consent="CancelledByUser")
     page.goto(server["base"] + "/dashboard/teams")
     page.wait_for_selector("body[data-failed='consent']")
     assert "needs your consent" in page.locator("#teams-status").inner_text()
+    _shot(page, "teams-consent-en")
+    page.locator("#teams-consent").click()  # the person closes the consent window: asked again, nothing else
+    page.wait_for_selector("body[data-failed='consent'] #teams-consent:not([disabled])")
+    assert page.evaluate("window.__teams.calls") == ["initialize", "getAuthToken", "authenticate"]
+    assert page.errors == []
+
+
+def test_after_consent_in_the_window_the_tab_signs_in(server, browser):
+    page = _tab(browser, locale="ja-jp", errors=["resourceRequiresConsent"], consent="ok", token="entra-token")
+    token = server["session"]("root")
+    page.route("**/dashboard/teams/session", lambda route: route.fulfill(
+        status=200, content_type="application/json",
+        body=json.dumps({"token": token, "expires": "2099-01-01T00:00:00+00:00", "locale": "ja"})))
+    page.goto(server["base"] + "/dashboard/teams")
+    page.wait_for_selector("body[data-failed='consent']")
+    assert "同意が必要" in page.locator("#teams-status").inner_text()
+    page.locator("#teams-consent").click()
+    page.wait_for_selector("body[data-ready='1'] #heatmap-table")
+    assert page.evaluate("window.__teams.calls") == ["initialize", "getAuthToken", "authenticate", "getAuthToken"]
+    assert page.evaluate("window.__teams.authenticate") == {
+        "url": server["base"] + "/dashboard/teams/consent", "width": 600, "height": 535}
+    assert page.locator("#teams-consent").count() == 0
+    assert page.errors == []
+
+
+def test_the_consent_window_asks_entra_and_reports_back_to_teams(server, browser):
+    page = _tab(browser, locale="en-us", tenant=TENANT, loginHint="root@contoso.example")
+    asked: list[str] = []
+
+    def entra(route: Any) -> None:  # Entra's authorize page, out of reach here: what the window asked is enough
+        asked.append(route.request.url)
+        route.fulfill(status=200, content_type="text/html", body="<p>Entra</p>")
+
+    page.route("https://login.microsoftonline.com/**", entra)
+    page.goto(server["base"] + "/dashboard/teams/consent")
+    page.wait_for_function("document.body.textContent.includes('Entra')")
+    [url] = asked
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    host = urlsplit(server["base"]).hostname
+    assert f"{parts.netloc}{parts.path}" == f"login.microsoftonline.com/{TENANT}/oauth2/v2.0/authorize"
+    assert query["client_id"] == APP_ID
+    assert query["scope"] == f"api://{host}/{APP_ID}/access_as_user"
+    assert query["redirect_uri"] == server["base"] + "/dashboard/teams/consent/end"
+    assert (query["response_type"], query["code_challenge_method"]) == ("code", "S256")
+    assert len(query["code_challenge"]) == 43 and len(query["state"]) == 32
+    assert query["login_hint"] == "root@contoso.example"
+    end = server["base"] + "/dashboard/teams/consent/end"
+    # Entra sends the person back with a code and the state: Teams hears "success".
+    page.goto(f"{end}?code=made-up-code&state={query['state']}")
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.evaluate("window.__teams.notified") == ["success", "consented"]
+    assert "close this window" in page.locator("#teams-status").inner_text()
+    _shot(page, "teams-consent-done-en")
+    # A state that is not the one this window sent (or a reused one) is a failure, as is Entra's refusal.
+    page.goto(f"{end}?code=made-up-code&state={query['state']}")
+    page.wait_for_selector("body[data-failed='consent_failed']")
+    assert page.evaluate("window.__teams.notified") == ["failure", "state_mismatch"]
+    page.goto(f"{end}?error=access_denied&error_description=The+user+declined")
+    page.wait_for_selector("body[data-failed='consent_failed']")
+    assert page.evaluate("window.__teams.notified") == ["failure", "access_denied"]
     assert page.errors == []
 
 

@@ -400,3 +400,29 @@ async def test_someone_teams_does_not_know_in_the_team_gets_no_session_and_no_me
     assert await Member.filter(display_name="Sam").count() == 0
     assert [r.path for r in connector.requests if "/members/" in r.path] == [
         f"/v3/conversations/19%3Afeed%40thread.tacv2/members/{nobody}"]
+
+
+async def test_the_consent_window_gets_the_apps_authorize_parameters(tab):
+    response = await tab.get("/dashboard/teams/consent/parameters")
+    assert response.status == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert await response.json() == {
+        "authorize": "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize", "client_id": APP_ID,
+        "scope": f"{APP_ID_URI}/access_as_user", "redirect_uri": f"{PUBLIC}/dashboard/teams/consent/end"}
+    for path in ("/dashboard/teams/consent", "/dashboard/teams/consent/end"):
+        page = await tab.get(path, headers={"Accept-Language": "en"})
+        assert page.status == 200
+        assert frame_ancestors(page.headers["Content-Security-Policy"]) == ["'none'"]  # a window, never framed
+        html = await page.text()
+        assert 'data-teams="consent' in html and "Opening Microsoft sign-in" in html
+        assert "dashboard.js" not in html
+
+
+async def test_emulator_mode_has_no_consent_window_parameters(db, make_client, settings):
+    client = await make_client(TeamsAdapter(settings))
+    try:
+        response = await client.get("/dashboard/teams/consent/parameters", headers={"Accept-Language": "en"})
+        assert response.status == 404
+        assert (await response.json())["reason"] == "not_set_up"
+    finally:
+        await client.close()

@@ -218,7 +218,8 @@ class TeamsAdapter:
         # The dashboard tab's single sign-on (Entra ID tokens; ``entra_metadata_url`` has a ``{tenant}``).
         self.tab = TeamsTab(self.teams, None if self.teams.emulator else EntraTokens(
             app_id=self.app_id, app_id_uri=self.teams.app_id_uri(settings.base_url),
-            metadata_url=entra_metadata_url, policy=key_policy), lookup=self.member_by_entra_id)
+            metadata_url=entra_metadata_url, policy=key_policy), lookup=self.member_by_entra_id,
+            public_url=settings.base_url)
         self.sender = ConnectorSender()
         self.cloud = KizunaCloudAdapter(self.authentication, self.retry, self.sender)
         self.bot = KizunaTeamsBot(self)
