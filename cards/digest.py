@@ -97,8 +97,10 @@ def digest_text(digest: Digest, locale: str, tz_name: str, *, public_url: str = 
     return render_text(digest_message(digest, locale, tz_name, public_url=public_url))
 
 
-def recap_message(recap: Recap, locale: str, tz_name: str, *, late: bool = False) -> DigestMessage:
-    """A member's month in thanks, sent to them privately."""
+def recap_message(recap: Recap, locale: str, tz_name: str, *, late: bool = False,
+                  public_url: str = "") -> DigestMessage:
+    """A member's month in thanks, sent to them privately; with ``public_url``, a line to the dashboard, where
+    they see their own figures."""
     lang = normalize_locale(locale) or "ja"
     title = translate(lang, "recap.title", first=format_date(recap.first_day(tz_name), lang),
                       last=format_date(recap.last_day(tz_name), lang))
@@ -108,7 +110,9 @@ def recap_message(recap: Recap, locale: str, tz_name: str, *, late: bool = False
     sections = (DigestSection(translate(lang, "recap.departments", count=len(recap.departments)), recap.departments),) \
         if recap.departments else ()
     note = translate(lang, "digest.late") if late else ""
-    return DigestMessage(lang, title, tuple(summary), sections, note)
+    link = dashboard_url(public_url)
+    return DigestMessage(lang, title, tuple(summary), sections, note, link=link,
+                         link_label=translate(lang, "digest.dashboard") if link else "")
 
 
 @renders(DigestShown)
@@ -119,7 +123,8 @@ def _digest(outcome: DigestShown, audience: Audience) -> Message:
 
 @renders(RecapShown)
 def _recap(outcome: RecapShown, audience: Audience) -> Message:
-    return recap_message(outcome.recap, audience.lang, outcome.timezone, late=outcome.late)
+    return recap_message(outcome.recap, audience.lang, outcome.timezone, late=outcome.late,
+                         public_url=audience.public_url)
 
 
 @renders(DigestScheduleChanged)

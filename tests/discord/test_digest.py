@@ -51,10 +51,12 @@ async def test_a_recap_is_a_private_message_to_the_member_who_asked(discord: Dis
     assert workspace.next_recap_at is not None
     result = await digest_scheduler.run_due(workspace.next_recap_at + timedelta(seconds=5))
     assert result.recaps == 1
-    assert await OutboxWorker([discord.adapter]).drain() == 1
+    settings = Settings(public_url="https://kizuna.example.com")
+    assert await OutboxWorker.from_settings([discord.adapter], settings).drain() == 1
     [dm] = fake_discord.calls("POST", "/users/@me/channels")
     assert dm.body["recipient_id"] == ALICE
     [post] = [c for c in fake_discord.calls("POST") if c.path.endswith("/messages")]
     assert validate.check_message(post.body) == [] and fake_discord.problems == []
     assert post.body["embeds"][0]["title"].startswith("📬 Your month in thanks")  # the member's language
+    assert post.body["embeds"][0]["fields"][-1]["value"] == "[📊 The dashboard](https://kizuna.example.com/dashboard)"
     assert post.body["allowed_mentions"] == {"parse": [], "users": []}

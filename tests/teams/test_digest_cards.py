@@ -41,6 +41,7 @@ CASES = {
     "digest": lambda lang: digest_message(DIGEST, lang, "Asia/Tokyo", public_url=PUBLIC_URL),
     "digest-late": lambda lang: digest_message(DIGEST, lang, "Asia/Tokyo", late=True),
     "recap": lambda lang: recap_message(RECAP, lang, "Asia/Tokyo"),
+    "recap-link": lambda lang: recap_message(RECAP, lang, "Asia/Tokyo", public_url=PUBLIC_URL),
 }
 
 
@@ -60,6 +61,8 @@ def test_digest_text_card_and_embed_match_golden_files(name, locale, check_card)
     assert not check_request("POST", "/channels/1/messages", payload)
     assert payload["allowed_mentions"] == {"parse": []} or not any(payload["allowed_mentions"].values())
     assert "<@123>" not in str(payload)  # user text is escaped: no ping even in an excerpt
+    if name == "recap-link":
+        assert card["actions"][0]["url"] == f"{PUBLIC_URL}/dashboard" and f"({PUBLIC_URL}/dashboard)" in str(payload)
     if name == "digest":
         # The island's next shared meeting at each reader's own time; the dashboard on every surface.
         assert "<t:1796191200:F>" in payload["embeds"][0]["fields"][-2]["value"]
