@@ -1,8 +1,11 @@
 """The dashboard's figures, computed in SQL aggregates and bound to one workspace and one viewer.
 
 Every query reads ``thanks_recipient`` (one row per thanks and recipient, with both departments as they
-were when it was given) through its ``(workspace_id, created_at, …)`` index, grouped in the database;
-Python only sums a handful of department pairs. Privacy: for a viewer who is not an admin, a number
+were when it was given) through its covering ``(workspace_id, created_at, …)`` index, grouped in the
+database, one statement for several periods where a panel needs several (trend weeks). The raw figures
+of a period that has ended (totals, department pairs, values) are stored in ``dashboard_figure`` the
+first time they are asked for and read from there afterwards (``_stored``); the period still running is
+always computed. Privacy: for a viewer who is not an admin, a number
 built from fewer than the workspace's ``privacy_threshold`` distinct people is replaced by None (the
 page says "fewer than N"): a heatmap cell needs that many distinct senders *and* recipients, a
 period's totals that many senders (and receivers for the receiver count). Admins see everything,
@@ -11,7 +14,8 @@ people included (bridges); members see departments and their own figures.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -20,10 +24,12 @@ from tortoise.expressions import F, Q
 from tortoise.functions import Count
 
 from core.dashboard.access import Viewer
+from core.dashboard.models import DashboardEpoch, DashboardFigure
 from core.errors import KizunaError
 from core.meetings.models import Meeting, Rsvp
-from core.models import NO_DEPARTMENT, Department, Member, ThanksRecipient, ThanksValue, Value
+from core.models import NO_DEPARTMENT, Department, Member, ThanksRecipient, Value
 from core.projects.models import CLOSED, Project
+from core.sql import Sql
 
 PeriodName = Literal["week", "month", "quarter", "year", "custom"]
 PERIODS: tuple[str, ...] = ("week", "month", "quarter", "year", "custom")
@@ -31,6 +37,9 @@ MAX_CUSTOM_DAYS = 366
 MAX_TREND_WEEKS = 53
 # A department whose cross-department share (sent and received together) is below this is an island.
 ISLAND_SHARE = 0.05
+# A period's figures are stored once it ended this long ago, not at once: a thanks commits a moment after
+# the time it carries, and the clocks of several servers differ by a little.
+STORE_AFTER = timedelta(hours=1)
 
 
 class BadDashboardQuery(KizunaError):
@@ -96,6 +105,9 @@ class Scope:
     viewer: Viewer
     window: Window
     department_id: int | None = None
+    # When the question is asked: what had ended by then may be stored and read back (tests and the
+    # benchmark set it; the page asks at the present moment).
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def threshold(self) -> int:
@@ -135,17 +147,104 @@ class Totals:
     cross_rows: int
 
 
-async def _totals(scope: Scope, window: Window) -> Totals:
-    query = _rows(scope, window)
-    [row] = await query.annotate(thanks=Count("thanks_id", distinct=True), senders=Count("sender_id", distinct=True),
-                                 receivers=Count("recipient_id", distinct=True), rows=Count("id")) \
-        .values("thanks", "senders", "receivers", "rows")
-    pairs = await _rows(scope, window).annotate(n=Count("id")) \
-        .group_by("sender_department_id", "recipient_department_id") \
-        .values_list("sender_department_id", "recipient_department_id", "n")
-    cross = sum(int(n) for a, b, n in pairs if _crosses(int(a), int(b)))
-    return Totals(int(row["thanks"] or 0), int(row["senders"] or 0), int(row["receivers"] or 0),
-                  int(row["rows"] or 0), cross)
+# ---- stored figures -----------------------------------------------------------------------------
+
+Compute = Callable[[Scope, list[Window]], Awaitable[dict[Window, Any]]]
+
+
+async def _stored(scope: Scope, kind: str, windows: Sequence[Window], compute: Compute) -> dict[Window, Any]:
+    """``kind``'s raw figure (JSON data, before any privacy rule) for each window of the scope's workspace
+    and department filter: read back for a window that ended ``STORE_AFTER`` before ``scope.now`` and was
+    stored before; otherwise computed (all missing windows in one call of ``compute``), and stored if ended.
+
+    Stored rows carry the workspace's history epoch read *before* computing: if history is restated while
+    a figure is computed (a merge of departments moves the epoch on), it is stored under the old epoch and
+    never read again."""
+    workspace_id = scope.viewer.workspace.id
+    department = scope.department_id or 0
+    ended = [w for w in windows if w.end + STORE_AFTER <= scope.now]
+    found: dict[Window, Any] = {}
+    epoch = 0
+    if ended:
+        found_epoch = await DashboardEpoch.filter(workspace_id=workspace_id).first()
+        epoch = found_epoch.epoch if found_epoch is not None else 0
+        rows = await DashboardFigure.filter(workspace_id=workspace_id, epoch=epoch, kind=kind, department=department,
+                                            window_start__in=[w.start for w in ended]) \
+            .values_list("window_start", "window_end", "data")
+        spans = {(start, end): data for start, end, data in rows}
+        for w in ended:
+            if (w.start, w.end) in spans:
+                found[w] = spans[(w.start, w.end)]
+    missing = [w for w in windows if w not in found]
+    if missing:
+        computed = await compute(scope, missing)
+        found.update(computed)
+        keep = [DashboardFigure(workspace_id=workspace_id, epoch=epoch, kind=kind, window_start=w.start,
+                                window_end=w.end, department=department, data=computed[w])
+                for w in missing if w in ended]
+        if keep:  # another request may have stored the same figure meanwhile: the same numbers
+            await DashboardFigure.bulk_create(keep, ignore_conflicts=True)
+    return found
+
+
+async def forget_figures(workspace_id: int, connection: Any = None) -> None:
+    """History of the workspace was restated: no figure stored so far may be read again (call it in the
+    transaction that restates it)."""
+    sql = Sql(connection)
+    await sql.rows("INSERT INTO dashboard_epoch (workspace_id, epoch) VALUES (?, 1) ON CONFLICT (workspace_id) "
+                   "DO UPDATE SET epoch = dashboard_epoch.epoch + 1", [workspace_id])
+    await sql.rows("DELETE FROM dashboard_figure WHERE workspace_id = ?", [workspace_id])
+
+
+# ---- SQL over thanks_recipient ------------------------------------------------------------------
+
+_CROSSED = (f"CASE WHEN sender_department_id <> recipient_department_id AND sender_department_id <> {NO_DEPARTMENT} "
+            f"AND recipient_department_id <> {NO_DEPARTMENT} THEN 1 ELSE 0 END")
+
+
+def _where(scope: Scope, start: datetime, end: datetime, prefix: str = "") -> tuple[str, list[object]]:
+    """The rows of the scope's workspace in [start, end), of its department filter (sent or received)."""
+    sql = f"{prefix}workspace_id = ? AND {prefix}created_at >= ? AND {prefix}created_at < ?"
+    params: list[object] = [scope.viewer.workspace.id, start, end]
+    if scope.department_id is not None:
+        sql += f" AND ({prefix}sender_department_id = ? OR {prefix}recipient_department_id = ?)"
+        params += [scope.department_id, scope.department_id]
+    return sql, params
+
+
+def _which(windows: Sequence[Window]) -> tuple[str, list[object]]:
+    """A CASE giving the index of the window a row's ``created_at`` falls in (NULL: none)."""
+    whens = " ".join(f"WHEN created_at >= ? AND created_at < ? THEN {i}" for i in range(len(windows)))
+    return f"CASE {whens} END", [t for w in windows for t in (w.start, w.end)]
+
+
+async def _totals(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
+    """[thanks, senders, receivers, rows, cross rows] of each window, in one scan of their span.
+
+    Without a department filter the thanks are counted in ``thanks`` (its (workspace, created_at, …) index
+    alone; every thanks has a recipient row with its time); with one, as distinct thanks of the rows."""
+    start, end = min(w.start for w in windows), max(w.end for w in windows)
+    which, which_params = _which(windows)
+    where, params = _where(scope, start, end)
+    filtered = scope.department_id is not None
+    sql = Sql()
+    rows = {r["w"]: r for r in await sql.rows(
+        f"SELECT {which} AS w, COUNT(*) AS n, COUNT(DISTINCT sender_id) AS senders, COUNT(DISTINCT recipient_id) "
+        f"AS receivers, SUM({_CROSSED}) AS crossed"
+        f"{', COUNT(DISTINCT thanks_id) AS thanks' if filtered else ''} FROM thanks_recipient WHERE {where} "
+        "GROUP BY 1", which_params + params)}
+    if filtered:
+        thanks = {w: r["thanks"] for w, r in rows.items()}
+    else:
+        thanks = {r["w"]: r["n"] for r in await sql.rows(
+            f"SELECT {which} AS w, COUNT(*) AS n FROM thanks WHERE workspace_id = ? AND created_at >= ? "
+            "AND created_at < ? GROUP BY 1", [*which_params, scope.viewer.workspace.id, start, end])}
+    out: dict[Window, Any] = {}
+    for i, window in enumerate(windows):
+        row = rows.get(i)
+        out[window] = [int(thanks.get(i) or 0), *(int(row[k] or 0) if row else 0
+                                                  for k in ("senders", "receivers", "n", "crossed"))]
+    return out
 
 
 def _visible(value: float | int, people: int, threshold: int) -> float | int | None:
@@ -162,15 +261,19 @@ async def overview(scope: Scope) -> dict[str, Any]:
     """Thanks, senders, receivers and the cross-department share, with the previous period's; and the
     viewer's own sent and received."""
     k = scope.threshold
-    now, before = await _totals(scope, scope.window), await _totals(scope, scope.window.previous())
+    previous = scope.window.previous()
+    stored = await _stored(scope, "totals", [previous, scope.window], _totals)
+    now, before = Totals(*stored[scope.window]), Totals(*stored[previous])
 
     def share(t: Totals) -> float | None:
         return None if 0 < t.senders < k else (round(t.cross_rows / t.rows, 4) if t.rows else 0.0)
 
-    mine = _rows(scope).filter(Q(sender_id=scope.viewer.member.id) | Q(recipient_id=scope.viewer.member.id))
-    sent = await mine.filter(sender_id=scope.viewer.member.id).annotate(n=Count("thanks_id", distinct=True)) \
-        .values_list("n", flat=True)
-    received = await mine.filter(recipient_id=scope.viewer.member.id).count()
+    me = scope.viewer.member.id
+    where, params = _where(scope, scope.window.start, scope.window.end)
+    [mine] = await Sql().rows(
+        "SELECT COUNT(DISTINCT CASE WHEN sender_id = ? THEN thanks_id END) AS sent, "
+        f"SUM(CASE WHEN recipient_id = ? THEN 1 ELSE 0 END) AS received FROM thanks_recipient WHERE {where} "
+        "AND (sender_id = ? OR recipient_id = ?)", [me, me, *params, me, me])
     return {
         "thanks": _figure(_visible(now.thanks, now.senders, k), _visible(before.thanks, before.senders, k)),
         "senders": _figure(_visible(now.senders, now.senders, k), _visible(before.senders, before.senders, k)),
@@ -178,7 +281,7 @@ async def overview(scope: Scope) -> dict[str, Any]:
                              _visible(before.receivers, before.receivers, k)),
         # A share against a period with no thanks at all is no change: there was nothing to cross.
         "cross_share": _figure(share(now), share(before) if before.rows else None),
-        "you": {"sent": int(sent[0] or 0) if sent else 0, "received": received},
+        "you": {"sent": int(mine["sent"] or 0), "received": int(mine["received"] or 0)},
     }
 
 
@@ -187,13 +290,23 @@ async def _departments(scope: Scope) -> list[dict[str, Any]]:
     return [{"id": int(i), "name": n} for i, n in named]
 
 
+async def _pairs(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
+    """[sender department, recipient department, rows, distinct senders, distinct recipients] of each
+    window."""
+    out: dict[Window, Any] = {}
+    for window in windows:
+        where, params = _where(scope, window.start, window.end)
+        out[window] = [[int(r["a"]), int(r["b"]), int(r["n"]), int(r["s"]), int(r["r"])] for r in await Sql().rows(
+            "SELECT sender_department_id AS a, recipient_department_id AS b, COUNT(*) AS n, "
+            "COUNT(DISTINCT sender_id) AS s, COUNT(DISTINCT recipient_id) AS r FROM thanks_recipient "
+            f"WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2", params)]
+    return out
+
+
 async def heatmap(scope: Scope) -> dict[str, Any]:
     """Thanks from each department (rows) to each (columns): counts, and each sender department's share."""
     k = scope.threshold
-    groups = await _rows(scope).annotate(n=Count("id"), senders=Count("sender_id", distinct=True),
-                                         receivers=Count("recipient_id", distinct=True)) \
-        .group_by("sender_department_id", "recipient_department_id") \
-        .values_list("sender_department_id", "recipient_department_id", "n", "senders", "receivers")
+    groups = (await _stored(scope, "pairs", [scope.window], _pairs))[scope.window]
     departments = await _departments(scope)
     ids = [d["id"] for d in departments]
     if any(NO_DEPARTMENT in (int(a), int(b)) for a, b, *_ in groups):
@@ -251,12 +364,16 @@ async def trends(scope: Scope) -> dict[str, Any]:
     last_monday = scope.window.last_day - timedelta(days=scope.window.last_day.weekday())
     first_monday = scope.window.first_day - timedelta(days=scope.window.first_day.weekday())
     weeks = min(MAX_TREND_WEEKS, max(12, (last_monday - first_monday).days // 7 + 1))
-    rows = []
+    spans = []
     for index in range(weeks - 1, -1, -1):
         monday = last_monday - timedelta(weeks=index)
-        week = Window(_midnight(monday, tz), _midnight(monday + timedelta(days=7), tz), monday,
-                      monday + timedelta(days=6))
-        totals = await _totals(scope, week)
+        spans.append(Window(_midnight(monday, tz), _midnight(monday + timedelta(days=7), tz), monday,
+                            monday + timedelta(days=6)))
+    stored = await _stored(scope, "totals", spans, _totals)
+    rows = []
+    for week in spans:
+        monday = week.first_day
+        totals = Totals(*stored[week])
         visible = totals.senders == 0 or totals.senders >= k
         rows.append({"week": monday.isoformat(), "thanks": totals.thanks if visible else None,
                      "senders": totals.senders if visible else None,
@@ -269,21 +386,46 @@ async def bridges(scope: Scope, limit: int = 10) -> dict[str, Any] | None:
     """Admins only: the people whose thanks reach the most other departments (None for anyone else)."""
     if not scope.viewer.is_admin:
         return None
-    groups = await _rows(scope).filter(sender_department_id__not=NO_DEPARTMENT,
-                                       recipient_department_id__not=NO_DEPARTMENT) \
-        .annotate(n=Count("id")).group_by("sender_id", "recipient_department_id") \
-        .values_list("sender_id", "recipient_department_id", "n")
-    own = dict(await Member.filter(workspace_id=scope.viewer.workspace.id,
-                                   id__in={int(s) for s, _d, _n in groups}).values_list("id", "department_id"))
-    reach: dict[int, set[int]] = {}
-    counts: dict[int, int] = {}
-    for sender, department, n in groups:
-        if own.get(int(sender)) != int(department):
-            reach.setdefault(int(sender), set()).add(int(department))
-            counts[int(sender)] = counts.get(int(sender), 0) + int(n)
-    top = sorted(reach, key=lambda s: (-len(reach[s]), -counts[s], s))[:limit]
+    # Each sender's reach: the departments other than the one they are in now that their thanks went to.
+    where, params = _where(scope, scope.window.start, scope.window.end, "r.")
+    rows = await Sql().rows(
+        "SELECT r.sender_id AS s, COUNT(DISTINCT r.recipient_department_id) AS d, COUNT(*) AS n "
+        "FROM thanks_recipient r LEFT JOIN member m ON m.id = r.sender_id AND m.workspace_id = r.workspace_id "
+        f"WHERE {where} AND r.sender_department_id <> {NO_DEPARTMENT} "
+        f"AND r.recipient_department_id <> {NO_DEPARTMENT} "
+        "AND (m.department_id IS NULL OR r.recipient_department_id <> m.department_id) "
+        "GROUP BY r.sender_id ORDER BY 2 DESC, 3 DESC, 1 LIMIT ?", [*params, limit])
+    reach = {int(r["s"]): int(r["d"]) for r in rows}
+    counts = {int(r["s"]): int(r["n"]) for r in rows}
+    top = list(reach)
     names = dict(await Member.filter(id__in=top).values_list("id", "display_name"))
-    return {"people": [{"name": names.get(s, ""), "departments": len(reach[s]), "thanks": counts[s]} for s in top]}
+    return {"people": [{"name": names.get(s, ""), "departments": reach[s], "thanks": counts[s]} for s in top]}
+
+
+async def _values(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
+    """For each window: ``cells``, [value, sender department, thanks, distinct senders]; ``weeks`` (the
+    whole workspace only), [value, Monday, thanks], by the senders' local days."""
+    out: dict[Window, Any] = {}
+    sql = Sql()
+    for window in windows:
+        where, params = _where(scope, window.start, window.end, "r.")
+        cells = [[int(r["v"]), int(r["d"]), int(r["n"]), int(r["s"])] for r in await sql.rows(
+            "SELECT v.value_id AS v, r.sender_department_id AS d, COUNT(DISTINCT r.thanks_id) AS n, "
+            "COUNT(DISTINCT r.sender_id) AS s FROM thanks_recipient r JOIN thanks_value v ON v.thanks_id = r.thanks_id "
+            f"WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2", params)]
+        by_day = await sql.rows(
+            "SELECT v.value_id AS v, t.local_day AS day, COUNT(*) AS n FROM thanks t JOIN thanks_value v "
+            "ON v.thanks_id = t.id WHERE t.workspace_id = ? AND t.created_at >= ? AND t.created_at < ? "
+            "GROUP BY 1, 2", [scope.viewer.workspace.id, window.start, window.end]) \
+            if scope.department_id is None else []
+        weeks: dict[tuple[int, str], int] = {}
+        for row in by_day:
+            day = row["day"]
+            local = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
+            monday = (local - timedelta(days=local.weekday())).isoformat()
+            weeks[(int(row["v"]), monday)] = weeks.get((int(row["v"]), monday), 0) + int(row["n"])
+        out[window] = {"cells": cells, "weeks": [[v, w, n] for (v, w), n in sorted(weeks.items())]}
+    return out
 
 
 async def values(scope: Scope) -> dict[str, Any]:
@@ -292,20 +434,9 @@ async def values(scope: Scope) -> dict[str, Any]:
     workspace = scope.viewer.workspace
     known = await Value.filter(workspace_id=workspace.id).order_by("position", "id") \
         .values_list("id", "key", "name_en", "name_ja", "emoji")
-    tagged = _rows(scope).filter(thanks__value_links__value_id__isnull=False)
-    by_department = await tagged.annotate(n=Count("thanks_id", distinct=True),
-                                          senders=Count("sender_id", distinct=True)) \
-        .group_by("thanks__value_links__value_id", "sender_department_id") \
-        .values_list("thanks__value_links__value_id", "sender_department_id", "n", "senders")
-    by_day = await ThanksValue.filter(thanks__workspace_id=workspace.id, thanks__created_at__gte=scope.window.start,
-                                      thanks__created_at__lt=scope.window.end) \
-        .annotate(n=Count("id")).group_by("value_id", "thanks__local_day") \
-        .values_list("value_id", "thanks__local_day", "n") if scope.department_id is None else []
-    weeks: dict[tuple[int, str], int] = {}
-    for value_id, day, n in by_day:
-        local = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
-        monday = (local - timedelta(days=local.weekday())).isoformat()
-        weeks[(int(value_id), monday)] = weeks.get((int(value_id), monday), 0) + int(n)
+    stored = (await _stored(scope, "values", [scope.window], _values))[scope.window]
+    by_department = [tuple(cell) for cell in stored["cells"]]
+    weeks = {(int(v), str(w)): int(n) for v, w, n in stored["weeks"]}
     # Weekly counts of the whole workspace say nothing about a person unless few people tag: members see
     # a week's count only when the value's department cells for the period are shown.
     visible_values = {int(v) for v, _d, _n, s in by_department if int(s) >= k}
