@@ -212,17 +212,92 @@ def _where(scope: Scope, start: datetime, end: datetime, prefix: str = "") -> tu
     return sql, params
 
 
-def _which(windows: Sequence[Window]) -> tuple[str, list[object]]:
+def _which(windows: Sequence[Window], prefix: str = "") -> tuple[str, list[object]]:
     """A CASE giving the index of the window a row's ``created_at`` falls in (NULL: none)."""
-    whens = " ".join(f"WHEN created_at >= ? AND created_at < ? THEN {i}" for i in range(len(windows)))
+    column = f"{prefix}created_at"
+    whens = " ".join(f"WHEN {column} >= ? AND {column} < ? THEN {i}" for i in range(len(windows)))
     return f"CASE {whens} END", [t for w in windows for t in (w.start, w.end)]
 
 
+def _pieces(scope: Scope, window: Window) -> list[Window]:
+    """``window`` cut into calendar pieces that can be stored and added up: the whole months that lie in
+    it and have ended, else the days that have ended, then the rest, still running, as one last piece.
+    A window not cut at the workspace's midnights (asked in another time zone) is one piece."""
+    tz = ZoneInfo(scope.viewer.workspace.timezone)
+    if _midnight(window.first_day, tz) != window.start or \
+            _midnight(window.last_day + timedelta(days=1), tz) != window.end:
+        return [window]
+    pieces: list[Window] = []
+    day = window.first_day
+    while day <= window.last_day:
+        month_end = (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        for last in ((month_end, day) if day.day == 1 and month_end <= window.last_day else (day,)):
+            piece = Window(_midnight(day, tz), _midnight(last + timedelta(days=1), tz), day, last)
+            if piece.end + STORE_AFTER <= scope.now:
+                pieces.append(piece)
+                break
+        else:
+            break  # this day is not over (an hour ago): from here on, the rest
+        day = pieces[-1].last_day + timedelta(days=1)
+    if day <= window.last_day:
+        pieces.append(Window(_midnight(day, tz), window.end, day, window.last_day))
+    return pieces
+
+
+def _people_cap(scope: Scope) -> int:
+    """How many distinct people of a cell a stored piece keeps: enough to tell whether any viewer's
+    threshold is reached (the union of capped sets reaches k exactly when the union of the sets does)."""
+    return max(1, scope.viewer.workspace.privacy_threshold)
+
+
 async def _totals(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
-    """[thanks, senders, receivers, rows, cross rows] of each window, in one scan of their span.
+    """Of each window: ``t`` thanks, ``n`` rows, ``c`` rows that crossed departments, ``s`` and ``r`` the
+    ids of the people who sent and received; in one scan of the windows' span per statement.
 
     Without a department filter the thanks are counted in ``thanks`` (its (workspace, created_at, …) index
     alone; every thanks has a recipient row with its time); with one, as distinct thanks of the rows."""
+    start, end = min(w.start for w in windows), max(w.end for w in windows)
+    which, which_params = _which(windows)
+    where, params = _where(scope, start, end)
+    filtered = scope.department_id is not None
+    sql = Sql()
+    out: dict[Window, Any] = {w: {"t": 0, "n": 0, "c": 0, "s": [], "r": []} for w in windows}
+    for row in await sql.rows(
+            f"SELECT {which} AS w, COUNT(*) AS n, SUM({_CROSSED}) AS c"
+            f"{', COUNT(DISTINCT thanks_id) AS t' if filtered else ''} FROM thanks_recipient WHERE {where} "
+            "GROUP BY 1", which_params + params):
+        if row["w"] is not None:
+            figure = out[windows[int(row["w"])]]
+            figure["n"], figure["c"] = int(row["n"] or 0), int(row["c"] or 0)
+            if filtered:
+                figure["t"] = int(row["t"] or 0)
+    if not filtered:
+        for row in await sql.rows(
+                f"SELECT {which} AS w, COUNT(*) AS n FROM thanks WHERE workspace_id = ? AND created_at >= ? "
+                "AND created_at < ? GROUP BY 1", [*which_params, scope.viewer.workspace.id, start, end]):
+            if row["w"] is not None:
+                out[windows[int(row["w"])]]["t"] = int(row["n"] or 0)
+    for row in await sql.rows(
+            f"SELECT {which} AS w, sender_id AS m, 0 AS k FROM thanks_recipient WHERE {where} GROUP BY 1, 2 "
+            f"UNION ALL SELECT {which} AS w, recipient_id AS m, 1 AS k FROM thanks_recipient WHERE {where} "
+            "GROUP BY 1, 2", which_params + params + which_params + params):
+        if row["w"] is not None:
+            out[windows[int(row["w"])]]["r" if int(row["k"]) else "s"].append(int(row["m"]))
+    return out
+
+
+def _added_totals(parts: Sequence[Any]) -> Totals:
+    senders: set[int] = set()
+    receivers: set[int] = set()
+    for part in parts:
+        senders.update(part["s"])
+        receivers.update(part["r"])
+    return Totals(sum(p["t"] for p in parts), len(senders), len(receivers), sum(p["n"] for p in parts),
+                  sum(p["c"] for p in parts))
+
+
+async def _week_totals(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
+    """[thanks, senders, receivers, rows, cross rows] of each window (a trend's weeks), in one scan."""
     start, end = min(w.start for w in windows), max(w.end for w in windows)
     which, which_params = _which(windows)
     where, params = _where(scope, start, end)
@@ -261,9 +336,10 @@ async def overview(scope: Scope) -> dict[str, Any]:
     """Thanks, senders, receivers and the cross-department share, with the previous period's; and the
     viewer's own sent and received."""
     k = scope.threshold
-    previous = scope.window.previous()
-    stored = await _stored(scope, "totals", [previous, scope.window], _totals)
-    now, before = Totals(*stored[scope.window]), Totals(*stored[previous])
+    now_pieces, before_pieces = _pieces(scope, scope.window), _pieces(scope, scope.window.previous())
+    stored = await _stored(scope, "totals", before_pieces + now_pieces, _totals)
+    now = _added_totals([stored[w] for w in now_pieces])
+    before = _added_totals([stored[w] for w in before_pieces])
 
     def share(t: Totals) -> float | None:
         return None if 0 < t.senders < k else (round(t.cross_rows / t.rows, 4) if t.rows else 0.0)
@@ -290,23 +366,66 @@ async def _departments(scope: Scope) -> list[dict[str, Any]]:
     return [{"id": int(i), "name": n} for i, n in named]
 
 
-async def _pairs(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
-    """[sender department, recipient department, rows, distinct senders, distinct recipients] of each
-    window."""
-    out: dict[Window, Any] = {}
-    for window in windows:
-        where, params = _where(scope, window.start, window.end)
-        out[window] = [[int(r["a"]), int(r["b"]), int(r["n"]), int(r["s"]), int(r["r"])] for r in await Sql().rows(
-            "SELECT sender_department_id AS a, recipient_department_id AS b, COUNT(*) AS n, "
-            "COUNT(DISTINCT sender_id) AS s, COUNT(DISTINCT recipient_id) AS r FROM thanks_recipient "
-            f"WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2", params)]
+def _capped(rows: Sequence[dict[str, Any]], windows: Sequence[Window], width: int) -> dict[Window, dict[Any, Any]]:
+    """Rows (w, the key's ``width`` columns k0…, m, and optionally r: 0 a sender, 1 a recipient) gathered
+    into {window: {key: ([senders], [recipients])}}."""
+    out: dict[Window, dict[Any, Any]] = {w: {} for w in windows}
+    for row in rows:
+        if row["w"] is None:
+            continue
+        key = tuple(int(row[f"k{i}"]) for i in range(width))
+        people = out[windows[int(row["w"])]].setdefault(key, ([], []))
+        people[int(row.get("r") or 0)].append(int(row["m"]))
     return out
+
+
+async def _pairs(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
+    """Of each window: [sender department, recipient department, rows, [senders], [recipients]], the
+    people capped at ``_people_cap`` (in one scan of the windows' span per statement)."""
+    start, end = min(w.start for w in windows), max(w.end for w in windows)
+    which, which_params = _which(windows)
+    where, params = _where(scope, start, end)
+    sql = Sql()
+    counts = await sql.rows(
+        f"SELECT {which} AS w, sender_department_id AS a, recipient_department_id AS b, COUNT(*) AS n "
+        f"FROM thanks_recipient WHERE {where} GROUP BY 1, 2, 3 ORDER BY 2, 3", which_params + params)
+    people = _capped(await sql.rows(
+        "SELECT w, k0, k1, m, r FROM (SELECT w, k0, k1, m, r, ROW_NUMBER() OVER (PARTITION BY w, k0, k1, r "
+        "ORDER BY m) AS i FROM ("
+        f"SELECT {which} AS w, sender_department_id AS k0, recipient_department_id AS k1, sender_id AS m, 0 AS r "
+        f"FROM thanks_recipient WHERE {where} GROUP BY 1, 2, 3, 4 UNION ALL "
+        f"SELECT {which} AS w, sender_department_id AS k0, recipient_department_id AS k1, recipient_id AS m, 1 AS r "
+        f"FROM thanks_recipient WHERE {where} GROUP BY 1, 2, 3, 4) who) numbered WHERE i <= ?",
+        [*which_params, *params, *which_params, *params, _people_cap(scope)]), windows, 2)
+    out: dict[Window, Any] = {w: [] for w in windows}
+    for row in counts:
+        if row["w"] is not None:
+            window = windows[int(row["w"])]
+            a, b = int(row["a"]), int(row["b"])
+            senders, receivers = people[window].get((a, b), ([], []))
+            out[window].append([a, b, int(row["n"]), senders, receivers])
+    return out
+
+
+def _added_pairs(parts: Sequence[Any]) -> list[tuple[int, int, int, int, int]]:
+    """(sender department, recipient department, rows, senders, recipients) over the pieces, the people
+    counted up to the cap."""
+    cells: dict[tuple[int, int], tuple[list[int], set[int], set[int]]] = {}
+    for part in parts:
+        for a, b, n, senders, receivers in part:
+            cell = cells.setdefault((a, b), ([0], set(), set()))
+            cell[0][0] += n
+            cell[1].update(senders)
+            cell[2].update(receivers)
+    return [(a, b, n[0], len(senders), len(receivers)) for (a, b), (n, senders, receivers) in sorted(cells.items())]
 
 
 async def heatmap(scope: Scope) -> dict[str, Any]:
     """Thanks from each department (rows) to each (columns): counts, and each sender department's share."""
     k = scope.threshold
-    groups = (await _stored(scope, "pairs", [scope.window], _pairs))[scope.window]
+    pieces = _pieces(scope, scope.window)
+    stored = await _stored(scope, f"pairs/{_people_cap(scope)}", pieces, _pairs)
+    groups = _added_pairs([stored[w] for w in pieces])
     departments = await _departments(scope)
     ids = [d["id"] for d in departments]
     if any(NO_DEPARTMENT in (int(a), int(b)) for a, b, *_ in groups):
@@ -369,7 +488,7 @@ async def trends(scope: Scope) -> dict[str, Any]:
         monday = last_monday - timedelta(weeks=index)
         spans.append(Window(_midnight(monday, tz), _midnight(monday + timedelta(days=7), tz), monday,
                             monday + timedelta(days=6)))
-    stored = await _stored(scope, "totals", spans, _totals)
+    stored = await _stored(scope, "week", spans, _week_totals)
     rows = []
     for week in spans:
         monday = week.first_day
@@ -403,28 +522,47 @@ async def bridges(scope: Scope, limit: int = 10) -> dict[str, Any] | None:
 
 
 async def _values(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
-    """For each window: ``cells``, [value, sender department, thanks, distinct senders]; ``weeks`` (the
-    whole workspace only), [value, Monday, thanks], by the senders' local days."""
-    out: dict[Window, Any] = {}
+    """Of each window: ``cells``, [value, sender department, thanks, [senders]] (the people capped at
+    ``_people_cap``); ``weeks`` (the whole workspace only), [value, Monday, thanks] by the senders' local
+    days. Read from the tagged thanks of the window (``thanks`` by its time index, then their tags)."""
+    start, end = min(w.start for w in windows), max(w.end for w in windows)
+    which, which_params = _which(windows, "t.")
+    workspace_id = scope.viewer.workspace.id
+    joined = ("FROM thanks t JOIN thanks_value v ON v.thanks_id = t.id JOIN thanks_recipient r ON r.thanks_id = t.id "
+              "WHERE t.workspace_id = ? AND t.created_at >= ? AND t.created_at < ?")
+    params: list[object] = [workspace_id, start, end]
+    if scope.department_id is not None:
+        joined += " AND (r.sender_department_id = ? OR r.recipient_department_id = ?)"
+        params += [scope.department_id, scope.department_id]
     sql = Sql()
-    for window in windows:
-        where, params = _where(scope, window.start, window.end, "r.")
-        cells = [[int(r["v"]), int(r["d"]), int(r["n"]), int(r["s"])] for r in await sql.rows(
-            "SELECT v.value_id AS v, r.sender_department_id AS d, COUNT(DISTINCT r.thanks_id) AS n, "
-            "COUNT(DISTINCT r.sender_id) AS s FROM thanks_recipient r JOIN thanks_value v ON v.thanks_id = r.thanks_id "
-            f"WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2", params)]
-        by_day = await sql.rows(
-            "SELECT v.value_id AS v, t.local_day AS day, COUNT(*) AS n FROM thanks t JOIN thanks_value v "
-            "ON v.thanks_id = t.id WHERE t.workspace_id = ? AND t.created_at >= ? AND t.created_at < ? "
-            "GROUP BY 1, 2", [scope.viewer.workspace.id, window.start, window.end]) \
-            if scope.department_id is None else []
-        weeks: dict[tuple[int, str], int] = {}
-        for row in by_day:
+    counts = await sql.rows(
+        f"SELECT {which} AS w, v.value_id AS v, r.sender_department_id AS d, COUNT(DISTINCT r.thanks_id) AS n "
+        f"{joined} GROUP BY 1, 2, 3 ORDER BY 2, 3", which_params + params)
+    people = _capped(await sql.rows(
+        "SELECT w, k0, k1, m FROM (SELECT w, k0, k1, m, ROW_NUMBER() OVER (PARTITION BY w, k0, k1 ORDER BY m) AS i "
+        f"FROM (SELECT {which} AS w, v.value_id AS k0, r.sender_department_id AS k1, r.sender_id AS m {joined} "
+        "GROUP BY 1, 2, 3, 4) who) numbered WHERE i <= ?", [*which_params, *params, _people_cap(scope)]), windows, 2)
+    out: dict[Window, Any] = {w: {"cells": [], "weeks": []} for w in windows}
+    for row in counts:
+        if row["w"] is not None:
+            window = windows[int(row["w"])]
+            value, department = int(row["v"]), int(row["d"])
+            senders, _ = people[window].get((value, department), ([], []))
+            out[window]["cells"].append([value, department, int(row["n"]), senders])
+    if scope.department_id is None:
+        weeks: dict[tuple[int, int, str], int] = {}
+        for row in await sql.rows(
+                f"SELECT {which} AS w, v.value_id AS v, t.local_day AS day, COUNT(*) AS n FROM thanks t "
+                "JOIN thanks_value v ON v.thanks_id = t.id WHERE t.workspace_id = ? AND t.created_at >= ? "
+                "AND t.created_at < ? GROUP BY 1, 2, 3", [*which_params, workspace_id, start, end]):
+            if row["w"] is None:
+                continue
             day = row["day"]
             local = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
-            monday = (local - timedelta(days=local.weekday())).isoformat()
-            weeks[(int(row["v"]), monday)] = weeks.get((int(row["v"]), monday), 0) + int(row["n"])
-        out[window] = {"cells": cells, "weeks": [[v, w, n] for (v, w), n in sorted(weeks.items())]}
+            key = (int(row["w"]), int(row["v"]), (local - timedelta(days=local.weekday())).isoformat())
+            weeks[key] = weeks.get(key, 0) + int(row["n"])
+        for (w, value, monday), n in sorted(weeks.items()):
+            out[windows[w]]["weeks"].append([value, monday, n])
     return out
 
 
@@ -434,9 +572,18 @@ async def values(scope: Scope) -> dict[str, Any]:
     workspace = scope.viewer.workspace
     known = await Value.filter(workspace_id=workspace.id).order_by("position", "id") \
         .values_list("id", "key", "name_en", "name_ja", "emoji")
-    stored = (await _stored(scope, "values", [scope.window], _values))[scope.window]
-    by_department = [tuple(cell) for cell in stored["cells"]]
-    weeks = {(int(v), str(w)): int(n) for v, w, n in stored["weeks"]}
+    pieces = _pieces(scope, scope.window)
+    stored = await _stored(scope, f"values/{_people_cap(scope)}", pieces, _values)
+    cells: dict[tuple[int, int], tuple[list[int], set[int]]] = {}
+    weeks: dict[tuple[int, str], int] = {}
+    for piece in pieces:
+        for value, department, n, senders in stored[piece]["cells"]:
+            cell = cells.setdefault((value, department), ([0], set()))
+            cell[0][0] += n
+            cell[1].update(senders)
+        for value, monday, n in stored[piece]["weeks"]:
+            weeks[(value, monday)] = weeks.get((value, monday), 0) + n
+    by_department = [(v, d, n[0], len(senders)) for (v, d), (n, senders) in sorted(cells.items())]
     # Weekly counts of the whole workspace say nothing about a person unless few people tag: members see
     # a week's count only when the value's department cells for the period are shown.
     visible_values = {int(v) for v, _d, _n, s in by_department if int(s) >= k}

@@ -41,9 +41,11 @@ async def stored_rows(workspace: Workspace) -> int:
     return await DashboardFigure.filter(workspace_id=workspace.id).count()
 
 
-async def test_a_running_period_is_computed_every_time_and_never_stored(acme):
+async def test_what_is_still_running_is_computed_every_time_and_never_stored(acme):
     before = await insights.overview(scope(acme, "root", DURING))
-    assert await DashboardFigure.filter(window_start=NOVEMBER.start).count() == 0
+    # The days of November that are over are stored; the rest of the month is not.
+    assert await DashboardFigure.filter(window_end__lte=DURING - insights.STORE_AFTER).count() > 0
+    assert await DashboardFigure.filter(window_end__gt=DURING - insights.STORE_AFTER).count() == 0
     await give_thanks(acme.workspace, acme.people["d2"], [acme.people["s3"]], "later that month",
                       now=NOW + timedelta(hours=1))
     after = await insights.overview(scope(acme, "root", DURING))
@@ -52,14 +54,14 @@ async def test_a_running_period_is_computed_every_time_and_never_stored(acme):
 
 async def test_a_period_is_stored_only_once_it_ended_an_hour_ago(acme):
     await insights.overview(scope(acme, "root", NOVEMBER.end + timedelta(minutes=30)))
-    assert await DashboardFigure.filter(window_start=NOVEMBER.start).count() == 0
+    assert await DashboardFigure.filter(window_end=NOVEMBER.end).count() == 0
     # A thanks given at 23:59:59 may commit a moment later, or on a server whose clock is behind.
     await give_thanks(acme.workspace, acme.people["d2"], [acme.people["s3"]], "just in time",
                       now=NOVEMBER.end - timedelta(seconds=1))
     late = await insights.overview(scope(acme, "root", NOVEMBER.end + timedelta(minutes=59)))
     assert late["thanks"]["value"] == 7
     assert (await insights.overview(scope(acme, "root", AFTER)))["thanks"]["value"] == 7
-    assert await DashboardFigure.filter(window_start=NOVEMBER.start, kind="totals").count() == 1
+    assert await DashboardFigure.filter(window_start=NOVEMBER.start, window_end=NOVEMBER.end, kind="totals").count() == 1
 
 
 async def test_stored_figures_are_what_computing_gives_for_every_panel_viewer_and_filter(acme):
@@ -140,7 +142,7 @@ async def test_a_figure_computed_while_departments_merge_is_never_read_afterward
         return figures
 
     s = scope(acme, "root", AFTER)
-    before = await insights._stored(s, "pairs", [NOVEMBER], computed_during_a_merge)
+    before = await insights._stored(s, "pairs/3", [NOVEMBER], computed_during_a_merge)
     assert len(before[NOVEMBER]) == 3  # Sales → Dev, Sales → Sales, Dev → Sales: the old history
     assert await stored_rows(acme.workspace) == 1  # stored, under the epoch before the merge
     sales = acme.departments["Sales"].id
@@ -182,6 +184,22 @@ def plain(rows: list[tuple[int, int, int, int, int]], department: int | None) ->
     return [r for r in rows if department is None or department in (r[3], r[4])]
 
 
+async def added(s: insights.Scope, window: insights.Window) -> tuple[Any, Any, Any]:
+    """Totals, department pairs and value cells of ``window``, added up from its pieces (stored or not)."""
+    pieces = insights._pieces(s, window)
+    cap = insights._people_cap(s)
+    totals = await insights._stored(s, "totals", pieces, insights._totals)
+    pairs = await insights._stored(s, f"pairs/{cap}", pieces, insights._pairs)
+    values = await insights._stored(s, f"values/{cap}", pieces, insights._values)
+    cells: dict[tuple[int, int], tuple[int, set[int]]] = {}
+    for piece in pieces:
+        for v, d, n, senders in values[piece]["cells"]:
+            count, people = cells.get((v, d), (0, set()))
+            cells[(v, d)] = (count + n, people | set(senders))
+    return (insights._added_totals([totals[w] for w in pieces]), insights._added_pairs([pairs[w] for w in pieces]),
+            sorted((v, d, n, len(people)) for (v, d), (n, people) in cells.items()))
+
+
 async def test_the_sql_counts_what_a_plain_count_over_the_rows_gives(db):
     workspace, people, departments = await random_company()
     admin = people[0]
@@ -189,44 +207,53 @@ async def test_the_sql_counts_what_a_plain_count_over_the_rows_gives(db):
     everything = [(int(t), int(s), int(r), int(a), int(b), c) for t, s, r, a, b, c in await ThanksRecipient.filter(
         workspace_id=workspace.id).values_list("thanks_id", "sender_id", "recipient_id", "sender_department_id",
                                                "recipient_department_id", "created_at")]
-    tags = {}
+    tags: dict[int, set[int]] = {}
     for thanks_id, value_id in await ThanksValue.filter(thanks__workspace_id=workspace.id).values_list(
             "thanks_id", "value_id"):
         tags.setdefault(int(thanks_id), set()).add(int(value_id))
     now_department = {m.id: m.department_id for m in await Member.filter(workspace_id=workspace.id)}
-    for window in (NOVEMBER, NOVEMBER.previous(), insights.resolve_window("week", TZ, NOW)):
-        for department in (None, departments[1]):
-            rows = [r[:5] for r in everything if window.start <= r[5] < window.end and
-                    (department is None or department in (r[3], r[4]))]
-            s = insights.Scope(Viewer(workspace, admin, "en", ""), window, department, now=AFTER)
-            totals = (await insights._totals(s, [window]))[window]
-            crossing = sum(1 for _t, _s, _r, a, b in rows if a != b and NO_DEPARTMENT not in (a, b))
-            assert totals == [len({r[0] for r in rows}), len({r[1] for r in rows}), len({r[2] for r in rows}),
-                              len(rows), crossing]
-            pairs: dict[tuple[int, int], list[Any]] = {}
-            for _t, sender, recipient, a, b in rows:
-                cell = pairs.setdefault((a, b), [0, set(), set()])
-                cell[0] += 1
-                cell[1].add(sender)
-                cell[2].add(recipient)
-            assert (await insights._pairs(s, [window]))[window] == [
-                [a, b, n, len(senders), len(receivers)] for (a, b), (n, senders, receivers) in sorted(pairs.items())]
-            cells: dict[tuple[int, int], tuple[set[int], set[int]]] = {}
-            for thanks_id, sender, _r, a, _b in rows:
-                for value in tags.get(thanks_id, ()):
-                    cell = cells.setdefault((value, a), (set(), set()))
-                    cell[0].add(thanks_id)
+    windows = (NOVEMBER, NOVEMBER.previous(), insights.resolve_window("week", TZ, NOW),
+               insights.resolve_window("quarter", TZ, NOW))
+    # Asked while November runs (ended days stored, the rest computed), after it ended, and again (read back);
+    # people counted exactly (a threshold of 100 keeps them all) and up to the usual threshold of 3.
+    for threshold, now in ((100, NOW), (100, AFTER), (100, AFTER), (3, NOW + timedelta(days=1)), (3, AFTER)):
+        workspace.privacy_threshold = threshold
+        for window in windows:
+            for department in (None, departments[1]):
+                rows = [r[:5] for r in everything if window.start <= r[5] < window.end and
+                        (department is None or department in (r[3], r[4]))]
+                s = insights.Scope(Viewer(workspace, admin, "en", ""), window, department, now=now)
+                totals, pairs, values = await added(s, window)
+                crossing = sum(1 for _t, _s, _r, a, b in rows if a != b and NO_DEPARTMENT not in (a, b))
+                assert totals == insights.Totals(len({r[0] for r in rows}), len({r[1] for r in rows}),
+                                                 len({r[2] for r in rows}), len(rows), crossing)
+                cells: dict[tuple[int, int], list[Any]] = {}
+                for _t, sender, recipient, a, b in rows:
+                    cell = cells.setdefault((a, b), [0, set(), set()])
+                    cell[0] += 1
                     cell[1].add(sender)
-            assert (await insights._values(s, [window]))[window]["cells"] == [
-                [v, d, len(thanks), len(senders)] for (v, d), (thanks, senders) in sorted(cells.items())]
-            reach: dict[int, tuple[set[int], list[int]]] = {}
-            for _t, sender, _r, a, b in rows:
-                if NO_DEPARTMENT not in (a, b) and now_department.get(sender) != b:
-                    reach.setdefault(sender, (set(), []))[0].add(b)
-                    reach[sender][1].append(1)
-            top = sorted(reach, key=lambda p: (-len(reach[p][0]), -len(reach[p][1]), p))[:10]
-            bridges = await insights.bridges(s)
-            assert bridges is not None
-            names = {m.id: m.display_name for m in people}
-            assert bridges["people"] == [{"name": names[p], "departments": len(reach[p][0]),
-                                          "thanks": len(reach[p][1])} for p in top]
+                    cell[2].add(recipient)
+                assert [(a, b, n, min(s_, threshold), min(r_, threshold)) for a, b, n, s_, r_ in pairs] == [
+                    (a, b, n, min(len(senders), threshold), min(len(receivers), threshold))
+                    for (a, b), (n, senders, receivers) in sorted(cells.items())]
+                tagged: dict[tuple[int, int], tuple[set[int], set[int]]] = {}
+                for thanks_id, sender, _r, a, _b in rows:
+                    for value in tags.get(thanks_id, ()):
+                        cell2 = tagged.setdefault((value, a), (set(), set()))
+                        cell2[0].add(thanks_id)
+                        cell2[1].add(sender)
+                assert [(v, d, n, min(p, threshold)) for v, d, n, p in values] == [
+                    (v, d, len(thanks), min(len(senders), threshold))
+                    for (v, d), (thanks, senders) in sorted(tagged.items())]
+                reach: dict[int, tuple[set[int], list[int]]] = {}
+                for _t, sender, _r, a, b in rows:
+                    if NO_DEPARTMENT not in (a, b) and now_department.get(sender) != b:
+                        reach.setdefault(sender, (set(), []))[0].add(b)
+                        reach[sender][1].append(1)
+                top = sorted(reach, key=lambda p: (-len(reach[p][0]), -len(reach[p][1]), p))[:10]
+                bridges = await insights.bridges(s)
+                assert bridges is not None
+                names = {m.id: m.display_name for m in people}
+                assert bridges["people"] == [{"name": names[p], "departments": len(reach[p][0]),
+                                              "thanks": len(reach[p][1])} for p in top]
+    assert await stored_rows(workspace) > 0
