@@ -123,16 +123,6 @@ async def department_id(viewer: Viewer, raw: str | None) -> int | None:
     return int(raw)
 
 
-def _rows(scope: Scope, window: Window | None = None) -> Any:
-    span = window or scope.window
-    query = ThanksRecipient.filter(workspace_id=scope.viewer.workspace.id, created_at__gte=span.start,
-                                   created_at__lt=span.end)
-    if scope.department_id is not None:
-        query = query.filter(Q(sender_department_id=scope.department_id) |
-                             Q(recipient_department_id=scope.department_id))
-    return query
-
-
 def _crosses(sender_department: int, recipient_department: int) -> bool:
     # Thanks to or from someone with no department never count as crossing a line.
     return NO_DEPARTMENT not in (sender_department, recipient_department) and sender_department != recipient_department
@@ -155,7 +145,7 @@ Compute = Callable[[Scope, list[Window]], Awaitable[dict[Window, Any]]]
 async def _stored(scope: Scope, kind: str, windows: Sequence[Window], compute: Compute) -> dict[Window, Any]:
     """``kind``'s raw figure (JSON data, before any privacy rule) for each window of the scope's workspace
     and department filter: read back for a window that ended ``STORE_AFTER`` before ``scope.now`` and was
-    stored before; otherwise computed (all missing windows in one call of ``compute``), and stored if ended.
+    stored before; otherwise computed, and stored if ended.
 
     Stored rows carry the workspace's history epoch read *before* computing: if history is restated while
     a figure is computed (a merge of departments moves the epoch on), it is stored under the old epoch and
@@ -177,7 +167,12 @@ async def _stored(scope: Scope, kind: str, windows: Sequence[Window], compute: C
                 found[w] = spans[(w.start, w.end)]
     missing = [w for w in windows if w not in found]
     if missing:
-        computed = await compute(scope, missing)
+        computed: dict[Window, Any] = {}
+        # One window at a time: each statement a range scan of its own rows. (One statement for all,
+        # grouped by a CASE over the windows, tests every row against every window: a year's pieces,
+        # the first time, took seconds more.)
+        for window in missing:
+            computed.update(await compute(scope, [window]))
         found.update(computed)
         keep = [DashboardFigure(workspace_id=workspace_id, epoch=epoch, kind=kind, window_start=w.start,
                                 window_end=w.end, department=department, data=computed[w])
@@ -221,7 +216,8 @@ def _which(windows: Sequence[Window], prefix: str = "") -> tuple[str, list[objec
 
 def _pieces(scope: Scope, window: Window) -> list[Window]:
     """``window`` cut into calendar pieces that can be stored and added up: the whole months that lie in
-    it and have ended, else the days that have ended, then the rest, still running, as one last piece.
+    it and have ended, else the whole weeks (Monday to Sunday), else the days, then the rest, still
+    running, as one last piece (a piece is over an hour after its end).
     A window not cut at the workspace's midnights (asked in another time zone) is one piece."""
     tz = ZoneInfo(scope.viewer.workspace.timezone)
     if _midnight(window.first_day, tz) != window.start or \
@@ -231,7 +227,10 @@ def _pieces(scope: Scope, window: Window) -> list[Window]:
     day = window.first_day
     while day <= window.last_day:
         month_end = (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-        for last in ((month_end, day) if day.day == 1 and month_end <= window.last_day else (day,)):
+        week_end = day + timedelta(days=6)
+        spans = [month_end] if day.day == 1 and month_end <= window.last_day else []
+        spans += [week_end] if day.weekday() == 0 and week_end <= window.last_day else []
+        for last in [*spans, day]:
             piece = Window(_midnight(day, tz), _midnight(last + timedelta(days=1), tz), day, last)
             if piece.end + STORE_AFTER <= scope.now:
                 pieces.append(piece)
@@ -332,6 +331,22 @@ def _figure(now: float | int | None, before: float | int | None) -> dict[str, An
     return {"value": now, "previous": before, "change": change}
 
 
+async def _yours(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
+    """[thanks sent, thanks received (per recipient row)] of the viewer in each window."""
+    me = scope.viewer.member.id
+    start, end = min(w.start for w in windows), max(w.end for w in windows)
+    which, which_params = _which(windows)
+    where, params = _where(scope, start, end)
+    out: dict[Window, Any] = {w: [0, 0] for w in windows}
+    for row in await Sql().rows(
+            f"SELECT {which} AS w, COUNT(DISTINCT CASE WHEN sender_id = ? THEN thanks_id END) AS sent, "
+            f"SUM(CASE WHEN recipient_id = ? THEN 1 ELSE 0 END) AS received FROM thanks_recipient WHERE {where} "
+            "AND (sender_id = ? OR recipient_id = ?) GROUP BY 1", [*which_params, me, me, *params, me, me]):
+        if row["w"] is not None:
+            out[windows[int(row["w"])]] = [int(row["sent"] or 0), int(row["received"] or 0)]
+    return out
+
+
 async def overview(scope: Scope) -> dict[str, Any]:
     """Thanks, senders, receivers and the cross-department share, with the previous period's; and the
     viewer's own sent and received."""
@@ -344,12 +359,8 @@ async def overview(scope: Scope) -> dict[str, Any]:
     def share(t: Totals) -> float | None:
         return None if 0 < t.senders < k else (round(t.cross_rows / t.rows, 4) if t.rows else 0.0)
 
-    me = scope.viewer.member.id
-    where, params = _where(scope, scope.window.start, scope.window.end)
-    [mine] = await Sql().rows(
-        "SELECT COUNT(DISTINCT CASE WHEN sender_id = ? THEN thanks_id END) AS sent, "
-        f"SUM(CASE WHEN recipient_id = ? THEN 1 ELSE 0 END) AS received FROM thanks_recipient WHERE {where} "
-        "AND (sender_id = ? OR recipient_id = ?)", [me, me, *params, me, me])
+    # The viewer's own, stored under their own member id.
+    mine = await _stored(scope, f"you/{scope.viewer.member.id}", now_pieces, _yours)
     return {
         "thanks": _figure(_visible(now.thanks, now.senders, k), _visible(before.thanks, before.senders, k)),
         "senders": _figure(_visible(now.senders, now.senders, k), _visible(before.senders, before.senders, k)),
@@ -357,7 +368,7 @@ async def overview(scope: Scope) -> dict[str, Any]:
                              _visible(before.receivers, before.receivers, k)),
         # A share against a period with no thanks at all is no change: there was nothing to cross.
         "cross_share": _figure(share(now), share(before) if before.rows else None),
-        "you": {"sent": int(mine["sent"] or 0), "received": int(mine["received"] or 0)},
+        "you": {"sent": sum(mine[w][0] for w in now_pieces), "received": sum(mine[w][1] for w in now_pieces)},
     }
 
 
@@ -380,16 +391,26 @@ def _capped(rows: Sequence[dict[str, Any]], windows: Sequence[Window], width: in
 
 
 async def _pairs(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
-    """Of each window: [sender department, recipient department, rows, [senders], [recipients]], the
-    people capped at ``_people_cap`` (in one scan of the windows' span per statement)."""
+    """Of each window: [sender department, recipient department, rows] (in one scan of their span)."""
     start, end = min(w.start for w in windows), max(w.end for w in windows)
     which, which_params = _which(windows)
     where, params = _where(scope, start, end)
-    sql = Sql()
-    counts = await sql.rows(
-        f"SELECT {which} AS w, sender_department_id AS a, recipient_department_id AS b, COUNT(*) AS n "
-        f"FROM thanks_recipient WHERE {where} GROUP BY 1, 2, 3 ORDER BY 2, 3", which_params + params)
-    people = _capped(await sql.rows(
+    out: dict[Window, Any] = {w: [] for w in windows}
+    for row in await Sql().rows(
+            f"SELECT {which} AS w, sender_department_id AS a, recipient_department_id AS b, COUNT(*) AS n "
+            f"FROM thanks_recipient WHERE {where} GROUP BY 1, 2, 3 ORDER BY 2, 3", which_params + params):
+        if row["w"] is not None:
+            out[windows[int(row["w"])]].append([int(row["a"]), int(row["b"]), int(row["n"])])
+    return out
+
+
+async def _pair_people(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
+    """Of each window: [sender department, recipient department, [senders], [recipients]], the people
+    capped at ``_people_cap`` (in one scan of their span)."""
+    start, end = min(w.start for w in windows), max(w.end for w in windows)
+    which, which_params = _which(windows)
+    where, params = _where(scope, start, end)
+    people = _capped(await Sql().rows(
         "SELECT w, k0, k1, m, r FROM (SELECT w, k0, k1, m, r, ROW_NUMBER() OVER (PARTITION BY w, k0, k1, r "
         "ORDER BY m) AS i FROM ("
         f"SELECT {which} AS w, sender_department_id AS k0, recipient_department_id AS k1, sender_id AS m, 0 AS r "
@@ -397,35 +418,36 @@ async def _pairs(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
         f"SELECT {which} AS w, sender_department_id AS k0, recipient_department_id AS k1, recipient_id AS m, 1 AS r "
         f"FROM thanks_recipient WHERE {where} GROUP BY 1, 2, 3, 4) who) numbered WHERE i <= ?",
         [*which_params, *params, *which_params, *params, _people_cap(scope)]), windows, 2)
-    out: dict[Window, Any] = {w: [] for w in windows}
-    for row in counts:
-        if row["w"] is not None:
-            window = windows[int(row["w"])]
-            a, b = int(row["a"]), int(row["b"])
-            senders, receivers = people[window].get((a, b), ([], []))
-            out[window].append([a, b, int(row["n"]), senders, receivers])
-    return out
+    return {w: [[a, b, senders, receivers] for (a, b), (senders, receivers) in sorted(people[w].items())]
+            for w in windows}
 
 
-def _added_pairs(parts: Sequence[Any]) -> list[tuple[int, int, int, int, int]]:
+def _added_pairs(counts: Sequence[Any], people: Sequence[Any] | None) -> list[tuple[int, int, int, int, int]]:
     """(sender department, recipient department, rows, senders, recipients) over the pieces, the people
-    counted up to the cap."""
-    cells: dict[tuple[int, int], tuple[list[int], set[int], set[int]]] = {}
-    for part in parts:
-        for a, b, n, senders, receivers in part:
-            cell = cells.setdefault((a, b), ([0], set(), set()))
-            cell[0][0] += n
-            cell[1].update(senders)
-            cell[2].update(receivers)
-    return [(a, b, n[0], len(senders), len(receivers)) for (a, b), (n, senders, receivers) in sorted(cells.items())]
+    counted up to the cap; without ``people`` (an admin's view needs none), counted as one."""
+    rows: dict[tuple[int, int], int] = {}
+    for part in counts:
+        for a, b, n in part:
+            rows[(a, b)] = rows.get((a, b), 0) + n
+    who: dict[tuple[int, int], tuple[set[int], set[int]]] = {}
+    for part in people or ():
+        for a, b, senders, receivers in part:
+            cell = who.setdefault((a, b), (set(), set()))
+            cell[0].update(senders)
+            cell[1].update(receivers)
+    if people is None:
+        return [(a, b, n, 1, 1) for (a, b), n in sorted(rows.items())]
+    return [(a, b, n, len(who[(a, b)][0]), len(who[(a, b)][1])) for (a, b), n in sorted(rows.items())]
 
 
 async def heatmap(scope: Scope) -> dict[str, Any]:
     """Thanks from each department (rows) to each (columns): counts, and each sender department's share."""
     k = scope.threshold
     pieces = _pieces(scope, scope.window)
-    stored = await _stored(scope, f"pairs/{_people_cap(scope)}", pieces, _pairs)
-    groups = _added_pairs([stored[w] for w in pieces])
+    counts = await _stored(scope, "pairs", pieces, _pairs)
+    # Every cell has a sender and a recipient: only a threshold above one needs the people.
+    people = await _stored(scope, f"pairpeople/{_people_cap(scope)}", pieces, _pair_people) if k > 1 else None
+    groups = _added_pairs([counts[w] for w in pieces], [people[w] for w in pieces] if people is not None else None)
     departments = await _departments(scope)
     ids = [d["id"] for d in departments]
     if any(NO_DEPARTMENT in (int(a), int(b)) for a, b, *_ in groups):
@@ -505,15 +527,16 @@ async def bridges(scope: Scope, limit: int = 10) -> dict[str, Any] | None:
     """Admins only: the people whose thanks reach the most other departments (None for anyone else)."""
     if not scope.viewer.is_admin:
         return None
-    # Each sender's reach: the departments other than the one they are in now that their thanks went to.
-    where, params = _where(scope, scope.window.start, scope.window.end, "r.")
+    # Each sender's reach: the departments other than the one they are in now that their thanks went to
+    # (grouped by sender and department first, then each group checked against the sender's department).
+    where, params = _where(scope, scope.window.start, scope.window.end)
     rows = await Sql().rows(
-        "SELECT r.sender_id AS s, COUNT(DISTINCT r.recipient_department_id) AS d, COUNT(*) AS n "
-        "FROM thanks_recipient r LEFT JOIN member m ON m.id = r.sender_id AND m.workspace_id = r.workspace_id "
-        f"WHERE {where} AND r.sender_department_id <> {NO_DEPARTMENT} "
-        f"AND r.recipient_department_id <> {NO_DEPARTMENT} "
-        "AND (m.department_id IS NULL OR r.recipient_department_id <> m.department_id) "
-        "GROUP BY r.sender_id ORDER BY 2 DESC, 3 DESC, 1 LIMIT ?", [*params, limit])
+        "SELECT g.s AS s, COUNT(*) AS d, SUM(g.n) AS n FROM (SELECT sender_id AS s, recipient_department_id AS b, "
+        f"COUNT(*) AS n FROM thanks_recipient WHERE {where} AND sender_department_id <> {NO_DEPARTMENT} "
+        f"AND recipient_department_id <> {NO_DEPARTMENT} GROUP BY 1, 2) g "
+        "LEFT JOIN member m ON m.id = g.s AND m.workspace_id = ? "
+        "WHERE m.department_id IS NULL OR g.b <> m.department_id "
+        "GROUP BY g.s ORDER BY 2 DESC, 3 DESC, 1 LIMIT ?", [*params, scope.viewer.workspace.id, limit])
     reach = {int(r["s"]): int(r["d"]) for r in rows}
     counts = {int(r["s"]): int(r["n"]) for r in rows}
     top = list(reach)
@@ -601,13 +624,31 @@ async def values(scope: Scope) -> dict[str, Any]:
     }
 
 
+async def _received(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
+    """[recipient, thanks received (rows)] of each window."""
+    start, end = min(w.start for w in windows), max(w.end for w in windows)
+    which, which_params = _which(windows)
+    where, params = _where(scope, start, end)
+    out: dict[Window, Any] = {w: [] for w in windows}
+    for row in await Sql().rows(f"SELECT {which} AS w, recipient_id AS m, COUNT(*) AS n FROM thanks_recipient "
+                                f"WHERE {where} GROUP BY 1, 2", which_params + params):
+        if row["w"] is not None:
+            out[windows[int(row["w"])]].append([int(row["m"]), int(row["n"])])
+    return out
+
+
 async def leaderboard(scope: Scope, limit: int = 10) -> dict[str, Any] | None:
     """The people thanked most in the window, where the workspace has leaderboards on (None otherwise);
     what the chat's leaderboard already shows everyone."""
     if not scope.viewer.workspace.leaderboard_enabled:
         return None
-    rows = await _rows(scope).annotate(n=Count("id")).group_by("recipient_id").order_by("-n", "recipient_id") \
-        .limit(limit).values_list("recipient_id", "n")
+    pieces = _pieces(scope, scope.window)
+    stored = await _stored(scope, "received", pieces, _received)
+    received: dict[int, int] = {}
+    for piece in pieces:
+        for recipient, n in stored[piece]:
+            received[recipient] = received.get(recipient, 0) + n
+    rows = sorted(received.items(), key=lambda r: (-r[1], r[0]))[:limit]
     names = dict(await Member.filter(id__in=[int(r) for r, _n in rows]).values_list("id", "display_name"))
     entries: list[dict[str, Any]] = []
     for index, (recipient, n) in enumerate(rows):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -143,7 +144,7 @@ async def test_a_figure_computed_while_departments_merge_is_never_read_afterward
         return figures
 
     s = scope(acme, "root", AFTER)
-    before = await insights._stored(s, "pairs/3", [NOVEMBER], computed_during_a_merge)
+    before = await insights._stored(s, "pairs", [NOVEMBER], computed_during_a_merge)
     assert len(before[NOVEMBER]) == 3  # Sales → Dev, Sales → Sales, Dev → Sales: the old history
     assert await stored_rows(acme.workspace) == 1  # stored, under the epoch before the merge
     sales = acme.departments["Sales"].id
@@ -190,14 +191,16 @@ async def added(s: insights.Scope, window: insights.Window) -> tuple[Any, Any, A
     pieces = insights._pieces(s, window)
     cap = insights._people_cap(s)
     totals = await insights._stored(s, "totals", pieces, insights._totals)
-    pairs = await insights._stored(s, f"pairs/{cap}", pieces, insights._pairs)
+    pairs = await insights._stored(s, "pairs", pieces, insights._pairs)
+    who = await insights._stored(s, f"pairpeople/{cap}", pieces, insights._pair_people)
     values = await insights._stored(s, f"values/{cap}", pieces, insights._values)
     cells: dict[tuple[int, int], tuple[int, set[int]]] = {}
     for piece in pieces:
         for v, d, n, senders in values[piece]["cells"]:
             count, people = cells.get((v, d), (0, set()))
             cells[(v, d)] = (count + n, people | set(senders))
-    return (insights._added_totals([totals[w] for w in pieces]), insights._added_pairs([pairs[w] for w in pieces]),
+    return (insights._added_totals([totals[w] for w in pieces]),
+            insights._added_pairs([pairs[w] for w in pieces], [who[w] for w in pieces]),
             sorted((v, d, n, len(people)) for (v, d), (n, people) in cells.items()))
 
 
@@ -213,6 +216,8 @@ async def test_the_sql_counts_what_a_plain_count_over_the_rows_gives(db):
             "thanks_id", "value_id"):
         tags.setdefault(int(thanks_id), set()).add(int(value_id))
     now_department = {m.id: m.department_id for m in await Member.filter(workspace_id=workspace.id)}
+    names = {m.id: m.display_name for m in people}
+    workspace.leaderboard_enabled = True
     windows = (NOVEMBER, NOVEMBER.previous(), insights.resolve_window("week", TZ, NOW),
                insights.resolve_window("quarter", TZ, NOW))
     # Asked while November runs (ended days stored, the rest computed), after it ended, and again (read back);
@@ -251,10 +256,15 @@ async def test_the_sql_counts_what_a_plain_count_over_the_rows_gives(db):
                     if NO_DEPARTMENT not in (a, b) and now_department.get(sender) != b:
                         reach.setdefault(sender, (set(), []))[0].add(b)
                         reach[sender][1].append(1)
+                received = Counter(r[2] for r in rows)
+                board = await insights.leaderboard(s, limit=5)
+                assert board is not None and [(e["name"], e["count"]) for e in board["entries"]] == [
+                    (names[p], n) for p, n in sorted(received.items(), key=lambda pn: (-pn[1], pn[0]))[:5]]
+                you = (await insights.overview(s))["you"]
+                assert you == {"sent": len({r[0] for r in rows if r[1] == admin.id}), "received": received[admin.id]}
                 top = sorted(reach, key=lambda p: (-len(reach[p][0]), -len(reach[p][1]), p))[:10]
                 bridges = await insights.bridges(s)
                 assert bridges is not None
-                names = {m.id: m.display_name for m in people}
                 assert bridges["people"] == [{"name": names[p], "departments": len(reach[p][0]),
                                               "thanks": len(reach[p][1])} for p in top]
     assert await stored_rows(workspace) > 0
