@@ -1,8 +1,11 @@
 """The dashboard's figures, computed in SQL aggregates and bound to one workspace and one viewer.
 
 Every query reads ``thanks_recipient`` (one row per thanks and recipient, with both departments as they
-were when it was given) through its ``(workspace_id, created_at, …)`` index, grouped in the database;
-Python only sums a handful of department pairs. Privacy: for a viewer who is not an admin, a number
+were when it was given) through its covering ``(workspace_id, created_at, …)`` index, grouped in the
+database, one statement for several periods where a panel needs several (trend weeks). The raw figures
+of a period that has ended (totals, department pairs, values) are stored in ``dashboard_figure`` the
+first time they are asked for and read from there afterwards (``_stored``); the period still running is
+always computed. Privacy: for a viewer who is not an admin, a number
 built from fewer than the workspace's ``privacy_threshold`` distinct people is replaced by None (the
 page says "fewer than N"): a heatmap cell needs that many distinct senders *and* recipients, a
 period's totals that many senders (and receivers for the receiver count). Admins see everything,
@@ -11,7 +14,8 @@ people included (bridges); members see departments and their own figures.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -20,10 +24,12 @@ from tortoise.expressions import F, Q
 from tortoise.functions import Count
 
 from core.dashboard.access import Viewer
+from core.dashboard.models import DashboardEpoch, DashboardFigure
 from core.errors import KizunaError
 from core.meetings.models import Meeting, Rsvp
-from core.models import NO_DEPARTMENT, Department, Member, ThanksRecipient, ThanksValue, Value
+from core.models import NO_DEPARTMENT, Department, Member, ThanksRecipient, Value
 from core.projects.models import CLOSED, Project
+from core.sql import Sql
 
 PeriodName = Literal["week", "month", "quarter", "year", "custom"]
 PERIODS: tuple[str, ...] = ("week", "month", "quarter", "year", "custom")
@@ -31,6 +37,9 @@ MAX_CUSTOM_DAYS = 366
 MAX_TREND_WEEKS = 53
 # A department whose cross-department share (sent and received together) is below this is an island.
 ISLAND_SHARE = 0.05
+# A period's figures are stored once it ended this long ago, not at once: a thanks commits a moment after
+# the time it carries, and the clocks of several servers differ by a little.
+STORE_AFTER = timedelta(hours=1)
 
 
 class BadDashboardQuery(KizunaError):
@@ -96,6 +105,9 @@ class Scope:
     viewer: Viewer
     window: Window
     department_id: int | None = None
+    # When the question is asked: what had ended by then may be stored and read back (tests and the
+    # benchmark set it; the page asks at the present moment).
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def threshold(self) -> int:
@@ -109,16 +121,6 @@ async def department_id(viewer: Viewer, raw: str | None) -> int | None:
     if not raw.isdigit() or not await Department.exists(id=int(raw), workspace_id=viewer.workspace.id):
         raise BadDashboardQuery()
     return int(raw)
-
-
-def _rows(scope: Scope, window: Window | None = None) -> Any:
-    span = window or scope.window
-    query = ThanksRecipient.filter(workspace_id=scope.viewer.workspace.id, created_at__gte=span.start,
-                                   created_at__lt=span.end)
-    if scope.department_id is not None:
-        query = query.filter(Q(sender_department_id=scope.department_id) |
-                             Q(recipient_department_id=scope.department_id))
-    return query
 
 
 def _crosses(sender_department: int, recipient_department: int) -> bool:
@@ -135,17 +137,188 @@ class Totals:
     cross_rows: int
 
 
-async def _totals(scope: Scope, window: Window) -> Totals:
-    query = _rows(scope, window)
-    [row] = await query.annotate(thanks=Count("thanks_id", distinct=True), senders=Count("sender_id", distinct=True),
-                                 receivers=Count("recipient_id", distinct=True), rows=Count("id")) \
-        .values("thanks", "senders", "receivers", "rows")
-    pairs = await _rows(scope, window).annotate(n=Count("id")) \
-        .group_by("sender_department_id", "recipient_department_id") \
-        .values_list("sender_department_id", "recipient_department_id", "n")
-    cross = sum(int(n) for a, b, n in pairs if _crosses(int(a), int(b)))
-    return Totals(int(row["thanks"] or 0), int(row["senders"] or 0), int(row["receivers"] or 0),
-                  int(row["rows"] or 0), cross)
+# ---- stored figures -----------------------------------------------------------------------------
+
+Compute = Callable[[Scope, list[Window]], Awaitable[dict[Window, Any]]]
+
+
+async def _stored(scope: Scope, kind: str, windows: Sequence[Window], compute: Compute) -> dict[Window, Any]:
+    """``kind``'s raw figure (JSON data, before any privacy rule) for each window of the scope's workspace
+    and department filter: read back for a window that ended ``STORE_AFTER`` before ``scope.now`` and was
+    stored before; otherwise computed, and stored if ended.
+
+    Stored rows carry the workspace's history epoch read *before* computing: if history is restated while
+    a figure is computed (a merge of departments moves the epoch on), it is stored under the old epoch and
+    never read again."""
+    workspace_id = scope.viewer.workspace.id
+    department = scope.department_id or 0
+    ended = [w for w in windows if w.end + STORE_AFTER <= scope.now]
+    found: dict[Window, Any] = {}
+    epoch = 0
+    if ended:
+        found_epoch = await DashboardEpoch.filter(workspace_id=workspace_id).first()
+        epoch = found_epoch.epoch if found_epoch is not None else 0
+        rows = await DashboardFigure.filter(workspace_id=workspace_id, epoch=epoch, kind=kind, department=department,
+                                            window_start__in=[w.start for w in ended]) \
+            .values_list("window_start", "window_end", "data")
+        spans = {(start, end): data for start, end, data in rows}
+        for w in ended:
+            if (w.start, w.end) in spans:
+                found[w] = spans[(w.start, w.end)]
+    missing = [w for w in windows if w not in found]
+    if missing:
+        computed: dict[Window, Any] = {}
+        # One window at a time: each statement a range scan of its own rows. (One statement for all,
+        # grouped by a CASE over the windows, tests every row against every window: a year's pieces,
+        # the first time, took seconds more.)
+        for window in missing:
+            computed.update(await compute(scope, [window]))
+        found.update(computed)
+        keep = [DashboardFigure(workspace_id=workspace_id, epoch=epoch, kind=kind, window_start=w.start,
+                                window_end=w.end, department=department, data=computed[w])
+                for w in missing if w in ended]
+        if keep:  # another request may have stored the same figure meanwhile: the same numbers
+            await DashboardFigure.bulk_create(keep, ignore_conflicts=True)
+    return found
+
+
+async def forget_figures(workspace_id: int, connection: Any = None) -> None:
+    """History of the workspace was restated: no figure stored so far may be read again (call it in the
+    transaction that restates it)."""
+    sql = Sql(connection)
+    await sql.rows("INSERT INTO dashboard_epoch (workspace_id, epoch) VALUES (?, 1) ON CONFLICT (workspace_id) "
+                   "DO UPDATE SET epoch = dashboard_epoch.epoch + 1", [workspace_id])
+    await sql.rows("DELETE FROM dashboard_figure WHERE workspace_id = ?", [workspace_id])
+
+
+# ---- SQL over thanks_recipient ------------------------------------------------------------------
+
+_CROSSED = (f"CASE WHEN sender_department_id <> recipient_department_id AND sender_department_id <> {NO_DEPARTMENT} "
+            f"AND recipient_department_id <> {NO_DEPARTMENT} THEN 1 ELSE 0 END")
+
+
+def _where(scope: Scope, start: datetime, end: datetime, prefix: str = "") -> tuple[str, list[object]]:
+    """The rows of the scope's workspace in [start, end), of its department filter (sent or received)."""
+    sql = f"{prefix}workspace_id = ? AND {prefix}created_at >= ? AND {prefix}created_at < ?"
+    params: list[object] = [scope.viewer.workspace.id, start, end]
+    if scope.department_id is not None:
+        sql += f" AND ({prefix}sender_department_id = ? OR {prefix}recipient_department_id = ?)"
+        params += [scope.department_id, scope.department_id]
+    return sql, params
+
+
+def _which(windows: Sequence[Window], prefix: str = "") -> tuple[str, list[object]]:
+    """A CASE giving the index of the window a row's ``created_at`` falls in (NULL: none)."""
+    column = f"{prefix}created_at"
+    whens = " ".join(f"WHEN {column} >= ? AND {column} < ? THEN {i}" for i in range(len(windows)))
+    return f"CASE {whens} END", [t for w in windows for t in (w.start, w.end)]
+
+
+def _pieces(scope: Scope, window: Window) -> list[Window]:
+    """``window`` cut into calendar pieces that can be stored and added up: the whole months that lie in
+    it and have ended, else the whole weeks (Monday to Sunday), else the days, then the rest, still
+    running, as one last piece (a piece is over an hour after its end).
+    A window not cut at the workspace's midnights (asked in another time zone) is one piece."""
+    tz = ZoneInfo(scope.viewer.workspace.timezone)
+    if _midnight(window.first_day, tz) != window.start or \
+            _midnight(window.last_day + timedelta(days=1), tz) != window.end:
+        return [window]
+    pieces: list[Window] = []
+    day = window.first_day
+    while day <= window.last_day:
+        month_end = (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        week_end = day + timedelta(days=6)
+        spans = [month_end] if day.day == 1 and month_end <= window.last_day else []
+        spans += [week_end] if day.weekday() == 0 and week_end <= window.last_day else []
+        for last in [*spans, day]:
+            piece = Window(_midnight(day, tz), _midnight(last + timedelta(days=1), tz), day, last)
+            if piece.end + STORE_AFTER <= scope.now:
+                pieces.append(piece)
+                break
+        else:
+            break  # this day is not over (an hour ago): from here on, the rest
+        day = pieces[-1].last_day + timedelta(days=1)
+    if day <= window.last_day:
+        pieces.append(Window(_midnight(day, tz), window.end, day, window.last_day))
+    return pieces
+
+
+def _people_cap(scope: Scope) -> int:
+    """How many distinct people of a cell a stored piece keeps: enough to tell whether any viewer's
+    threshold is reached (the union of capped sets reaches k exactly when the union of the sets does)."""
+    return max(1, scope.viewer.workspace.privacy_threshold)
+
+
+async def _totals(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
+    """Of each window: ``t`` thanks, ``n`` rows, ``c`` rows that crossed departments, ``s`` and ``r`` the
+    ids of the people who sent and received; in one scan of the windows' span per statement.
+
+    Without a department filter the thanks are counted in ``thanks`` (its (workspace, created_at, …) index
+    alone; every thanks has a recipient row with its time); with one, as distinct thanks of the rows."""
+    start, end = min(w.start for w in windows), max(w.end for w in windows)
+    which, which_params = _which(windows)
+    where, params = _where(scope, start, end)
+    filtered = scope.department_id is not None
+    sql = Sql()
+    out: dict[Window, Any] = {w: {"t": 0, "n": 0, "c": 0, "s": [], "r": []} for w in windows}
+    for row in await sql.rows(
+            f"SELECT {which} AS w, COUNT(*) AS n, SUM({_CROSSED}) AS c"
+            f"{', COUNT(DISTINCT thanks_id) AS t' if filtered else ''} FROM thanks_recipient WHERE {where} "
+            "GROUP BY 1", which_params + params):
+        if row["w"] is not None:
+            figure = out[windows[int(row["w"])]]
+            figure["n"], figure["c"] = int(row["n"] or 0), int(row["c"] or 0)
+            if filtered:
+                figure["t"] = int(row["t"] or 0)
+    if not filtered:
+        for row in await sql.rows(
+                f"SELECT {which} AS w, COUNT(*) AS n FROM thanks WHERE workspace_id = ? AND created_at >= ? "
+                "AND created_at < ? GROUP BY 1", [*which_params, scope.viewer.workspace.id, start, end]):
+            if row["w"] is not None:
+                out[windows[int(row["w"])]]["t"] = int(row["n"] or 0)
+    for row in await sql.rows(
+            f"SELECT {which} AS w, sender_id AS m, 0 AS k FROM thanks_recipient WHERE {where} GROUP BY 1, 2 "
+            f"UNION ALL SELECT {which} AS w, recipient_id AS m, 1 AS k FROM thanks_recipient WHERE {where} "
+            "GROUP BY 1, 2", which_params + params + which_params + params):
+        if row["w"] is not None:
+            out[windows[int(row["w"])]]["r" if int(row["k"]) else "s"].append(int(row["m"]))
+    return out
+
+
+def _added_totals(parts: Sequence[Any]) -> Totals:
+    senders: set[int] = set()
+    receivers: set[int] = set()
+    for part in parts:
+        senders.update(part["s"])
+        receivers.update(part["r"])
+    return Totals(sum(p["t"] for p in parts), len(senders), len(receivers), sum(p["n"] for p in parts),
+                  sum(p["c"] for p in parts))
+
+
+async def _week_totals(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
+    """[thanks, senders, receivers, rows, cross rows] of each window (a trend's weeks), in one scan."""
+    start, end = min(w.start for w in windows), max(w.end for w in windows)
+    which, which_params = _which(windows)
+    where, params = _where(scope, start, end)
+    filtered = scope.department_id is not None
+    sql = Sql()
+    rows = {r["w"]: r for r in await sql.rows(
+        f"SELECT {which} AS w, COUNT(*) AS n, COUNT(DISTINCT sender_id) AS senders, COUNT(DISTINCT recipient_id) "
+        f"AS receivers, SUM({_CROSSED}) AS crossed"
+        f"{', COUNT(DISTINCT thanks_id) AS thanks' if filtered else ''} FROM thanks_recipient WHERE {where} "
+        "GROUP BY 1", which_params + params)}
+    if filtered:
+        thanks = {w: r["thanks"] for w, r in rows.items()}
+    else:
+        thanks = {r["w"]: r["n"] for r in await sql.rows(
+            f"SELECT {which} AS w, COUNT(*) AS n FROM thanks WHERE workspace_id = ? AND created_at >= ? "
+            "AND created_at < ? GROUP BY 1", [*which_params, scope.viewer.workspace.id, start, end])}
+    out: dict[Window, Any] = {}
+    for i, window in enumerate(windows):
+        row = rows.get(i)
+        out[window] = [int(thanks.get(i) or 0), *(int(row[k] or 0) if row else 0
+                                                  for k in ("senders", "receivers", "n", "crossed"))]
+    return out
 
 
 def _visible(value: float | int, people: int, threshold: int) -> float | int | None:
@@ -158,19 +331,36 @@ def _figure(now: float | int | None, before: float | int | None) -> dict[str, An
     return {"value": now, "previous": before, "change": change}
 
 
+async def _yours(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
+    """[thanks sent, thanks received (per recipient row)] of the viewer in each window."""
+    me = scope.viewer.member.id
+    start, end = min(w.start for w in windows), max(w.end for w in windows)
+    which, which_params = _which(windows)
+    where, params = _where(scope, start, end)
+    out: dict[Window, Any] = {w: [0, 0] for w in windows}
+    for row in await Sql().rows(
+            f"SELECT {which} AS w, COUNT(DISTINCT CASE WHEN sender_id = ? THEN thanks_id END) AS sent, "
+            f"SUM(CASE WHEN recipient_id = ? THEN 1 ELSE 0 END) AS received FROM thanks_recipient WHERE {where} "
+            "AND (sender_id = ? OR recipient_id = ?) GROUP BY 1", [*which_params, me, me, *params, me, me]):
+        if row["w"] is not None:
+            out[windows[int(row["w"])]] = [int(row["sent"] or 0), int(row["received"] or 0)]
+    return out
+
+
 async def overview(scope: Scope) -> dict[str, Any]:
     """Thanks, senders, receivers and the cross-department share, with the previous period's; and the
     viewer's own sent and received."""
     k = scope.threshold
-    now, before = await _totals(scope, scope.window), await _totals(scope, scope.window.previous())
+    now_pieces, before_pieces = _pieces(scope, scope.window), _pieces(scope, scope.window.previous())
+    stored = await _stored(scope, "totals", before_pieces + now_pieces, _totals)
+    now = _added_totals([stored[w] for w in now_pieces])
+    before = _added_totals([stored[w] for w in before_pieces])
 
     def share(t: Totals) -> float | None:
         return None if 0 < t.senders < k else (round(t.cross_rows / t.rows, 4) if t.rows else 0.0)
 
-    mine = _rows(scope).filter(Q(sender_id=scope.viewer.member.id) | Q(recipient_id=scope.viewer.member.id))
-    sent = await mine.filter(sender_id=scope.viewer.member.id).annotate(n=Count("thanks_id", distinct=True)) \
-        .values_list("n", flat=True)
-    received = await mine.filter(recipient_id=scope.viewer.member.id).count()
+    # The viewer's own, stored under their own member id.
+    mine = await _stored(scope, f"you/{scope.viewer.member.id}", now_pieces, _yours)
     return {
         "thanks": _figure(_visible(now.thanks, now.senders, k), _visible(before.thanks, before.senders, k)),
         "senders": _figure(_visible(now.senders, now.senders, k), _visible(before.senders, before.senders, k)),
@@ -178,7 +368,7 @@ async def overview(scope: Scope) -> dict[str, Any]:
                              _visible(before.receivers, before.receivers, k)),
         # A share against a period with no thanks at all is no change: there was nothing to cross.
         "cross_share": _figure(share(now), share(before) if before.rows else None),
-        "you": {"sent": int(sent[0] or 0) if sent else 0, "received": received},
+        "you": {"sent": sum(mine[w][0] for w in now_pieces), "received": sum(mine[w][1] for w in now_pieces)},
     }
 
 
@@ -187,13 +377,77 @@ async def _departments(scope: Scope) -> list[dict[str, Any]]:
     return [{"id": int(i), "name": n} for i, n in named]
 
 
+def _capped(rows: Sequence[dict[str, Any]], windows: Sequence[Window], width: int) -> dict[Window, dict[Any, Any]]:
+    """Rows (w, the key's ``width`` columns k0…, m, and optionally r: 0 a sender, 1 a recipient) gathered
+    into {window: {key: ([senders], [recipients])}}."""
+    out: dict[Window, dict[Any, Any]] = {w: {} for w in windows}
+    for row in rows:
+        if row["w"] is None:
+            continue
+        key = tuple(int(row[f"k{i}"]) for i in range(width))
+        people = out[windows[int(row["w"])]].setdefault(key, ([], []))
+        people[int(row.get("r") or 0)].append(int(row["m"]))
+    return out
+
+
+async def _pairs(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
+    """Of each window: [sender department, recipient department, rows] (in one scan of their span)."""
+    start, end = min(w.start for w in windows), max(w.end for w in windows)
+    which, which_params = _which(windows)
+    where, params = _where(scope, start, end)
+    out: dict[Window, Any] = {w: [] for w in windows}
+    for row in await Sql().rows(
+            f"SELECT {which} AS w, sender_department_id AS a, recipient_department_id AS b, COUNT(*) AS n "
+            f"FROM thanks_recipient WHERE {where} GROUP BY 1, 2, 3 ORDER BY 2, 3", which_params + params):
+        if row["w"] is not None:
+            out[windows[int(row["w"])]].append([int(row["a"]), int(row["b"]), int(row["n"])])
+    return out
+
+
+async def _pair_people(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
+    """Of each window: [sender department, recipient department, [senders], [recipients]], the people
+    capped at ``_people_cap`` (in one scan of their span)."""
+    start, end = min(w.start for w in windows), max(w.end for w in windows)
+    which, which_params = _which(windows)
+    where, params = _where(scope, start, end)
+    people = _capped(await Sql().rows(
+        "SELECT w, k0, k1, m, r FROM (SELECT w, k0, k1, m, r, ROW_NUMBER() OVER (PARTITION BY w, k0, k1, r "
+        "ORDER BY m) AS i FROM ("
+        f"SELECT {which} AS w, sender_department_id AS k0, recipient_department_id AS k1, sender_id AS m, 0 AS r "
+        f"FROM thanks_recipient WHERE {where} GROUP BY 1, 2, 3, 4 UNION ALL "
+        f"SELECT {which} AS w, sender_department_id AS k0, recipient_department_id AS k1, recipient_id AS m, 1 AS r "
+        f"FROM thanks_recipient WHERE {where} GROUP BY 1, 2, 3, 4) who) numbered WHERE i <= ?",
+        [*which_params, *params, *which_params, *params, _people_cap(scope)]), windows, 2)
+    return {w: [[a, b, senders, receivers] for (a, b), (senders, receivers) in sorted(people[w].items())]
+            for w in windows}
+
+
+def _added_pairs(counts: Sequence[Any], people: Sequence[Any] | None) -> list[tuple[int, int, int, int, int]]:
+    """(sender department, recipient department, rows, senders, recipients) over the pieces, the people
+    counted up to the cap; without ``people`` (an admin's view needs none), counted as one."""
+    rows: dict[tuple[int, int], int] = {}
+    for part in counts:
+        for a, b, n in part:
+            rows[(a, b)] = rows.get((a, b), 0) + n
+    who: dict[tuple[int, int], tuple[set[int], set[int]]] = {}
+    for part in people or ():
+        for a, b, senders, receivers in part:
+            cell = who.setdefault((a, b), (set(), set()))
+            cell[0].update(senders)
+            cell[1].update(receivers)
+    if people is None:
+        return [(a, b, n, 1, 1) for (a, b), n in sorted(rows.items())]
+    return [(a, b, n, len(who[(a, b)][0]), len(who[(a, b)][1])) for (a, b), n in sorted(rows.items())]
+
+
 async def heatmap(scope: Scope) -> dict[str, Any]:
     """Thanks from each department (rows) to each (columns): counts, and each sender department's share."""
     k = scope.threshold
-    groups = await _rows(scope).annotate(n=Count("id"), senders=Count("sender_id", distinct=True),
-                                         receivers=Count("recipient_id", distinct=True)) \
-        .group_by("sender_department_id", "recipient_department_id") \
-        .values_list("sender_department_id", "recipient_department_id", "n", "senders", "receivers")
+    pieces = _pieces(scope, scope.window)
+    counts = await _stored(scope, "pairs", pieces, _pairs)
+    # Every cell has a sender and a recipient: only a threshold above one needs the people.
+    people = await _stored(scope, f"pairpeople/{_people_cap(scope)}", pieces, _pair_people) if k > 1 else None
+    groups = _added_pairs([counts[w] for w in pieces], [people[w] for w in pieces] if people is not None else None)
     departments = await _departments(scope)
     ids = [d["id"] for d in departments]
     if any(NO_DEPARTMENT in (int(a), int(b)) for a, b, *_ in groups):
@@ -251,12 +505,16 @@ async def trends(scope: Scope) -> dict[str, Any]:
     last_monday = scope.window.last_day - timedelta(days=scope.window.last_day.weekday())
     first_monday = scope.window.first_day - timedelta(days=scope.window.first_day.weekday())
     weeks = min(MAX_TREND_WEEKS, max(12, (last_monday - first_monday).days // 7 + 1))
-    rows = []
+    spans = []
     for index in range(weeks - 1, -1, -1):
         monday = last_monday - timedelta(weeks=index)
-        week = Window(_midnight(monday, tz), _midnight(monday + timedelta(days=7), tz), monday,
-                      monday + timedelta(days=6))
-        totals = await _totals(scope, week)
+        spans.append(Window(_midnight(monday, tz), _midnight(monday + timedelta(days=7), tz), monday,
+                            monday + timedelta(days=6)))
+    stored = await _stored(scope, "week", spans, _week_totals)
+    rows = []
+    for week in spans:
+        monday = week.first_day
+        totals = Totals(*stored[week])
         visible = totals.senders == 0 or totals.senders >= k
         rows.append({"week": monday.isoformat(), "thanks": totals.thanks if visible else None,
                      "senders": totals.senders if visible else None,
@@ -269,21 +527,66 @@ async def bridges(scope: Scope, limit: int = 10) -> dict[str, Any] | None:
     """Admins only: the people whose thanks reach the most other departments (None for anyone else)."""
     if not scope.viewer.is_admin:
         return None
-    groups = await _rows(scope).filter(sender_department_id__not=NO_DEPARTMENT,
-                                       recipient_department_id__not=NO_DEPARTMENT) \
-        .annotate(n=Count("id")).group_by("sender_id", "recipient_department_id") \
-        .values_list("sender_id", "recipient_department_id", "n")
-    own = dict(await Member.filter(workspace_id=scope.viewer.workspace.id,
-                                   id__in={int(s) for s, _d, _n in groups}).values_list("id", "department_id"))
-    reach: dict[int, set[int]] = {}
-    counts: dict[int, int] = {}
-    for sender, department, n in groups:
-        if own.get(int(sender)) != int(department):
-            reach.setdefault(int(sender), set()).add(int(department))
-            counts[int(sender)] = counts.get(int(sender), 0) + int(n)
-    top = sorted(reach, key=lambda s: (-len(reach[s]), -counts[s], s))[:limit]
+    # Each sender's reach: the departments other than the one they are in now that their thanks went to
+    # (grouped by sender and department first, then each group checked against the sender's department).
+    where, params = _where(scope, scope.window.start, scope.window.end)
+    rows = await Sql().rows(
+        "SELECT g.s AS s, COUNT(*) AS d, SUM(g.n) AS n FROM (SELECT sender_id AS s, recipient_department_id AS b, "
+        f"COUNT(*) AS n FROM thanks_recipient WHERE {where} AND sender_department_id <> {NO_DEPARTMENT} "
+        f"AND recipient_department_id <> {NO_DEPARTMENT} GROUP BY 1, 2) g "
+        "LEFT JOIN member m ON m.id = g.s AND m.workspace_id = ? "
+        "WHERE m.department_id IS NULL OR g.b <> m.department_id "
+        "GROUP BY g.s ORDER BY 2 DESC, 3 DESC, 1 LIMIT ?", [*params, scope.viewer.workspace.id, limit])
+    reach = {int(r["s"]): int(r["d"]) for r in rows}
+    counts = {int(r["s"]): int(r["n"]) for r in rows}
+    top = list(reach)
     names = dict(await Member.filter(id__in=top).values_list("id", "display_name"))
-    return {"people": [{"name": names.get(s, ""), "departments": len(reach[s]), "thanks": counts[s]} for s in top]}
+    return {"people": [{"name": names.get(s, ""), "departments": reach[s], "thanks": counts[s]} for s in top]}
+
+
+async def _values(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
+    """Of each window: ``cells``, [value, sender department, thanks, [senders]] (the people capped at
+    ``_people_cap``); ``weeks`` (the whole workspace only), [value, Monday, thanks] by the senders' local
+    days. Read from the tagged thanks of the window (``thanks`` by its time index, then their tags)."""
+    start, end = min(w.start for w in windows), max(w.end for w in windows)
+    which, which_params = _which(windows, "t.")
+    workspace_id = scope.viewer.workspace.id
+    joined = ("FROM thanks t JOIN thanks_value v ON v.thanks_id = t.id JOIN thanks_recipient r ON r.thanks_id = t.id "
+              "WHERE t.workspace_id = ? AND t.created_at >= ? AND t.created_at < ?")
+    params: list[object] = [workspace_id, start, end]
+    if scope.department_id is not None:
+        joined += " AND (r.sender_department_id = ? OR r.recipient_department_id = ?)"
+        params += [scope.department_id, scope.department_id]
+    sql = Sql()
+    counts = await sql.rows(
+        f"SELECT {which} AS w, v.value_id AS v, r.sender_department_id AS d, COUNT(DISTINCT r.thanks_id) AS n "
+        f"{joined} GROUP BY 1, 2, 3 ORDER BY 2, 3", which_params + params)
+    people = _capped(await sql.rows(
+        "SELECT w, k0, k1, m FROM (SELECT w, k0, k1, m, ROW_NUMBER() OVER (PARTITION BY w, k0, k1 ORDER BY m) AS i "
+        f"FROM (SELECT {which} AS w, v.value_id AS k0, r.sender_department_id AS k1, r.sender_id AS m {joined} "
+        "GROUP BY 1, 2, 3, 4) who) numbered WHERE i <= ?", [*which_params, *params, _people_cap(scope)]), windows, 2)
+    out: dict[Window, Any] = {w: {"cells": [], "weeks": []} for w in windows}
+    for row in counts:
+        if row["w"] is not None:
+            window = windows[int(row["w"])]
+            value, department = int(row["v"]), int(row["d"])
+            senders, _ = people[window].get((value, department), ([], []))
+            out[window]["cells"].append([value, department, int(row["n"]), senders])
+    if scope.department_id is None:
+        weeks: dict[tuple[int, int, str], int] = {}
+        for row in await sql.rows(
+                f"SELECT {which} AS w, v.value_id AS v, t.local_day AS day, COUNT(*) AS n FROM thanks t "
+                "JOIN thanks_value v ON v.thanks_id = t.id WHERE t.workspace_id = ? AND t.created_at >= ? "
+                "AND t.created_at < ? GROUP BY 1, 2, 3", [*which_params, workspace_id, start, end]):
+            if row["w"] is None:
+                continue
+            day = row["day"]
+            local = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
+            key = (int(row["w"]), int(row["v"]), (local - timedelta(days=local.weekday())).isoformat())
+            weeks[key] = weeks.get(key, 0) + int(row["n"])
+        for (w, value, monday), n in sorted(weeks.items()):
+            out[windows[w]]["weeks"].append([value, monday, n])
+    return out
 
 
 async def values(scope: Scope) -> dict[str, Any]:
@@ -292,20 +595,18 @@ async def values(scope: Scope) -> dict[str, Any]:
     workspace = scope.viewer.workspace
     known = await Value.filter(workspace_id=workspace.id).order_by("position", "id") \
         .values_list("id", "key", "name_en", "name_ja", "emoji")
-    tagged = _rows(scope).filter(thanks__value_links__value_id__isnull=False)
-    by_department = await tagged.annotate(n=Count("thanks_id", distinct=True),
-                                          senders=Count("sender_id", distinct=True)) \
-        .group_by("thanks__value_links__value_id", "sender_department_id") \
-        .values_list("thanks__value_links__value_id", "sender_department_id", "n", "senders")
-    by_day = await ThanksValue.filter(thanks__workspace_id=workspace.id, thanks__created_at__gte=scope.window.start,
-                                      thanks__created_at__lt=scope.window.end) \
-        .annotate(n=Count("id")).group_by("value_id", "thanks__local_day") \
-        .values_list("value_id", "thanks__local_day", "n") if scope.department_id is None else []
+    pieces = _pieces(scope, scope.window)
+    stored = await _stored(scope, f"values/{_people_cap(scope)}", pieces, _values)
+    cells: dict[tuple[int, int], tuple[list[int], set[int]]] = {}
     weeks: dict[tuple[int, str], int] = {}
-    for value_id, day, n in by_day:
-        local = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
-        monday = (local - timedelta(days=local.weekday())).isoformat()
-        weeks[(int(value_id), monday)] = weeks.get((int(value_id), monday), 0) + int(n)
+    for piece in pieces:
+        for value, department, n, senders in stored[piece]["cells"]:
+            cell = cells.setdefault((value, department), ([0], set()))
+            cell[0][0] += n
+            cell[1].update(senders)
+        for value, monday, n in stored[piece]["weeks"]:
+            weeks[(value, monday)] = weeks.get((value, monday), 0) + n
+    by_department = [(v, d, n[0], len(senders)) for (v, d), (n, senders) in sorted(cells.items())]
     # Weekly counts of the whole workspace say nothing about a person unless few people tag: members see
     # a week's count only when the value's department cells for the period are shown.
     visible_values = {int(v) for v, _d, _n, s in by_department if int(s) >= k}
@@ -323,13 +624,31 @@ async def values(scope: Scope) -> dict[str, Any]:
     }
 
 
+async def _received(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
+    """[recipient, thanks received (rows)] of each window."""
+    start, end = min(w.start for w in windows), max(w.end for w in windows)
+    which, which_params = _which(windows)
+    where, params = _where(scope, start, end)
+    out: dict[Window, Any] = {w: [] for w in windows}
+    for row in await Sql().rows(f"SELECT {which} AS w, recipient_id AS m, COUNT(*) AS n FROM thanks_recipient "
+                                f"WHERE {where} GROUP BY 1, 2", which_params + params):
+        if row["w"] is not None:
+            out[windows[int(row["w"])]].append([int(row["m"]), int(row["n"])])
+    return out
+
+
 async def leaderboard(scope: Scope, limit: int = 10) -> dict[str, Any] | None:
     """The people thanked most in the window, where the workspace has leaderboards on (None otherwise);
     what the chat's leaderboard already shows everyone."""
     if not scope.viewer.workspace.leaderboard_enabled:
         return None
-    rows = await _rows(scope).annotate(n=Count("id")).group_by("recipient_id").order_by("-n", "recipient_id") \
-        .limit(limit).values_list("recipient_id", "n")
+    pieces = _pieces(scope, scope.window)
+    stored = await _stored(scope, "received", pieces, _received)
+    received: dict[int, int] = {}
+    for piece in pieces:
+        for recipient, n in stored[piece]:
+            received[recipient] = received.get(recipient, 0) + n
+    rows = sorted(received.items(), key=lambda r: (-r[1], r[0]))[:limit]
     names = dict(await Member.filter(id__in=[int(r) for r, _n in rows]).values_list("id", "display_name"))
     entries: list[dict[str, Any]] = []
     for index, (recipient, n) in enumerate(rows):

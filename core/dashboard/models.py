@@ -1,6 +1,9 @@
-"""Dashboard sign-in: one-time links and the sessions they open, stored as hashes only."""
+"""The dashboard's tables: sign-in (one-time links and the sessions they open, stored as hashes only) and the
+stored figures of periods that have ended."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -48,3 +51,44 @@ class DashboardSession(Model):
 
     class Meta:
         table = "dashboard_session"
+
+
+class DashboardFigure(Model):
+    """A figure of a period that has ended, as computed once: raw counts before any privacy rule, so one
+    row serves every viewer of its workspace (``core.dashboard.insights`` applies the viewer's threshold).
+
+    Keyed by the workspace's history ``epoch`` (``DashboardEpoch``): a change that restates history (a
+    merge of departments) moves the epoch on, so a figure computed from the old history, even one being
+    stored at that very moment, is never read again (docs/design.md, "The dashboard's stored figures").
+    """
+
+    id = fields.IntField(primary_key=True)
+    workspace: fields.ForeignKeyRelation[Workspace] = fields.ForeignKeyField(
+        "models.Workspace", related_name="dashboard_figures", on_delete=fields.CASCADE)
+    workspace_id: int
+    epoch = fields.IntField(default=0)
+    kind = fields.CharField(max_length=16)
+    window_start = fields.DatetimeField()
+    window_end = fields.DatetimeField()
+    # The department filter: 0 for the whole workspace (no department has id 0).
+    department = fields.IntField(default=0)
+    data: Any = fields.JSONField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "dashboard_figure"
+        unique_together = (("workspace", "epoch", "kind", "window_start", "window_end", "department"),)
+
+
+class DashboardEpoch(Model):
+    """How many times a workspace's history was restated (departments merged): stored figures of an older
+    epoch are stale. No row: epoch 0."""
+
+    id = fields.IntField(primary_key=True)
+    workspace: fields.OneToOneRelation[Workspace] = fields.OneToOneField(
+        "models.Workspace", related_name="dashboard_epoch", on_delete=fields.CASCADE)
+    workspace_id: int
+    epoch = fields.IntField(default=0)
+
+    class Meta:
+        table = "dashboard_epoch"

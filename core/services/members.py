@@ -13,6 +13,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from core.dashboard.insights import forget_figures
 from core.errors import (
     DepartmentMergedIntoItself,
     DepartmentNameTaken,
@@ -253,8 +254,8 @@ async def merge_departments(workspace: Workspace, actor: Member, source_name: st
     own, which it keeps: a department maps one role), the meetings and projects that list it, and
     the statistics. History is restated as if the two had always been one department: each thanks
     names the target, and the daily rollup rows are re-pointed and added up, so a thanks between
-    the two now counts as one within the target. Merging a department into itself is
-    ``DepartmentMergedIntoItself``.
+    the two now counts as one within the target; the dashboard's stored figures are forgotten.
+    Merging a department into itself is ``DepartmentMergedIntoItself``.
     """
     require_admin(actor)
     source = await get_department(workspace, source_name)
@@ -308,6 +309,8 @@ async def merge_departments(workspace: Workspace, actor: Member, source_name: st
         await DepartmentFlow.filter(Q(sender_department_id=source.id) | Q(recipient_department_id=source.id),
                                     workspace_id=workspace.id).delete()
         await Department.filter(id=source.id).delete()
+        # The dashboard's stored figures of ended periods counted the two apart.
+        await forget_figures(workspace.id, connection)
     return target
 
 
