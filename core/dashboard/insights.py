@@ -377,17 +377,45 @@ async def _departments(scope: Scope) -> list[dict[str, Any]]:
     return [{"id": int(i), "name": n} for i, n in named]
 
 
-def _capped(rows: Sequence[dict[str, Any]], windows: Sequence[Window], width: int) -> dict[Window, dict[Any, Any]]:
-    """Rows (w, the key's ``width`` columns k0…, m, and optionally r: 0 a sender, 1 a recipient) gathered
-    into {window: {key: ([senders], [recipients])}}."""
+def _capped(rows: Sequence[dict[str, Any]], windows: Sequence[Window], width: int,
+            cap: int) -> dict[Window, dict[Any, Any]]:
+    """Rows (w, the key's ``width`` columns k0…, m, and optionally r: 0 a sender, 1 a recipient; at most
+    ``cap`` people per key) gathered into {window: {key: [senders, recipients]}}, each the list of ids, or
+    ``True`` when it holds ``cap`` of them (``_People``)."""
     out: dict[Window, dict[Any, Any]] = {w: {} for w in windows}
     for row in rows:
         if row["w"] is None:
             continue
         key = tuple(int(row[f"k{i}"]) for i in range(width))
-        people = out[windows[int(row["w"])]].setdefault(key, ([], []))
+        people = out[windows[int(row["w"])]].setdefault(key, [[], []])
         people[int(row.get("r") or 0)].append(int(row["m"]))
+    for keys in out.values():
+        for people in keys.values():
+            people[:] = [True if len(ids) >= cap else ids for ids in people]
     return out
+
+
+class _People:
+    """Distinct people over the pieces, as far as a threshold up to ``cap`` needs to know: a piece holds
+    its people's ids, or ``True`` when it alone has ``cap`` of them (then who they are no longer matters)."""
+
+    __slots__ = ("cap", "full", "ids")
+
+    def __init__(self, cap: int) -> None:
+        self.cap, self.full, self.ids = cap, False, set[int]()
+
+    def add(self, part: list[int] | bool) -> None:
+        if self.full:
+            return
+        if part is True:
+            self.full = True
+            return
+        self.ids.update(part)  # type: ignore[arg-type]
+        self.full = len(self.ids) >= self.cap
+
+    def count(self) -> int:
+        """How many, up to ``cap``."""
+        return self.cap if self.full else len(self.ids)
 
 
 async def _pairs(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
@@ -417,27 +445,30 @@ async def _pair_people(scope: Scope, windows: list[Window]) -> dict[Window, Any]
         f"FROM thanks_recipient WHERE {where} GROUP BY 1, 2, 3, 4 UNION ALL "
         f"SELECT {which} AS w, sender_department_id AS k0, recipient_department_id AS k1, recipient_id AS m, 1 AS r "
         f"FROM thanks_recipient WHERE {where} GROUP BY 1, 2, 3, 4) who) numbered WHERE i <= ?",
-        [*which_params, *params, *which_params, *params, _people_cap(scope)]), windows, 2)
+        [*which_params, *params, *which_params, *params, _people_cap(scope)]), windows, 2, _people_cap(scope))
     return {w: [[a, b, senders, receivers] for (a, b), (senders, receivers) in sorted(people[w].items())]
             for w in windows}
 
 
-def _added_pairs(counts: Sequence[Any], people: Sequence[Any] | None) -> list[tuple[int, int, int, int, int]]:
+def _added_pairs(counts: Sequence[Any], people: Sequence[Any] | None,
+                 cap: int = 1) -> list[tuple[int, int, int, int, int]]:
     """(sender department, recipient department, rows, senders, recipients) over the pieces, the people
-    counted up to the cap; without ``people`` (an admin's view needs none), counted as one."""
+    counted up to ``cap``; without ``people`` (an admin's view needs none), counted as one."""
     rows: dict[tuple[int, int], int] = {}
     for part in counts:
         for a, b, n in part:
             rows[(a, b)] = rows.get((a, b), 0) + n
-    who: dict[tuple[int, int], tuple[set[int], set[int]]] = {}
-    for part in people or ():
-        for a, b, senders, receivers in part:
-            cell = who.setdefault((a, b), (set(), set()))
-            cell[0].update(senders)
-            cell[1].update(receivers)
     if people is None:
         return [(a, b, n, 1, 1) for (a, b), n in sorted(rows.items())]
-    return [(a, b, n, len(who[(a, b)][0]), len(who[(a, b)][1])) for (a, b), n in sorted(rows.items())]
+    who: dict[tuple[int, int], tuple[_People, _People]] = {}
+    for part in people:
+        for a, b, senders, receivers in part:
+            cell = who.get((a, b))
+            if cell is None:
+                cell = who[(a, b)] = (_People(cap), _People(cap))
+            cell[0].add(senders)
+            cell[1].add(receivers)
+    return [(a, b, n, who[(a, b)][0].count(), who[(a, b)][1].count()) for (a, b), n in sorted(rows.items())]
 
 
 async def heatmap(scope: Scope) -> dict[str, Any]:
@@ -447,7 +478,8 @@ async def heatmap(scope: Scope) -> dict[str, Any]:
     counts = await _stored(scope, "pairs", pieces, _pairs)
     # Every cell has a sender and a recipient: only a threshold above one needs the people.
     people = await _stored(scope, f"pairpeople/{_people_cap(scope)}", pieces, _pair_people) if k > 1 else None
-    groups = _added_pairs([counts[w] for w in pieces], [people[w] for w in pieces] if people is not None else None)
+    groups = _added_pairs([counts[w] for w in pieces], [people[w] for w in pieces] if people is not None else None,
+                          _people_cap(scope))
     departments = await _departments(scope)
     ids = [d["id"] for d in departments]
     if any(NO_DEPARTMENT in (int(a), int(b)) for a, b, *_ in groups):
@@ -564,7 +596,8 @@ async def _values(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
     people = _capped(await sql.rows(
         "SELECT w, k0, k1, m FROM (SELECT w, k0, k1, m, ROW_NUMBER() OVER (PARTITION BY w, k0, k1 ORDER BY m) AS i "
         f"FROM (SELECT {which} AS w, v.value_id AS k0, r.sender_department_id AS k1, r.sender_id AS m {joined} "
-        "GROUP BY 1, 2, 3, 4) who) numbered WHERE i <= ?", [*which_params, *params, _people_cap(scope)]), windows, 2)
+        "GROUP BY 1, 2, 3, 4) who) numbered WHERE i <= ?", [*which_params, *params, _people_cap(scope)]), windows, 2,
+        _people_cap(scope))
     out: dict[Window, Any] = {w: {"cells": [], "weeks": []} for w in windows}
     for row in counts:
         if row["w"] is not None:
@@ -597,16 +630,18 @@ async def values(scope: Scope) -> dict[str, Any]:
         .values_list("id", "key", "name_en", "name_ja", "emoji")
     pieces = _pieces(scope, scope.window)
     stored = await _stored(scope, f"values/{_people_cap(scope)}", pieces, _values)
-    cells: dict[tuple[int, int], tuple[list[int], set[int]]] = {}
+    cells: dict[tuple[int, int], tuple[list[int], _People]] = {}
     weeks: dict[tuple[int, str], int] = {}
     for piece in pieces:
         for value, department, n, senders in stored[piece]["cells"]:
-            cell = cells.setdefault((value, department), ([0], set()))
+            cell = cells.get((value, department))
+            if cell is None:
+                cell = cells[(value, department)] = ([0], _People(_people_cap(scope)))
             cell[0][0] += n
-            cell[1].update(senders)
+            cell[1].add(senders)
         for value, monday, n in stored[piece]["weeks"]:
             weeks[(value, monday)] = weeks.get((value, monday), 0) + n
-    by_department = [(v, d, n[0], len(senders)) for (v, d), (n, senders) in sorted(cells.items())]
+    by_department = [(v, d, n[0], senders.count()) for (v, d), (n, senders) in sorted(cells.items())]
     # Weekly counts of the whole workspace say nothing about a person unless few people tag: members see
     # a week's count only when the value's department cells for the period are shown.
     visible_values = {int(v) for v, _d, _n, s in by_department if int(s) >= k}

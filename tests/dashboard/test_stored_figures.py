@@ -194,14 +194,15 @@ async def added(s: insights.Scope, window: insights.Window) -> tuple[Any, Any, A
     pairs = await insights._stored(s, "pairs", pieces, insights._pairs)
     who = await insights._stored(s, f"pairpeople/{cap}", pieces, insights._pair_people)
     values = await insights._stored(s, f"values/{cap}", pieces, insights._values)
-    cells: dict[tuple[int, int], tuple[int, set[int]]] = {}
+    cells: dict[tuple[int, int], tuple[list[int], insights._People]] = {}
     for piece in pieces:
         for v, d, n, senders in values[piece]["cells"]:
-            count, people = cells.get((v, d), (0, set()))
-            cells[(v, d)] = (count + n, people | set(senders))
+            cell = cells.setdefault((v, d), ([0], insights._People(cap)))
+            cell[0][0] += n
+            cell[1].add(senders)
     return (insights._added_totals([totals[w] for w in pieces]),
-            insights._added_pairs([pairs[w] for w in pieces], [who[w] for w in pieces]),
-            sorted((v, d, n, len(people)) for (v, d), (n, people) in cells.items()))
+            insights._added_pairs([pairs[w] for w in pieces], [who[w] for w in pieces], cap),
+            sorted((v, d, n[0], people.count()) for (v, d), (n, people) in cells.items()))
 
 
 async def test_the_sql_counts_what_a_plain_count_over_the_rows_gives(db):
