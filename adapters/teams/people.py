@@ -2,8 +2,8 @@
 
 The sender, the people a thanks names and the addresses that reach them are stored in one
 ``ensure_members`` call: a first-time sender thanking a first-time recipient waits for one trip to
-the database. A command that needs no rights may use rows this process read a moment ago
-(``core.app.identities``: anything that checks rights reads fresh). People picked in a dialog
+the database (two on PostgreSQL). A command that needs no rights may use rows this process read a
+moment ago (``core.app.identities``: anything that checks rights reads fresh). People picked in a dialog
 (Entra object ids) are mapped to Teams ids here too. Plain data in, rows out: no SDK objects.
 """
 

@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise.backends.base.client import TransactionalDBClient
+
 from core.models import Address, Workspace
-from core.sql import Plan, marks, placeholders, run_in_transaction
+from core.pg import fetch
+from core.sql import Plan, Sql, marks, placeholders, run_in_transaction
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,36 @@ async def store_addresses(workspace: Workspace, writes: Iterable[AddressWrite]) 
     distinct: dict[str, AddressWrite] = {}
     for write in writes:
         distinct.setdefault(write.key, write)
-    if distinct:
+    if not distinct:
+        return
+    sql = Sql()
+    if sql.postgres and not isinstance(sql.client, TransactionalDBClient):
+        await store_on_postgres(sql, workspace.id, list(distinct.values()), datetime.now(UTC))
+    else:
         await run_in_transaction(addresses_plan(workspace.id, list(distinct.values()), datetime.now(UTC)))
+
+
+# PostgreSQL: what ``addresses_plan`` does, as one statement (its own transaction, one round trip). The read
+# is the ``LEFT JOIN``: only missing keys, and replacing writes whose payload differs, reach the insert, so a
+# stored row that stays as it is is not locked; one created since the statement began meets ``ON CONFLICT``.
+_STORE_ON_POSTGRES = (
+    "INSERT INTO address (workspace_id, key, payload, updated_at) "
+    "SELECT $1, w.key, w.payload::jsonb, $5 FROM unnest($2::text[], $3::text[], $4::bool[]) AS w(key, payload, "
+    "replace) LEFT JOIN address a ON a.workspace_id = $1 AND a.key = w.key "
+    "WHERE a.id IS NULL OR (w.replace AND a.payload <> w.payload::jsonb) ORDER BY w.key "
+    "ON CONFLICT (workspace_id, key) DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at "
+    "WHERE address.payload <> excluded.payload AND excluded.key = ANY($6::text[])")
+
+
+async def store_on_postgres(sql: Sql, workspace_id: int, writes: list[AddressWrite], now: datetime) -> None:
+    """``addresses_plan`` on PostgreSQL outside a transaction: one statement (distinct keys only)."""
+    if not writes:
+        return
+    field = Address._meta.fields_map["payload"]
+    batch = sorted(writes, key=lambda w: w.key)
+    await fetch(sql.client, _STORE_ON_POSTGRES, [
+        workspace_id, [w.key for w in batch], [field.to_db_value(dict(w.payload), Address) for w in batch],
+        [w.replace for w in batch], now, [w.key for w in batch if w.replace]])
 
 
 def addresses_plan(workspace_id: int, writes: list[AddressWrite], now: datetime) -> Plan[None]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -27,9 +28,10 @@ from core.errors import (
 from core.i18n import fold, normalize_locale, translate
 from core.meetings.models import Meeting
 from core.models import Department, DepartmentFlow, Member, ThanksRecipient, Workspace
+from core.pg import fetch
 from core.projects.models import Project
 from core.services.access import require_admin
-from core.services.addresses import AddressWrite, addresses_plan
+from core.services.addresses import AddressWrite, addresses_plan, store_on_postgres
 from core.sql import Plan, Sql, marks, placeholders, run_in_transaction
 
 MAX_DEPARTMENT_NAME = 100
@@ -63,13 +65,15 @@ async def ensure_member(workspace: Workspace, platform_user_id: str, *, display_
 
 async def ensure_members(workspace: Workspace, people: Sequence[Person],
                          addresses: AddressesFor | Iterable[AddressWrite] = ()) -> list[Member]:
-    """The members for ``people``, in their order, in one transaction with the ``addresses`` to store.
+    """The members for ``people``, in their order, with the ``addresses`` to store (one transaction; on
+    PostgreSQL two statements, see ``_members_on_postgres``).
 
     A new person is created; a known one gets the display name, language, bot flag and (from
     roles) department the platform gave now, when they differ. Someone listed twice is one member,
     as their first listing describes them. ``addresses`` may be a function of the members (for
     payloads that name them). On SQLite this is one trip to the database, shared with the writes
-    arriving at the same time (``core.sql``), so a turn that meets several new people waits once.
+    arriving at the same time (``core.sql``), so a turn that meets several new people waits once; on
+    PostgreSQL two round trips.
     """
     if not people:
         return []
@@ -83,8 +87,13 @@ async def ensure_members(workspace: Workspace, people: Sequence[Person],
     distinct: dict[str, Person] = {}
     for person in people:
         distinct.setdefault(person.platform_user_id, person)
-    plan = _members_plan(workspace.id, list(distinct.values()), datetime.now(UTC), addresses)
-    members = await run_in_transaction(plan)
+    now = datetime.now(UTC)
+    sql = Sql()
+    members = None
+    if sql.postgres and not isinstance(sql.client, TransactionalDBClient):
+        members = await _members_on_postgres(sql, workspace.id, list(distinct.values()), now, addresses)
+    if members is None:
+        members = await run_in_transaction(_members_plan(workspace.id, list(distinct.values()), now, addresses))
     return [members[p.platform_user_id] for p in people]
 
 
@@ -155,6 +164,67 @@ def _members_plan(workspace_id: int, people: list[Person], now: datetime,
         writes.setdefault(write.key, write)
     yield from addresses_plan(workspace_id, list(writes.values()), now)
     return members
+
+
+# PostgreSQL: the read, the role mapping and the creation of ``_members_plan`` as one statement. The new
+# people are inserted in platform id order (as in the plan) and only those the statement's snapshot does not
+# hold (so a known person costs no sequence number); the second part reads the rows that existed before it
+# began, so each person comes back once, with the department their roles map to.
+_MEMBERS_ON_POSTGRES = (
+    "WITH p AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::bool[]) AS p(uid, name, locale, bot)), "
+    "r AS (SELECT o.uid, min(d.id) AS department FROM unnest($6::text[], $7::text[]) AS o(uid, role) "
+    "JOIN department d ON d.workspace_id = $1 AND d.platform_role_id = o.role GROUP BY o.uid), "
+    "pd AS (SELECT p.*, r.department FROM p LEFT JOIN r ON r.uid = p.uid), "
+    "old AS MATERIALIZED (SELECT * FROM member WHERE workspace_id = $1 AND platform_user_id = ANY($2::text[])), "
+    f"ins AS (INSERT INTO member ({', '.join(_MEMBER_COLUMNS)}) "
+    "SELECT $1, uid, name, department, locale, NULL, false, false, bot, true, 0, 0, $8, false FROM pd "
+    "WHERE uid NOT IN (SELECT platform_user_id FROM old) "
+    "ORDER BY uid ON CONFLICT (workspace_id, platform_user_id) DO NOTHING RETURNING *) "
+    "SELECT ins.*, pd.department AS kizuna_mapped FROM ins JOIN pd ON pd.uid = ins.platform_user_id "
+    "UNION ALL SELECT old.*, pd.department FROM old JOIN pd ON pd.uid = old.platform_user_id")
+
+
+async def _members_on_postgres(sql: Sql, workspace_id: int, people: list[Person], now: datetime,
+                               addresses: AddressesFor | Iterable[AddressWrite]) -> dict[str, Member] | None:
+    """``_members_plan`` on PostgreSQL outside a transaction, in two round trips: the people (one statement:
+    read, mapped, created), then the addresses (one statement). None when someone else created one of the
+    people since the statement began (the caller then runs the plan, which reads them).
+
+    Each statement is its own transaction: people created without their addresses (the second failed) are
+    complete members, and the addresses are written again by the next event that names them (what is not
+    stored is never marked as stored, see ``adapters/teams/people.py``). The rare refresh of a known person
+    (a new name, language, department) is a transaction of its own, in id order.
+    """
+    ids = sorted(p.platform_user_id for p in people)
+    by_id = {p.platform_user_id: p for p in people}
+    roles = [(p.platform_user_id, role) for p in people for role in sorted(set(p.role_ids or ()))]
+    rows = await fetch(sql.client, _MEMBERS_ON_POSTGRES, [
+        workspace_id, ids, [(by_id[i].display_name or i)[:255] for i in ids],
+        [normalize_locale(by_id[i].locale) for i in ids], [by_id[i].is_bot for i in ids],
+        [uid for uid, _ in roles], [role for _, role in roles], now])
+    found = {row["platform_user_id"]: dict(row) for row in rows}
+    if len(found) < len(ids):
+        return None
+    refresh: list[tuple[int, dict[str, object]]] = []
+    for row in sorted(found.values(), key=lambda r: int(r["id"])):
+        changes = _changes(by_id[row["platform_user_id"]], row, row.pop("kizuna_mapped"))
+        if changes:
+            refresh.append((int(row["id"]), changes))
+            row.update(changes)
+    if refresh:
+        await sql.run_in_transaction(_refresh_plan(refresh))
+    members = {key: Member._init_from_db(**row) for key, row in found.items()}
+    writes: dict[str, AddressWrite] = {}
+    for write in addresses(list(members.values())) if callable(addresses) else addresses:
+        writes.setdefault(write.key, write)
+    await store_on_postgres(sql, workspace_id, list(writes.values()), now)
+    return members
+
+
+def _refresh_plan(refresh: list[tuple[int, dict[str, object]]]) -> Plan[None]:
+    for member_id, changes in refresh:
+        yield (f"UPDATE member SET {', '.join(f'{c} = ?' for c in changes)} WHERE id = ?",
+               [*changes.values(), member_id])
 
 
 def _clean_department_name(name: str) -> str:

@@ -17,6 +17,8 @@ from tests.postgres import fresh_database
 pytestmark = pytest.mark.postgres_only
 
 THANKS = 1
+# The people (read, created: one statement), their addresses (one statement), the thanks (one call).
+FIRST_TIME_THANKS = 3
 
 
 @pytest_asyncio.fixture(name="db")
@@ -43,3 +45,19 @@ async def test_round_trips_of_a_teams_thanks(teams, connector):
         await thanks(f"warm-up {n}")
     sent = await statements(thanks("counted"))
     assert len(sent) == THANKS, "\n".join(sent)
+
+
+async def test_round_trips_of_a_first_time_sender_thanking_a_first_time_recipient(teams, connector):
+    client, _ = teams
+
+    async def thanks(sender: t.User, recipient: t.User) -> None:
+        response = await client.post("/api/messages", json=t.message(
+            connector.url, sender, f"thanks {recipient.tag} for the welcome #teamwork", [recipient]))
+        assert response.status in (200, 201), await response.text()
+
+    await thanks(ALICE, BOB)  # the workspace, asyncpg's prepared statements
+    await thanks(t.User("29:new-0", "New 0", "aad-new-0"), t.User("29:new-r0", "New R0", "aad-new-r0"))
+    sent = await statements(thanks(t.User("29:new-1", "New 1", "aad-new-1"), t.User("29:new-r1", "New R1",
+                                                                                        "aad-new-r1")))
+    assert len(sent) == FIRST_TIME_THANKS, "\n".join(sent)
+    assert not any(statement.startswith(("BEGIN", "COMMIT")) for statement in sent)
