@@ -243,6 +243,43 @@ def _pieces(scope: Scope, window: Window) -> list[Window]:
     return pieces
 
 
+Join = Callable[[list[Any], int], Any]
+
+
+async def _parts(scope: Scope, kind: str, windows: Sequence[Window], compute: Compute,
+                 join: Join) -> list[list[Any]]:
+    """For each window, ``kind``'s data in at most two parts: what has ended, and the rest, still running.
+
+    What has ended is one stored row, the ``join`` of its pieces (``_pieces``; they are stored too, so
+    tomorrow's span is joined from them, not counted again); the rest is computed. A period then costs a
+    row or two and today's thanks, however long it is."""
+    cap = _people_cap(scope)
+    spans: dict[Window, list[Window]] = {}
+    wanted: list[list[Window]] = []
+    for window in windows:
+        pieces = _pieces(scope, window)
+        ended = [p for p in pieces if p.end + STORE_AFTER <= scope.now]
+        rest = [p for p in pieces if p not in ended]
+        if len(ended) > 1:
+            span = Window(ended[0].start, ended[-1].end, ended[0].first_day, ended[-1].last_day)
+            spans[span] = ended
+            ended = [span]
+        wanted.append(ended + rest)
+
+    async def joined_or_computed(s: Scope, some: list[Window]) -> dict[Window, Any]:
+        out: dict[Window, Any] = {}
+        for window in some:
+            if window in spans:
+                pieces = await _stored(s, kind, spans[window], compute)
+                out[window] = join([pieces[p] for p in spans[window]], cap)
+            else:
+                out.update(await compute(s, [window]))
+        return out
+
+    found = await _stored(scope, kind, list(dict.fromkeys(w for ws in wanted for w in ws)), joined_or_computed)
+    return [[found[w] for w in ws] for ws in wanted]
+
+
 def _people_cap(scope: Scope) -> int:
     """How many distinct people of a cell a stored piece keeps: enough to tell whether any viewer's
     threshold is reached (the union of capped sets reaches k exactly when the union of the sets does)."""
@@ -351,16 +388,15 @@ async def overview(scope: Scope) -> dict[str, Any]:
     """Thanks, senders, receivers and the cross-department share, with the previous period's; and the
     viewer's own sent and received."""
     k = scope.threshold
-    now_pieces, before_pieces = _pieces(scope, scope.window), _pieces(scope, scope.window.previous())
-    stored = await _stored(scope, "totals", before_pieces + now_pieces, _totals)
-    now = _added_totals([stored[w] for w in now_pieces])
-    before = _added_totals([stored[w] for w in before_pieces])
+    now_parts, before_parts = await _parts(scope, "totals", [scope.window, scope.window.previous()], _totals,
+                                           _join_totals)
+    now, before = _added_totals(now_parts), _added_totals(before_parts)
 
     def share(t: Totals) -> float | None:
         return None if 0 < t.senders < k else (round(t.cross_rows / t.rows, 4) if t.rows else 0.0)
 
     # The viewer's own, stored under their own member id.
-    mine = await _stored(scope, f"you/{scope.viewer.member.id}", now_pieces, _yours)
+    [mine] = await _parts(scope, f"you/{scope.viewer.member.id}", [scope.window], _yours, _join_yours)
     return {
         "thanks": _figure(_visible(now.thanks, now.senders, k), _visible(before.thanks, before.senders, k)),
         "senders": _figure(_visible(now.senders, now.senders, k), _visible(before.senders, before.senders, k)),
@@ -368,7 +404,7 @@ async def overview(scope: Scope) -> dict[str, Any]:
                              _visible(before.receivers, before.receivers, k)),
         # A share against a period with no thanks at all is no change: there was nothing to cross.
         "cross_share": _figure(share(now), share(before) if before.rows else None),
-        "you": {"sent": sum(mine[w][0] for w in now_pieces), "received": sum(mine[w][1] for w in now_pieces)},
+        "you": {"sent": sum(part[0] for part in mine), "received": sum(part[1] for part in mine)},
     }
 
 
@@ -416,6 +452,69 @@ class _People:
     def count(self) -> int:
         """How many, up to ``cap``."""
         return self.cap if self.full else len(self.ids)
+
+    def stored(self) -> list[int] | bool:
+        return True if self.full else sorted(self.ids)
+
+
+def _people(cap: int, parts: Sequence[list[int] | bool]) -> _People:
+    people = _People(cap)
+    for part in parts:
+        people.add(part)
+    return people
+
+
+def _join_totals(parts: list[Any], _cap: int) -> Any:
+    return {"t": sum(p["t"] for p in parts), "n": sum(p["n"] for p in parts), "c": sum(p["c"] for p in parts),
+            "s": sorted({m for p in parts for m in p["s"]}), "r": sorted({m for p in parts for m in p["r"]})}
+
+
+def _join_yours(parts: list[Any], _cap: int) -> Any:
+    return [sum(p[0] for p in parts), sum(p[1] for p in parts)]
+
+
+def _join_received(parts: list[Any], _cap: int) -> Any:
+    received: dict[int, int] = {}
+    for part in parts:
+        for recipient, n in part:
+            received[recipient] = received.get(recipient, 0) + n
+    return sorted([m, n] for m, n in received.items())
+
+
+def _join_pairs(parts: list[Any], _cap: int) -> Any:
+    rows: dict[tuple[int, int], int] = {}
+    for part in parts:
+        for a, b, n in part:
+            rows[(a, b)] = rows.get((a, b), 0) + n
+    return [[a, b, n] for (a, b), n in sorted(rows.items())]
+
+
+def _join_pair_people(parts: list[Any], cap: int) -> Any:
+    cells: dict[tuple[int, int], tuple[_People, _People]] = {}
+    for part in parts:
+        for a, b, senders, receivers in part:
+            cell = cells.get((a, b))
+            if cell is None:
+                cell = cells[(a, b)] = (_People(cap), _People(cap))
+            cell[0].add(senders)
+            cell[1].add(receivers)
+    return [[a, b, s.stored(), r.stored()] for (a, b), (s, r) in sorted(cells.items())]
+
+
+def _join_values(parts: list[Any], cap: int) -> Any:
+    cells: dict[tuple[int, int], tuple[list[int], _People]] = {}
+    weeks: dict[tuple[int, str], int] = {}
+    for part in parts:
+        for value, department, n, senders in part["cells"]:
+            cell = cells.get((value, department))
+            if cell is None:
+                cell = cells[(value, department)] = ([0], _People(cap))
+            cell[0][0] += n
+            cell[1].add(senders)
+        for value, monday, n in part["weeks"]:
+            weeks[(value, monday)] = weeks.get((value, monday), 0) + n
+    return {"cells": [[v, d, n[0], people.stored()] for (v, d), (n, people) in sorted(cells.items())],
+            "weeks": [[v, w, n] for (v, w), n in sorted(weeks.items())]}
 
 
 async def _pairs(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
@@ -474,12 +573,11 @@ def _added_pairs(counts: Sequence[Any], people: Sequence[Any] | None,
 async def heatmap(scope: Scope) -> dict[str, Any]:
     """Thanks from each department (rows) to each (columns): counts, and each sender department's share."""
     k = scope.threshold
-    pieces = _pieces(scope, scope.window)
-    counts = await _stored(scope, "pairs", pieces, _pairs)
+    [counts] = await _parts(scope, "pairs", [scope.window], _pairs, _join_pairs)
     # Every cell has a sender and a recipient: only a threshold above one needs the people.
-    people = await _stored(scope, f"pairpeople/{_people_cap(scope)}", pieces, _pair_people) if k > 1 else None
-    groups = _added_pairs([counts[w] for w in pieces], [people[w] for w in pieces] if people is not None else None,
-                          _people_cap(scope))
+    [people] = await _parts(scope, f"pairpeople/{_people_cap(scope)}", [scope.window], _pair_people,
+                            _join_pair_people) if k > 1 else [None]
+    groups = _added_pairs(counts, people, _people_cap(scope))
     departments = await _departments(scope)
     ids = [d["id"] for d in departments]
     if any(NO_DEPARTMENT in (int(a), int(b)) for a, b, *_ in groups):
@@ -628,20 +726,10 @@ async def values(scope: Scope) -> dict[str, Any]:
     workspace = scope.viewer.workspace
     known = await Value.filter(workspace_id=workspace.id).order_by("position", "id") \
         .values_list("id", "key", "name_en", "name_ja", "emoji")
-    pieces = _pieces(scope, scope.window)
-    stored = await _stored(scope, f"values/{_people_cap(scope)}", pieces, _values)
-    cells: dict[tuple[int, int], tuple[list[int], _People]] = {}
-    weeks: dict[tuple[int, str], int] = {}
-    for piece in pieces:
-        for value, department, n, senders in stored[piece]["cells"]:
-            cell = cells.get((value, department))
-            if cell is None:
-                cell = cells[(value, department)] = ([0], _People(_people_cap(scope)))
-            cell[0][0] += n
-            cell[1].add(senders)
-        for value, monday, n in stored[piece]["weeks"]:
-            weeks[(value, monday)] = weeks.get((value, monday), 0) + n
-    by_department = [(v, d, n[0], senders.count()) for (v, d), (n, senders) in sorted(cells.items())]
+    [parts] = await _parts(scope, f"values/{_people_cap(scope)}", [scope.window], _values, _join_values)
+    added = _join_values(parts, _people_cap(scope))
+    by_department = [(v, d, n, _people(_people_cap(scope), [senders]).count()) for v, d, n, senders in added["cells"]]
+    weeks = {(v, w): n for v, w, n in added["weeks"]}
     # Weekly counts of the whole workspace say nothing about a person unless few people tag: members see
     # a week's count only when the value's department cells for the period are shown.
     visible_values = {int(v) for v, _d, _n, s in by_department if int(s) >= k}
@@ -677,13 +765,8 @@ async def leaderboard(scope: Scope, limit: int = 10) -> dict[str, Any] | None:
     what the chat's leaderboard already shows everyone."""
     if not scope.viewer.workspace.leaderboard_enabled:
         return None
-    pieces = _pieces(scope, scope.window)
-    stored = await _stored(scope, "received", pieces, _received)
-    received: dict[int, int] = {}
-    for piece in pieces:
-        for recipient, n in stored[piece]:
-            received[recipient] = received.get(recipient, 0) + n
-    rows = sorted(received.items(), key=lambda r: (-r[1], r[0]))[:limit]
+    [parts] = await _parts(scope, "received", [scope.window], _received, _join_received)
+    rows = sorted(((m, n) for m, n in _join_received(parts, 1)), key=lambda r: (-r[1], r[0]))[:limit]
     names = dict(await Member.filter(id__in=[int(r) for r, _n in rows]).values_list("id", "display_name"))
     entries: list[dict[str, Any]] = []
     for index, (recipient, n) in enumerate(rows):
