@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -11,7 +12,7 @@ from collections import Counter
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
@@ -387,6 +388,8 @@ def _deliveries(workspace: Workspace, settings: _Settings, thanks_id: int | str,
 # when the catalogue changed since it was read (a fingerprint computed by the same SQL on both sides):
 # the catalogue is read again and the thanks tried again. What SQL decides best, it decides in the
 # function, after taking the same locks in the same order as the plan: the daily limit, the event's key.
+# Thanks that arrive while a call runs go together in the next call (``_ThanksGroup``): group commit, as on
+# SQLite, each thanks in its own savepoint.
 
 NEW_THANKS_ID = "$thanks_id"  # in outbox rows written before the thanks has its id
 
@@ -409,64 +412,138 @@ _CATALOGUE = (
 
 _GIVE_THANKS = ServerFunction(
     "kizuna_give_thanks",
-    "p_workspace int, p_sender int, p_sender_department int, p_sender_name text, p_text text, "
-    "p_moment timestamptz, p_day date, p_key text, p_channel text, p_project int, p_fingerprint text, "
-    "p_recipients int[], p_recipient_departments int[], p_recipient_names text[], p_values int[], "
-    "p_platform text, p_addresses text[], p_kinds text[], p_messages text[], p_locales text[], p_dedupes text[], "
-    "p_flow_from int[], p_flow_to int[], p_flow_count int[]",
-    "TABLE(k_outcome text, k_thanks int, k_limit int)",
+    # p_items: one JSON object per thanks (``_ThanksGroup.item``); p_people: every member they name.
+    "p_items jsonb, p_people int[]",
+    "TABLE(k_item int, k_outcome text, k_thanks int, k_limit int, k_state text, k_error text)",
     f"""
 #variable_conflict use_column
 DECLARE
+    v_item jsonb;
+    v_n int;
+    v_workspace int;
     v_limit int;
     v_fingerprint text;
+    v_sender int;
     v_id int;
+    v_recipients int[];
+    v_flows jsonb := '[]';
 BEGIN
-    -- The sender's and recipients' rows, locked in id order, first: as in the plan (_thanks_plan).
-    PERFORM 1 FROM member WHERE id = p_sender OR id = ANY(p_recipients) ORDER BY id FOR UPDATE;
-    SELECT w.daily_limit, {_FINGERPRINT} INTO v_limit, v_fingerprint FROM workspace w WHERE w.id = p_workspace;
-    IF v_fingerprint IS DISTINCT FROM p_fingerprint THEN
-        RETURN QUERY SELECT 'stale'::text, NULL::int, v_limit;
-        RETURN;
-    END IF;
-    -- Each statement of a function sees what committed before it began: the count comes after the lock.
-    INSERT INTO thanks (workspace_id, sender_id, message, created_at, local_day, idempotency_key, clap_count,
-                        channel_ref, project_id)
-    SELECT p_workspace, p_sender, p_text, p_moment, p_day, p_key, 0, p_channel, p_project
-    WHERE (SELECT count(*) FROM thanks WHERE workspace_id = p_workspace AND sender_id = p_sender
-           AND local_day = p_day) < v_limit
-    ON CONFLICT (workspace_id, idempotency_key) DO NOTHING RETURNING id INTO v_id;
-    IF v_id IS NULL THEN
-        SELECT id INTO v_id FROM thanks WHERE workspace_id = p_workspace AND idempotency_key = p_key;
-        RETURN QUERY SELECT CASE WHEN v_id IS NULL THEN 'limit' ELSE 'replay' END, v_id, v_limit;
-        RETURN;
-    END IF;
-    INSERT INTO thanks_recipient (thanks_id, recipient_id, position, workspace_id, sender_id, created_at,
-                                  sender_department_id, recipient_department_id, sender_name, recipient_name)
-    SELECT v_id, r.id, r.n - 1, p_workspace, p_sender, p_moment, p_sender_department, r.department, p_sender_name,
-           r.name
-    FROM unnest(p_recipients, p_recipient_departments, p_recipient_names) WITH ORDINALITY AS r(id, department, name, n);
-    INSERT INTO thanks_value (thanks_id, value_id, position)
-    SELECT v_id, v.id, v.n - 1 FROM unnest(p_values) WITH ORDINALITY AS v(id, n);
-    UPDATE member SET sent_count = sent_count + CASE WHEN id = p_sender THEN 1 ELSE 0 END,
-                      received_count = received_count + CASE WHEN id = ANY(p_recipients) THEN 1 ELSE 0 END
-    WHERE id = p_sender OR id = ANY(p_recipients);
-    INSERT INTO delivery (workspace_id, platform, address_key, kind, message, locale, dedupe_key, status, attempts,
-                          next_attempt_at, late, created_at)
-    SELECT p_workspace, p_platform, d.address, d.kind, replace(d.message, '"{NEW_THANKS_ID}"', v_id::text)::jsonb,
-           d.locale, replace(d.dedupe, '{NEW_THANKS_ID}', v_id::text), '{outbox.PENDING}', 0, p_moment, false, p_moment
-    FROM unnest(p_addresses, p_kinds, p_messages, p_locales, p_dedupes) AS d(address, kind, message, locale, dedupe)
-    ON CONFLICT (dedupe_key) DO NOTHING;
-    -- The day's rollup rows last, one by one in the sorted order they come in (see the plan).
-    FOR i IN 1 .. coalesce(array_length(p_flow_from, 1), 0) LOOP
-        INSERT INTO department_flow (workspace_id, day, sender_department_id, recipient_department_id, count)
-        VALUES (p_workspace, p_day, p_flow_from[i], p_flow_to[i], p_flow_count[i])
-        ON CONFLICT (workspace_id, day, sender_department_id, recipient_department_id)
-        DO UPDATE SET count = department_flow.count + excluded.count;
+    -- Every person of the group, locked in id order, first: as in the plan (_thanks_plan). Each thanks's own
+    -- lock order (people, then its rollup rows) is the group's too: the rollup rows come last, below.
+    PERFORM 1 FROM member WHERE id = ANY(p_people) ORDER BY id FOR UPDATE;
+    FOR v_n IN 0 .. jsonb_array_length(p_items) - 1 LOOP
+        v_item := p_items -> v_n;
+        BEGIN  -- a savepoint: a thanks that fails rolls back its own rows only
+            IF v_workspace IS DISTINCT FROM (v_item ->> 'workspace')::int THEN
+                v_workspace := (v_item ->> 'workspace')::int;
+                SELECT w.daily_limit, {_FINGERPRINT} INTO v_limit, v_fingerprint FROM workspace w
+                WHERE w.id = v_workspace;
+            END IF;
+            IF v_fingerprint IS DISTINCT FROM v_item ->> 'fingerprint' THEN
+                RETURN QUERY SELECT v_n, 'stale'::text, NULL::int, v_limit, NULL::text, NULL::text;
+                CONTINUE;
+            END IF;
+            v_sender := (v_item ->> 'sender')::int;
+            v_id := NULL;
+            -- Each statement of a function sees what committed before it began: the count comes after the lock.
+            INSERT INTO thanks (workspace_id, sender_id, message, created_at, local_day, idempotency_key, clap_count,
+                                channel_ref, project_id)
+            SELECT v_workspace, v_sender, v_item ->> 'text', (v_item ->> 'moment')::timestamptz,
+                   (v_item ->> 'day')::date, v_item ->> 'key', 0, v_item ->> 'channel', (v_item ->> 'project')::int
+            WHERE (SELECT count(*) FROM thanks WHERE workspace_id = v_workspace AND sender_id = v_sender
+                   AND local_day = (v_item ->> 'day')::date) < v_limit
+            ON CONFLICT (workspace_id, idempotency_key) DO NOTHING RETURNING id INTO v_id;
+            IF v_id IS NULL THEN
+                SELECT id INTO v_id FROM thanks WHERE workspace_id = v_workspace AND idempotency_key = v_item ->> 'key';
+                RETURN QUERY SELECT v_n, CASE WHEN v_id IS NULL THEN 'limit' ELSE 'replay' END, v_id, v_limit,
+                                    NULL::text, NULL::text;
+                CONTINUE;
+            END IF;
+            -- recipients: [[id, department, name], …] in their order
+            INSERT INTO thanks_recipient (thanks_id, recipient_id, position, workspace_id, sender_id, created_at,
+                                          sender_department_id, recipient_department_id, sender_name, recipient_name)
+            SELECT v_id, (r.x ->> 0)::int, r.n - 1, v_workspace, v_sender, (v_item ->> 'moment')::timestamptz,
+                   (v_item ->> 'sender_department')::int, (r.x ->> 1)::int, v_item ->> 'sender_name', r.x ->> 2
+            FROM jsonb_array_elements(v_item -> 'recipients') WITH ORDINALITY AS r(x, n);
+            INSERT INTO thanks_value (thanks_id, value_id, position)
+            SELECT v_id, v.x::int, v.n - 1
+            FROM jsonb_array_elements_text(v_item -> 'values') WITH ORDINALITY AS v(x, n);
+            v_recipients := ARRAY(SELECT (r ->> 0)::int FROM jsonb_array_elements(v_item -> 'recipients') AS r);
+            UPDATE member SET sent_count = sent_count + CASE WHEN id = v_sender THEN 1 ELSE 0 END,
+                              received_count = received_count + CASE WHEN id = ANY(v_recipients) THEN 1 ELSE 0 END
+            WHERE id = v_sender OR id = ANY(v_recipients);
+            -- deliveries: [[address, kind, message, locale, dedupe], …]
+            INSERT INTO delivery (workspace_id, platform, address_key, kind, message, locale, dedupe_key, status,
+                                  attempts, next_attempt_at, late, created_at)
+            SELECT v_workspace, v_item ->> 'platform', d.x ->> 0, d.x ->> 1,
+                   replace(d.x ->> 2, '"{NEW_THANKS_ID}"', v_id::text)::jsonb, d.x ->> 3,
+                   replace(d.x ->> 4, '{NEW_THANKS_ID}', v_id::text), '{outbox.PENDING}', 0,
+                   (v_item ->> 'moment')::timestamptz, false, (v_item ->> 'moment')::timestamptz
+            FROM jsonb_array_elements(v_item -> 'deliveries') AS d(x)
+            ON CONFLICT (dedupe_key) DO NOTHING;
+            -- flows: [[workspace, day, from, to, count], …], written for the whole group below
+            v_flows := v_flows || (v_item -> 'flows');
+            RETURN QUERY SELECT v_n, 'created'::text, v_id, v_limit, NULL::text, NULL::text;
+        EXCEPTION WHEN OTHERS THEN
+            RETURN QUERY SELECT v_n, 'error'::text, NULL::int, NULL::int, SQLSTATE::text, SQLERRM::text;
+        END;
     END LOOP;
-    RETURN QUERY SELECT 'created'::text, v_id, v_limit;
+    -- The day's rollup rows last, summed over the group and taken in sorted order (see the plan).
+    INSERT INTO department_flow (workspace_id, day, sender_department_id, recipient_department_id, count)
+    SELECT (f ->> 0)::int, (f ->> 1)::date, (f ->> 2)::int, (f ->> 3)::int, sum((f ->> 4)::int)
+    FROM jsonb_array_elements(v_flows) AS f GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (workspace_id, day, sender_department_id, recipient_department_id)
+    DO UPDATE SET count = department_flow.count + excluded.count;
 END
 """)
+
+
+class _ThanksGroup:
+    """Group commit on PostgreSQL: the thanks that arrive while one call of ``_GIVE_THANKS`` runs go
+    together in the next call (one round trip, one transaction, one WAL flush), as ``core.sql``'s
+    ``_GroupCommit`` does on SQLite. One call at a time per database client (process)."""
+
+    MAX_GROUP = 32
+    _groups: ClassVar[weakref.WeakKeyDictionary[BaseDBAsyncClient, _ThanksGroup]] = weakref.WeakKeyDictionary()
+
+    def __init__(self, client: BaseDBAsyncClient) -> None:
+        self.client = client
+        self.waiting: list[tuple[dict[str, Any], list[int], asyncio.Future[dict[str, Any]]]] = []
+        self.writing: asyncio.Task[None] | None = None
+
+    @classmethod
+    def of(cls, client: BaseDBAsyncClient) -> _ThanksGroup:
+        group = cls._groups.get(client)
+        if group is None:
+            group = cls._groups[client] = cls(client)
+        return group
+
+    async def submit(self, item: dict[str, Any], people: list[int]) -> dict[str, Any]:
+        """This thanks's outcome row (``k_outcome``, ``k_thanks``, ``k_limit``, ``k_state``, ``k_error``)."""
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.waiting.append((item, people, future))
+        if self.writing is None or self.writing.done():
+            self.writing = asyncio.create_task(self._write())
+        return await future
+
+    async def _write(self) -> None:
+        while self.waiting:
+            group, self.waiting = self.waiting[:self.MAX_GROUP], self.waiting[self.MAX_GROUP:]
+            try:
+                rows = await _GIVE_THANKS.call(self.client, [
+                    json.dumps([item for item, _, _ in group]),
+                    sorted({person for _, people, _ in group for person in people})])
+            except BaseException as error:  # the call itself failed: nothing of the group was written
+                for _, _, future in group:
+                    if not future.done():
+                        future.set_exception(error)
+                if isinstance(error, asyncio.CancelledError):
+                    raise
+                continue
+            outcomes = {int(row["k_item"]): dict(row) for row in rows}
+            for n, (_, _, future) in enumerate(group):
+                if not future.done():
+                    future.set_result(outcomes[n])
 
 
 @dataclass(frozen=True)
@@ -520,8 +597,8 @@ async def _write_in_one_round_trip(client: BaseDBAsyncClient, workspace: Workspa
                                    people: Sequence[Member], value_tags: Sequence[str], text: str, moment: datetime,
                                    day: date, idempotency_key: str | None, channel_ref: str | None,
                                    notify_recipients: bool, project_tags: Sequence[str]) -> _Written | None:
-    """What ``_thanks_plan`` writes, as one call of ``_GIVE_THANKS``; None if the catalogue kept changing
-    meanwhile (the caller then runs the plan)."""
+    """What ``_thanks_plan`` writes, as one thanks of a call of ``_GIVE_THANKS`` (with the others arriving at
+    the same time); None if the catalogue kept changing meanwhile (the caller then runs the plan)."""
     catalogue = _catalogues.get(client, {}).get(workspace.id)
     by_channel = bool(channel_ref) and not project_tags
     for _ in range(3):
@@ -545,28 +622,41 @@ async def _write_in_one_round_trip(client: BaseDBAsyncClient, workspace: Workspa
                                  notify_recipients, moment)
         flows = sorted(Counter((sender.department_id or NO_DEPARTMENT, m.department_id or NO_DEPARTMENT)
                                for m in people).items())
+        item = {
+            "workspace": workspace.id, "sender": sender.id, "sender_department": sender.department_id or NO_DEPARTMENT,
+            "sender_name": sender.display_name, "text": text, "moment": moment.isoformat(), "day": day.isoformat(),
+            "key": idempotency_key or None, "channel": channel_ref, "project": project_id,
+            "fingerprint": catalogue.fingerprint, "platform": workspace.platform,
+            "recipients": [[m.id, m.department_id or NO_DEPARTMENT, m.display_name] for m in people],
+            "values": [v.id for v in values],
+            "deliveries": [deliveries[i + 2:i + 7] for i in range(0, len(deliveries), 12)],
+            "flows": [[workspace.id, day.isoformat(), a, b, n] for (a, b), n in flows],
+        }
         try:
-            rows = await _GIVE_THANKS.call(client, [
-            workspace.id, sender.id, sender.department_id or NO_DEPARTMENT, sender.display_name, text, moment, day,
-            idempotency_key or None, channel_ref, project_id, catalogue.fingerprint,
-            [m.id for m in people], [m.department_id or NO_DEPARTMENT for m in people],
-            [m.display_name for m in people], [v.id for v in values], workspace.platform,
-            *(deliveries[column::12] for column in (2, 3, 4, 5, 6)),
-            [a for (a, _), _ in flows], [b for (_, b), _ in flows], [n for _, n in flows]])
+            row = await _ThanksGroup.of(client).submit(item, [sender.id, *(m.id for m in people)])
         except FunctionUnavailable:
             log.warning("thanks take five round trips: the database role may not create functions "
                         "(GRANT CREATE ON SCHEMA to it for one)", exc_info=True)
             _no_function.add(client)
             return None
-        outcome, thanks_id, limit = rows[0]["k_outcome"], rows[0]["k_thanks"], rows[0]["k_limit"]
+        outcome, thanks_id, limit = row["k_outcome"], row["k_thanks"], row["k_limit"]
         if outcome == "created":
             return _Written(int(thanks_id), True, values, project)
         if outcome == "replay":
             return _Written(int(thanks_id), False, [])
         if outcome == "limit":
             raise DailyLimitReached(limit=int(limit))
+        if outcome == "error":
+            # This thanks broke a constraint (its savepoint rolled back its rows; the group's others stand).
+            if str(row["k_state"]).startswith("23"):
+                raise IntegrityError(row["k_error"])
+            raise ThanksWriteFailed(f"{row['k_state']}: {row['k_error']}")
         catalogue = None  # stale: a setting, value or project changed since it was read
     return None
+
+
+class ThanksWriteFailed(Exception):
+    """PostgreSQL refused one thanks of a group for a reason other than a constraint (its SQLSTATE and message)."""
 
 
 async def load_thanks_view(workspace: Workspace, thanks_id: int) -> ThanksView:

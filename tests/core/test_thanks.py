@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from tortoise.exceptions import IntegrityError
 
 from core import errors
 from core.models import Clap, DepartmentFlow, Member, Thanks, ThanksRecipient, Workspace
@@ -314,3 +315,64 @@ async def test_values_and_projects_changed_between_two_thanks_are_seen_by_the_se
     with pytest.raises(errors.MessageTooLong):
         await give_thanks(workspace, alice, [bob], "too long now")
     assert await Thanks.all().count() == 2
+
+
+@pytest.mark.postgres_only
+async def test_a_thanks_that_fails_in_a_group_leaves_the_others_of_its_group_whole(workspace: Workspace, alice, bob,
+                                                                                    carol):
+    """On PostgreSQL thanks arriving together are one call (one transaction): each has its own savepoint, so a
+    broken one (a recipient that does not exist: the foreign key) writes nothing, and the rest are complete,
+    rollup included."""
+    import asyncio
+
+    ghost = Member(id=987654, workspace_id=workspace.id, platform_user_id="ghost", display_name="Ghost")
+    await give_thanks(workspace, bob, [alice], "warm-up: the process now knows the workspace's catalogue")
+    # With nothing left to read first, the four reach the group committer in the same turn: one call.
+    calls = [give_thanks(workspace, alice, [bob], "one", idempotency_key="k1"),
+             give_thanks(workspace, carol, [bob, ghost], "to a ghost"),
+             give_thanks(workspace, bob, [carol], "two"),
+             give_thanks(workspace, alice, [bob], "one again", idempotency_key="k1")]
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert isinstance(results[1], IntegrityError)
+    first, second, again = results[0], results[2], results[3]
+    assert not isinstance(first, BaseException) and not isinstance(second, BaseException)
+    assert not isinstance(again, BaseException)
+    assert first.created and second.created and not again.created and again.view.id == first.view.id
+    assert await Thanks.all().count() == 3 and await ThanksRecipient.all().count() == 3
+    people = {m.id: (m.sent_count, m.received_count) for m in await Member.filter(id__in=[alice.id, bob.id, carol.id])}
+    assert people == {alice.id: (1, 1), bob.id: (2, 1), carol.id: (0, 1)}
+    assert sum(f.count for f in await DepartmentFlow.all()) == 3
+
+
+@pytest.mark.postgres_only
+async def test_groups_of_two_processes_naming_the_same_people_in_opposite_orders_all_succeed(workspace: Workspace,
+                                                                                          monkeypatch):
+    """Two processes each send a group of thanks at the same moment (here: two group committers on one pool).
+    A group locks all its people in id order before any thanks, and its rollup rows last in sorted order,
+    so two groups never wait for each other in a circle."""
+    import asyncio
+
+    from tortoise import connections
+
+    from core.services import thanks as thanks_module
+    from core.services.members import ensure_department, ensure_member
+
+    x, y = [await ensure_department(workspace, name) for name in ("X", "Y")]
+    ring = []
+    for i in range(8):
+        member = await ensure_member(workspace, f"ring-{i}", display_name=f"Ring {i}")
+        member.department_id = (x, y)[i % 2].id
+        await member.save()
+        ring.append(member)
+    client = connections.get("default")
+    groups = [thanks_module._ThanksGroup(client), thanks_module._ThanksGroup(client)]
+    turn = iter(range(10_000))
+    monkeypatch.setattr(thanks_module._ThanksGroup, "of", classmethod(lambda cls, _: groups[next(turn) % 2]))
+    for round_ in range(4):
+        calls = [give_thanks(workspace, ring[i], [ring[(i + 1) % 8], ring[(i + 5) % 8]] if i % 2
+                             else [ring[(i + 5) % 8], ring[(i + 1) % 8]], f"round {round_}") for i in range(8)]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        assert [r for r in results if isinstance(r, BaseException)] == []
+    assert await Thanks.all().count() == 32
+    assert {m.sent_count for m in await Member.filter(platform_user_id__startswith="ring-")} == {4}
+    assert sum(f.count for f in await DepartmentFlow.all()) == 64
