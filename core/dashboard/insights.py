@@ -14,6 +14,7 @@ people included (bridges); members see departments and their own figures.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -655,19 +656,28 @@ async def trends(scope: Scope) -> dict[str, Any]:
 
 
 async def _reach(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
-    """Of each window: [sender, department, thanks, department, thanks, …], the departments their thanks
-    went to (rows where neither side is without a department)."""
+    """Of each window: [sender, thanks, department, thanks, department, thanks, …] by sender, the departments
+    their thanks went to in order (rows where neither side is without a department)."""
     start, end = min(w.start for w in windows), max(w.end for w in windows)
     which, which_params = _which(windows)
     where, params = _where(scope, start, end)
-    out: dict[Window, dict[int, list[int]]] = {w: {} for w in windows}
+    out: dict[Window, dict[int, dict[int, int]]] = {w: {} for w in windows}
     for row in await Sql().rows(
             f"SELECT {which} AS w, sender_id AS s, recipient_department_id AS b, COUNT(*) AS n FROM thanks_recipient "
             f"WHERE {where} AND sender_department_id <> {NO_DEPARTMENT} AND recipient_department_id <> "
             f"{NO_DEPARTMENT} GROUP BY 1, 2, 3", which_params + params):
         if row["w"] is not None:
-            out[windows[int(row["w"])]].setdefault(int(row["s"]), []).extend((int(row["b"]), int(row["n"])))
-    return {w: [[sender, *entry] for sender, entry in sorted(senders.items())] for w, senders in out.items()}
+            out[windows[int(row["w"])]].setdefault(int(row["s"]), {})[int(row["b"])] = int(row["n"])
+    return {w: _reach_entries(senders) for w, senders in out.items()}
+
+
+def _reach_entries(senders: dict[int, dict[int, int]]) -> list[list[int]]:
+    return [[sender, sum(departments.values()), *(x for d, n in sorted(departments.items()) for x in (d, n))]
+            for sender, departments in sorted(senders.items())]
+
+
+def _reach_departments(entry: list[int]) -> dict[int, int]:
+    return dict(zip(entry[2::2], entry[3::2], strict=True))
 
 
 def _join_reach(parts: list[Any], _cap: int) -> Any:
@@ -675,10 +685,9 @@ def _join_reach(parts: list[Any], _cap: int) -> Any:
     for part in parts:
         for entry in part:
             departments = senders.setdefault(entry[0], {})
-            for i in range(1, len(entry), 2):
-                departments[entry[i]] = departments.get(entry[i], 0) + entry[i + 1]
-    return [[sender, *(x for d, n in sorted(departments.items()) for x in (d, n))]
-            for sender, departments in sorted(senders.items())]
+            for d, n in _reach_departments(entry).items():
+                departments[d] = departments.get(d, 0) + n
+    return _reach_entries(senders)
 
 
 async def bridges(scope: Scope, limit: int = 10) -> dict[str, Any] | None:
@@ -688,22 +697,28 @@ async def bridges(scope: Scope, limit: int = 10) -> dict[str, Any] | None:
     # Each sender's reach: the departments other than the one they are in *now* that their thanks went to.
     # What is stored is history (thanks by sender and recipient department); the department a sender is in
     # now is read now.
-    [parts] = await _parts(scope, "reach", [scope.window], _reach, _join_reach)
+    parts = sorted((await _parts(scope, "bridge", [scope.window], _reach, _join_reach))[0], key=len)
     own = {int(r["id"]): r["d"] for r in await Sql().rows(
         "SELECT id, department_id AS d FROM member WHERE workspace_id = ?", [scope.viewer.workspace.id])}
-    reach: dict[int, set[int]] = {}
-    counts: dict[int, int] = {}
-    for part in parts:
-        for entry in part:
-            sender = entry[0]
-            mine = own.get(sender)
-            for i in range(1, len(entry), 2):
-                if entry[i] != mine:
-                    reach.setdefault(sender, set()).add(entry[i])
-                    counts[sender] = counts.get(sender, 0) + entry[i + 1]
-    top = sorted(reach, key=lambda s: (-len(reach[s]), -counts[s], s))[:limit]
-    names = dict(await Member.filter(id__in=top).values_list("id", "display_name"))
-    return {"people": [{"name": names.get(s, ""), "departments": len(reach[s]), "thanks": counts[s]} for s in top]}
+    # The senders found in the smaller part (today's) are joined with their entries of the larger one; the
+    # others are read off the larger part as they are: an entry's departments are in order, with the
+    # sender's total beside them.
+    large = parts[-1] if parts else []
+    both = {entry[0] for part in parts[:-1] for entry in part}
+    joined = _join_reach([*parts[:-1], [e for e in large if e[0] in both]], 0) if both else []
+    ranked: list[tuple[int, int, int]] = []  # (-departments, -thanks, sender)
+    for entry in [*joined, *(e for e in large if e[0] not in both)]:
+        departments = entry[2::2]
+        mine = own.get(entry[0])
+        if mine in departments:
+            reach, count = len(departments) - 1, entry[1] - entry[3 + 2 * departments.index(mine)]
+        else:
+            reach, count = len(departments), entry[1]
+        if reach:
+            ranked.append((-reach, -count, entry[0]))
+    top = heapq.nsmallest(limit, ranked)
+    names = dict(await Member.filter(id__in=[s for _r, _c, s in top]).values_list("id", "display_name"))
+    return {"people": [{"name": names.get(s, ""), "departments": -r, "thanks": -c} for r, c, s in top]}
 
 
 async def _values(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
