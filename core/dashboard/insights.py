@@ -14,6 +14,7 @@ people included (bridges); members see departments and their own figures.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -147,6 +148,7 @@ async def _stored(scope: Scope, kind: str, windows: Sequence[Window], compute: C
     and department filter: read back for a window that ended ``STORE_AFTER`` before ``scope.now`` and was
     stored before; otherwise computed, and stored if ended.
 
+    A kind names the shape of its data: a new shape takes a new name, so rows of an old one are never read.
     Stored rows carry the workspace's history epoch read *before* computing: if history is restated while
     a figure is computed (a merge of departments moves the epoch on), it is stored under the old epoch and
     never read again."""
@@ -388,7 +390,7 @@ async def overview(scope: Scope) -> dict[str, Any]:
     """Thanks, senders, receivers and the cross-department share, with the previous period's; and the
     viewer's own sent and received."""
     k = scope.threshold
-    now_parts, before_parts = await _parts(scope, "totals", [scope.window, scope.window.previous()], _totals,
+    now_parts, before_parts = await _parts(scope, "total", [scope.window, scope.window.previous()], _totals,
                                            _join_totals)
     now, before = _added_totals(now_parts), _added_totals(before_parts)
 
@@ -573,7 +575,7 @@ def _added_pairs(counts: Sequence[Any], people: Sequence[Any] | None,
 async def heatmap(scope: Scope) -> dict[str, Any]:
     """Thanks from each department (rows) to each (columns): counts, and each sender department's share."""
     k = scope.threshold
-    [counts] = await _parts(scope, "pairs", [scope.window], _pairs, _join_pairs)
+    [counts] = await _parts(scope, "pair", [scope.window], _pairs, _join_pairs)
     # Every cell has a sender and a recipient: only a threshold above one needs the people.
     [people] = await _parts(scope, f"pairpeople/{_people_cap(scope)}", [scope.window], _pair_people,
                             _join_pair_people) if k > 1 else [None]
@@ -653,25 +655,70 @@ async def trends(scope: Scope) -> dict[str, Any]:
     return {"weeks": rows, "threshold": k}
 
 
+async def _reach(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
+    """Of each window: [sender, thanks, department, thanks, department, thanks, …] by sender, the departments
+    their thanks went to in order (rows where neither side is without a department)."""
+    start, end = min(w.start for w in windows), max(w.end for w in windows)
+    which, which_params = _which(windows)
+    where, params = _where(scope, start, end)
+    out: dict[Window, dict[int, dict[int, int]]] = {w: {} for w in windows}
+    for row in await Sql().rows(
+            f"SELECT {which} AS w, sender_id AS s, recipient_department_id AS b, COUNT(*) AS n FROM thanks_recipient "
+            f"WHERE {where} AND sender_department_id <> {NO_DEPARTMENT} AND recipient_department_id <> "
+            f"{NO_DEPARTMENT} GROUP BY 1, 2, 3", which_params + params):
+        if row["w"] is not None:
+            out[windows[int(row["w"])]].setdefault(int(row["s"]), {})[int(row["b"])] = int(row["n"])
+    return {w: _reach_entries(senders) for w, senders in out.items()}
+
+
+def _reach_entries(senders: dict[int, dict[int, int]]) -> list[list[int]]:
+    return [[sender, sum(departments.values()), *(x for d, n in sorted(departments.items()) for x in (d, n))]
+            for sender, departments in sorted(senders.items())]
+
+
+def _reach_departments(entry: list[int]) -> dict[int, int]:
+    return dict(zip(entry[2::2], entry[3::2], strict=True))
+
+
+def _join_reach(parts: list[Any], _cap: int) -> Any:
+    senders: dict[int, dict[int, int]] = {}
+    for part in parts:
+        for entry in part:
+            departments = senders.setdefault(entry[0], {})
+            for d, n in _reach_departments(entry).items():
+                departments[d] = departments.get(d, 0) + n
+    return _reach_entries(senders)
+
+
 async def bridges(scope: Scope, limit: int = 10) -> dict[str, Any] | None:
     """Admins only: the people whose thanks reach the most other departments (None for anyone else)."""
     if not scope.viewer.is_admin:
         return None
-    # Each sender's reach: the departments other than the one they are in now that their thanks went to
-    # (grouped by sender and department first, then each group checked against the sender's department).
-    where, params = _where(scope, scope.window.start, scope.window.end)
-    rows = await Sql().rows(
-        "SELECT g.s AS s, COUNT(*) AS d, SUM(g.n) AS n FROM (SELECT sender_id AS s, recipient_department_id AS b, "
-        f"COUNT(*) AS n FROM thanks_recipient WHERE {where} AND sender_department_id <> {NO_DEPARTMENT} "
-        f"AND recipient_department_id <> {NO_DEPARTMENT} GROUP BY 1, 2) g "
-        "LEFT JOIN member m ON m.id = g.s AND m.workspace_id = ? "
-        "WHERE m.department_id IS NULL OR g.b <> m.department_id "
-        "GROUP BY g.s ORDER BY 2 DESC, 3 DESC, 1 LIMIT ?", [*params, scope.viewer.workspace.id, limit])
-    reach = {int(r["s"]): int(r["d"]) for r in rows}
-    counts = {int(r["s"]): int(r["n"]) for r in rows}
-    top = list(reach)
-    names = dict(await Member.filter(id__in=top).values_list("id", "display_name"))
-    return {"people": [{"name": names.get(s, ""), "departments": reach[s], "thanks": counts[s]} for s in top]}
+    # Each sender's reach: the departments other than the one they are in *now* that their thanks went to.
+    # What is stored is history (thanks by sender and recipient department); the department a sender is in
+    # now is read now.
+    parts = sorted((await _parts(scope, "bridge", [scope.window], _reach, _join_reach))[0], key=len)
+    own = {int(r["id"]): r["d"] for r in await Sql().rows(
+        "SELECT id, department_id AS d FROM member WHERE workspace_id = ?", [scope.viewer.workspace.id])}
+    # The senders found in the smaller part (today's) are joined with their entries of the larger one; the
+    # others are read off the larger part as they are: an entry's departments are in order, with the
+    # sender's total beside them.
+    large = parts[-1] if parts else []
+    both = {entry[0] for part in parts[:-1] for entry in part}
+    joined = _join_reach([*parts[:-1], [e for e in large if e[0] in both]], 0) if both else []
+    ranked: list[tuple[int, int, int]] = []  # (-departments, -thanks, sender)
+    for entry in [*joined, *(e for e in large if e[0] not in both)]:
+        departments = entry[2::2]
+        mine = own.get(entry[0])
+        if mine in departments:
+            reach, count = len(departments) - 1, entry[1] - entry[3 + 2 * departments.index(mine)]
+        else:
+            reach, count = len(departments), entry[1]
+        if reach:
+            ranked.append((-reach, -count, entry[0]))
+    top = heapq.nsmallest(limit, ranked)
+    names = dict(await Member.filter(id__in=[s for _r, _c, s in top]).values_list("id", "display_name"))
+    return {"people": [{"name": names.get(s, ""), "departments": -r, "thanks": -c} for r, c, s in top]}
 
 
 async def _values(scope: Scope, windows: list[Window]) -> dict[Window, Any]:

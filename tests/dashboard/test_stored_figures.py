@@ -62,7 +62,7 @@ async def test_a_period_is_stored_only_once_it_ended_an_hour_ago(acme):
     late = await insights.overview(scope(acme, "root", NOVEMBER.end + timedelta(minutes=59)))
     assert late["thanks"]["value"] == 7
     assert (await insights.overview(scope(acme, "root", AFTER)))["thanks"]["value"] == 7
-    stored = DashboardFigure.filter(window_start=NOVEMBER.start, window_end=NOVEMBER.end, kind="totals")
+    stored = DashboardFigure.filter(window_start=NOVEMBER.start, window_end=NOVEMBER.end, kind="total")
     assert await stored.count() == 1
 
 
@@ -144,7 +144,7 @@ async def test_a_figure_computed_while_departments_merge_is_never_read_afterward
         return figures
 
     s = scope(acme, "root", AFTER)
-    before = await insights._stored(s, "pairs", [NOVEMBER], computed_during_a_merge)
+    before = await insights._stored(s, "pair", [NOVEMBER], computed_during_a_merge)
     assert len(before[NOVEMBER]) == 3  # Sales → Dev, Sales → Sales, Dev → Sales: the old history
     assert await stored_rows(acme.workspace) == 1  # stored, under the epoch before the merge
     sales = acme.departments["Sales"].id
@@ -190,8 +190,8 @@ async def added(s: insights.Scope, window: insights.Window) -> tuple[Any, Any, A
     """Totals, department pairs and value cells of ``window``, from what has ended (stored, joined from
     stored pieces) and the rest."""
     cap = insights._people_cap(s)
-    [totals] = await insights._parts(s, "totals", [window], insights._totals, insights._join_totals)
-    [pairs] = await insights._parts(s, "pairs", [window], insights._pairs, insights._join_pairs)
+    [totals] = await insights._parts(s, "total", [window], insights._totals, insights._join_totals)
+    [pairs] = await insights._parts(s, "pair", [window], insights._pairs, insights._join_pairs)
     [who] = await insights._parts(s, f"pairpeople/{cap}", [window], insights._pair_people,
                                   insights._join_pair_people)
     [values] = await insights._parts(s, f"values/{cap}", [window], insights._values, insights._join_values)
