@@ -61,7 +61,8 @@ class Sql:
         self.client = client if client is not None else connections.get("default")
         self.postgres = self.client.capabilities.dialect == "postgres"
 
-    def _text(self, sql: str) -> str:
+    def text(self, sql: str) -> str:
+        """``sql`` with its ``?`` placeholders as this database wants them (``$1, $2 …`` on PostgreSQL)."""
         if not self.postgres:
             return sql
         parts = sql.split("?")
@@ -69,7 +70,7 @@ class Sql:
 
     async def rows(self, sql: str, params: Sequence[object]) -> Rows:
         """One statement's rows (``execute_query_dict``: asyncpg's ``execute_query`` drops RETURNING rows)."""
-        return list(await self.client.execute_query_dict(self._text(sql), list(params)))
+        return list(await self.client.execute_query_dict(self.text(sql), list(params)))
 
     async def run_in_transaction(self, plan: Plan[T]) -> T:
         """Drive ``plan`` to its end in one transaction and return its result.

@@ -61,14 +61,18 @@ async def store_addresses(workspace: Workspace, writes: Iterable[AddressWrite]) 
         await run_in_transaction(addresses_plan(workspace.id, list(distinct.values()), datetime.now(UTC)))
 
 
-# PostgreSQL: what ``addresses_plan`` does, as one statement (its own transaction, one round trip). The read
-# is the ``LEFT JOIN``: only missing keys, and replacing writes whose payload differs, reach the insert, so a
-# stored row that stays as it is is not locked; one created since the statement began meets ``ON CONFLICT``.
+# PostgreSQL: what ``addresses_plan`` does, as one statement (its own transaction, one round trip). The read is
+# ``stored``: only missing keys, and replacing writes whose payload differs, reach the insert, so a stored
+# row that stays as it is is not locked; one created since the statement began meets ``ON CONFLICT``. Each key
+# is looked up by a subquery on the whole unique (workspace, key), which every plan serves from that index
+# whatever the table's statistics say (``key = ANY(…)`` or a join was planned, without statistics, as a scan of
+# every address of the workspace).
 _STORE_ON_POSTGRES = (
     "INSERT INTO address (workspace_id, key, payload, updated_at) "
-    "SELECT $1, w.key, w.payload::jsonb, $5 FROM unnest($2::text[], $3::text[], $4::bool[]) AS w(key, payload, "
-    "replace) LEFT JOIN address a ON a.workspace_id = $1 AND a.key = w.key "
-    "WHERE a.id IS NULL OR (w.replace AND a.payload <> w.payload::jsonb) ORDER BY w.key "
+    "SELECT $1, w.key, w.payload::jsonb, $5 FROM (SELECT w.*, (SELECT s.payload FROM address s "
+    "WHERE s.workspace_id = $1 AND s.key = w.key) AS stored FROM unnest($2::text[], $3::text[], $4::bool[]) "
+    "AS w(key, payload, replace)) w WHERE w.stored IS NULL OR (w.replace AND w.stored <> w.payload::jsonb) "
+    "ORDER BY w.key "
     "ON CONFLICT (workspace_id, key) DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at "
     "WHERE address.payload <> excluded.payload AND excluded.key = ANY($6::text[])")
 

@@ -169,13 +169,17 @@ def _members_plan(workspace_id: int, people: list[Person], now: datetime,
 # PostgreSQL: the read, the role mapping and the creation of ``_members_plan`` as one statement. The new
 # people are inserted in platform id order (as in the plan) and only those the statement's snapshot does not
 # hold (so a known person costs no sequence number); the second part reads the rows that existed before it
-# began, so each person comes back once, with the department their roles map to.
+# began, so each person comes back once, with the department their roles map to. Each person is looked up by a
+# subquery on the whole unique (workspace, platform id), which every plan serves from that index whatever the
+# table's statistics say (``platform_user_id = ANY(…)`` or a join was planned, without statistics, as a scan of
+# the workspace's members).
 _MEMBERS_ON_POSTGRES = (
     "WITH p AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::bool[]) AS p(uid, name, locale, bot)), "
     "r AS (SELECT o.uid, min(d.id) AS department FROM unnest($6::text[], $7::text[]) AS o(uid, role) "
     "JOIN department d ON d.workspace_id = $1 AND d.platform_role_id = o.role GROUP BY o.uid), "
     "pd AS (SELECT p.*, r.department FROM p LEFT JOIN r ON r.uid = p.uid), "
-    "old AS MATERIALIZED (SELECT * FROM member WHERE workspace_id = $1 AND platform_user_id = ANY($2::text[])), "
+    "seen AS MATERIALIZED (SELECT (SELECT m FROM member m WHERE m.workspace_id = $1 AND m.platform_user_id = pd.uid) "
+    "AS m FROM pd), old AS MATERIALIZED (SELECT (m).* FROM seen WHERE (m).id IS NOT NULL), "
     f"ins AS (INSERT INTO member ({', '.join(_MEMBER_COLUMNS)}) "
     "SELECT $1, uid, name, department, locale, NULL, false, false, bot, true, 0, 0, $8, false FROM pd "
     "WHERE uid NOT IN (SELECT platform_user_id FROM old) "
@@ -192,8 +196,9 @@ async def _members_on_postgres(sql: Sql, workspace_id: int, people: list[Person]
 
     Each statement is its own transaction: people created without their addresses (the second failed) are
     complete members, and the addresses are written again by the next event that names them (what is not
-    stored is never marked as stored, see ``adapters/teams/people.py``). The rare refresh of a known person
-    (a new name, language, department) is a transaction of its own, in id order.
+    stored is never marked as stored, see ``adapters/teams/people.py``). The refresh of a known person (a new
+    name, language, department: a recipient's first message gives their language) is one more statement per
+    person, in id order.
     """
     ids = sorted(p.platform_user_id for p in people)
     by_id = {p.platform_user_id: p for p in people}
@@ -211,20 +216,15 @@ async def _members_on_postgres(sql: Sql, workspace_id: int, people: list[Person]
         if changes:
             refresh.append((int(row["id"]), changes))
             row.update(changes)
-    if refresh:
-        await sql.run_in_transaction(_refresh_plan(refresh))
+    for member_id, changes in refresh:  # one statement each, in id order: never two of these locks held at once
+        await fetch(sql.client, sql.text(f"UPDATE member SET {', '.join(f'{c} = ?' for c in changes)} WHERE id = ?"),
+                    [*changes.values(), member_id])
     members = {key: Member._init_from_db(**row) for key, row in found.items()}
     writes: dict[str, AddressWrite] = {}
     for write in addresses(list(members.values())) if callable(addresses) else addresses:
         writes.setdefault(write.key, write)
     await store_on_postgres(sql, workspace_id, list(writes.values()), now)
     return members
-
-
-def _refresh_plan(refresh: list[tuple[int, dict[str, object]]]) -> Plan[None]:
-    for member_id, changes in refresh:
-        yield (f"UPDATE member SET {', '.join(f'{c} = ?' for c in changes)} WHERE id = ?",
-               [*changes.values(), member_id])
 
 
 def _clean_department_name(name: str) -> str:
