@@ -13,10 +13,12 @@ statement (one round trip), created the first time it is called in a database.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Sequence
+import weakref
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
 import asyncpg
 from tortoise.backends.asyncpg.client import AsyncpgDBClient
@@ -155,3 +157,76 @@ class ServerFunction:
                 self.name)
             if not exists:
                 await connection.execute(self.definition)
+
+
+I = TypeVar("I")  # noqa: E741 (an item)
+R = TypeVar("R")
+
+
+class Batch(Generic[I, R]):
+    """Group commit for one kind of write: the items that arrive while one statement runs go together in the
+    next (one round trip, one transaction, one WAL flush for all of them), one statement at a time.
+
+    ``run(items)`` writes a group and returns each item's result, in order. If it fails for a group of several,
+    each item is run again alone, so a bad item fails only its own caller.
+    """
+
+    MAX_GROUP = 32
+    _batches: ClassVar[weakref.WeakKeyDictionary[BaseDBAsyncClient, dict[Hashable, Batch[Any, Any]]]] = (
+        weakref.WeakKeyDictionary())
+
+    def __init__(self, run: Callable[[list[I]], Awaitable[list[R]]]) -> None:
+        self.run = run
+        self.waiting: list[tuple[I, asyncio.Future[R]]] = []
+        self.writing: asyncio.Task[None] | None = None
+
+    @classmethod
+    def of(cls, client: BaseDBAsyncClient, key: Hashable, run: Callable[[list[I]], Awaitable[list[R]]]
+           ) -> Batch[I, R]:
+        """The batch of this database client (process) for ``key`` (a kind of write, a workspace)."""
+        batches = cls._batches.setdefault(client, {})
+        batch = batches.get(key)
+        if batch is None:
+            batch = batches[key] = cls(run)
+        return batch
+
+    async def submit(self, item: I) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self.waiting.append((item, future))
+        if self.writing is None or self.writing.done():
+            self.writing = asyncio.create_task(self._write())
+        return await future
+
+    async def _write(self) -> None:
+        while self.waiting:
+            group, self.waiting = self.waiting[:self.MAX_GROUP], self.waiting[self.MAX_GROUP:]
+            if len(group) == 1:
+                await self._settle(group)
+                continue
+            try:
+                results = await self.run([item for item, _ in group])
+            except asyncio.CancelledError:
+                for _, future in group:
+                    future.cancel()
+                raise
+            except Exception:  # one item's fault, or the database's: each is tried alone
+                for one in group:
+                    await self._settle([one])
+                continue
+            for (_, future), result in zip(group, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+    async def _settle(self, one: list[tuple[I, asyncio.Future[R]]]) -> None:
+        (item, future), = one
+        try:
+            result, = await self.run([item])
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as error:  # handed to the caller
+            if not future.done():
+                future.set_exception(error)
+            return
+        if not future.done():
+            future.set_result(result)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tortoise.backends.base.client import TransactionalDBClient
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -28,7 +28,7 @@ from core.errors import (
 from core.i18n import fold, normalize_locale, translate
 from core.meetings.models import Meeting
 from core.models import Department, DepartmentFlow, Member, ThanksRecipient, Workspace
-from core.pg import fetch
+from core.pg import Batch, fetch
 from core.projects.models import Project
 from core.services.access import require_admin
 from core.services.addresses import AddressWrite, addresses_plan, store_on_postgres
@@ -200,15 +200,14 @@ async def _members_on_postgres(sql: Sql, workspace_id: int, people: list[Person]
     name, language, department: a recipient's first message gives their language) is one more statement per
     person, in id order.
     """
-    ids = sorted(p.platform_user_id for p in people)
     by_id = {p.platform_user_id: p for p in people}
-    roles = [(p.platform_user_id, role) for p in people for role in sorted(set(p.role_ids or ()))]
-    rows = await fetch(sql.client, _MEMBERS_ON_POSTGRES, [
-        workspace_id, ids, [(by_id[i].display_name or i)[:255] for i in ids],
-        [normalize_locale(by_id[i].locale) for i in ids], [by_id[i].is_bot for i in ids],
-        [uid for uid, _ in roles], [role for _, role in roles], now])
-    found = {row["platform_user_id"]: dict(row) for row in rows}
-    if len(found) < len(ids):
+    if any(p.role_ids for p in people):  # their department depends on this description: not shared with others
+        found = (await _people_on_postgres(sql.client, workspace_id, [(people, now)]))[0]
+    else:
+        batch: Batch[_PeopleOf, _Rows | None] = Batch.of(
+            sql.client, ("people", workspace_id), lambda items: _people_on_postgres(sql.client, workspace_id, items))
+        found = await batch.submit((people, now))
+    if found is None:
         return None
     refresh: list[tuple[int, dict[str, object]]] = []
     for row in sorted(found.values(), key=lambda r: int(r["id"])):
@@ -223,8 +222,52 @@ async def _members_on_postgres(sql: Sql, workspace_id: int, people: list[Person]
     writes: dict[str, AddressWrite] = {}
     for write in addresses(list(members.values())) if callable(addresses) else addresses:
         writes.setdefault(write.key, write)
-    await store_on_postgres(sql, workspace_id, list(writes.values()), now)
+    if writes:
+        stores: Batch[_AddressesOf, None] = Batch.of(
+            sql.client, ("addresses", workspace_id),
+            lambda items: _store_addresses_on_postgres(sql, workspace_id, items))
+        await stores.submit((list(writes.values()), now))
     return members
+
+
+_PeopleOf = tuple[list[Person], datetime]  # the people of one event, and when it came
+_Rows = dict[str, dict[str, Any]]  # their rows by platform id
+_AddressesOf = tuple[list[AddressWrite], datetime]
+
+
+async def _people_on_postgres(client: BaseDBAsyncClient, workspace_id: int,
+                              items: list[_PeopleOf]) -> list[_Rows | None]:
+    """``_MEMBERS_ON_POSTGRES`` for the people of several events at once (a person named by several is
+    described as the first names them): each event's rows (fresh dicts), or None when one of its people was
+    created by someone else since the statement began."""
+    described: dict[str, Person] = {}
+    for people, _ in items:
+        for person in people:
+            described.setdefault(person.platform_user_id, person)
+    ids = sorted(described)
+    roles = [(uid, role) for uid in ids for role in sorted(set(described[uid].role_ids or ()))]
+    rows = await fetch(client, _MEMBERS_ON_POSTGRES, [
+        workspace_id, ids, [(described[i].display_name or i)[:255] for i in ids],
+        [normalize_locale(described[i].locale) for i in ids], [described[i].is_bot for i in ids],
+        [uid for uid, _ in roles], [role for _, role in roles], items[0][1]])
+    found = {row["platform_user_id"]: row for row in rows}
+    results: list[_Rows | None] = []
+    for people, _ in items:
+        mine = {p.platform_user_id for p in people}
+        results.append({uid: dict(found[uid]) for uid in mine} if mine <= found.keys() else None)
+    return results
+
+
+async def _store_addresses_on_postgres(sql: Sql, workspace_id: int, items: list[_AddressesOf]) -> list[None]:
+    """The addresses of several events in one statement; a key written by several is written as the first
+    that replaces writes it (or as the first, if none replaces): they came at the same moment."""
+    merged: dict[str, AddressWrite] = {}
+    for writes, _ in items:
+        for write in writes:
+            if write.key not in merged or (write.replace and not merged[write.key].replace):
+                merged[write.key] = write
+    await store_on_postgres(sql, workspace_id, list(merged.values()), items[0][1])
+    return [None] * len(items)
 
 
 def _clean_department_name(name: str) -> str:
