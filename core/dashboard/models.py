@@ -3,8 +3,6 @@ stored figures of periods that have ended."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from tortoise import fields
 from tortoise.models import Model
 
@@ -72,7 +70,10 @@ class DashboardFigure(Model):
     window_end = fields.DatetimeField()
     # The department filter: 0 for the whole workspace (no department has id 0).
     department = fields.IntField(default=0)
-    data: Any = fields.JSONField()
+    # Bytes, in the shape its kind encodes (``core.dashboard.insights``): compact JSON for most, 32-bit
+    # integers for the senders' reach (``bridge``, about a megabyte for a year). Not jsonb: PostgreSQL would
+    # turn a large one back into text at every read, and nothing looks inside it in SQL.
+    data = fields.BinaryField()
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

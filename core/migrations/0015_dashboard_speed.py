@@ -1,7 +1,5 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-import functools
-from json import dumps, loads
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 
@@ -31,7 +29,7 @@ class Migration(migrations.Migration):
                 ('window_start', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('window_end', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('department', fields.IntField(default=0)),
-                ('data', fields.JSONField(encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('data', fields.BinaryField()),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
             options={'table': 'dashboard_figure', 'app': 'models', 'unique_together': (('workspace', 'epoch', 'kind', 'window_start', 'window_end', 'department'),), 'pk_attr': 'id', 'table_description': 'A figure of a period that has ended, as computed once: raw counts before any privacy rule, so one'},
