@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,8 +28,21 @@ def test_database_url() -> str:
     if not base:
         raise RuntimeError("KIZUNA_TEST_DATABASE=postgres needs KIZUNA_TEST_POSTGRES_URL")
     parts = urlsplit(base)
-    # tortoise's test context replaces {} with a random suffix, creates the database and drops it after.
-    return urlunsplit(parts._replace(path="/kizuna_test_{}"))
+    # tortoise's test context creates the database, but only closes its connections after: ``db`` drops it.
+    return urlunsplit(parts._replace(path=f"/kizuna_test_{uuid.uuid4().hex}"))
+
+
+async def _drop_database(url: str) -> None:
+    """Drop a test's PostgreSQL database (each left behind is about 9 MB: a suite run is 900 of them)."""
+    import asyncpg
+
+    parts = urlsplit(url)
+    admin = await asyncpg.connect(host=parts.hostname, port=parts.port or 5432, user=parts.username,
+                                  password=parts.password, database="postgres")
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
+    finally:
+        await admin.close()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -53,8 +67,13 @@ def pytest_report_header(config: pytest.Config) -> str:
 @pytest_asyncio.fixture
 async def db() -> AsyncIterator[TortoiseContext]:
     """A fresh, empty, real database with every table, for one test."""
-    async with tortoise_test_context(MODEL_MODULES, db_url=test_database_url()) as ctx:
-        yield ctx
+    url = test_database_url()
+    try:
+        async with tortoise_test_context(MODEL_MODULES, db_url=url) as ctx:
+            yield ctx
+    finally:
+        if BACKEND == "postgres":
+            await _drop_database(url)
 
 
 @pytest_asyncio.fixture
