@@ -197,8 +197,8 @@ async def _members_on_postgres(sql: Sql, workspace_id: int, people: list[Person]
     Each statement is its own transaction: people created without their addresses (the second failed) are
     complete members, and the addresses are written again by the next event that names them (what is not
     stored is never marked as stored, see ``adapters/teams/people.py``). The refresh of a known person (a new
-    name, language, department: a recipient's first message gives their language) is one more statement per
-    person, in id order.
+    name, language, department: a recipient's first message gives their language) is one more statement.
+    Each of the three is shared with the events arriving at the same moment (``core.pg.Batch``).
     """
     by_id = {p.platform_user_id: p for p in people}
     if any(p.role_ids for p in people):  # their department depends on this description: not shared with others
@@ -215,9 +215,10 @@ async def _members_on_postgres(sql: Sql, workspace_id: int, people: list[Person]
         if changes:
             refresh.append((int(row["id"]), changes))
             row.update(changes)
-    for member_id, changes in refresh:  # one statement each, in id order: never two of these locks held at once
-        await fetch(sql.client, sql.text(f"UPDATE member SET {', '.join(f'{c} = ?' for c in changes)} WHERE id = ?"),
-                    [*changes.values(), member_id])
+    if refresh:
+        refreshes: Batch[_Refresh, None] = Batch.of(sql.client, ("refresh", workspace_id),
+                                                    lambda items: _refresh_on_postgres(sql.client, items))
+        await refreshes.submit(refresh)
     members = {key: Member._init_from_db(**row) for key, row in found.items()}
     writes: dict[str, AddressWrite] = {}
     for write in addresses(list(members.values())) if callable(addresses) else addresses:
@@ -233,6 +234,29 @@ async def _members_on_postgres(sql: Sql, workspace_id: int, people: list[Person]
 _PeopleOf = tuple[list[Person], datetime]  # the people of one event, and when it came
 _Rows = dict[str, dict[str, Any]]  # their rows by platform id
 _AddressesOf = tuple[list[AddressWrite], datetime]
+_Refresh = list[tuple[int, dict[str, object]]]  # (member id, the columns that change) of one event
+
+# PostgreSQL: the refresh of known people (``_changes``: never a column set to NULL, so ``coalesce`` keeps the
+# columns an event does not change), for several events at once; ``locked`` takes the rows in id order first, so
+# two of these never wait for each other in a circle.
+_REFRESH_ON_POSTGRES = (
+    "WITH locked AS (SELECT id FROM member WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE) "
+    "UPDATE member m SET display_name = coalesce(v.display_name, m.display_name), locale = coalesce(v.locale, "
+    "m.locale), is_bot = coalesce(v.is_bot, m.is_bot), department_id = coalesce(v.department_id, m.department_id) "
+    "FROM unnest($1::int[], $2::text[], $3::text[], $4::bool[], $5::int[]) AS v(id, display_name, locale, is_bot, "
+    "department_id) WHERE m.id = v.id AND m.id IN (SELECT id FROM locked)")
+
+
+async def _refresh_on_postgres(client: BaseDBAsyncClient, items: list[_Refresh]) -> list[None]:
+    """One ``UPDATE`` for the refreshes of several events (a person refreshed by several: as the first does)."""
+    merged: dict[int, dict[str, object]] = {}
+    for refresh in items:
+        for member_id, changes in refresh:
+            merged.setdefault(member_id, changes)
+    ids = sorted(merged)
+    await fetch(client, _REFRESH_ON_POSTGRES, [ids, *([merged[i].get(column) for i in ids] for column in (
+        "display_name", "locale", "is_bot", "department_id"))])
+    return [None] * len(items)
 
 
 async def _people_on_postgres(client: BaseDBAsyncClient, workspace_id: int,
