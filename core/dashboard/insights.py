@@ -530,7 +530,8 @@ def _join_pairs(parts: list[Any], _cap: int) -> Any:
     return [[a, b, n] for (a, b), n in sorted(rows.items())]
 
 
-def _join_pair_people(parts: list[Any], cap: int) -> Any:
+def _people_of_pairs(parts: Sequence[Any], cap: int) -> dict[tuple[int, int], tuple[_People, _People]]:
+    """The senders and the receivers of each department pair, over stored parts."""
     cells: dict[tuple[int, int], tuple[_People, _People]] = {}
     for part in parts:
         for a, b, senders, receivers in part:
@@ -539,7 +540,11 @@ def _join_pair_people(parts: list[Any], cap: int) -> Any:
                 cell = cells[(a, b)] = (_People(cap), _People(cap))
             cell[0].add(senders)
             cell[1].add(receivers)
-    return [[a, b, s.stored(), r.stored()] for (a, b), (s, r) in sorted(cells.items())]
+    return cells
+
+
+def _join_pair_people(parts: list[Any], cap: int) -> Any:
+    return [[a, b, s.stored(), r.stored()] for (a, b), (s, r) in sorted(_people_of_pairs(parts, cap).items())]
 
 
 def _join_values(parts: list[Any], cap: int) -> Any:
@@ -600,14 +605,7 @@ def _added_pairs(counts: Sequence[Any], people: Sequence[Any] | None,
             rows[(a, b)] = rows.get((a, b), 0) + n
     if people is None:
         return [(a, b, n, 1, 1) for (a, b), n in sorted(rows.items())]
-    who: dict[tuple[int, int], tuple[_People, _People]] = {}
-    for part in people:
-        for a, b, senders, receivers in part:
-            cell = who.get((a, b))
-            if cell is None:
-                cell = who[(a, b)] = (_People(cap), _People(cap))
-            cell[0].add(senders)
-            cell[1].add(receivers)
+    who = _people_of_pairs(people, cap)
     return [(a, b, n, who[(a, b)][0].count(), who[(a, b)][1].count()) for (a, b), n in sorted(rows.items())]
 
 
