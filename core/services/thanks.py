@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -12,7 +11,8 @@ from collections import Counter
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, ClassVar
+from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
@@ -36,7 +36,7 @@ from core.errors import (
     ValueRequired,
 )
 from core.models import NO_DEPARTMENT, Clap, Member, Thanks, ThanksRecipient, ThanksValue, Workspace, is_row_id
-from core.pg import FunctionUnavailable, ServerFunction, fetch
+from core.pg import Batch, FunctionUnavailable, ServerFunction, fetch
 from core.projects.service import ProjectRow, is_no_project, pick_project
 from core.services.values import ValueRow, pick_values, to_ref
 from core.sql import Plan, Rows, Sql, Statement, marks, placeholders, together
@@ -388,7 +388,7 @@ def _deliveries(workspace: Workspace, settings: _Settings, thanks_id: int | str,
 # when the catalogue changed since it was read (a fingerprint computed by the same SQL on both sides):
 # the catalogue is read again and the thanks tried again. What SQL decides best, it decides in the
 # function, after taking the same locks in the same order as the plan: the daily limit, the event's key.
-# Thanks that arrive while a call runs go together in the next call (``_ThanksGroup``): group commit, as on
+# Thanks that arrive while a call runs go together in the next call (``core.pg.Batch``): group commit, as on
 # SQLite, each thanks in its own savepoint.
 
 NEW_THANKS_ID = "$thanks_id"  # in outbox rows written before the thanks has its id
@@ -412,7 +412,7 @@ _CATALOGUE = (
 
 _GIVE_THANKS = ServerFunction(
     "kizuna_give_thanks",
-    # p_items: one JSON object per thanks (``_ThanksGroup.item``); p_people: every member they name.
+    # p_items: one JSON object per thanks (``_call_thanks_function``); p_people: every member they name.
     "p_items jsonb, p_people int[]",
     "TABLE(k_item int, k_outcome text, k_thanks int, k_limit int, k_state text, k_error text)",
     f"""
@@ -498,52 +498,15 @@ END
 """)
 
 
-class _ThanksGroup:
-    """Group commit on PostgreSQL: the thanks that arrive while one call of ``_GIVE_THANKS`` runs go
-    together in the next call (one round trip, one transaction, one WAL flush), as ``core.sql``'s
-    ``_GroupCommit`` does on SQLite. One call at a time per database client (process)."""
-
-    MAX_GROUP = 32
-    _groups: ClassVar[weakref.WeakKeyDictionary[BaseDBAsyncClient, _ThanksGroup]] = weakref.WeakKeyDictionary()
-
-    def __init__(self, client: BaseDBAsyncClient) -> None:
-        self.client = client
-        self.waiting: list[tuple[dict[str, Any], list[int], asyncio.Future[dict[str, Any]]]] = []
-        self.writing: asyncio.Task[None] | None = None
-
-    @classmethod
-    def of(cls, client: BaseDBAsyncClient) -> _ThanksGroup:
-        group = cls._groups.get(client)
-        if group is None:
-            group = cls._groups[client] = cls(client)
-        return group
-
-    async def submit(self, item: dict[str, Any], people: list[int]) -> dict[str, Any]:
-        """This thanks's outcome row (``k_outcome``, ``k_thanks``, ``k_limit``, ``k_state``, ``k_error``)."""
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self.waiting.append((item, people, future))
-        if self.writing is None or self.writing.done():
-            self.writing = asyncio.create_task(self._write())
-        return await future
-
-    async def _write(self) -> None:
-        while self.waiting:
-            group, self.waiting = self.waiting[:self.MAX_GROUP], self.waiting[self.MAX_GROUP:]
-            try:
-                rows = await _GIVE_THANKS.call(self.client, [
-                    json.dumps([item for item, _, _ in group]),
-                    sorted({person for _, people, _ in group for person in people})])
-            except BaseException as error:  # the call itself failed: nothing of the group was written
-                for _, _, future in group:
-                    if not future.done():
-                        future.set_exception(error)
-                if isinstance(error, asyncio.CancelledError):
-                    raise
-                continue
-            outcomes = {int(row["k_item"]): dict(row) for row in rows}
-            for n, (_, _, future) in enumerate(group):
-                if not future.done():
-                    future.set_result(outcomes[n])
+async def _call_thanks_function(client: BaseDBAsyncClient, group: list[tuple[dict[str, Any], list[int]]]
+                                ) -> list[dict[str, Any]]:
+    """One call of ``_GIVE_THANKS`` for the thanks that arrived together (``core.pg.Batch``: group commit, one
+    round trip, one transaction, one WAL flush, as ``core.sql`` groups SQLite's plans): each thanks's outcome
+    row (``k_outcome``, ``k_thanks``, ``k_limit``, ``k_state``, ``k_error``), in order."""
+    rows = await _GIVE_THANKS.call(client, [json.dumps([item for item, _ in group]),
+                                            sorted({person for _, people in group for person in people})])
+    outcomes = {int(row["k_item"]): dict(row) for row in rows}
+    return [outcomes[n] for n in range(len(group))]
 
 
 @dataclass(frozen=True)
@@ -633,7 +596,8 @@ async def _write_in_one_round_trip(client: BaseDBAsyncClient, workspace: Workspa
             "flows": [[workspace.id, day.isoformat(), a, b, n] for (a, b), n in flows],
         }
         try:
-            row = await _ThanksGroup.of(client).submit(item, [sender.id, *(m.id for m in people)])
+            row = await Batch.of(client, "thanks", partial(_call_thanks_function, client)).submit(
+                (item, [sender.id, *(m.id for m in people)]))
         except FunctionUnavailable:
             log.warning("thanks take five round trips: the database role may not create functions "
                         "(GRANT CREATE ON SCHEMA to it for one)", exc_info=True)
