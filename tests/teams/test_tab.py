@@ -426,3 +426,14 @@ async def test_emulator_mode_has_no_consent_window_parameters(db, make_client, s
         assert (await response.json())["reason"] == "not_set_up"
     finally:
         await client.close()
+
+
+async def test_someone_outside_the_feeds_team_is_asked_of_the_channel_heard_from_last(tab_with_teams, connector):
+    workspace = await Workspace.get(external_id=TENANT)
+    await store_addresses(workspace, [AddressWrite("channel:19:other@thread.tacv2", {
+        "serviceUrl": connector.url, "conversation": {"id": "19:other@thread.tacv2"}})])
+    nobody = "0b0d0000-0000-4000-8000-0000000000b0"
+    assert (await sign_in(tab_with_teams, entra_token(oid=nobody))).status == 403
+    # Both channels asked, once each; the feed first.
+    assert [r.path.split("/")[3] for r in connector.requests if "/members/" in r.path] == [
+        "19%3Afeed%40thread.tacv2", "19%3Aother%40thread.tacv2"]

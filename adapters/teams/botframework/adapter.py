@@ -392,21 +392,23 @@ class TeamsAdapter:
         latest = await Address.filter(workspace_id=workspace.id, key__startswith="channel:") \
             .order_by("-updated_at").first()
         references = [*(await get_addresses(workspace, keys)).values(), *([latest.payload] if latest else [])]
+        asked: set[tuple[str, str]] = set()
         for reference in references:
             conversation = (reference.get("conversation") or {}).get("id")
             service_url = reference.get("serviceUrl")
-            if not conversation or not service_url:
+            if not conversation or not service_url or (str(service_url), str(conversation)) in asked:
                 continue
-            try:
+            asked.add((str(service_url), str(conversation)))
+            try:  # not in the feed channel's team: perhaps in the team of the channel heard from last
                 client = await self.connector(str(service_url))
                 account = await asyncio.wait_for(call_with_retries(
                     partial(client.conversations.get_conversation_member, str(conversation), object_id),
                     self.retry, what="get member"), timeout=LOOKUP_BUDGET)
             except Exception as error:
                 log.info("tab sign-in: Teams did not name Entra id %s: %s", object_id, error_detail(error))
-                return None
+                continue
             if not getattr(account, "id", None):
-                return None
+                continue
             person = Person(str(account.id), str(account.name) if account.name else None)
             [member] = await ensure_members(workspace, [person], [
                 AddressWrite(f"aad:{object_id}", {"id": person.platform_user_id, "name": person.display_name}),
