@@ -61,6 +61,12 @@ class Sql:
         self.client = client if client is not None else connections.get("default")
         self.postgres = self.client.capabilities.dialect == "postgres"
 
+    @property
+    def own_postgres_statements(self) -> bool:
+        """PostgreSQL, outside any transaction: each statement is its own transaction, so a hot write can be
+        one statement or one server function call (one round trip) rather than a plan of several."""
+        return self.postgres and not isinstance(self.client, TransactionalDBClient)
+
     def text(self, sql: str) -> str:
         """``sql`` with its ``?`` placeholders as this database wants them (``$1, $2 …`` on PostgreSQL)."""
         if not self.postgres:

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tortoise.backends.base.client import TransactionalDBClient
-
 from core.models import Address, Workspace
 from core.pg import fetch
 from core.sql import Plan, Sql, marks, placeholders, run_in_transaction
@@ -55,7 +53,7 @@ async def store_addresses(workspace: Workspace, writes: Iterable[AddressWrite]) 
     if not distinct:
         return
     sql = Sql()
-    if sql.postgres and not isinstance(sql.client, TransactionalDBClient):
+    if sql.own_postgres_statements:
         await store_on_postgres(sql, workspace.id, list(distinct.values()), datetime.now(UTC))
     else:
         await run_in_transaction(addresses_plan(workspace.id, list(distinct.values()), datetime.now(UTC)))

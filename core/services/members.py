@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -90,7 +90,7 @@ async def ensure_members(workspace: Workspace, people: Sequence[Person],
     now = datetime.now(UTC)
     sql = Sql()
     members = None
-    if sql.postgres and not isinstance(sql.client, TransactionalDBClient):
+    if sql.own_postgres_statements:
         members = await _members_on_postgres(sql, workspace.id, list(distinct.values()), now, addresses)
     if members is None:
         members = await run_in_transaction(_members_plan(workspace.id, list(distinct.values()), now, addresses))

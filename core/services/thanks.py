@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -130,7 +130,7 @@ async def give_thanks(
     sql = Sql()
     try:
         written = None
-        if sql.postgres and not isinstance(sql.client, TransactionalDBClient) and sql.client not in _no_function:
+        if sql.own_postgres_statements and sql.client not in _no_function:
             written = await _write_in_one_round_trip(sql.client, workspace, sender, people, value_tags, text, moment,
                                                      day, idempotency_key, channel_ref, notify_recipients,
                                                      project_tags)
@@ -666,7 +666,7 @@ async def _check_clappable(sql: Sql, workspace: Workspace, thanks_id: int, membe
 
 async def _changed_on_postgres(sql: Sql, statement: str, params: list[object]) -> bool | None:
     """Run a clap's one-statement write on PostgreSQL; None elsewhere, or inside a caller's transaction."""
-    if not sql.postgres or isinstance(sql.client, TransactionalDBClient):
+    if not sql.own_postgres_statements:
         return None
     return bool(await fetch(sql.client, statement, params))
 
