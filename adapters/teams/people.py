@@ -172,8 +172,9 @@ class People:
         written: list[AddressWrite] = []
 
         def writes(found: Sequence[Member]) -> list[AddressWrite]:
-            # Called inside the transaction (on SQLite, on the database's thread): it only computes.
-            written.extend(addresses({**known, **{m.platform_user_id: m for m in found}}))
+            # Called inside the transaction (on SQLite, on the database's thread), and maybe more than once (on
+            # PostgreSQL): it only computes, and what it made last is what was stored.
+            written[:] = addresses({**known, **{m.platform_user_id: m for m in found}})
             return written
 
         described = {p.platform_user_id: p for p in reversed(todo)}  # as first listed (ensure_members)
@@ -222,7 +223,7 @@ class People:
         written: list[AddressWrite] = []
 
         def writes(found: Sequence[Member]) -> list[AddressWrite]:
-            written.extend([*mappings, *self._unknown(workspace, recipient_addresses(incoming, found))])
+            written[:] = [*mappings, *self._unknown(workspace, recipient_addresses(incoming, found))]
             return written
 
         members = await ensure_members(workspace, [people[raw] for raw in ids], writes)

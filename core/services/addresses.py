@@ -59,31 +59,60 @@ async def store_addresses(workspace: Workspace, writes: Iterable[AddressWrite]) 
         await run_in_transaction(addresses_plan(workspace.id, list(distinct.values()), datetime.now(UTC)))
 
 
-# PostgreSQL: what ``addresses_plan`` does, as one statement (its own transaction, one round trip). The read is
+# PostgreSQL: what ``addresses_plan`` does, as one statement (its own transaction, one round trip), or as one
+# part of a larger one (``core.services.members``); ``{…}`` are its parameters' placeholders. The read is
 # ``stored``: only missing keys, and replacing writes whose payload differs, reach the insert, so a stored
 # row that stays as it is is not locked; one created since the statement began meets ``ON CONFLICT``. Each key
 # is looked up by a subquery on the whole unique (workspace, key), which every plan serves from that index
 # whatever the table's statistics say (``key = ANY(…)`` or a join was planned, without statistics, as a scan of
 # every address of the workspace).
-_STORE_ON_POSTGRES = (
+UPSERT_ON_POSTGRES = (
     "INSERT INTO address (workspace_id, key, payload, updated_at) "
-    "SELECT $1, w.key, w.payload::jsonb, $5 FROM (SELECT w.*, (SELECT s.payload FROM address s "
-    "WHERE s.workspace_id = $1 AND s.key = w.key) AS stored FROM unnest($2::text[], $3::text[], $4::bool[]) "
-    "AS w(key, payload, replace)) w WHERE w.stored IS NULL OR (w.replace AND w.stored <> w.payload::jsonb) "
-    "ORDER BY w.key "
+    "SELECT {workspace}, w.key, w.payload::jsonb, {now} FROM (SELECT w.*, (SELECT s.payload FROM address s "
+    "WHERE s.workspace_id = {workspace} AND s.key = w.key) AS stored FROM unnest({keys}::text[], "
+    "{payloads}::text[], {replace}::bool[]) AS w(key, payload, replace)) w "
+    "WHERE w.stored IS NULL OR (w.replace AND w.stored <> w.payload::jsonb) ORDER BY w.key "
     "ON CONFLICT (workspace_id, key) DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at "
-    "WHERE address.payload <> excluded.payload AND excluded.key = ANY($6::text[])")
+    "WHERE address.payload <> excluded.payload AND excluded.key = ANY({replaced}::text[])")
+_STORE_ON_POSTGRES = UPSERT_ON_POSTGRES.format(workspace="$1", keys="$2", payloads="$3", replace="$4", now="$5",
+                                               replaced="$6")
+
+
+def upsert_arguments(writes: Iterable[AddressWrite]) -> list[object]:
+    """``UPSERT_ON_POSTGRES``'s ``keys``, ``payloads``, ``replace`` and ``replaced``, in key order (distinct keys)."""
+    field = Address._meta.fields_map["payload"]
+    batch = sorted(writes, key=lambda w: w.key)
+    return [[w.key for w in batch], [field.to_db_value(dict(w.payload), Address) for w in batch],
+            [w.replace for w in batch], [w.key for w in batch if w.replace]]
 
 
 async def store_on_postgres(sql: Sql, workspace_id: int, writes: list[AddressWrite], now: datetime) -> None:
     """``addresses_plan`` on PostgreSQL outside a transaction: one statement (distinct keys only)."""
     if not writes:
         return
+    keys, payloads, replace, replaced = upsert_arguments(writes)
+    await fetch(sql.client, _STORE_ON_POSTGRES, [workspace_id, keys, payloads, replace, now, replaced])
+
+
+# PostgreSQL: each payload replaced where what is stored is still the one given (a compare-and-set).
+_REPLACE_IF_STILL = (
+    "UPDATE address a SET payload = w.payload::jsonb, updated_at = $2 FROM unnest($3::text[], $4::text[], "
+    "$5::text[]) AS w(key, payload, was) WHERE a.workspace_id = $1 AND a.key = w.key AND a.payload = w.was::jsonb")
+
+
+async def replace_if_still_on_postgres(sql: Sql, workspace_id: int,
+                                       changes: list[tuple[AddressWrite, AddressWrite]], now: datetime) -> None:
+    """For each (was, now) pair of writes of one key, ``now``'s payload where ``was``'s is what is stored (one
+    statement): a write that keeps a stored payload (``replace=False``) made with a guess corrected, without
+    replacing a payload someone else stored."""
+    if not changes:
+        return
     field = Address._meta.fields_map["payload"]
-    batch = sorted(writes, key=lambda w: w.key)
-    await fetch(sql.client, _STORE_ON_POSTGRES, [
-        workspace_id, [w.key for w in batch], [field.to_db_value(dict(w.payload), Address) for w in batch],
-        [w.replace for w in batch], now, [w.key for w in batch if w.replace]])
+    ordered = sorted(changes, key=lambda pair: pair[1].key)
+    await fetch(sql.client, _REPLACE_IF_STILL, [
+        workspace_id, now, [new.key for _, new in ordered],
+        [field.to_db_value(dict(new.payload), Address) for _, new in ordered],
+        [field.to_db_value(dict(was.payload), Address) for was, _ in ordered]])
 
 
 def addresses_plan(workspace_id: int, writes: list[AddressWrite], now: datetime) -> Plan[None]:

@@ -31,7 +31,14 @@ from core.models import Department, DepartmentFlow, Member, ThanksRecipient, Wor
 from core.pg import Batch, fetch
 from core.projects.models import Project
 from core.services.access import require_admin
-from core.services.addresses import AddressWrite, addresses_plan, store_on_postgres
+from core.services.addresses import (
+    UPSERT_ON_POSTGRES,
+    AddressWrite,
+    addresses_plan,
+    replace_if_still_on_postgres,
+    store_on_postgres,
+    upsert_arguments,
+)
 from core.sql import Plan, Sql, marks, placeholders, run_in_transaction
 
 MAX_DEPARTMENT_NAME = 100
@@ -66,14 +73,14 @@ async def ensure_member(workspace: Workspace, platform_user_id: str, *, display_
 async def ensure_members(workspace: Workspace, people: Sequence[Person],
                          addresses: AddressesFor | Iterable[AddressWrite] = ()) -> list[Member]:
     """The members for ``people``, in their order, with the ``addresses`` to store (one transaction; on
-    PostgreSQL two statements, see ``_members_on_postgres``).
+    PostgreSQL one statement, see ``_members_on_postgres``).
 
     A new person is created; a known one gets the display name, language, bot flag and (from
     roles) department the platform gave now, when they differ. Someone listed twice is one member,
     as their first listing describes them. ``addresses`` may be a function of the members (for
-    payloads that name them). On SQLite this is one trip to the database, shared with the writes
-    arriving at the same time (``core.sql``), so a turn that meets several new people waits once; on
-    PostgreSQL two round trips.
+    payloads that name them; it may be called more than once, so it only computes). On SQLite this is
+    one trip to the database, shared with the writes arriving at the same time (``core.sql``), so a
+    turn that meets several new people waits once; on PostgreSQL one round trip, shared the same way.
     """
     if not people:
         return []
@@ -166,13 +173,14 @@ def _members_plan(workspace_id: int, people: list[Person], now: datetime,
     return members
 
 
-# PostgreSQL: the read, the role mapping and the creation of ``_members_plan`` as one statement. The new
-# people are inserted in platform id order (as in the plan) and only those the statement's snapshot does not
-# hold (so a known person costs no sequence number); the second part reads the rows that existed before it
-# began, so each person comes back once, with the department their roles map to. Each person is looked up by a
-# subquery on the whole unique (workspace, platform id), which every plan serves from that index whatever the
-# table's statistics say (``platform_user_id = ANY(…)`` or a join was planned, without statistics, as a scan of
-# the workspace's members).
+# PostgreSQL: the read, the role mapping and the creation of ``_members_plan``, and the addresses, as one
+# statement. The new people are inserted in platform id order (as in the plan) and only those the statement's
+# snapshot does not hold (so a known person costs no sequence number); the second part reads the rows that existed
+# before it began, so each person comes back once, with the department their roles map to. Each person is looked
+# up by a subquery on the whole unique (workspace, platform id), which every plan serves from that index whatever
+# the table's statistics say (``platform_user_id = ANY(…)`` or a join was planned, without statistics, as a scan
+# of the workspace's members). The addresses (``addr``) are a part the query does not read: PostgreSQL runs such a
+# part after the query's own, so every statement takes its member rows before its address rows, each in key order.
 _MEMBERS_ON_POSTGRES = (
     "WITH p AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::bool[]) AS p(uid, name, locale, bot)), "
     "r AS (SELECT o.uid, min(d.id) AS department FROM unnest($6::text[], $7::text[]) AS o(uid, role) "
@@ -183,30 +191,52 @@ _MEMBERS_ON_POSTGRES = (
     f"ins AS (INSERT INTO member ({', '.join(_MEMBER_COLUMNS)}) "
     "SELECT $1, uid, name, department, locale, NULL, false, false, bot, true, 0, 0, $8, false FROM pd "
     "WHERE uid NOT IN (SELECT platform_user_id FROM old) "
-    "ORDER BY uid ON CONFLICT (workspace_id, platform_user_id) DO NOTHING RETURNING *) "
+    "ORDER BY uid ON CONFLICT (workspace_id, platform_user_id) DO NOTHING RETURNING *), "
+    "addr AS (" + UPSERT_ON_POSTGRES.format(workspace="$1", now="$8", keys="$9", payloads="$10", replace="$11",
+                                            replaced="$12") + ") "
     "SELECT ins.*, pd.department AS kizuna_mapped FROM ins JOIN pd ON pd.uid = ins.platform_user_id "
     "UNION ALL SELECT old.*, pd.department FROM old JOIN pd ON pd.uid = old.platform_user_id")
 
 
+def _distinct_writes(writes: Iterable[AddressWrite]) -> dict[str, AddressWrite]:
+    """The writes by key, the first of each key kept (as ``addresses_plan`` takes them)."""
+    distinct: dict[str, AddressWrite] = {}
+    for write in writes:
+        distinct.setdefault(write.key, write)
+    return distinct
+
+
+def _as_described(workspace_id: int, people: list[Person]) -> list[Member]:
+    """The members ``people`` will be, as far as their description says: what a new person is created as, and
+    what a known one is refreshed to when the platform names them (unsaved; no id, department or counts)."""
+    return [Member(workspace_id=workspace_id, platform_user_id=p.platform_user_id,
+                   display_name=(p.display_name or p.platform_user_id)[:255], locale=normalize_locale(p.locale),
+                   is_bot=p.is_bot) for p in people]
+
+
 async def _members_on_postgres(sql: Sql, workspace_id: int, people: list[Person], now: datetime,
                                addresses: AddressesFor | Iterable[AddressWrite]) -> dict[str, Member] | None:
-    """``_members_plan`` on PostgreSQL outside a transaction, in two round trips: the people (one statement:
-    read, mapped, created), then the addresses (one statement). None when someone else created one of the
-    people since the statement began (the caller then runs the plan, which reads them).
+    """``_members_plan`` on PostgreSQL outside a transaction, in one round trip: the people (read, mapped,
+    created) and their addresses in one statement, shared with the events arriving at the same moment
+    (``core.pg.Batch``). None when someone else created one of the people since the statement began (the caller
+    then runs the plan, which reads them).
 
-    Each statement is its own transaction: people created without their addresses (the second failed) are
-    complete members, and the addresses are written again by the next event that names them (what is not
-    stored is never marked as stored, see ``adapters/teams/people.py``). The refresh of a known person (a new
-    name, language, department: a recipient's first message gives their language) is one more statement.
-    Each of the three is shared with the events arriving at the same moment (``core.pg.Batch``).
+    Addresses that are a function of the members are made from the people as described (``_as_described``) and
+    made again from the members the statement returns; where the two differ (a known person the event does not
+    name, a payload holding the member's id), the difference is one more statement: a replacing write is written
+    again, and a keeping one (``replace=False``) replaces the guess only where the guess is what is stored. The
+    refresh of a known person (a new name, language, department: a recipient's first message gives their
+    language) is one more statement, shared too.
     """
     by_id = {p.platform_user_id: p for p in people}
+    guessed = _distinct_writes(addresses(_as_described(workspace_id, people)) if callable(addresses) else addresses)
+    item: _PeopleOf = (people, list(guessed.values()), now)
     if any(p.role_ids for p in people):  # their department depends on this description: not shared with others
-        found = (await _people_on_postgres(sql.client, workspace_id, [(people, now)]))[0]
+        found = (await _people_on_postgres(sql.client, workspace_id, [item]))[0]
     else:
         batch: Batch[_PeopleOf, _Rows | None] = Batch.of(
             sql.client, ("people", workspace_id), lambda items: _people_on_postgres(sql.client, workspace_id, items))
-        found = await batch.submit((people, now))
+        found = await batch.submit(item)
     if found is None:
         return None
     refresh: list[tuple[int, dict[str, object]]] = []
@@ -220,18 +250,36 @@ async def _members_on_postgres(sql: Sql, workspace_id: int, people: list[Person]
                                                     lambda items: _refresh_on_postgres(sql.client, items))
         await refreshes.submit(refresh)
     members = {key: Member._init_from_db(**row) for key, row in found.items()}
-    writes: dict[str, AddressWrite] = {}
-    for write in addresses(list(members.values())) if callable(addresses) else addresses:
-        writes.setdefault(write.key, write)
+    if callable(addresses):
+        await _correct_guessed_addresses(sql, workspace_id, guessed, _distinct_writes(addresses(
+            list(members.values()))), now)
+    return members
+
+
+async def _correct_guessed_addresses(sql: Sql, workspace_id: int, guessed: dict[str, AddressWrite],
+                                     made: dict[str, AddressWrite], now: datetime) -> None:
+    """Write what the members' own addresses (``made``) say and the guessed ones did not (see
+    ``_members_on_postgres``). A guessed write the members do not make stays: it names the same person."""
+    writes: list[AddressWrite] = []
+    kept: list[tuple[AddressWrite, AddressWrite]] = []
+    for key, write in made.items():
+        guess = guessed.get(key)
+        if guess is None or guess.replace != write.replace:
+            writes.append(write)
+        elif guess.payload != write.payload:
+            if write.replace:
+                writes.append(write)
+            else:
+                kept.append((guess, write))
     if writes:
         stores: Batch[_AddressesOf, None] = Batch.of(
             sql.client, ("addresses", workspace_id),
             lambda items: _store_addresses_on_postgres(sql, workspace_id, items))
-        await stores.submit((list(writes.values()), now))
-    return members
+        await stores.submit((writes, now))
+    await replace_if_still_on_postgres(sql, workspace_id, kept, now)
 
 
-_PeopleOf = tuple[list[Person], datetime]  # the people of one event, and when it came
+_PeopleOf = tuple[list[Person], list[AddressWrite], datetime]  # the people of one event, their addresses, when
 _Rows = dict[str, dict[str, Any]]  # their rows by platform id
 _AddressesOf = tuple[list[AddressWrite], datetime]
 _Refresh = list[tuple[int, dict[str, object]]]  # (member id, the columns that change) of one event
@@ -259,13 +307,24 @@ async def _refresh_on_postgres(client: BaseDBAsyncClient, items: list[_Refresh])
     return [None] * len(items)
 
 
+def _merged_writes(items: Iterable[list[AddressWrite]]) -> list[AddressWrite]:
+    """The writes of several events as one: a key written by several is written as the first that replaces
+    writes it (or as the first, if none replaces): they came at the same moment."""
+    merged: dict[str, AddressWrite] = {}
+    for writes in items:
+        for write in writes:
+            if write.key not in merged or (write.replace and not merged[write.key].replace):
+                merged[write.key] = write
+    return list(merged.values())
+
+
 async def _people_on_postgres(client: BaseDBAsyncClient, workspace_id: int,
                               items: list[_PeopleOf]) -> list[_Rows | None]:
-    """``_MEMBERS_ON_POSTGRES`` for the people of several events at once (a person named by several is
-    described as the first names them): each event's rows (fresh dicts), or None when one of its people was
-    created by someone else since the statement began."""
+    """``_MEMBERS_ON_POSTGRES`` for the people and addresses of several events at once (a person named by
+    several is described as the first names them; addresses as ``_merged_writes``): each event's rows (fresh
+    dicts), or None when one of its people was created by someone else since the statement began."""
     described: dict[str, Person] = {}
-    for people, _ in items:
+    for people, _, _ in items:
         for person in people:
             described.setdefault(person.platform_user_id, person)
     ids = sorted(described)
@@ -273,24 +332,19 @@ async def _people_on_postgres(client: BaseDBAsyncClient, workspace_id: int,
     rows = await fetch(client, _MEMBERS_ON_POSTGRES, [
         workspace_id, ids, [(described[i].display_name or i)[:255] for i in ids],
         [normalize_locale(described[i].locale) for i in ids], [described[i].is_bot for i in ids],
-        [uid for uid, _ in roles], [role for _, role in roles], items[0][1]])
+        [uid for uid, _ in roles], [role for _, role in roles], items[0][2],
+        *upsert_arguments(_merged_writes(writes for _, writes, _ in items))])
     found = {row["platform_user_id"]: row for row in rows}
     results: list[_Rows | None] = []
-    for people, _ in items:
+    for people, _, _ in items:
         mine = {p.platform_user_id for p in people}
         results.append({uid: dict(found[uid]) for uid in mine} if mine <= found.keys() else None)
     return results
 
 
 async def _store_addresses_on_postgres(sql: Sql, workspace_id: int, items: list[_AddressesOf]) -> list[None]:
-    """The addresses of several events in one statement; a key written by several is written as the first
-    that replaces writes it (or as the first, if none replaces): they came at the same moment."""
-    merged: dict[str, AddressWrite] = {}
-    for writes, _ in items:
-        for write in writes:
-            if write.key not in merged or (write.replace and not merged[write.key].replace):
-                merged[write.key] = write
-    await store_on_postgres(sql, workspace_id, list(merged.values()), items[0][1])
+    """The addresses of several events in one statement (``_merged_writes``)."""
+    await store_on_postgres(sql, workspace_id, _merged_writes(writes for writes, _ in items), items[0][1])
     return [None] * len(items)
 
 

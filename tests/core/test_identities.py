@@ -85,7 +85,6 @@ def _broken(members):
     raise RuntimeError("addresses could not be built")
 
 
-@pytest.mark.sqlite_only
 async def test_a_failure_leaves_neither_members_nor_addresses(workspace):
     with pytest.raises(RuntimeError):
         await ensure_members(workspace, [Person("amy", "Amy")], _broken)
@@ -94,17 +93,30 @@ async def test_a_failure_leaves_neither_members_nor_addresses(workspace):
     assert (await ensure_members(workspace, [Person("amy", "Amy")]))[0].display_name == "Amy"
 
 
-@pytest.mark.postgres_only
-async def test_on_postgres_a_failure_in_the_addresses_leaves_whole_members_and_the_next_call_stores_them(workspace):
-    """PostgreSQL writes the people and their addresses as two statements (docs/design.md): a failure between
-    them leaves complete members and no address, and the next event naming them stores the addresses."""
-    with pytest.raises(RuntimeError):
-        await ensure_members(workspace, [Person("amy", "Amy")], _broken)
-    assert await _payloads(workspace) == {}
-    amy, = await ensure_members(workspace, [Person("amy", "Amy")], lambda members: [
-        AddressWrite(f"member:{m.platform_user_id}", {"id": m.id}) for m in members])
-    assert amy.display_name == "Amy" and await Member.filter(platform_user_id="amy").count() == 1
-    assert await _payloads(workspace) == {"member:amy": {"id": amy.id}}
+async def test_addresses_made_from_what_the_event_does_not_say_are_stored_as_the_members_make_them(workspace):
+    """On PostgreSQL the addresses are written with the people, made from the people as the event describes
+    them, then made again from the members: what differs is written again, and a payload to keep
+    (``replace=False``) is corrected only where the guess is what was stored."""
+    await ensure_member(workspace, "bob", display_name="Bob")
+    await store_addresses(workspace, [AddressWrite("chat:bob", {"name": "Bob", "real": True})])
+
+    def addresses(members):
+        writes = []
+        for m in members:
+            writes += [AddressWrite(f"member:{m.platform_user_id}", {"id": m.id}),  # replaced
+                       AddressWrite(f"chat:{m.platform_user_id}", {"name": m.display_name}, replace=False)]
+        return writes
+
+    amy, bob = await ensure_members(workspace, [Person("amy"), Person("bob")], addresses)
+    assert bob.display_name == "Bob"
+    assert await _payloads(workspace) == {
+        "member:amy": {"id": amy.id}, "member:bob": {"id": bob.id},
+        "chat:amy": {"name": "amy"},  # as created: a new person without a name is named by their id
+        "chat:bob": {"name": "Bob", "real": True},  # kept, as asked
+    }
+    await Address.filter(workspace_id=workspace.id, key="chat:bob").delete()
+    await ensure_members(workspace, [Person("bob")], addresses)  # the guess names Bob "bob"; Bob is "Bob"
+    assert (await _payloads(workspace))["chat:bob"] == {"name": "Bob"}
 
 
 @pytest.mark.postgres_only
