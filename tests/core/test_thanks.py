@@ -232,6 +232,27 @@ async def test_a_clap_inside_a_transaction_is_part_of_it(workspace, alice, bob, 
     assert clapped.view == await load_thanks_view(workspace, thanks.id) and clapped.view.clap_count == 1
 
 
+@pytest.mark.postgres_only
+async def test_a_role_that_may_not_create_functions_still_claps(workspace, alice, bob, carol, monkeypatch, caplog):
+    import weakref
+
+    from core.pg import FunctionUnavailable
+    from core.services import thanks as thanks_module
+
+    class Refused:
+        async def call(self, client, arguments):
+            raise FunctionUnavailable("permission denied for schema public")
+
+    monkeypatch.setattr(thanks_module, "_CLAP_OR_UNCLAP", Refused())
+    monkeypatch.setattr(thanks_module, "_no_function", weakref.WeakSet())
+    thanks = (await give_thanks(workspace, alice, [bob], "x")).view
+    clapped = await clap(workspace, thanks.id, carol)
+    assert clapped.changed and clapped.view == await load_thanks_view(workspace, thanks.id)
+    assert not (await clap(workspace, thanks.id, carol)).changed
+    assert (await unclap(workspace, thanks.id, carol)).view.clap_count == 0
+    assert [r.message for r in caplog.records if "claps take five round trips" in r.message] != []
+
+
 @pytest.mark.parametrize("thanks_id", [0, -1, 2**31, 2**63, 10**30])
 async def test_an_id_no_row_can_have_is_not_found_without_asking_the_database(workspace, alice, bob, thanks_id):
     # PostgreSQL refuses a query with an integer out of range, SQLite one beyond 64 bits.
