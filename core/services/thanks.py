@@ -321,6 +321,12 @@ _VALUES = ("SELECT id AS value_id, key, name_en, name_ja, emoji, description_en,
 _PROJECTS = "SELECT id, key, name, status FROM project WHERE workspace_id = ? ORDER BY id"
 
 
+def _value_row(row: dict[str, Any]) -> ValueRow:
+    """A value from a row of ``_VALUES``'s shape (a read, the catalogue, a clap's answer)."""
+    return ValueRow(int(row["value_id"]), row["key"], row["name_en"], row["name_ja"], row["emoji"],
+                    row["description_en"], row["description_ja"], bool(row["active"]))
+
+
 def _checked(workspace: Workspace, settings: _Settings, text: str, value_tags: Sequence[str],
              project_tags: Sequence[str], value_rows: Rows | None, channel_project: dict[str, Any] | None
              ) -> Generator[Statement, Rows, tuple[list[ValueRow], int | None, ProjectRef | None]]:
@@ -334,8 +340,7 @@ def _checked(workspace: Workspace, settings: _Settings, text: str, value_tags: S
     values: list[ValueRow] = []
     if value_tags or settings.value_required:
         rows = value_rows if value_rows is not None else (yield (_VALUES, [workspace.id]))
-        known = [ValueRow(int(r["value_id"]), r["key"], r["name_en"], r["name_ja"], r["emoji"], r["description_en"],
-                          r["description_ja"], bool(r["active"])) for r in rows if r["value_id"] is not None]
+        known = [_value_row(r) for r in rows if r["value_id"] is not None]
         values = pick_values(known, value_tags)
         if len(values) > MAX_VALUES:
             raise TooManyValues(max=MAX_VALUES)
@@ -530,7 +535,7 @@ class _Catalogue:
 _catalogues: weakref.WeakKeyDictionary[BaseDBAsyncClient, dict[int, _Catalogue]] = weakref.WeakKeyDictionary()
 
 
-# Clients whose role may not create the function: they use the plan (logged once).
+# Clients whose role may not create functions: their thanks use the plan, their claps the statements (logged once).
 _no_function: weakref.WeakSet[BaseDBAsyncClient] = weakref.WeakSet()
 
 
@@ -645,7 +650,8 @@ async def load_thanks_view(workspace: Workspace, thanks_id: int) -> ThanksView:
 # Whether a thanks of the workspace is the member's own (sent or received); no row if there is no such thanks.
 _OWN = ("SELECT t.sender_id = ? OR EXISTS (SELECT 1 FROM thanks_recipient r WHERE r.thanks_id = t.id "
         "AND r.recipient_id = ?) AS own FROM thanks t WHERE t.id = ? AND t.workspace_id = ?")
-# PostgreSQL: the clap and its count in one statement (its own transaction); a row when something changed.
+# PostgreSQL, for a role that may not create ``_CLAP_OR_UNCLAP`` (below): the clap and its count in one statement
+# (its own transaction); a row when something changed.
 _CLAP = ("WITH c AS (INSERT INTO clap (thanks_id, member_id, created_at) VALUES ($1, $2, $3) "
          "ON CONFLICT (thanks_id, member_id) DO NOTHING RETURNING thanks_id) "
          "UPDATE thanks SET clap_count = clap_count + 1 WHERE id IN (SELECT thanks_id FROM c) RETURNING id")
@@ -665,15 +671,108 @@ async def _check_clappable(sql: Sql, workspace: Workspace, thanks_id: int, membe
 
 
 async def _changed_on_postgres(sql: Sql, statement: str, params: list[object]) -> bool | None:
-    """Run a clap's one-statement write on PostgreSQL; None elsewhere, or inside a caller's transaction."""
+    """Run a clap's one-statement write on PostgreSQL (a role that may not create ``_CLAP_OR_UNCLAP``); None
+    elsewhere, or inside a caller's transaction."""
     if not sql.own_postgres_statements:
         return None
     return bool(await fetch(sql.client, statement, params))
 
 
+# ---- PostgreSQL: a clap in one round trip --------------------------------------------------------------
+#
+# The statements above cost a clap five round trips on PostgreSQL (the read, the write, the card's three reads).
+# Here they are one call: the same check (``_OWN``), the same write (``_CLAP``/``_UNCLAP``), and what the card
+# shows, read in the same call as ``load_thanks_view`` reads it. A clap locks the thanks row (its count) and
+# writes one clap row, nothing else: no member row, so it never waits in a circle with a thanks (which locks
+# people in id order, then inserts).
+
+_CLAP_OR_UNCLAP = ServerFunction(
+    "kizuna_clap",
+    "p_workspace int, p_thanks int, p_member int, p_clap boolean, p_at timestamptz",
+    # One row: the outcome ('not found', 'own', 'done'); when done, whether the clap changed anything, and the
+    # thanks as ``load_thanks_view`` builds it (recipients and values as JSON arrays, in their order).
+    "TABLE(k_outcome text, k_changed boolean, k_sender int, k_sender_user text, k_sender_name text, k_message text, "
+    "k_created_at timestamptz, k_clap_count int, k_project_key text, k_project_name text, k_recipients json, "
+    "k_values json)",
+    """
+DECLARE
+    v_own boolean;
+BEGIN
+    -- As _OWN: no row when the thanks is not this workspace's.
+    SELECT t.sender_id = p_member OR EXISTS (SELECT 1 FROM thanks_recipient r WHERE r.thanks_id = t.id
+                                             AND r.recipient_id = p_member)
+    INTO v_own FROM thanks t WHERE t.id = p_thanks AND t.workspace_id = p_workspace;
+    IF NOT FOUND OR v_own THEN
+        k_outcome := CASE WHEN v_own THEN 'own' ELSE 'not found' END;
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    -- As _CLAP and _UNCLAP: a clap already there (or not) changes nothing.
+    IF p_clap THEN
+        WITH c AS (INSERT INTO clap (thanks_id, member_id, created_at) VALUES (p_thanks, p_member, p_at)
+                   ON CONFLICT (thanks_id, member_id) DO NOTHING RETURNING thanks_id)
+        UPDATE thanks SET clap_count = clap_count + 1 WHERE id IN (SELECT thanks_id FROM c);
+    ELSE
+        WITH c AS (DELETE FROM clap WHERE thanks_id = p_thanks AND member_id = p_member RETURNING thanks_id)
+        UPDATE thanks SET clap_count = clap_count - 1 WHERE id IN (SELECT thanks_id FROM c);
+    END IF;
+    k_changed := FOUND;
+    -- As load_thanks_view: the thanks with its sender and project, its recipients and values in their order.
+    -- This statement sees the count just written, and the row stays locked until the call commits.
+    RETURN QUERY
+    SELECT 'done'::text, k_changed, s.id, s.platform_user_id::text, s.display_name::text, t.message, t.created_at,
+           t.clap_count, p.key::text, p.name::text,
+           (SELECT json_agg(json_build_array(m.id, m.platform_user_id, m.display_name) ORDER BY r.position, r.id)
+            FROM thanks_recipient r JOIN member m ON m.id = r.recipient_id WHERE r.thanks_id = t.id),
+           (SELECT json_agg(json_build_object('value_id', v.id, 'key', v.key, 'name_en', v.name_en, 'name_ja',
+                                              v.name_ja, 'emoji', v.emoji, 'description_en', v.description_en,
+                                              'description_ja', v.description_ja, 'active', v.active)
+                            ORDER BY tv.position, tv.id)
+            FROM thanks_value tv JOIN value v ON v.id = tv.value_id WHERE tv.thanks_id = t.id)
+    FROM thanks t JOIN member s ON s.id = t.sender_id LEFT JOIN project p ON p.id = t.project_id
+    WHERE t.id = p_thanks;
+END
+""")
+
+
+async def _in_one_round_trip(sql: Sql, workspace: Workspace, thanks_id: int, member: Member,
+                             add: bool) -> ClapResult | None:
+    """A clap (``add``) or an unclap as one call of ``_CLAP_OR_UNCLAP``, or its rule's error; None where it cannot
+    run (SQLite, a caller's transaction, a role that may not create functions: the statements above run)."""
+    if not sql.own_postgres_statements or sql.client in _no_function:
+        return None
+    if not is_row_id(thanks_id):
+        raise ThanksNotFound()
+    try:
+        rows = await _CLAP_OR_UNCLAP.call(sql.client, [workspace.id, thanks_id, member.id, add, datetime.now(UTC)])
+    except FunctionUnavailable:
+        log.warning("claps take five round trips: the database role may not create functions "
+                    "(GRANT CREATE ON SCHEMA to it for one)", exc_info=True)
+        _no_function.add(sql.client)
+        return None
+    row = rows[0]
+    if row["k_outcome"] == "not found":
+        raise ThanksNotFound()
+    if row["k_outcome"] == "own":
+        raise ClapOwnThanks()
+    project = ProjectRef(row["k_project_key"], row["k_project_name"]) if row["k_project_key"] is not None else None
+    view = ThanksView(
+        id=thanks_id, workspace_id=workspace.id,
+        sender=MemberRef(row["k_sender"], row["k_sender_user"], row["k_sender_name"]),
+        recipients=tuple(MemberRef(*person) for person in json.loads(row["k_recipients"])),
+        values=tuple(to_ref(_value_row(value)) for value in json.loads(row["k_values"] or "[]")),
+        message=row["k_message"], created_at=row["k_created_at"].astimezone(UTC), clap_count=row["k_clap_count"],
+        project=project,
+    )
+    return ClapResult(view, bool(row["k_changed"]))
+
+
 async def clap(workspace: Workspace, thanks_id: int, member: Member) -> ClapResult:
     """Add ``member``'s 👏 to a thanks; a second clap by the same member changes nothing."""
     sql = Sql()
+    done = await _in_one_round_trip(sql, workspace, thanks_id, member, add=True)
+    if done is not None:
+        return done
     await _check_clappable(sql, workspace, thanks_id, member)
     try:
         changed = await _changed_on_postgres(sql, _CLAP, [thanks_id, member.id, datetime.now(UTC)])
@@ -690,6 +789,9 @@ async def clap(workspace: Workspace, thanks_id: int, member: Member) -> ClapResu
 async def unclap(workspace: Workspace, thanks_id: int, member: Member) -> ClapResult:
     """Take ``member``'s 👏 back."""
     sql = Sql()
+    done = await _in_one_round_trip(sql, workspace, thanks_id, member, add=False)
+    if done is not None:
+        return done
     await _check_clappable(sql, workspace, thanks_id, member)
     changed = await _changed_on_postgres(sql, _UNCLAP, [thanks_id, member.id])
     if changed is None:

@@ -148,6 +148,109 @@ async def test_clap_on_another_workspaces_thanks_is_not_found(workspace, alice, 
     stranger = await ensure_member(other, "zed")
     with pytest.raises(errors.ThanksNotFound):
         await clap(other, view.id, stranger)
+    with pytest.raises(errors.ThanksNotFound):
+        await unclap(other, view.id, stranger)
+    assert await Clap.all().count() == 0
+
+
+async def test_a_clap_answers_the_thanks_as_load_thanks_view_reads_it(workspace, alice, bob, carol, admin):
+    """What a clap returns is the card's thanks: field for field what ``load_thanks_view`` reads (on PostgreSQL
+    it comes back from the clap's own call), with a project, recipients and values in their own order, and the
+    names and values as they are now, not as they were."""
+    from core.projects.service import create_project
+    from core.services.values import rename_value, set_value_active
+
+    dave = await ensure_member(workspace, "dave", display_name="Dave")
+    await create_project(workspace, admin, "launch", "Launch 2027")
+    # Recipients not in id order, values not in their display order.
+    thanks = (await give_thanks(workspace, alice, [dave, bob, carol], "x", ["growth", "teamwork"],
+                                project_tags=["+launch"])).view
+    await Member.filter(id=bob.id).update(display_name="Robert")
+    await rename_value(workspace, admin, "growth", name_en="Learning")
+    await set_value_active(workspace, admin, "teamwork", False)
+
+    clapped = await clap(workspace, thanks.id, admin)
+    assert clapped.changed
+    stored = await load_thanks_view(workspace, thanks.id)
+    assert clapped.view == stored
+    assert clapped.view.clap_count == 1
+    assert [r.display_name for r in clapped.view.recipients] == ["Dave", "Robert", "Carol"]
+    assert [(v.key, v.name_en, v.active) for v in clapped.view.values] == [("growth", "Learning", True),
+                                                                             ("teamwork", "Teamwork", False)]
+    assert clapped.view.project is not None and clapped.view.project.name == "Launch 2027"
+    assert clapped.view.created_at == thanks.created_at and clapped.view.created_at.utcoffset() == timedelta(0)
+
+    undone = await unclap(workspace, thanks.id, admin)
+    assert undone.changed and undone.view == await load_thanks_view(workspace, thanks.id)
+    assert undone.view.clap_count == 0
+
+
+async def test_a_clap_on_a_thanks_without_project_or_values(workspace, alice, bob, carol):
+    thanks = (await give_thanks(workspace, alice, [bob], "x")).view
+    clapped = await clap(workspace, thanks.id, carol)
+    assert clapped.view == await load_thanks_view(workspace, thanks.id)
+    assert clapped.view.project is None and clapped.view.values == () and clapped.view.clap_count == 1
+
+
+async def test_clap_and_unclap_on_an_unknown_or_own_thanks_change_nothing(workspace, alice, bob, carol):
+    thanks = (await give_thanks(workspace, alice, [bob], "x")).view
+    await clap(workspace, thanks.id, carol)
+    for call in (clap, unclap):
+        with pytest.raises(errors.ThanksNotFound):
+            await call(workspace, thanks.id + 1000, carol)
+        for own in (alice, bob):
+            with pytest.raises(errors.ClapOwnThanks):
+                await call(workspace, thanks.id, own)
+    assert await Clap.all().count() == 1
+    assert (await Thanks.get(id=thanks.id)).clap_count == 1
+
+
+async def test_a_second_clap_and_an_unclap_without_a_clap_change_nothing(workspace, alice, bob, carol):
+    thanks = (await give_thanks(workspace, alice, [bob], "x")).view
+    nothing = await unclap(workspace, thanks.id, carol)
+    assert not nothing.changed and nothing.view.clap_count == 0
+    assert (await clap(workspace, thanks.id, carol)).changed
+    again = await clap(workspace, thanks.id, carol)
+    assert not again.changed and again.view.clap_count == 1
+    assert (await unclap(workspace, thanks.id, carol)).changed
+    after = await unclap(workspace, thanks.id, carol)
+    assert not after.changed and after.view.clap_count == 0
+    assert (await Thanks.get(id=thanks.id)).clap_count == 0 and await Clap.all().count() == 0
+
+
+async def test_a_clap_inside_a_transaction_is_part_of_it(workspace, alice, bob, carol):
+    from tortoise.transactions import in_transaction
+
+    thanks = (await give_thanks(workspace, alice, [bob], "x")).view
+    with pytest.raises(RuntimeError):
+        async with in_transaction():
+            assert (await clap(workspace, thanks.id, carol)).view.clap_count == 1
+            raise RuntimeError("rolled back")
+    assert await Clap.all().count() == 0 and (await Thanks.get(id=thanks.id)).clap_count == 0
+    async with in_transaction():
+        clapped = await clap(workspace, thanks.id, carol)
+    assert clapped.view == await load_thanks_view(workspace, thanks.id) and clapped.view.clap_count == 1
+
+
+@pytest.mark.postgres_only
+async def test_a_role_that_may_not_create_functions_still_claps(workspace, alice, bob, carol, monkeypatch, caplog):
+    import weakref
+
+    from core.pg import FunctionUnavailable
+    from core.services import thanks as thanks_module
+
+    class Refused:
+        async def call(self, client, arguments):
+            raise FunctionUnavailable("permission denied for schema public")
+
+    monkeypatch.setattr(thanks_module, "_CLAP_OR_UNCLAP", Refused())
+    monkeypatch.setattr(thanks_module, "_no_function", weakref.WeakSet())
+    thanks = (await give_thanks(workspace, alice, [bob], "x")).view
+    clapped = await clap(workspace, thanks.id, carol)
+    assert clapped.changed and clapped.view == await load_thanks_view(workspace, thanks.id)
+    assert not (await clap(workspace, thanks.id, carol)).changed
+    assert (await unclap(workspace, thanks.id, carol)).view.clap_count == 0
+    assert [r.message for r in caplog.records if "claps take five round trips" in r.message] != []
 
 
 @pytest.mark.parametrize("thanks_id", [0, -1, 2**31, 2**63, 10**30])

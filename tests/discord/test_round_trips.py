@@ -18,7 +18,7 @@ from tests.postgres import fresh_database
 pytestmark = pytest.mark.postgres_only
 
 THANKS = 1
-CLAP = 5
+CLAP = 1
 
 
 class CountingConnection(asyncpg.Connection):  # type: ignore[misc]
@@ -67,9 +67,10 @@ async def test_round_trips_of_a_thanks_and_a_clap(discord):
 
     answer = await discord.send(discord.thanks(BOB, message="to clap"))
     sent = await statements(discord.send(discord.click(clap_id(answer), user=CAROL)))
-    # The thanks and "not your own" (one read), the clap with its count (one statement), then the card redrawn (the
-    # thanks with its sender and project, its recipients, its values).
+    # One call of the clap function: the thanks found and "not your own" checked, the clap with its count, and what the
+    # card is redrawn from (the thanks with its sender and project, its recipients, its values), in its own transaction.
     assert len(sent) == CLAP, "\n".join(sent)
+    assert sent[0].startswith("SELECT * FROM kizuna_clap_")
 
 
 async def test_a_connection_goes_back_to_the_pool_without_a_reset_round_trip(discord):

@@ -11,6 +11,7 @@ import pytest_asyncio
 from adapters.teams.botframework import testing as t
 from adapters.teams.botframework.testing import ALICE, BOB, CAROL
 from core import db as core_db
+from core.models import Thanks
 from tests.discord.test_round_trips import CountingConnection, statements
 from tests.postgres import fresh_database
 
@@ -19,6 +20,9 @@ pytestmark = pytest.mark.postgres_only
 THANKS = 1
 # The people with their addresses (read, created, stored: one statement), the thanks (one call).
 FIRST_TIME_THANKS = 2
+# One call of the clap function each: the thanks checked, the clap written or taken back, the card's thanks read.
+CLAP = 1
+UNCLAP = 1
 
 
 @pytest_asyncio.fixture(name="db")
@@ -61,3 +65,32 @@ async def test_round_trips_of_a_first_time_sender_thanking_a_first_time_recipien
                                                                                         "aad-new-r1")))
     assert len(sent) == FIRST_TIME_THANKS, "\n".join(sent)
     assert not any(statement.startswith(("BEGIN", "COMMIT")) for statement in sent)
+
+
+async def test_round_trips_of_a_clap_with_the_button_and_an_unclap_in_words(teams, connector):
+    client, _ = teams
+    response = await client.post("/api/messages", json=t.message(
+        connector.url, ALICE, f"thanks {BOB.tag} for the review #teamwork", [BOB]))
+    assert response.status in (200, 201), await response.text()
+    thanks = await Thanks.all().order_by("-id").first()
+    assert thanks is not None
+
+    async def clap() -> None:
+        response = await client.post("/api/messages", json=t.clap_invoke(connector.url, CAROL, thanks.id))
+        assert response.status == 200, await response.text()
+        assert (await response.json())["type"] == "application/vnd.microsoft.card.adaptive"
+
+    async def unclap() -> None:
+        response = await client.post("/api/messages", json=t.message(connector.url, CAROL, f"unclap {thanks.id}"))
+        assert response.status in (200, 201), await response.text()
+
+    for _ in range(2):  # Carol and her address, asyncpg's prepared statements
+        await clap()
+        await unclap()
+    sent = await statements(clap())
+    assert len(sent) == CLAP, "\n".join(sent)
+    assert sent[0].startswith("SELECT * FROM kizuna_clap_")
+    sent = await statements(unclap())
+    assert len(sent) == UNCLAP, "\n".join(sent)
+    assert sent[0].startswith("SELECT * FROM kizuna_clap_")
+    assert (await Thanks.get(id=thanks.id)).clap_count == 0
