@@ -36,11 +36,11 @@ def on_uvloop(pid: int) -> bool:
 
 async def test_one_process_serves_on_uvloop(tmp_path):
     key = SigningKey.generate()
-    async with fake_discord_api() as api:
-        async with serving(tmp_path / "k.sqlite3", api, key, log_path=tmp_path / "serve.log") as server:
-            assert await server.thanks("on the fast loop"), server.logs()
-            assert on_uvloop(server.process.pid)
-            await server.stop()
+    async with fake_discord_api() as api, serving(tmp_path / "k.sqlite3", api, key,
+                                                  log_path=tmp_path / "serve.log") as server:
+        assert await server.thanks("on the fast loop"), server.logs()
+        assert on_uvloop(server.process.pid)
+        await server.stop()
 
 
 async def test_several_workers_on_sqlite_are_refused_with_what_to_do(tmp_path):
