@@ -425,13 +425,18 @@ async def _yours(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
     return out
 
 
+async def totals(scope: Scope) -> tuple[Totals, Totals]:
+    """The window's totals and the previous window's, raw (the overview's, apart from the viewer's own)."""
+    now_parts, before_parts = await _parts(scope, "total", [scope.window, scope.window.previous()], _totals,
+                                           _join_totals)
+    return _added_totals(now_parts), _added_totals(before_parts)
+
+
 async def overview(scope: Scope) -> dict[str, Any]:
     """Thanks, senders, receivers and the cross-department share, with the previous period's; and the
     viewer's own sent and received."""
     k = scope.threshold
-    now_parts, before_parts = await _parts(scope, "total", [scope.window, scope.window.previous()], _totals,
-                                           _join_totals)
-    now, before = _added_totals(now_parts), _added_totals(before_parts)
+    now, before = await totals(scope)
 
     def share(t: Totals) -> float | None:
         return None if 0 < t.senders < k else (round(t.cross_rows / t.rows, 4) if t.rows else 0.0)
