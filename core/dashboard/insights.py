@@ -5,9 +5,9 @@ were when it was given) through its covering ``(workspace_id, created_at, …)``
 database, one statement for several periods where a panel needs several (trend weeks). The raw figures
 of a period that has ended (totals, department pairs, values) are stored in ``dashboard_figure`` the
 first time they are asked for (or by the pass after each midnight, ``core.dashboard.warming``) and read
-from there afterwards (``_stored``); the period still running is always computed. Privacy: for a viewer who is not an admin, a number
-built from fewer than the workspace's ``privacy_threshold`` distinct people is replaced by None (the
-page says "fewer than N"): a heatmap cell needs that many distinct senders *and* recipients, a
+from there afterwards (``_stored``); the period still running is always computed. Privacy: for a viewer
+who is not an admin, a number built from fewer than the workspace's ``privacy_threshold`` distinct people
+is replaced by None (the page says "fewer than N"): a heatmap cell needs that many distinct senders *and* recipients, a
 period's totals that many senders (and receivers for the receiver count). Admins see everything,
 people included (bridges); members see departments and their own figures.
 """
