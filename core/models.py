@@ -47,6 +47,10 @@ class Workspace(Model):
     next_recap_at = fields.DatetimeField(null=True, db_index=True)
     # The dashboard hides from non-admins any number built from fewer distinct people than this.
     privacy_threshold = fields.IntField(default=3, db_default=3)
+    # When the dashboard's stored figures are next warmed (``core.dashboard.warming``): an hour after the
+    # workspace's next midnight. Indexed: a pass reads only what has come due. NULL: due now (new, or from
+    # before warming).
+    next_warm_at = fields.DatetimeField(null=True, db_index=True)
 
     class Meta:
         table = "workspace"

@@ -17,6 +17,7 @@ from aiohttp.typedefs import Handler
 from adapters.contract import Adapter, AdapterContext
 from core import db, digest_scheduler, outage
 from core.config import ConfigurationError, Settings
+from core.dashboard import warming as dashboard_warming
 from core.meetings import scheduler as reminder_scheduler
 from core.mixers import scheduler as mixer_scheduler
 from core.projects import closing as project_closing
@@ -116,12 +117,13 @@ def build_app(settings: Settings, *, adapters: Sequence[Adapter] | None = None, 
         sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL))
         worker = OutboxWorker.from_settings(enabled, settings)
         # The outbox worker, and the schedulers that feed it: meeting reminders (~15 s), digests and recaps,
-        # mixer rounds (~30 s), projects that end.
+        # mixer rounds (~30 s), projects that end; and the dashboard's figures, warmed after each midnight.
         tasks = [asyncio.create_task(worker.run_forever()),
                  asyncio.create_task(reminder_scheduler.run_forever()),
                  asyncio.create_task(digest_scheduler.run_forever()),
                  asyncio.create_task(mixer_scheduler.run_forever()),
-                 asyncio.create_task(project_closing.run_forever())] if run_workers else []
+                 asyncio.create_task(project_closing.run_forever()),
+                 asyncio.create_task(dashboard_warming.run_forever())] if run_workers else []
         try:
             yield
         finally:

@@ -4,10 +4,10 @@ Every query reads ``thanks_recipient`` (one row per thanks and recipient, with b
 were when it was given) through its covering ``(workspace_id, created_at, …)`` index, grouped in the
 database, one statement for several periods where a panel needs several (trend weeks). The raw figures
 of a period that has ended (totals, department pairs, values) are stored in ``dashboard_figure`` the
-first time they are asked for and read from there afterwards (``_stored``); the period still running is
-always computed. Privacy: for a viewer who is not an admin, a number
-built from fewer than the workspace's ``privacy_threshold`` distinct people is replaced by None (the
-page says "fewer than N"): a heatmap cell needs that many distinct senders *and* recipients, a
+first time they are asked for (or by the pass after each midnight, ``core.dashboard.warming``) and read
+from there afterwards (``_stored``); the period still running is always computed. Privacy: for a viewer
+who is not an admin, a number built from fewer than the workspace's ``privacy_threshold`` distinct people
+is replaced by None (the page says "fewer than N"): a heatmap cell needs that many distinct senders *and* recipients, a
 period's totals that many senders (and receivers for the receiver count). Admins see everything,
 people included (bridges); members see departments and their own figures.
 """
@@ -425,13 +425,18 @@ async def _yours(scope: Scope, windows: list[Window]) -> dict[Window, Any]:
     return out
 
 
+async def totals(scope: Scope) -> tuple[Totals, Totals]:
+    """The window's totals and the previous window's, raw (the overview's, apart from the viewer's own)."""
+    now_parts, before_parts = await _parts(scope, "total", [scope.window, scope.window.previous()], _totals,
+                                           _join_totals)
+    return _added_totals(now_parts), _added_totals(before_parts)
+
+
 async def overview(scope: Scope) -> dict[str, Any]:
     """Thanks, senders, receivers and the cross-department share, with the previous period's; and the
     viewer's own sent and received."""
     k = scope.threshold
-    now_parts, before_parts = await _parts(scope, "total", [scope.window, scope.window.previous()], _totals,
-                                           _join_totals)
-    now, before = _added_totals(now_parts), _added_totals(before_parts)
+    now, before = await totals(scope)
 
     def share(t: Totals) -> float | None:
         return None if 0 < t.senders < k else (round(t.cross_rows / t.rows, 4) if t.rows else 0.0)
