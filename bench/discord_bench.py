@@ -44,11 +44,7 @@ APP_ID = "777000000000000001"
 # ---- servers (each in its own process) -------------------------------------------------------------
 
 def _serve(kind: str, public_key: str, database_url: str, ready: Any, stop: Any) -> None:
-    from kizuna.server import new_event_loop
-
-    # Both endpoints on the loop `kizuna serve` runs on, so the comparison is of what they do.
-    with asyncio.Runner(loop_factory=new_event_loop) as runner:
-        runner.run(_serve_async(kind, public_key, database_url, ready, stop))
+    asyncio.run(_serve_async(kind, public_key, database_url, ready, stop))
 
 
 async def _serve_async(kind: str, public_key: str, database_url: str, ready: Any, stop: Any) -> None:

@@ -72,7 +72,7 @@ def serve_kizuna(port: int, database_url: str, workers: int = 1) -> None:
 
     from adapters.teams.botframework.adapter import TeamsAdapter
     from core.config import Settings
-    from kizuna.server import build_app, new_event_loop
+    from kizuna.server import build_app
 
     logging.basicConfig(level=logging.WARNING)
     settings = Settings(database_url=database_url, auto_migrate=True, port=port)
@@ -89,7 +89,7 @@ def serve_kizuna(port: int, database_url: str, workers: int = 1) -> None:
         serve_workers(settings, listener)
         return
     app = build_app(settings, adapters=[TeamsAdapter(settings)], run_workers=False)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None, loop=new_event_loop())
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
 def serve_echo(port: int) -> None:

@@ -192,20 +192,6 @@ def check_settings(settings: Settings) -> None:
     outbox_lease(settings)
 
 
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """The loop ``kizuna serve`` runs on: uvloop's where it is installed (Linux and macOS), else asyncio's.
-
-    uvloop (libuv, by asyncpg's authors) does the loop's own work (sockets, timers, callbacks) in C: the
-    same Teams thanks cost about a tenth less CPU in ``bench.teams_bench`` (docs/performance.md).
-    """
-    try:
-        import uvloop
-    except ImportError:  # Windows: uvloop is not installed there (pyproject.toml)
-        return asyncio.new_event_loop()
-    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
-    return loop
-
-
 def serve(settings: Settings) -> None:
     """Serve the app until SIGINT or SIGTERM; "serving on" is logged once the port is bound.
 
@@ -223,8 +209,7 @@ def serve(settings: Settings) -> None:
     try:
         # aiohttp calls ``print`` only once every site listens: that is when we are serving.
         web.run_app(app, host=settings.host, port=settings.port, shutdown_timeout=5.0, access_log=None,
-                    handle_signals=True, print=lambda _banner: log.info("serving on %s", url),
-                    loop=new_event_loop())
+                    handle_signals=True, print=lambda _banner: log.info("serving on %s", url))
     except OSError as error:
         problem = _listen_problem(settings, error)
         if problem is None:

@@ -13,7 +13,6 @@ one worker, and handed to gunicorn as ``fd://N`` (the workers inherit it when th
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import socket
 from typing import Any
@@ -27,10 +26,6 @@ log = logging.getLogger("kizuna.server")
 
 GRACEFUL_TIMEOUT = 5
 """Seconds a worker has, after SIGTERM, to finish the requests it holds (as ``shutdown_timeout`` with one)."""
-
-# aiohttp's worker on uvloop where it is installed, as ``kizuna serve`` runs one process (``new_event_loop``).
-WORKER_CLASS = ("aiohttp.GunicornUVLoopWebWorker" if importlib.util.find_spec("uvloop") is not None
-                else "aiohttp.GunicornWebWorker")
 
 
 class _Logs(glogging.Logger):  # type: ignore[misc]
@@ -60,7 +55,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         options = {
             "bind": [f"fd://{self.sock.fileno()}"],
             "workers": workers,
-            "worker_class": WORKER_CLASS,
+            "worker_class": "aiohttp.GunicornWebWorker",
             "graceful_timeout": GRACEFUL_TIMEOUT,
             "logger_class": _Logs,
             "loglevel": self.settings.log_level.lower(),

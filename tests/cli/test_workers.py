@@ -29,20 +29,6 @@ def alive(pid: int) -> bool:
     return "Z" not in Path(f"/proc/{pid}/stat").read_text().split(")", 1)[1].split()[0]
 
 
-def on_uvloop(pid: int) -> bool:
-    """Whether the process has uvloop's event loop loaded (Linux)."""
-    return "/uvloop/loop." in Path(f"/proc/{pid}/maps").read_text()
-
-
-async def test_one_process_serves_on_uvloop(tmp_path):
-    key = SigningKey.generate()
-    async with fake_discord_api() as api, serving(tmp_path / "k.sqlite3", api, key,
-                                                  log_path=tmp_path / "serve.log") as server:
-        assert await server.thanks("on the fast loop"), server.logs()
-        assert on_uvloop(server.process.pid)
-        await server.stop()
-
-
 async def test_several_workers_on_sqlite_are_refused_with_what_to_do(tmp_path):
     status, out, err = await kizuna(tmp_path / "kizuna.sqlite3", "serve", "--workers", "2", cwd=tmp_path)
     assert status == 2, (out, err)
@@ -77,7 +63,6 @@ async def test_two_workers_share_the_port_and_the_load_and_stop_together(tmp_pat
                            database_url=url, serve_args=("--workers", "2")) as server:
             workers = children(server.process.pid)
             assert len(workers) == 2, server.logs()
-            assert all(on_uvloop(pid) for pid in workers)
             answered = await asyncio.gather(*(server.thanks(f"thanks number {n}") for n in range(40)))
             assert all(answered), server.logs()
             connection = await asyncpg.connect(url)
