@@ -32,7 +32,17 @@ from typing import Any
 
 import aiohttp
 
-from bench.harness import ROOT, children, cpu_seconds, free_port, fresh_database, percentile, stop, wait_port
+from bench.harness import (
+    ROOT,
+    children,
+    cpu_seconds,
+    free_port,
+    fresh_database,
+    machine_jiffies,
+    percentile,
+    stop,
+    wait_port,
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,7 @@ class Result:
     seconds: float
     latencies_ms: list[float]
     cpu_ms_per_request: float | None = None
+    machine_busy: float | None = None  # the share of every core's time spent working during the load
 
     @property
     def throughput(self) -> float:
@@ -65,7 +76,7 @@ def serve_connector(port: int) -> None:
     FakeBotConnector(record=False, port=port).serve_forever()
 
 
-def serve_kizuna(port: int, database_url: str, workers: int = 1) -> None:
+def serve_kizuna(port: int, database_url: str, workers: int = 1, gunicorn: bool = False) -> None:
     import logging
 
     from aiohttp import web
@@ -76,7 +87,7 @@ def serve_kizuna(port: int, database_url: str, workers: int = 1) -> None:
 
     logging.basicConfig(level=logging.WARNING)
     settings = Settings(database_url=database_url, auto_migrate=True, port=port)
-    if workers > 1:  # as `kizuna serve --workers N` runs them (gunicorn), with the Teams adapter only
+    if workers > 1 or gunicorn:  # as `kizuna serve --workers N` runs them (gunicorn), with the Teams adapter only
         import dataclasses
         import socket
 
@@ -174,12 +185,16 @@ def measure(name: str, server_args: list[str], port: int, service_url: str, requ
         wait_port(port)
         # The bot's processes: one, or gunicorn's arbiter and its workers (forked before the port answers).
         pids = [process.pid, *children(process.pid)]
-        before = _cpu(pids)
+        before, machine_before = _cpu(pids), machine_jiffies()
         result = asyncio.run(load(name, port, service_url, requests, concurrency, warmup))
-        after = _cpu(pids)
+        after, machine_after = _cpu(pids), machine_jiffies()
         if before is not None and after is not None:
             # Warm-up requests included: the bot's CPU is read around the whole load.
             result = replace(result, cpu_ms_per_request=(after - before) * 1000 / (requests + warmup))
+        if machine_before is not None and machine_after is not None and machine_after[1] > machine_before[1]:
+            # Bot, database, fake connector and this load generator together: 100 % is every core busy.
+            result = replace(result, machine_busy=(machine_after[0] - machine_before[0])
+                             / (machine_after[1] - machine_before[1]))
         return result
     finally:
         stop(process)
@@ -215,8 +230,11 @@ def one_round(service_url: str, requests: int, concurrency: int, warmup: int, *,
             continue
         n = workers[kizunas.index(name)]
         with fresh_database(postgres_url) as database_url:
-            results[name] = measure(name, ["kizuna", str(port), database_url, str(n)], port, service_url, requests,
-                                    concurrency, warmup)
+            # Worker counts compared are all served as `kizuna serve --workers N` serves them (gunicorn, with the
+            # outbox worker and the schedulers running), one worker included, so they differ in the count only.
+            via = ["gunicorn"] if len(workers) > 1 else []
+            results[name] = measure(name, ["kizuna", str(port), database_url, str(n), *via], port, service_url,
+                                    requests, concurrency, warmup)
     return results
 
 
@@ -270,6 +288,10 @@ def main(argv: list[str] | None = None) -> None:
         for n in workers[1:]:
             other = results[kizuna_name(n)]
             print(f"{n} workers / {workers[0]}: throughput {other.throughput / kizuna.throughput:.2f}x")
+        busy = ", ".join(f"{r.name} {r.machine_busy:.0%}" for r in (results[name] for name in names)
+                         if r.machine_busy is not None)
+        if busy:
+            print(f"machine busy during the load ({os.cpu_count()} cores, every process): {busy}")
     if args.rounds > 1:
         print(f"\nmedian of {args.rounds} rounds (CPU ms = the bot processes' CPU time per request)")
         print(header)
@@ -288,7 +310,8 @@ if __name__ == "__main__":
     if command == "connector":
         serve_connector(int(sys.argv[2]))
     elif command == "kizuna":
-        serve_kizuna(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 1)
+        serve_kizuna(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 1,
+                     gunicorn="gunicorn" in sys.argv[5:])
     elif command == "echo":
         serve_echo(int(sys.argv[2]))
     else:
