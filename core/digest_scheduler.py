@@ -26,6 +26,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from core import outage, outbox
+from core.clock import aware
 from core.models import Member, Workspace
 from core.services.digest_schedule import Schedule, next_slot
 
@@ -56,12 +57,6 @@ class DigestRunResult:
     def sent(self) -> int:
         """Digests and recaps written to the outbox in this pass."""
         return len(self.enqueued)
-
-
-def _aware(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
 
 
 def _stamp(moment: datetime) -> str:
@@ -109,7 +104,7 @@ def _slots(schedule: str, tz: str, first: datetime, moment: datetime) -> tuple[l
 async def run_due(now: datetime | None = None, *, batch: int = DEFAULT_BATCH, max_batches: int = 50,
                   workspace_ids: Collection[int] | None = None) -> DigestRunResult:
     """One pass at ``now`` (default: the clock): due digests and recaps go to the outbox once."""
-    moment = _aware(now)
+    moment = aware(now)
     result = DigestRunResult(moment)
     await _plan_unplanned(moment, result, workspace_ids)
     for _ in range(max_batches):

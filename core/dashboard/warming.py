@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 from tortoise.transactions import in_transaction
 
 from core import outage
+from core.clock import aware
 from core.dashboard import insights
 from core.dashboard.access import Viewer
 from core.models import Member, Thanks, Workspace
@@ -62,12 +63,6 @@ class WarmResult:
         return len(self.warmed) + len(self.idle) + len(self.failed)
 
 
-def _aware(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
-
-
 def next_warming(tz_name: str, moment: datetime) -> datetime:
     """The first moment after ``moment`` that is ``STORE_AFTER`` past a midnight of ``tz_name``."""
     tz = ZoneInfo(tz_name)
@@ -82,7 +77,7 @@ def next_warming(tz_name: str, moment: datetime) -> datetime:
 async def run_due(now: datetime | None = None, *, batch: int = DEFAULT_BATCH,
                   workspace_ids: Collection[int] | None = None) -> WarmResult:
     """One pass at ``now`` (default: the clock): up to ``batch`` due workspaces are claimed, then warmed."""
-    moment = _aware(now).astimezone(UTC)
+    moment = aware(now).astimezone(UTC)
     result = WarmResult(moment)
     for workspace in await _claim(moment, batch, workspace_ids):
         try:

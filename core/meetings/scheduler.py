@@ -22,12 +22,13 @@ import asyncio
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from tortoise.expressions import F
 from tortoise.queryset import QuerySet
 
 from core import outage, outbox
+from core.clock import aware
 from core.meetings import prompts
 from core.meetings.claims import LostRace, handle_due
 from core.meetings.models import Meeting
@@ -91,12 +92,6 @@ class PlannedReminder:
     address_key: str
 
 
-def _aware(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
-
-
 def classify(key: ReminderKey, starts_at: datetime, now: datetime) -> str:
     """``send`` (on time), ``late`` (late, but before the start) or ``drop`` (later than its lead time)."""
     lateness = now - key.at
@@ -114,7 +109,7 @@ async def run_due(now: datetime | None = None, *, batch: int = DEFAULT_BATCH, ma
     ``workspace_ids`` limits the pass to those workspaces' meetings. The same pass posts the
     prompts of the occurrences that have ended (``result.prompts``).
     """
-    moment = _aware(now)
+    moment = aware(now)
     result = RunDueResult(moment)
     for _ in range(max_batches):
         handled = await _run_batch(moment, batch, result, workspace_ids)
@@ -127,7 +122,7 @@ async def run_due(now: datetime | None = None, *, batch: int = DEFAULT_BATCH, ma
 async def preview_due(now: datetime | None = None, *, workspace_ids: Collection[int] | None = None,
                       limit: int = 1000) -> list[PlannedReminder]:
     """What ``run_due(now)`` would send and drop, in order, changing nothing (at most ``limit`` meetings)."""
-    moment = _aware(now)
+    moment = aware(now)
     query = _due(moment, workspace_ids)
     planned: list[PlannedReminder] = []
     for meeting in await query.limit(limit):
@@ -160,7 +155,6 @@ async def _run_batch(moment: datetime, batch: int, result: RunDueResult,
     result.meetings += taken
     result.errors += errors
     return taken
-
 
 
 async def _handle(meeting: Meeting, workspace: Workspace, moment: datetime, result: RunDueResult) -> None:

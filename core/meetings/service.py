@@ -16,6 +16,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from core import outbox
+from core.clock import aware
 from core.errors import UnknownDepartment
 from core.i18n import fold
 from core.meetings import errors
@@ -68,16 +69,6 @@ MAX_DURATION = 24 * 60
 REMINDER_KIND = "reminder"
 # The outbox kind of the prompt posted when an occurrence ends ("thank someone from this meeting").
 PROMPT_KIND = "after_meeting"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(moment: datetime | None) -> datetime:
-    if moment is None:
-        return _now()
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 # ---- views -------------------------------------------------------------------------------------
@@ -432,7 +423,7 @@ async def create_meeting(
     each occurrence ends (default on). ``project`` (a key or name, as typed after ``+``) makes it a
     meeting of that open project, which the organiser must belong to; it invites the project's departments.
     """
-    moment = _aware(now)
+    moment = aware(now)
     if idempotency_key:
         existing = await Meeting.get_or_none(workspace_id=workspace.id, idempotency_key=idempotency_key)
         if existing is not None:
@@ -495,7 +486,7 @@ async def edit_meeting(
 
     Changing the start or the repeat keeps skips, moves and RSVPs of occurrences that still exist.
     """
-    moment = _aware(now)
+    moment = aware(now)
     meeting = await _changeable(workspace, actor, meeting_id)
     if title is not None:
         meeting.title = _title(title)
@@ -577,7 +568,7 @@ async def resolve_occurrence(workspace: Workspace, meeting_id: int | str, text: 
                              now: datetime | None = None) -> str:
     """An occurrence key from what people type: the key itself, ``2026-12-07 10:00``, or a date."""
     meeting = await _get(workspace, meeting_id)
-    return await _resolve(meeting, text, _aware(now))
+    return await _resolve(meeting, text, aware(now))
 
 
 async def _resolve(meeting: Meeting, text: str, now: datetime) -> str:
@@ -616,7 +607,7 @@ async def _occurrence(meeting: Meeting, key: str, overrides: dict[str, Override]
 async def skip_occurrence(workspace: Workspace, actor: Member, meeting_id: int | str, occurrence: str, *,
                           now: datetime | None = None) -> MeetingView:
     """Skip one occurrence (a key or a date); the series goes on. Its pending reminders are dropped."""
-    moment = _aware(now)
+    moment = aware(now)
     meeting = await _changeable(workspace, actor, meeting_id)
     key = await _resolve(meeting, occurrence, moment)
     return await _override(meeting, key, moment, {"skipped": True, "moved_to_local": None}, "occurrence skipped")
@@ -625,7 +616,7 @@ async def skip_occurrence(workspace: Workspace, actor: Member, meeting_id: int |
 async def move_occurrence(workspace: Workspace, actor: Member, meeting_id: int | str, occurrence: str,
                           new_start: datetime | str, *, now: datetime | None = None) -> MeetingView:
     """Move one occurrence to ``new_start`` (local time in the meeting's zone); reminders follow it."""
-    moment = _aware(now)
+    moment = aware(now)
     meeting = await _changeable(workspace, actor, meeting_id)
     key = await _resolve(meeting, occurrence, moment)
     local = _local_start(new_start, meeting.timezone)
@@ -647,7 +638,7 @@ async def _override(meeting: Meeting, key: str, moment: datetime, change: dict[s
 async def restore_occurrence(workspace: Workspace, actor: Member, meeting_id: int | str, occurrence: str, *,
                              now: datetime | None = None) -> MeetingView:
     """Undo a skip or a move of one occurrence."""
-    moment = _aware(now)
+    moment = aware(now)
     meeting = await _changeable(workspace, actor, meeting_id)
     key = await _resolve(meeting, occurrence, moment)
     async with in_transaction():
@@ -660,7 +651,7 @@ async def restore_occurrence(workspace: Workspace, actor: Member, meeting_id: in
 async def pause_meeting(workspace: Workspace, actor: Member, meeting_id: int | str, *,
                         now: datetime | None = None) -> MeetingView:
     """Stop reminders until resumed; reminders due meanwhile are not sent later."""
-    moment = _aware(now)
+    moment = aware(now)
     meeting = await _changeable(workspace, actor, meeting_id)
     meeting.status = PAUSED
     async with in_transaction():
@@ -672,7 +663,7 @@ async def pause_meeting(workspace: Workspace, actor: Member, meeting_id: int | s
 async def resume_meeting(workspace: Workspace, actor: Member, meeting_id: int | str, *,
                          now: datetime | None = None) -> MeetingView:
     """Resume reminders from now on."""
-    moment = _aware(now)
+    moment = aware(now)
     meeting = await _changeable(workspace, actor, meeting_id)
     meeting.status = ACTIVE
     await _save_schedule(meeting, await overrides_of(meeting.id), start_of_time(moment))
@@ -682,7 +673,7 @@ async def resume_meeting(workspace: Workspace, actor: Member, meeting_id: int | 
 async def end_meeting(workspace: Workspace, actor: Member, meeting_id: int | str, *,
                       now: datetime | None = None) -> MeetingView:
     """End (cancel) the series: no more occurrences or reminders; history and RSVPs are kept."""
-    moment = _aware(now)
+    moment = aware(now)
     meeting = await _get(workspace, meeting_id)
     _require_organiser(meeting, actor)
     if meeting.status == ENDED:
@@ -703,13 +694,13 @@ async def set_external_event_id(workspace: Workspace, meeting_id: int | str, eve
 
 async def get_meeting(workspace: Workspace, meeting_id: int | str, *, now: datetime | None = None) -> MeetingView:
     """One meeting of the workspace, or MeetingNotFound."""
-    return await _view(await _get(workspace, meeting_id), _aware(now))
+    return await _view(await _get(workspace, meeting_id), aware(now))
 
 
 async def list_meetings(workspace: Workspace, *, include_ended: bool = False,
                         now: datetime | None = None) -> list[MeetingView]:
     """The workspace's meetings, the next one first (paused ones after, ended ones only if asked)."""
-    moment = _aware(now)
+    moment = aware(now)
     query = Meeting.filter(workspace_id=workspace.id)
     if not include_ended:
         query = query.exclude(status=ENDED)
@@ -725,7 +716,7 @@ async def upcoming_occurrences(workspace: Workspace, meeting_id: int | str, coun
     meeting = await _get(workspace, meeting_id)
     if meeting.status == ENDED:
         return []
-    return occurrences(series_of(meeting), await overrides_of(meeting.id), _aware(now), max(1, min(count, 50)))
+    return occurrences(series_of(meeting), await overrides_of(meeting.id), aware(now), max(1, min(count, 50)))
 
 
 async def get_occurrence(workspace: Workspace, meeting_id: int | str, occurrence: str) -> Occurrence:
@@ -777,7 +768,7 @@ async def attendees(workspace: Workspace, meeting_id: int | str, occurrence: str
 
 def occurrence_over(occurrence: Occurrence, now: datetime | None = None) -> bool:
     """True once the occurrence has ended."""
-    return _aware(now) >= occurrence.ends_at
+    return aware(now) >= occurrence.ends_at
 
 
 __all__ = [

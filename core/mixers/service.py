@@ -16,6 +16,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from core import outbox
+from core.clock import aware
 from core.errors import UnknownDepartment
 from core.i18n import fold
 from core.meetings import errors as meeting_errors
@@ -67,12 +68,6 @@ _REPEATS: dict[str, Repeat] = {
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(moment: datetime | None) -> datetime:
-    if moment is None:
-        return _now()
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -227,7 +222,7 @@ async def create_mixer(
     place: str = "", announce: int | str | None = None, now: datetime | None = None,
 ) -> MixerView:
     """A new mixer in ``channel``; its first round starts at local ``start`` (biweekly by default)."""
-    moment = _aware(now)
+    moment = aware(now)
     cleaned = " ".join(name.split())
     if not cleaned or len(cleaned) > MAX_NAME:
         raise errors.InvalidMixerName(limit=MAX_NAME)
@@ -305,7 +300,7 @@ async def pause_mixer(workspace: Workspace, member: Member, mixer_id: int | str,
             raise errors.InvalidPauseDate(date=until[:20]) from None
     else:
         day = until
-    today = to_local(_aware(now), zone(mixer.timezone)).date()
+    today = to_local(aware(now), zone(mixer.timezone)).date()
     if day < today:
         raise errors.PauseInThePast(date=day.isoformat())
     row.paused_until = day

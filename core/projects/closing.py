@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from tortoise.transactions import in_transaction
 
 from core import outage
+from core.clock import aware
 from core.models import Workspace
 from core.projects.models import CLOSED, OPEN, Project
 from core.projects.service import announce_closing
@@ -39,17 +40,11 @@ class ClosingResult:
     announced: list[int] = field(default_factory=list)
 
 
-def _aware(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
-
-
 async def run_due(now: datetime | None = None, *, workspace_ids: Collection[int] | None = None,
                   batch: int = 200) -> ClosingResult:
     """Close every open project whose end date is over at ``now``, and queue every closing card not yet
     queued; each exactly once across processes."""
-    moment = _aware(now).astimezone(UTC)
+    moment = aware(now).astimezone(UTC)
     result = ClosingResult(moment)
     # The earliest zone is a day ahead of UTC: a project can end "yesterday" there only if its end date
     # is before tomorrow in UTC; each candidate is then checked in its own workspace's zone.
