@@ -219,7 +219,33 @@ async def _stored(scope: Scope, kind: str, windows: Sequence[Window], compute: C
                 for w in missing if w in ended]
         if keep:  # another request may have stored the same figure meanwhile: the same numbers
             await DashboardFigure.bulk_create(keep, ignore_conflicts=True)
+            await _forget_superseded(scope, kind, epoch, [w for w in missing if w in ended])
     return found
+
+
+async def _forget_superseded(scope: Scope, kind: str, epoch: int, stored: Sequence[Window]) -> None:
+    """Delete the rows that the ``stored`` windows of ``kind`` take the place of: those starting at the same
+    moment and ending before, but the calendar's own (a day, a Monday's week, a span ending as a month
+    begins: a finished month, quarter or year, still asked for as the previous period).
+
+    What they take the place of is yesterday's "so far": a period's ended days are joined into one row
+    (``_parts``), so a running year adds a row a day, a year's bridges about a megabyte each, and only the
+    latest is read again. One statement per stored window longer than a day."""
+    tz = ZoneInfo(scope.viewer.workspace.timezone)
+    department = scope.department_id or 0
+    for window in stored:
+        if window.last_day == window.first_day:
+            continue  # nothing shorter starts at a midnight
+        keep = [_midnight(window.first_day + timedelta(days=1), tz)]
+        if window.first_day.weekday() == 0:
+            keep.append(_midnight(window.first_day + timedelta(days=7), tz))
+        month = (window.first_day.replace(day=28) + timedelta(days=4)).replace(day=1)
+        while month <= window.last_day:
+            keep.append(_midnight(month, tz))
+            month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+        await DashboardFigure.filter(workspace_id=scope.viewer.workspace.id, epoch=epoch, kind=kind,
+                                     department=department, window_start=window.start,
+                                     window_end__lt=window.end).exclude(window_end__in=keep).delete()
 
 
 async def forget_figures(workspace_id: int, connection: Any = None) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest_asyncio
 
@@ -285,3 +286,32 @@ async def test_the_sql_counts_what_a_plain_count_over_the_rows_gives(db):
                 assert bridges["people"] == [{"name": names[p], "departments": len(reach[p][0]),
                                               "thanks": len(reach[p][1])} for p in top]
     assert await stored_rows(workspace) > 0
+
+
+async def test_a_running_periods_rows_of_earlier_days_are_forgotten_and_finished_periods_are_kept(acme):
+    """A running period's ended days are joined into one row a day; the row of the day before is deleted
+    (a year's bridges are about a megabyte a day), but not the calendar's own pieces, nor a finished
+    quarter, which the quarter view still asks for as its previous period."""
+    tz = ZoneInfo(TZ)
+    days = [NOW + timedelta(days=n) for n in range(3)]
+    for moment in days:
+        for period in ("year", "quarter"):
+            await panels(scope(acme, "root", moment, window=insights.resolve_window(period, TZ, moment)))
+    year = insights.resolve_window("year", TZ, NOW)
+    ends: dict[str, list[datetime]] = {}
+    for kind, end in await DashboardFigure.filter(workspace_id=acme.workspace.id, window_start=year.start) \
+            .values_list("kind", "window_end"):
+        ends.setdefault(kind, []).append(end)
+    assert {"total", "pair", "bridge"} <= ends.keys()
+    for kind, kept in ends.items():
+        so_far = [end for end in kept if end.astimezone(tz).day != 1]  # not a month's, a quarter's or a year's end
+        assert so_far == [datetime.combine(days[-1].astimezone(tz).date(), time(), tz)], kind  # up to today
+    # The third quarter, ended (July to September): the previous period of the fourth, kept.
+    third = insights.resolve_window("quarter", TZ, NOW).previous()
+    assert await DashboardFigure.filter(workspace_id=acme.workspace.id, window_start=third.start,
+                                        window_end=third.end, kind="total").exists()
+    # What is read back is still what computing gives.
+    s = scope(acme, "root", days[-1], window=insights.resolve_window("year", TZ, days[-1]))
+    read = await panels(s)
+    await DashboardFigure.filter(workspace_id=acme.workspace.id).delete()
+    assert read == await panels(s)
