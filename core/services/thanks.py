@@ -539,6 +539,14 @@ _catalogues: weakref.WeakKeyDictionary[BaseDBAsyncClient, dict[int, _Catalogue]]
 _no_function: weakref.WeakSet[BaseDBAsyncClient] = weakref.WeakSet()
 
 
+def _without_functions(client: BaseDBAsyncClient) -> None:
+    """The role may not create the functions: say so once (what it costs, and the fix); from now on thanks and
+    claps run their statements."""
+    log.warning("thanks and claps take five round trips each on PostgreSQL: the database role may not create "
+                "functions (GRANT CREATE ON SCHEMA to it for one)", exc_info=True)
+    _no_function.add(client)
+
+
 async def _read_catalogue(client: BaseDBAsyncClient, workspace_id: int) -> _Catalogue:
     async with client.acquire_connection() as connection:
         row = await connection.fetchrow(_CATALOGUE, workspace_id)
@@ -604,9 +612,7 @@ async def _write_in_one_round_trip(client: BaseDBAsyncClient, workspace: Workspa
             row = await Batch.of(client, "thanks", partial(_call_thanks_function, client)).submit(
                 (item, [sender.id, *(m.id for m in people)]))
         except FunctionUnavailable:
-            log.warning("thanks take five round trips: the database role may not create functions "
-                        "(GRANT CREATE ON SCHEMA to it for one)", exc_info=True)
-            _no_function.add(client)
+            _without_functions(client)
             return None
         outcome, thanks_id, limit = row["k_outcome"], row["k_thanks"], row["k_limit"]
         if outcome == "created":
@@ -746,9 +752,7 @@ async def _in_one_round_trip(sql: Sql, workspace: Workspace, thanks_id: int, mem
     try:
         rows = await _CLAP_OR_UNCLAP.call(sql.client, [workspace.id, thanks_id, member.id, add, datetime.now(UTC)])
     except FunctionUnavailable:
-        log.warning("claps take five round trips: the database role may not create functions "
-                    "(GRANT CREATE ON SCHEMA to it for one)", exc_info=True)
-        _no_function.add(sql.client)
+        _without_functions(sql.client)
         return None
     row = rows[0]
     if row["k_outcome"] == "not found":
