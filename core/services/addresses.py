@@ -45,11 +45,17 @@ async def get_addresses(workspace: Workspace, keys: Iterable[str]) -> dict[str, 
     return {a.key: dict(a.payload) for a in await Address.filter(workspace_id=workspace.id, key__in=wanted)}
 
 
-async def store_addresses(workspace: Workspace, writes: Iterable[AddressWrite]) -> None:
-    """Store each write's payload under its key (see ``addresses_plan``), in one transaction (one trip on SQLite)."""
+def distinct_writes(writes: Iterable[AddressWrite]) -> dict[str, AddressWrite]:
+    """The writes by key, the first of each key kept (a key is written at most once per call)."""
     distinct: dict[str, AddressWrite] = {}
     for write in writes:
         distinct.setdefault(write.key, write)
+    return distinct
+
+
+async def store_addresses(workspace: Workspace, writes: Iterable[AddressWrite]) -> None:
+    """Store each write's payload under its key (see ``addresses_plan``), in one transaction (one trip on SQLite)."""
+    distinct = distinct_writes(writes)
     if not distinct:
         return
     sql = Sql()

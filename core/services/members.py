@@ -35,6 +35,7 @@ from core.services.addresses import (
     UPSERT_ON_POSTGRES,
     AddressWrite,
     addresses_plan,
+    distinct_writes,
     replace_if_still_on_postgres,
     store_on_postgres,
     upsert_arguments,
@@ -166,9 +167,7 @@ def _members_plan(workspace_id: int, people: list[Person], now: datetime,
                    [*changes.values(), row["id"]])
             row.update(changes)
     members = {key: Member._init_from_db(**row) for key, row in found.items()}
-    writes: dict[str, AddressWrite] = {}
-    for write in addresses(list(members.values())) if callable(addresses) else addresses:
-        writes.setdefault(write.key, write)
+    writes = distinct_writes(addresses(list(members.values())) if callable(addresses) else addresses)
     yield from addresses_plan(workspace_id, list(writes.values()), now)
     return members
 
@@ -198,14 +197,6 @@ _MEMBERS_ON_POSTGRES = (
     "UNION ALL SELECT old.*, pd.department FROM old JOIN pd ON pd.uid = old.platform_user_id")
 
 
-def _distinct_writes(writes: Iterable[AddressWrite]) -> dict[str, AddressWrite]:
-    """The writes by key, the first of each key kept (as ``addresses_plan`` takes them)."""
-    distinct: dict[str, AddressWrite] = {}
-    for write in writes:
-        distinct.setdefault(write.key, write)
-    return distinct
-
-
 def _as_described(workspace_id: int, people: list[Person]) -> list[Member]:
     """The members ``people`` will be, as far as their description says: what a new person is created as, and
     what a known one is refreshed to when the platform names them (unsaved; no id, department or counts)."""
@@ -229,7 +220,7 @@ async def _members_on_postgres(sql: Sql, workspace_id: int, people: list[Person]
     language) is one more statement, shared too.
     """
     by_id = {p.platform_user_id: p for p in people}
-    guessed = _distinct_writes(addresses(_as_described(workspace_id, people)) if callable(addresses) else addresses)
+    guessed = distinct_writes(addresses(_as_described(workspace_id, people)) if callable(addresses) else addresses)
     item: _PeopleOf = (people, list(guessed.values()), now)
     if any(p.role_ids for p in people):  # their department depends on this description: not shared with others
         found = (await _people_on_postgres(sql.client, workspace_id, [item]))[0]
@@ -251,7 +242,7 @@ async def _members_on_postgres(sql: Sql, workspace_id: int, people: list[Person]
         await refreshes.submit(refresh)
     members = {key: Member._init_from_db(**row) for key, row in found.items()}
     if callable(addresses):
-        await _correct_guessed_addresses(sql, workspace_id, guessed, _distinct_writes(addresses(
+        await _correct_guessed_addresses(sql, workspace_id, guessed, distinct_writes(addresses(
             list(members.values()))), now)
     return members
 
