@@ -69,6 +69,11 @@ class Window:
                       self.first_day - timedelta(days=1))
 
 
+def _next_month(day: date) -> date:
+    """The first day of the month after ``day``'s."""
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
 def _midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
 
@@ -239,10 +244,10 @@ async def _forget_superseded(scope: Scope, kind: str, epoch: int, stored: Sequen
         keep = [_midnight(window.first_day + timedelta(days=1), tz)]
         if window.first_day.weekday() == 0:
             keep.append(_midnight(window.first_day + timedelta(days=7), tz))
-        month = (window.first_day.replace(day=28) + timedelta(days=4)).replace(day=1)
+        month = _next_month(window.first_day)
         while month <= window.last_day:
             keep.append(_midnight(month, tz))
-            month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+            month = _next_month(month)
         await DashboardFigure.filter(workspace_id=scope.viewer.workspace.id, epoch=epoch, kind=kind,
                                      department=department, window_start=window.start,
                                      window_end__lt=window.end).exclude(window_end__in=keep).delete()
@@ -292,7 +297,7 @@ def _pieces(scope: Scope, window: Window) -> list[Window]:
     pieces: list[Window] = []
     day = window.first_day
     while day <= window.last_day:
-        month_end = (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        month_end = _next_month(day) - timedelta(days=1)
         week_end = day + timedelta(days=6)
         spans = [month_end] if day.day == 1 and month_end <= window.last_day else []
         spans += [week_end] if day.weekday() == 0 and week_end <= window.last_day else []
