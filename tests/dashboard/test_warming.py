@@ -107,16 +107,6 @@ async def test_a_second_pass_the_same_day_does_nothing_and_the_next_day_warms_ag
     assert (await Workspace.get(id=acme.workspace.id)).next_warm_at == WARM + timedelta(days=2)
 
 
-async def test_two_passes_at_once_warm_each_workspace_once(db):
-    # In one process the two claims take turns on the test's connection; the claim's own race, across
-    # processes, is the PostgreSQL test below (it fails without the conditional UPDATE and SKIP LOCKED).
-    ids = [(await company(f"w{i}")).workspace.id for i in range(3)]
-    first, second = await asyncio.gather(warming.run_due(WARM), warming.run_due(WARM))
-    assert sorted(first.warmed + second.warmed) == sorted(ids)
-    assert not first.failed and not second.failed
-    assert (await warming.run_due(WARM)).claimed == 0
-
-
 RACER = """
 import asyncio, sys, time
 from datetime import datetime
